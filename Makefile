@@ -1,0 +1,95 @@
+# Precis - top-level build. `make` builds every job into bin/.
+# `make check` runs every test; `make demo` runs the pipeline on datasets/sample;
+# `make asan` runs the tests under AddressSanitizer and UBSan; `make bench` runs bench/.
+
+SHELL := /bin/bash
+CC := mpicc
+PKGS := hdf5-openmpi gsl cmocka openblas libcrypto jansson
+BUILD ?= build
+BIN ?= bin
+OPT ?= -O2 -g
+SAN ?=
+DEPS_STAMP := $(BUILD)/.deps-ok
+
+# Dependencies are checked (and installed) before anything that needs them.
+HAVE_DEPS := $(shell command -v mpicc >/dev/null 2>&1 && pkg-config --exists $(PKGS) 2>/dev/null && test -e /usr/include/Random123/philox.h && echo yes)
+
+ifeq ($(HAVE_DEPS),yes)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS := $(shell pkg-config --libs openblas hdf5-openmpi gsl libcrypto jansson) -llapacke -lm
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka)
+endif
+
+CFLAGS := -std=gnu11 $(OPT) $(SAN) -Wall -Wextra -Werror -Icommon $(PKG_CFLAGS)
+LDFLAGS := $(SAN)
+
+COMMON_SRC := $(wildcard common/*.c)
+COMMON_OBJ := $(patsubst common/%.c,$(BUILD)/common/%.o,$(COMMON_SRC))
+LIB := $(BUILD)/libprecis.a
+
+JOBS := $(notdir $(wildcard jobs/*))
+JOB_BINS := $(patsubst %,$(BIN)/precis-%,$(JOBS))
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+MPI_SRC := $(wildcard tests/mpi/t_*.c)
+MPI_BINS := $(patsubst tests/mpi/%.c,$(BUILD)/tests/%,$(MPI_SRC))
+
+.PHONY: all deps check check-unit check-mpi check-slurm check-asan-smoke demo asan bench clean
+.DEFAULT_GOAL := all
+
+all: deps
+	@$(MAKE) --no-print-directory binaries
+
+binaries: $(JOB_BINS) $(UNIT_BINS) $(MPI_BINS)
+
+deps:
+	@bash scripts/install-deps.sh
+
+$(BUILD)/common/%.o: common/%.c common/*.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(COMMON_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+# jobs/<job>/*.c -> bin/precis-<job>
+.SECONDEXPANSION:
+$(BIN)/precis-%: $$(wildcard jobs/%/*.c) $$(wildcard jobs/%/*.h) $(LIB)
+	@mkdir -p $(BIN)
+	$(CC) $(CFLAGS) -Ijobs/$* $(filter %.c,$^) $(LIB) $(LDFLAGS) $(PKG_LIBS) -o $@
+
+# unit tests may call a job's library functions: link every job's non-main sources
+JOB_LIB_SRC := $(filter-out %/main.c,$(wildcard jobs/*/*.c))
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB) $(JOB_LIB_SRC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(addprefix -I,$(wildcard jobs/*)) $< $(JOB_LIB_SRC) $(LIB) $(LDFLAGS) $(CMOCKA_LIBS) $(PKG_LIBS) -o $@
+
+$(BUILD)/tests/t_%: tests/mpi/t_%.c $(LIB) $(JOB_LIB_SRC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(addprefix -I,$(wildcard jobs/*)) $< $(JOB_LIB_SRC) $(LIB) $(LDFLAGS) $(PKG_LIBS) -o $@
+
+check: all
+	@bash tests/run-all.sh $(BUILD) $(BIN)
+	@$(MAKE) --no-print-directory check-asan-smoke
+
+# A sanitizer build of the unit tests plus an np=2 smoke run (part of `make check`).
+check-asan-smoke:
+	@$(MAKE) --no-print-directory BUILD=build-asan BIN=bin-asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" binaries
+	@bash tests/run-asan-smoke.sh build-asan bin-asan
+
+# The whole test suite under AddressSanitizer and UBSan.
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan BIN=bin-asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" binaries
+	@PRECIS_ASAN=1 bash tests/run-all.sh build-asan bin-asan
+
+demo: all
+	@bash scripts/demo.sh $(BIN)
+
+bench: all
+	@bash bench/run.sh $(BIN)
+
+clean:
+	rm -rf build build-asan bin bin-asan

@@ -1,0 +1,487 @@
+/* csv.c - RFC 4180 byte-range reader with cross-rank boundary agreement. */
+#include "csv.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct csv_file {
+    char *path;
+    const char *d;     /* mapped bytes, NULL when size 0 */
+    int64_t size;
+    int64_t data;      /* first byte after BOM and header */
+    int64_t data_line; /* line number of byte `data` */
+    int nh;            /* header fields */
+    char **hname;
+    size_t *hlen;
+    int64_t b, e;      /* this rank's share [b, e) of the data region */
+    int64_t start;     /* agreed first record start of this rank (>= b) */
+    int64_t start_line;
+} csv_file;
+
+struct csv_reader {
+    csv_opts o;
+    int nfiles;
+    csv_file *f;
+    int cur;           /* file being read */
+    int64_t pos, line; /* next record start and its line */
+    int64_t blank;
+    int64_t local_bytes;
+    const char **fv;   /* field pointers */
+    size_t *fl;
+    int fcap;
+    char *scratch;     /* unescaped quoted fields */
+    size_t scap;
+};
+
+static const char *status_names[CSV_NSTATUS] = {
+    "ok", "bad_quote", "open_quote", "field_too_long", "bad_utf8", "field_count",
+};
+
+const char *csv_status_name(int s) { return s >= 0 && s < CSV_NSTATUS ? status_names[s] : "unknown"; }
+
+void csv_opts_default(csv_opts *o)
+{
+    o->delim = ',';
+    o->has_header = 1;
+    o->max_field = CSV_MAX_FIELD_DEFAULT;
+    o->split_bytes = 0;
+}
+
+int csv_utf8_valid(const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    while (i < n) {
+        /* ASCII fast path, 8 bytes at a time */
+        while (i + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (w & 0x8080808080808080ULL) break;
+            i += 8;
+        }
+        if (i >= n) break;
+        unsigned c = s[i];
+        if (c < 0x80) { i++; continue; }
+        size_t k;
+        unsigned lo = 0x80, hi = 0xBF;
+        if (c >= 0xC2 && c <= 0xDF) k = 1;
+        else if (c == 0xE0) { k = 2; lo = 0xA0; }
+        else if (c >= 0xE1 && c <= 0xEC) k = 2;
+        else if (c == 0xED) { k = 2; hi = 0x9F; }
+        else if (c >= 0xEE && c <= 0xEF) k = 2;
+        else if (c == 0xF0) { k = 3; lo = 0x90; }
+        else if (c >= 0xF1 && c <= 0xF3) k = 3;
+        else if (c == 0xF4) { k = 3; hi = 0x8F; }
+        else return 0;
+        if (i + k >= n) return 0; /* needs bytes i+1 .. i+k */
+        if (s[i + 1] < lo || s[i + 1] > hi) return 0;
+        for (size_t j = 2; j <= k; j++)
+            if (s[i + j] < 0x80 || s[i + j] > 0xBF) return 0;
+        i += k + 1;
+    }
+    return 1;
+}
+
+/* End of the record that starts at s: the position after its terminating
+ * '\n' (or the file size). Applies the boundary rule of csv.h. */
+static int64_t rec_end(const char *d, int64_t n, int64_t s, size_t maxf, int *status)
+{
+    int64_t p = s;
+    *status = CSV_OK;
+    while (p < n) {
+        const char *nl = memchr(d + p, '\n', (size_t)(n - p));
+        int64_t nlp = nl ? nl - d : n;
+        const char *q = memchr(d + p, '"', (size_t)(nlp - p));
+        if (!q) return nl ? nlp + 1 : n;
+        /* inside quotes from q */
+        int64_t qs = q - d, c = qs + 1;
+        for (;;) {
+            const char *cq = c < n ? memchr(d + c, '"', (size_t)(n - c)) : NULL;
+            if (!cq || (cq - d) - qs > (int64_t)maxf) {
+                *status = cq ? CSV_FIELD_TOO_LONG : CSV_OPEN_QUOTE;
+                const char *r = memchr(d + s, '\n', (size_t)(n - s));
+                return r ? (r - d) + 1 : n;
+            }
+            c = (cq - d) + 1;
+            if (c < n && d[c] == '"') { c++; continue; } /* doubled quote */
+            break;
+        }
+        p = c;
+    }
+    return n;
+}
+
+/* Scan records from `start` while they start before `stop`; return where the
+ * last one ends (or start itself when start >= stop). */
+static int64_t scan_to(const csv_file *f, int64_t start, int64_t stop, size_t maxf)
+{
+    int64_t p = start;
+    int st;
+    while (p < stop) p = rec_end(f->d, f->size, p, maxf, &st);
+    return p;
+}
+
+static int64_t count_nl(const char *d, int64_t a, int64_t b)
+{
+    int64_t k = 0;
+    while (a < b) {
+        const char *nl = memchr(d + a, '\n', (size_t)(b - a));
+        if (!nl) break;
+        k++;
+        a = (nl - d) + 1;
+    }
+    return k;
+}
+
+static int ensure_fields(csv_reader *r, int n)
+{
+    if (n <= r->fcap) return 0;
+    int c = r->fcap ? r->fcap : 16;
+    while (c < n) c *= 2;
+    const char **fv = realloc(r->fv, sizeof(char *) * (size_t)c);
+    if (!fv) return -1;
+    r->fv = fv;
+    size_t *fl = realloc(r->fl, sizeof(size_t) * (size_t)c);
+    if (!fl) return -1;
+    r->fl = fl;
+    r->fcap = c;
+    return 0;
+}
+
+/* Split [a, b) into fields. Returns the status; sets *bad to the field index. */
+static int split_fields(csv_reader *r, const char *a, size_t len, int *nf, int *bad)
+{
+    char delim = r->o.delim;
+    if (r->scap < len + 1) {
+        size_t c = r->scap ? r->scap : 4096;
+        while (c < len + 1) c *= 2;
+        char *s = realloc(r->scratch, c);
+        if (!s) return -1;
+        r->scratch = s;
+        r->scap = c;
+    }
+    char *sc = r->scratch;
+    size_t i = 0;
+    int k = 0, status = CSV_OK;
+    *bad = -1;
+    for (;;) {
+        if (ensure_fields(r, k + 1)) return -1;
+        if (i < len && a[i] == '"') {
+            /* quoted: unescape into scratch */
+            char *out = sc;
+            i++;
+            for (;;) {
+                const char *q = memchr(a + i, '"', len - i);
+                if (!q) { /* cannot happen after rec_end, but stay safe */
+                    if (status == CSV_OK) { status = CSV_BAD_QUOTE; *bad = k; }
+                    memcpy(out, a + i, len - i);
+                    out += len - i;
+                    i = len;
+                    break;
+                }
+                size_t seg = (size_t)(q - (a + i));
+                memcpy(out, a + i, seg);
+                out += seg;
+                i += seg + 1;
+                if (i < len && a[i] == '"') { *out++ = '"'; i++; continue; }
+                break;
+            }
+            r->fv[k] = sc;
+            r->fl[k] = (size_t)(out - sc);
+            sc = out;
+            if (i < len && a[i] != delim) {
+                if (status == CSV_OK) { status = CSV_BAD_QUOTE; *bad = k; }
+                const char *dl = memchr(a + i, delim, len - i);
+                i = dl ? (size_t)(dl - a) : len;
+            }
+        } else {
+            const char *dl = memchr(a + i, delim, len - i);
+            size_t end = dl ? (size_t)(dl - a) : len;
+            r->fv[k] = a + i;
+            r->fl[k] = end - i;
+            if (status == CSV_OK && memchr(a + i, '"', end - i)) { status = CSV_BAD_QUOTE; *bad = k; }
+            i = end;
+        }
+        if (status == CSV_OK && r->fl[k] > r->o.max_field) { status = CSV_FIELD_TOO_LONG; *bad = k; }
+        k++;
+        if (i >= len) break;
+        i++; /* skip delimiter */
+        if (i == len) { /* trailing delimiter: one more empty field */
+            if (ensure_fields(r, k + 1)) return -1;
+            r->fv[k] = a + i;
+            r->fl[k] = 0;
+            k++;
+            break;
+        }
+    }
+    *nf = k;
+    return status;
+}
+
+static int parse_header(csv_reader *r, csv_file *f, precis_err *e)
+{
+    int64_t p = f->data;
+    if (f->size - p >= 3 && memcmp(f->d + p, "\xEF\xBB\xBF", 3) == 0) p += 3;
+    f->data = p;
+    f->data_line = 1;
+    if (!r->o.has_header || p >= f->size) return 0;
+    int st;
+    int64_t end = rec_end(f->d, f->size, p, r->o.max_field, &st);
+    if (st != CSV_OK)
+        return PERR(e, PRECIS_EXIT_DATA, "%s:1: header row has broken quoting (%s)", f->path, csv_status_name(st));
+    int64_t le = end;
+    if (le > p && f->d[le - 1] == '\n') le--;
+    if (le > p && f->d[le - 1] == '\r') le--;
+    int nf = 0, bad;
+    int s = split_fields(r, f->d + p, (size_t)(le - p), &nf, &bad);
+    if (s < 0) return PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+    if (s != CSV_OK)
+        return PERR(e, PRECIS_EXIT_DATA, "%s:1: header field %d: %s", f->path, bad + 1, csv_status_name(s));
+    if (!csv_utf8_valid(f->d + p, (size_t)(le - p)))
+        return PERR(e, PRECIS_EXIT_DATA, "%s:1: header is not valid UTF-8", f->path);
+    f->nh = nf;
+    f->hname = calloc((size_t)nf, sizeof(char *));
+    f->hlen = calloc((size_t)nf, sizeof(size_t));
+    if (!f->hname || !f->hlen) return PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+    for (int i = 0; i < nf; i++) {
+        const char *v = r->fv[i];
+        size_t l = r->fl[i];
+        while (l && (*v == ' ' || *v == '\t')) v++, l--;
+        while (l && (v[l - 1] == ' ' || v[l - 1] == '\t')) l--;
+        if (!(f->hname[i] = strndup(v, l))) return PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+        f->hlen[i] = l;
+    }
+    f->data_line = 1 + count_nl(f->d, p, end);
+    f->data = end;
+    return 0;
+}
+
+/* Agree on this rank's first record start in file f (collective). */
+static int agree_start(MPI_Comm comm, csv_reader *r, csv_file *f, precis_err *e)
+{
+    int rank, size;
+    int64_t *all = NULL;
+    MPI_CHECK(MPI_Comm_rank(comm, &rank), e);
+    MPI_CHECK(MPI_Comm_size(comm, &size), e);
+    enum { NV = 9 };
+    int64_t v[NV] = {f->b, f->e, -1, -1, -1, -1, -1, -1, 0};
+    size_t maxf = r->o.max_field;
+    if (f->e > f->b) {
+        /* candidates: [2..3] exact start, [4..5] even parity, [6..7] odd parity */
+        if (f->b == f->data || f->d[f->b - 1] == '\n') v[2] = f->b;
+        int parity = 0;
+        for (int64_t p = f->b; p < f->e && (v[4] < 0 || v[6] < 0); p++) {
+            char c = f->d[p];
+            if (c == '"') parity ^= 1;
+            else if (c == '\n') {
+                if (!parity && v[4] < 0) v[4] = p + 1;
+                if (parity && v[6] < 0) v[6] = p + 1;
+            }
+        }
+        for (int c = 2; c <= 6; c += 2) {
+            if (v[c] < 0) continue;
+            int shared = 0;
+            for (int o = 2; o < c; o += 2)
+                if (v[o] == v[c]) { v[c + 1] = v[o + 1]; shared = 1; }
+            if (!shared) v[c + 1] = scan_to(f, v[c], f->e, maxf);
+        }
+        v[8] = count_nl(f->d, f->b, f->e);
+    }
+    all = malloc(sizeof(int64_t) * NV * (size_t)size);
+    CHECK(all, e, PRECIS_EXIT_INTERNAL, "out of memory");
+    MPI_CHECK(MPI_Allgather(v, NV, MPI_INT64_T, all, NV, MPI_INT64_T, comm), e);
+    int64_t t = f->data, lines_before = 0;
+    for (int q = 0; q < size; q++) {
+        int64_t *w = all + (size_t)q * NV;
+        int64_t b = w[0], en = w[1], next;
+        if (q == rank) {
+            f->start = t;
+            f->start_line = f->data_line + lines_before + (t > b && en > b ? count_nl(f->d, b, t) : 0);
+        }
+        lines_before += w[8];
+        if (en <= b || t >= en) { /* empty share, or no record starts in it */
+            next = t;
+        } else if (t == w[2] || t == w[4] || t == w[6]) {
+            next = t == w[2] ? w[3] : t == w[4] ? w[5] : w[7];
+        } else { /* the resolved start is none of q's guesses: q rescans */
+            next = q == rank ? scan_to(f, t, en, maxf) : 0;
+            MPI_CHECK(MPI_Bcast(&next, 1, MPI_INT64_T, q, comm), e);
+        }
+        t = next;
+    }
+    free(all);
+    return 0;
+fail:
+    free(all);
+    return -1;
+}
+
+int csv_open(MPI_Comm comm, char *const *paths, int npaths, const csv_opts *o,
+             csv_reader **out, precis_err *e)
+{
+    int rank, size;
+    csv_reader *r = calloc(1, sizeof *r);
+    *out = NULL;
+    if (!r) { PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); goto agree; }
+    r->o = *o;
+    r->nfiles = npaths;
+    r->f = calloc((size_t)(npaths ? npaths : 1), sizeof(csv_file));
+    if (!r->f) { PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); goto agree; }
+    for (int i = 0; i < npaths; i++) {
+        csv_file *f = &r->f[i];
+        if (!(f->path = strdup(paths[i]))) { PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); goto agree; }
+        int fd = open(paths[i], O_RDONLY);
+        struct stat st;
+        if (fd < 0 || fstat(fd, &st) != 0) {
+            PERR(e, PRECIS_EXIT_IO, "cannot open %s: %s", paths[i], strerror(errno));
+            if (fd >= 0) close(fd);
+            goto agree;
+        }
+        f->size = st.st_size;
+        if (f->size > 0) {
+            void *m = mmap(NULL, (size_t)f->size, PROT_READ, MAP_PRIVATE, fd, 0);
+            if (m == MAP_FAILED) {
+                PERR(e, PRECIS_EXIT_IO, "cannot map %s: %s", paths[i], strerror(errno));
+                close(fd);
+                goto agree;
+            }
+            madvise(m, (size_t)f->size, MADV_SEQUENTIAL);
+            f->d = m;
+        }
+        close(fd);
+        if (parse_header(r, f, e)) goto agree;
+    }
+agree:
+    if (precis_agree(comm, e)) goto fail;
+    MPI_CHECK(MPI_Comm_rank(comm, &rank), e);
+    MPI_CHECK(MPI_Comm_size(comm, &size), e);
+    {
+        /* even split of the concatenated data regions */
+        int64_t total = 0;
+        for (int i = 0; i < npaths; i++) total += r->f[i].size - r->f[i].data;
+        int64_t gb = (int64_t)((__int128)rank * total / size), ge = (int64_t)((__int128)(rank + 1) * total / size);
+        if (o->split_bytes > 0) {
+            gb = rank * o->split_bytes;
+            ge = rank == size - 1 ? total : (rank + 1) * o->split_bytes;
+            if (gb > total) gb = total;
+            if (ge > total) ge = total;
+        }
+        r->local_bytes = ge - gb;
+        int64_t base = 0;
+        for (int i = 0; i < npaths; i++) {
+            csv_file *f = &r->f[i];
+            int64_t len = f->size - f->data;
+            int64_t lb = gb - base, le = ge - base;
+            if (lb < 0) lb = 0;
+            if (le > len) le = len;
+            if (le < lb) le = lb;
+            f->b = f->data + lb;
+            f->e = f->data + le;
+            base += len;
+            if (agree_start(comm, r, f, e)) goto fail;
+        }
+    }
+    r->cur = 0;
+    if (npaths > 0) {
+        r->pos = r->f[0].start;
+        r->line = r->f[0].start_line;
+    }
+    *out = r;
+    return 0;
+fail:
+    csv_close(r);
+    return -1;
+}
+
+int csv_next(csv_reader *r, csv_record *rec)
+{
+    while (r->cur < r->nfiles) {
+        csv_file *f = &r->f[r->cur];
+        if (r->pos >= f->e) {
+            r->cur++;
+            if (r->cur < r->nfiles) {
+                r->pos = r->f[r->cur].start;
+                r->line = r->f[r->cur].start_line;
+            }
+            continue;
+        }
+        int64_t s = r->pos;
+        int st;
+        int64_t end = rec_end(f->d, f->size, s, r->o.max_field, &st);
+        int64_t le = end;
+        if (le > s && f->d[le - 1] == '\n') le--;
+        if (st == CSV_OK && le > s && f->d[le - 1] == '\r') le--;
+        int64_t line = r->line;
+        r->line += count_nl(f->d, s, end);
+        r->pos = end;
+        if (le == s && st == CSV_OK) { r->blank++; continue; }
+        rec->file = r->cur;
+        rec->line = line;
+        rec->offset = s;
+        rec->raw = f->d + s;
+        rec->raw_len = (size_t)(le - s);
+        rec->nfields = 0;
+        rec->f = NULL;
+        rec->flen = NULL;
+        rec->bad_field = -1;
+        rec->status = st;
+        if (st != CSV_OK) return 1;
+        int nf = 0, bad = -1;
+        int s2 = split_fields(r, rec->raw, rec->raw_len, &nf, &bad);
+        if (s2 < 0) ASSERT(!"out of memory splitting a CSV record");
+        rec->nfields = nf;
+        rec->f = r->fv;
+        rec->flen = r->fl;
+        rec->status = s2;
+        rec->bad_field = bad;
+        if (s2 == CSV_OK && !csv_utf8_valid(rec->raw, rec->raw_len)) {
+            rec->status = CSV_BAD_UTF8;
+            for (int k = 0; k < nf; k++)
+                if (!csv_utf8_valid(rec->f[k], rec->flen[k])) { rec->bad_field = k; break; }
+        }
+        if (rec->status == CSV_OK && r->o.has_header && nf != f->nh) {
+            rec->status = CSV_FIELD_COUNT;
+            rec->bad_field = nf < f->nh ? nf : f->nh;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+void csv_header(const csv_reader *r, int file, int *nfields, const char *const **names,
+                const size_t **lens)
+{
+    const csv_file *f = &r->f[file];
+    *nfields = f->nh;
+    if (names) *names = (const char *const *)f->hname;
+    if (lens) *lens = f->hlen;
+}
+
+const char *csv_path(const csv_reader *r, int file) { return r->f[file].path; }
+int csv_nfiles(const csv_reader *r) { return r->nfiles; }
+int64_t csv_local_bytes(const csv_reader *r) { return r->local_bytes; }
+int64_t csv_blank_lines(const csv_reader *r) { return r->blank; }
+
+void csv_close(csv_reader *r)
+{
+    if (!r) return;
+    for (int i = 0; i < r->nfiles && r->f; i++) {
+        csv_file *f = &r->f[i];
+        if (f->d) munmap((void *)f->d, (size_t)f->size);
+        for (int k = 0; k < f->nh; k++) free(f->hname[k]);
+        free(f->hname);
+        free(f->hlen);
+        free(f->path);
+    }
+    free(r->f);
+    free(r->fv);
+    free(r->fl);
+    free(r->scratch);
+    free(r);
+}

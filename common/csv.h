@@ -1,0 +1,105 @@
+/* csv.h - RFC 4180 reader over byte ranges of files, exact at any rank count.
+ *
+ * DESIGN
+ * Every rank maps the input files read-only and takes an even share of the
+ * total data bytes (all files after their header rows, in order). A rank
+ * returns exactly the records that START in its share, so the ranks together
+ * return each record once, and the records equal those of a sequential read.
+ *
+ * Record boundary rule (one rule, used by every reader and by precis-gen):
+ *   From a record start, each '"' toggles "inside quotes" (a doubled quote
+ *   toggles twice). The record ends at the first '\n' outside quotes; a '\r'
+ *   before it is dropped. Blank lines are skipped and are not records.
+ *   A quote still open at end of file (CSV_OPEN_QUOTE), or open for more
+ *   than max_field bytes (CSV_FIELD_TOO_LONG), makes the record bad; reading
+ *   resumes after the first '\n' that follows the record's start.
+ * Within a record, fields split on the delimiter outside quotes. A quoted
+ * field runs to its closing quote ("" is a literal quote); anything but a
+ * delimiter or the record end after the closing quote, or a '"' inside an
+ * unquoted field, is CSV_BAD_QUOTE. A field longer than max_field, invalid
+ * UTF-8, or a field count different from the header's make the record bad
+ * too; such records are still returned, with status and field index, so the
+ * caller can quarantine them. A UTF-8 BOM at the start of a file is skipped.
+ *
+ * Split agreement: a rank cannot know locally whether its first byte lies
+ * inside quotes. Each rank guesses its first record start under the two
+ * quote hypotheses (and "starts exactly here"), scans record boundaries to
+ * the end of its share for each guess, and the ranks allgather these
+ * (guess -> end) pairs. Every rank then walks the chain from the file start:
+ * the true start of rank r is the end reached by rank r-1. If the true start
+ * is none of rank r's guesses (only after a resync), rank r rescans from it
+ * and broadcasts the end. csv_open() is collective; everything else is local.
+ */
+#ifndef PRECIS_CSV_H
+#define PRECIS_CSV_H
+
+#include "check.h"
+#include <stddef.h>
+#include <stdint.h>
+
+#define CSV_MAX_FIELD_DEFAULT ((size_t)1 << 20)
+
+enum csv_status {
+    CSV_OK = 0,
+    CSV_BAD_QUOTE,
+    CSV_OPEN_QUOTE,
+    CSV_FIELD_TOO_LONG,
+    CSV_BAD_UTF8,
+    CSV_FIELD_COUNT,
+    CSV_NSTATUS
+};
+
+typedef struct csv_opts {
+    char delim;        /* ',' by default */
+    int has_header;    /* 1 by default */
+    size_t max_field;  /* CSV_MAX_FIELD_DEFAULT by default */
+    int64_t split_bytes; /* test hook: 0 = even split; otherwise rank r starts at r*split_bytes */
+} csv_opts;
+
+typedef struct csv_record {
+    int file;          /* index of the file in the reader's list */
+    int64_t line;      /* 1-based line number of the record's first byte */
+    int64_t offset;    /* byte offset of the record in its file */
+    const char *raw;   /* the record's bytes, without its line ending */
+    size_t raw_len;
+    int nfields;       /* 0 when the record is bad at the boundary level */
+    const char **f;    /* field values, unescaped; valid until the next call */
+    size_t *flen;
+    int status;        /* enum csv_status */
+    int bad_field;     /* 0-based field of the problem, or -1 */
+} csv_record;
+
+typedef struct csv_reader csv_reader;
+
+/* Default options. Can't fail. */
+void csv_opts_default(csv_opts *o);
+
+/* Collective over comm. Map the files, read their headers, split the data
+ * bytes and agree on record boundaries. Returns 0, or -1 on every rank (code
+ * 4 for I/O, 3 for a header with broken quoting). */
+int csv_open(MPI_Comm comm, char *const *paths, int npaths, const csv_opts *o,
+             csv_reader **out, precis_err *e);
+
+/* Next record of this rank. Returns 1 with *rec filled, or 0 at the end.
+ * Can't fail: problems are reported in rec->status. */
+int csv_next(csv_reader *r, csv_record *rec);
+
+/* Header of file i (nfields 0 when the file is empty). Can't fail. */
+void csv_header(const csv_reader *r, int file, int *nfields, const char *const **names,
+                const size_t **lens);
+const char *csv_path(const csv_reader *r, int file);
+int csv_nfiles(const csv_reader *r);
+/* Bytes of this rank's share, and blank lines skipped so far. */
+int64_t csv_local_bytes(const csv_reader *r);
+int64_t csv_blank_lines(const csv_reader *r);
+
+/* Unmap and free. Can't fail. */
+void csv_close(csv_reader *r);
+
+/* Short stable name of a status ("bad_quote", ...). */
+const char *csv_status_name(int status);
+
+/* Nonzero when s[0..n) is valid UTF-8 (no overlongs, surrogates or > U+10FFFF). */
+int csv_utf8_valid(const char *s, size_t n);
+
+#endif

@@ -1,0 +1,661 @@
+/* h5io.c - parallel HDF5 columns, matrices, attributes and atomic commit. */
+#include "h5io.h"
+#include "log.h"
+#include "opts.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PIECE_BYTES ((int64_t)128 << 20)
+#define COMPRESS_MIN 4096
+#define CHUNK_ELEMS ((hsize_t)1 << 16)
+
+static void quiet_hdf5(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+
+static int new_file(MPI_Comm comm, const char *path, h5io_file **out, precis_err *e)
+{
+    h5io_file *f = calloc(1, sizeof *f);
+    if (!f) return PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+    f->fid = H5I_INVALID_HID;
+    f->comm = comm;
+    MPI_Comm_rank(comm, &f->rank);
+    MPI_Comm_size(comm, &f->size);
+    f->path = strdup(path);
+    *out = f;
+    return f->path ? 0 : PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+}
+
+static void free_file(h5io_file *f)
+{
+    if (!f) return;
+    free(f->path);
+    free(f->tmp);
+    free(f);
+}
+
+static hid_t mpio_fapl(MPI_Comm comm)
+{
+    hid_t p = H5Pcreate(H5P_FILE_ACCESS);
+    if (p < 0) return p;
+    if (H5Pset_fapl_mpio(p, comm, MPI_INFO_NULL) < 0 ||
+        H5Pset_all_coll_metadata_ops(p, 1) < 0 || H5Pset_coll_metadata_write(p, 1) < 0) {
+        H5Pclose(p);
+        return -1;
+    }
+    return p;
+}
+
+int h5io_create(MPI_Comm comm, const char *path, h5io_file **out, precis_err *e)
+{
+    hid_t fapl = H5I_INVALID_HID;
+    h5io_file *f = NULL;
+    quiet_hdf5();
+    *out = NULL;
+    if (new_file(comm, path, &f, e)) goto fail;
+    size_t l = strlen(path) + 5;
+    f->tmp = malloc(l);
+    CHECK(f->tmp, e, PRECIS_EXIT_INTERNAL, "out of memory");
+    snprintf(f->tmp, l, "%s.tmp", path);
+    H5_CHECK_ID(fapl, mpio_fapl(comm), e);
+    f->fid = H5Fcreate(f->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    if (f->fid < 0) {
+        char s[512];
+        PERR(e, PRECIS_EXIT_IO, "cannot create %s: %s (does the directory exist and is it writable?)",
+             f->tmp, precis_h5_errmsg(s, sizeof s));
+        goto fail;
+    }
+    H5Pclose(fapl);
+    *out = f;
+    return 0;
+fail:
+    if (fapl >= 0) H5Pclose(fapl);
+    free_file(f);
+    return -1;
+}
+
+int h5io_open(MPI_Comm comm, const char *path, int generic_ok, h5io_file **out, precis_err *e)
+{
+    hid_t fapl = H5I_INVALID_HID;
+    h5io_file *f = NULL;
+    char *fmt = NULL;
+    quiet_hdf5();
+    *out = NULL;
+    if (new_file(comm, path, &f, e)) goto fail;
+    if (access(path, R_OK) != 0) {
+        PERR(e, PRECIS_EXIT_IO, "cannot read %s: %s", path, strerror(errno));
+        goto fail;
+    }
+    H5_CHECK_ID(fapl, mpio_fapl(comm), e);
+    f->fid = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    if (f->fid < 0) {
+        char s[512];
+        PERR(e, PRECIS_EXIT_DATA, "%s is not a readable HDF5 file: %s", path, precis_h5_errmsg(s, sizeof s));
+        goto fail;
+    }
+    H5Pclose(fapl);
+    fapl = H5I_INVALID_HID;
+    if (H5Aexists_by_name(f->fid, "/", "format", H5P_DEFAULT) > 0) {
+        precis_err tmp;
+        perr_clear(&tmp);
+        if (h5io_attr_get_str(f, "/", "format", &fmt, e)) goto fail;
+        CHECK(strcmp(fmt, H5IO_FORMAT) == 0, e, PRECIS_EXIT_DATA,
+              "%s has format '%s'; this Precis reads '%s'", path, fmt, H5IO_FORMAT);
+        int64_t complete = 0;
+        if (H5Aexists_by_name(f->fid, "/", "complete", H5P_DEFAULT) <= 0 ||
+            h5io_attr_get_i64(f, "/", "complete", &complete, &tmp) || complete != 1) {
+            PERR(e, PRECIS_EXIT_DATA, "%s is incomplete (no complete=1): its writer did not finish; rerun the job that makes it", path);
+            goto fail;
+        }
+    } else {
+        CHECK(generic_ok, e, PRECIS_EXIT_DATA, "%s is not a Precis file (no 'format' attribute)", path);
+        LOG_WARN("%s is not a Precis file (no 'format' attribute); reading it as generic input", path);
+    }
+    free(fmt);
+    *out = f;
+    return 0;
+fail:
+    free(fmt);
+    if (fapl >= 0) H5Pclose(fapl);
+    if (f && f->fid >= 0) H5Fclose(f->fid);
+    free_file(f);
+    return -1;
+}
+
+void h5io_close(h5io_file *f)
+{
+    if (!f) return;
+    if (f->fid >= 0) H5Fclose(f->fid);
+    free_file(f);
+}
+
+int h5io_exists(h5io_file *f, const char *path)
+{
+    /* check each prefix, as H5Lexists fails on missing parents */
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; ; p++) {
+        if (*p == '/' || *p == '\0') {
+            char c = *p;
+            *p = '\0';
+            if (H5Lexists(f->fid, buf, H5P_DEFAULT) <= 0) return 0;
+            *p = c;
+            if (c == '\0') break;
+        }
+    }
+    return 1;
+}
+
+void h5io_even_block(int64_t n, int rank, int size, int64_t *off, int64_t *count)
+{
+    *off = (int64_t)((__int128)n * rank / size);
+    *count = (int64_t)((__int128)n * (rank + 1) / size) - *off;
+}
+
+/* Collective slab write of nlocal rows (row size = ncols elements). */
+static int write_slab(h5io_file *f, const char *dset, hid_t type, const void *buf,
+                      int64_t nlocal, int64_t ncols, int rank2, precis_err *e)
+{
+    hid_t space = H5I_INVALID_HID, dcpl = H5I_INVALID_HID, lcpl = H5I_INVALID_HID;
+    hid_t d = H5I_INVALID_HID, mspace = H5I_INVALID_HID, xfer = H5I_INVALID_HID;
+    int64_t off = 0, total = 0;
+    MPI_CHECK(MPI_Exscan(&nlocal, &off, 1, MPI_INT64_T, MPI_SUM, f->comm), e);
+    if (f->rank == 0) off = 0;
+    MPI_CHECK(MPI_Allreduce(&nlocal, &total, 1, MPI_INT64_T, MPI_SUM, f->comm), e);
+    hsize_t dims[2] = {(hsize_t)total, (hsize_t)ncols};
+    H5_CHECK_ID(space, H5Screate_simple(rank2 ? 2 : 1, dims, NULL), e);
+    H5_CHECK_ID(dcpl, H5Pcreate(H5P_DATASET_CREATE), e);
+    if ((hsize_t)total * (hsize_t)ncols >= COMPRESS_MIN && !getenv("PRECIS_H5_NOCOMPRESS")) {
+        hsize_t rows = CHUNK_ELEMS / (hsize_t)ncols;
+        if (rows < 1) rows = 1;
+        if (rows > (hsize_t)total) rows = (hsize_t)total;
+        hsize_t cd[2] = {rows, (hsize_t)ncols};
+        H5_CHECK(H5Pset_chunk(dcpl, rank2 ? 2 : 1, cd), e);
+        H5_CHECK(H5Pset_shuffle(dcpl), e);
+        H5_CHECK(H5Pset_deflate(dcpl, 1), e);
+    }
+    H5_CHECK(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER), e);
+    H5_CHECK_ID(lcpl, H5Pcreate(H5P_LINK_CREATE), e);
+    H5_CHECK(H5Pset_create_intermediate_group(lcpl, 1), e);
+    H5_CHECK_ID(d, H5Dcreate2(f->fid, dset, type, space, lcpl, dcpl, H5P_DEFAULT), e);
+    H5_CHECK_ID(xfer, H5Pcreate(H5P_DATASET_XFER), e);
+    H5_CHECK(H5Pset_dxpl_mpio(xfer, H5FD_MPIO_COLLECTIVE), e);
+    size_t esz = H5Tget_size(type);
+    int64_t rowbytes = (int64_t)esz * ncols;
+    int64_t piece = PIECE_BYTES / (rowbytes ? rowbytes : 1);
+    if (piece < 1) piece = 1;
+    int64_t mine = (nlocal + piece - 1) / piece, pieces = 0;
+    MPI_CHECK(MPI_Allreduce(&mine, &pieces, 1, MPI_INT64_T, MPI_MAX, f->comm), e);
+    for (int64_t p = 0; p < pieces || p == 0; p++) {
+        int64_t a = p * piece, n = nlocal - a;
+        if (n < 0) n = 0;
+        if (n > piece) n = piece;
+        hsize_t start[2] = {(hsize_t)(off + a), 0}, cnt[2] = {(hsize_t)n, (hsize_t)ncols};
+        hsize_t mdims[2] = {(hsize_t)(n ? n : 1), (hsize_t)ncols};
+        H5_CHECK_ID(mspace, H5Screate_simple(rank2 ? 2 : 1, mdims, NULL), e);
+        if (n > 0) {
+            H5_CHECK(H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, cnt, NULL), e);
+        } else {
+            H5_CHECK(H5Sselect_none(space), e);
+            H5_CHECK(H5Sselect_none(mspace), e);
+        }
+        const char *src = n > 0 ? (const char *)buf + (size_t)(a * rowbytes) : (const char *)buf;
+        H5_CHECK(H5Dwrite(d, type, mspace, space, xfer, src), e);
+        H5Sclose(mspace);
+        mspace = H5I_INVALID_HID;
+        if (pieces == 0) break;
+    }
+    H5Pclose(xfer); H5Dclose(d); H5Pclose(lcpl); H5Pclose(dcpl); H5Sclose(space);
+    return 0;
+fail:
+    if (mspace >= 0) H5Sclose(mspace);
+    if (xfer >= 0) H5Pclose(xfer);
+    if (d >= 0) H5Dclose(d);
+    if (lcpl >= 0) H5Pclose(lcpl);
+    if (dcpl >= 0) H5Pclose(dcpl);
+    if (space >= 0) H5Sclose(space);
+    {
+        char prev[sizeof e->msg];
+        memcpy(prev, e->msg, sizeof prev);
+        snprintf(e->msg, sizeof e->msg, "%.900s (writing %s)", prev, dset);
+    }
+    return -1;
+}
+
+int h5io_write_col(h5io_file *f, const char *dset, hid_t type, const void *buf,
+                   int64_t nlocal, precis_err *e)
+{
+    return write_slab(f, dset, type, buf, nlocal, 1, 0, e);
+}
+
+int h5io_write_mat(h5io_file *f, const char *dset, hid_t type, const void *buf,
+                   int64_t nlocal, int ncols, const char *const *colnames, precis_err *e)
+{
+    if (write_slab(f, dset, type, buf, nlocal, ncols, 1, e)) return -1;
+    if (!colnames) return 0;
+    size_t l = 1;
+    for (int j = 0; j < ncols; j++) l += strlen(colnames[j]) + 1;
+    char *s = calloc(1, l);
+    if (!s) return PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+    for (int j = 0; j < ncols; j++) {
+        if (j) strcat(s, ",");
+        strcat(s, colnames[j]);
+    }
+    int rc = h5io_attr_set_str(f, dset, "columns", s, e);
+    free(s);
+    return rc;
+}
+
+int h5io_write_strings(h5io_file *f, const char *dset, const char *const *s,
+                       int64_t nlocal, precis_err *e)
+{
+    int64_t w = 1, gw = 1;
+    for (int64_t i = 0; i < nlocal; i++) {
+        int64_t l = (int64_t)strlen(s[i]);
+        if (l > w) w = l;
+    }
+    hid_t t = H5I_INVALID_HID;
+    char *buf = NULL;
+    MPI_CHECK(MPI_Allreduce(&w, &gw, 1, MPI_INT64_T, MPI_MAX, f->comm), e);
+    buf = calloc((size_t)(nlocal > 0 ? nlocal : 1), (size_t)(gw > 0 ? gw : 1));
+    CHECK(buf, e, PRECIS_EXIT_INTERNAL, "out of memory");
+    for (int64_t i = 0; i < nlocal; i++) memcpy(buf + i * gw, s[i], strlen(s[i]));
+    H5_CHECK_ID(t, H5Tcopy(H5T_C_S1), e);
+    H5_CHECK(H5Tset_size(t, (size_t)gw), e);
+    H5_CHECK(H5Tset_strpad(t, H5T_STR_NULLPAD), e);
+    if (write_slab(f, dset, t, buf, nlocal, 1, 0, e)) goto fail;
+    H5Tclose(t);
+    free(buf);
+    return 0;
+fail:
+    if (t >= 0) H5Tclose(t);
+    free(buf);
+    return -1;
+}
+
+int h5io_dims(h5io_file *f, const char *dset, int64_t *rows, int64_t *cols, precis_err *e)
+{
+    hid_t d = H5I_INVALID_HID, s = H5I_INVALID_HID;
+    hsize_t dims[2] = {0, 1};
+    if (!h5io_exists(f, dset)) return PERR(e, PRECIS_EXIT_DATA, "%s has no dataset %s", f->path, dset);
+    H5_CHECK_ID(d, H5Dopen2(f->fid, dset, H5P_DEFAULT), e);
+    H5_CHECK_ID(s, H5Dget_space(d), e);
+    int nd = H5Sget_simple_extent_ndims(s);
+    CHECK(nd == 1 || nd == 2, e, PRECIS_EXIT_DATA, "%s:%s has %d dimensions; 1 or 2 expected", f->path, dset, nd);
+    H5_CHECK(H5Sget_simple_extent_dims(s, dims, NULL), e);
+    *rows = (int64_t)dims[0];
+    *cols = nd == 2 ? (int64_t)dims[1] : 1;
+    H5Sclose(s);
+    H5Dclose(d);
+    return 0;
+fail:
+    if (s >= 0) H5Sclose(s);
+    if (d >= 0) H5Dclose(d);
+    return -1;
+}
+
+static int read_slab(h5io_file *f, const char *dset, hid_t memtype, int64_t off,
+                     int64_t count, void *buf, precis_err *e)
+{
+    hid_t d = H5I_INVALID_HID, s = H5I_INVALID_HID, m = H5I_INVALID_HID, x = H5I_INVALID_HID;
+    hsize_t dims[2] = {0, 1};
+    CHECK(h5io_exists(f, dset), e, PRECIS_EXIT_DATA, "%s has no dataset %s", f->path, dset);
+    H5_CHECK_ID(d, H5Dopen2(f->fid, dset, H5P_DEFAULT), e);
+    H5_CHECK_ID(s, H5Dget_space(d), e);
+    int nd = H5Sget_simple_extent_ndims(s);
+    H5_CHECK(H5Sget_simple_extent_dims(s, dims, NULL), e);
+    CHECK(off >= 0 && count >= 0 && (hsize_t)(off + count) <= dims[0], e, PRECIS_EXIT_DATA,
+          "%s:%s: rows [%lld, %lld) are outside its %llu rows", f->path, dset, (long long)off,
+          (long long)(off + count), (unsigned long long)dims[0]);
+    H5_CHECK_ID(x, H5Pcreate(H5P_DATASET_XFER), e);
+    H5_CHECK(H5Pset_dxpl_mpio(x, H5FD_MPIO_COLLECTIVE), e);
+    size_t esz = H5Tget_size(memtype);
+    int64_t ncols = nd == 2 ? (int64_t)dims[1] : 1;
+    int64_t rowbytes = (int64_t)esz * ncols;
+    int64_t piece = PIECE_BYTES / (rowbytes ? rowbytes : 1), pieces = 0;
+    if (piece < 1) piece = 1;
+    int64_t mine = (count + piece - 1) / piece;
+    MPI_CHECK(MPI_Allreduce(&mine, &pieces, 1, MPI_INT64_T, MPI_MAX, f->comm), e);
+    for (int64_t p = 0; p < pieces || p == 0; p++) {
+        int64_t a = p * piece, n = count - a;
+        if (n < 0) n = 0;
+        if (n > piece) n = piece;
+        hsize_t start[2] = {(hsize_t)(off + a), 0}, cnt[2] = {(hsize_t)n, (hsize_t)ncols};
+        hsize_t md[2] = {(hsize_t)(n ? n : 1), (hsize_t)ncols};
+        H5_CHECK_ID(m, H5Screate_simple(nd, md, NULL), e);
+        if (n > 0) {
+            H5_CHECK(H5Sselect_hyperslab(s, H5S_SELECT_SET, start, NULL, cnt, NULL), e);
+        } else {
+            H5_CHECK(H5Sselect_none(s), e);
+            H5_CHECK(H5Sselect_none(m), e);
+        }
+        char dummy[64];
+        void *dst = n > 0 ? (char *)buf + (size_t)(a * rowbytes) : (buf ? buf : dummy);
+        H5_CHECK(H5Dread(d, memtype, m, s, x, dst), e);
+        H5Sclose(m);
+        m = H5I_INVALID_HID;
+        if (pieces == 0) break;
+    }
+    H5Pclose(x); H5Sclose(s); H5Dclose(d);
+    return 0;
+fail:
+    if (m >= 0) H5Sclose(m);
+    if (x >= 0) H5Pclose(x);
+    if (s >= 0) H5Sclose(s);
+    if (d >= 0) H5Dclose(d);
+    return -1;
+}
+
+int h5io_read_rows(h5io_file *f, const char *dset, hid_t memtype, int64_t off,
+                   int64_t count, void *buf, precis_err *e)
+{
+    return read_slab(f, dset, memtype, off, count, buf, e);
+}
+
+int h5io_read_strings(h5io_file *f, const char *dset, int64_t off, int64_t count,
+                      char **buf, size_t *width, precis_err *e)
+{
+    hid_t d = H5I_INVALID_HID, ft = H5I_INVALID_HID, mt = H5I_INVALID_HID;
+    *buf = NULL;
+    CHECK(h5io_exists(f, dset), e, PRECIS_EXIT_DATA, "%s has no dataset %s", f->path, dset);
+    H5_CHECK_ID(d, H5Dopen2(f->fid, dset, H5P_DEFAULT), e);
+    H5_CHECK_ID(ft, H5Dget_type(d), e);
+    CHECK(H5Tget_class(ft) == H5T_STRING && !H5Tis_variable_str(ft), e, PRECIS_EXIT_DATA,
+          "%s:%s is not a fixed-length string dataset", f->path, dset);
+    *width = H5Tget_size(ft);
+    H5_CHECK_ID(mt, H5Tcopy(H5T_C_S1), e);
+    H5_CHECK(H5Tset_size(mt, *width), e);
+    H5_CHECK(H5Tset_strpad(mt, H5T_STR_NULLPAD), e);
+    *buf = calloc((size_t)(count ? count : 1), *width + 0);
+    CHECK(*buf, e, PRECIS_EXIT_INTERNAL, "out of memory");
+    if (read_slab(f, dset, mt, off, count, *buf, e)) goto fail;
+    H5Tclose(mt); H5Tclose(ft); H5Dclose(d);
+    return 0;
+fail:
+    free(*buf);
+    *buf = NULL;
+    if (mt >= 0) H5Tclose(mt);
+    if (ft >= 0) H5Tclose(ft);
+    if (d >= 0) H5Dclose(d);
+    return -1;
+}
+
+static int attr_write(h5io_file *f, const char *obj, const char *name, hid_t type,
+                      const void *v, precis_err *e)
+{
+    hid_t s = H5I_INVALID_HID, a = H5I_INVALID_HID;
+    H5_CHECK_ID(s, H5Screate(H5S_SCALAR), e);
+    if (H5Aexists_by_name(f->fid, obj, name, H5P_DEFAULT) > 0)
+        H5_CHECK(H5Adelete_by_name(f->fid, obj, name, H5P_DEFAULT), e);
+    H5_CHECK_ID(a, H5Acreate_by_name(f->fid, obj, name, type, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), e);
+    H5_CHECK(H5Awrite(a, type, v), e);
+    H5Aclose(a);
+    H5Sclose(s);
+    return 0;
+fail:
+    if (a >= 0) H5Aclose(a);
+    if (s >= 0) H5Sclose(s);
+    return -1;
+}
+
+int h5io_attr_set_str(h5io_file *f, const char *obj, const char *name, const char *v, precis_err *e)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    if (t < 0) return PERR(e, PRECIS_EXIT_IO, "H5Tcopy failed");
+    H5Tset_size(t, strlen(v) + 1);
+    H5Tset_strpad(t, H5T_STR_NULLTERM);
+    int rc = attr_write(f, obj, name, t, v, e);
+    H5Tclose(t);
+    return rc;
+}
+
+int h5io_attr_set_i64(h5io_file *f, const char *obj, const char *name, int64_t v, precis_err *e)
+{
+    return attr_write(f, obj, name, H5T_NATIVE_INT64, &v, e);
+}
+
+int h5io_attr_set_f64(h5io_file *f, const char *obj, const char *name, double v, precis_err *e)
+{
+    return attr_write(f, obj, name, H5T_NATIVE_DOUBLE, &v, e);
+}
+
+int h5io_attr_get_str(h5io_file *f, const char *obj, const char *name, char **out, precis_err *e)
+{
+    hid_t a = H5I_INVALID_HID, t = H5I_INVALID_HID, mt = H5I_INVALID_HID;
+    *out = NULL;
+    CHECK(H5Aexists_by_name(f->fid, obj, name, H5P_DEFAULT) > 0, e, PRECIS_EXIT_DATA,
+          "%s: %s has no attribute '%s'", f->path, obj, name);
+    H5_CHECK_ID(a, H5Aopen_by_name(f->fid, obj, name, H5P_DEFAULT, H5P_DEFAULT), e);
+    H5_CHECK_ID(t, H5Aget_type(a), e);
+    CHECK(H5Tget_class(t) == H5T_STRING, e, PRECIS_EXIT_DATA, "%s: attribute %s is not a string", f->path, name);
+    if (H5Tis_variable_str(t)) {
+        char *v = NULL;
+        H5_CHECK_ID(mt, H5Tcopy(H5T_C_S1), e);
+        H5_CHECK(H5Tset_size(mt, H5T_VARIABLE), e);
+        H5_CHECK(H5Aread(a, mt, &v), e);
+        *out = strdup(v ? v : "");
+        H5free_memory(v);
+    } else {
+        size_t n = H5Tget_size(t);
+        *out = calloc(1, n + 1);
+        CHECK(*out, e, PRECIS_EXIT_INTERNAL, "out of memory");
+        H5_CHECK_ID(mt, H5Tcopy(H5T_C_S1), e);
+        H5_CHECK(H5Tset_size(mt, n + 1), e);
+        H5_CHECK(H5Aread(a, mt, *out), e);
+    }
+    H5Tclose(mt); H5Tclose(t); H5Aclose(a);
+    return 0;
+fail:
+    free(*out);
+    *out = NULL;
+    if (mt >= 0) H5Tclose(mt);
+    if (t >= 0) H5Tclose(t);
+    if (a >= 0) H5Aclose(a);
+    return -1;
+}
+
+int h5io_attr_get_i64(h5io_file *f, const char *obj, const char *name, int64_t *out, precis_err *e)
+{
+    hid_t a = H5I_INVALID_HID;
+    CHECK(H5Aexists_by_name(f->fid, obj, name, H5P_DEFAULT) > 0, e, PRECIS_EXIT_DATA,
+          "%s: %s has no attribute '%s'", f->path, obj, name);
+    H5_CHECK_ID(a, H5Aopen_by_name(f->fid, obj, name, H5P_DEFAULT, H5P_DEFAULT), e);
+    H5_CHECK(H5Aread(a, H5T_NATIVE_INT64, out), e);
+    H5Aclose(a);
+    return 0;
+fail:
+    if (a >= 0) H5Aclose(a);
+    return -1;
+}
+
+int h5io_set_provenance(h5io_file *f, const char *job, const char *params_json,
+                        const char *inputs_json, const char *key_fp, precis_err *e)
+{
+    unsigned char h[32];
+    unsigned int hl = 0;
+    char run_id[33];
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    int ok = c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 &&
+             EVP_DigestUpdate(c, job, strlen(job) + 1) == 1 &&
+             EVP_DigestUpdate(c, PRECIS_VERSION, strlen(PRECIS_VERSION) + 1) == 1 &&
+             EVP_DigestUpdate(c, params_json, strlen(params_json) + 1) == 1 &&
+             EVP_DigestUpdate(c, inputs_json, strlen(inputs_json) + 1) == 1 &&
+             EVP_DigestFinal_ex(c, h, &hl) == 1;
+    EVP_MD_CTX_free(c);
+    if (!ok) return PERR(e, PRECIS_EXIT_INTERNAL, "libcrypto SHA-256 failed");
+    for (int i = 0; i < 16; i++) snprintf(run_id + 2 * i, 3, "%02x", h[i]);
+    if (h5io_attr_set_str(f, "/", "format", H5IO_FORMAT, e) ||
+        h5io_attr_set_str(f, "/", "job", job, e) ||
+        h5io_attr_set_str(f, "/", "version", PRECIS_VERSION, e) ||
+        h5io_attr_set_str(f, "/", "params", params_json, e) ||
+        h5io_attr_set_str(f, "/", "inputs", inputs_json, e) ||
+        h5io_attr_set_str(f, "/", "key_fingerprint", key_fp ? key_fp : "", e) ||
+        h5io_attr_set_str(f, "/", "run_id", run_id, e))
+        return -1;
+    return 0;
+}
+
+int h5io_commit(h5io_file *f, precis_err *e)
+{
+    char ts[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    /* every rank must agree on created_utc: take rank 0's */
+    MPI_Bcast(ts, (int)sizeof ts, MPI_CHAR, 0, f->comm);
+    if (h5io_attr_set_str(f, "/", "created_utc", ts, e) || h5io_attr_set_i64(f, "/", "complete", 1, e))
+        goto fail;
+    H5_CHECK(H5Fflush(f->fid, H5F_SCOPE_GLOBAL), e);
+    herr_t rc = H5Fclose(f->fid);
+    f->fid = H5I_INVALID_HID;
+    H5_CHECK(rc, e);
+    int ok = 1;
+    if (f->rank == 0 && rename(f->tmp, f->path) != 0) {
+        ok = 0;
+        PERR(e, PRECIS_EXIT_IO, "cannot rename %s to %s: %s", f->tmp, f->path, strerror(errno));
+    }
+    MPI_Bcast(&ok, 1, MPI_INT, 0, f->comm);
+    if (!ok) {
+        if (f->rank != 0) PERR(e, PRECIS_EXIT_IO, "cannot rename %s to %s", f->tmp, f->path);
+        goto fail;
+    }
+    free_file(f);
+    return 0;
+fail:
+    h5io_abort(f);
+    return -1;
+}
+
+void h5io_abort(h5io_file *f)
+{
+    if (!f) return;
+    if (f->fid >= 0) H5Fclose(f->fid);
+    f->fid = H5I_INVALID_HID;
+    MPI_Barrier(f->comm);
+    if (f->rank == 0 && f->tmp) unlink(f->tmp);
+    free_file(f);
+}
+
+/* hex SHA-256 of up to 1 MiB at `off` of fd, appended into ctx */
+static int hash_piece(int fd, off_t off, size_t len, EVP_MD_CTX *c)
+{
+    char *buf = malloc(len ? len : 1);
+    if (!buf) return -1;
+    ssize_t n = pread(fd, buf, len, off);
+    int rc = n >= 0 && EVP_DigestUpdate(c, buf, (size_t)n) == 1 ? 0 : -1;
+    free(buf);
+    return rc;
+}
+
+static json_t *describe_input(const char *path)
+{
+    struct stat st;
+    json_t *o = json_object();
+    json_object_set_new(o, "path", json_string(path));
+    if (stat(path, &st) != 0) {
+        json_object_set_new(o, "error", json_string(strerror(errno)));
+        return o;
+    }
+    json_object_set_new(o, "size", json_integer((json_int_t)st.st_size));
+    json_object_set_new(o, "mtime", json_integer((json_int_t)st.st_mtime));
+    if (S_ISREG(st.st_mode)) {
+        const size_t MiB = 1 << 20;
+        int fd = open(path, O_RDONLY);
+        EVP_MD_CTX *c = EVP_MD_CTX_new();
+        unsigned char h[32];
+        unsigned int hl = 0;
+        if (fd >= 0 && c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1) {
+            off_t sz = st.st_size;
+            int ok = hash_piece(fd, 0, (size_t)(sz < (off_t)MiB ? sz : (off_t)MiB), c) == 0;
+            if (sz > (off_t)MiB) {
+                off_t mid = sz / 2 - (off_t)MiB / 2;
+                ok = ok && hash_piece(fd, mid < 0 ? 0 : mid, MiB, c) == 0;
+                ok = ok && hash_piece(fd, sz - (off_t)MiB, MiB, c) == 0;
+            }
+            if (ok && EVP_DigestFinal_ex(c, h, &hl) == 1) {
+                char hex[65];
+                for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", h[i]);
+                json_object_set_new(o, "sha256_first_mid_last_mib", json_string(hex));
+            }
+        }
+        EVP_MD_CTX_free(c);
+        if (fd >= 0) {
+            unsigned char sig[8];
+            if (pread(fd, sig, 8, 0) == 8 && memcmp(sig, "\x89HDF\r\n\x1a\n", 8) == 0) {
+                hid_t fid = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+                if (fid >= 0) {
+                    if (H5Aexists_by_name(fid, "/", "run_id", H5P_DEFAULT) > 0) {
+                        h5io_file tmp = {.fid = fid, .path = (char *)path};
+                        char *rid = NULL;
+                        precis_err e;
+                        perr_clear(&e);
+                        if (h5io_attr_get_str(&tmp, "/", "run_id", &rid, &e) == 0)
+                            json_object_set_new(o, "run_id", json_string(rid));
+                        free(rid);
+                    }
+                    H5Fclose(fid);
+                }
+            }
+            close(fd);
+        }
+    }
+    return o;
+}
+
+int h5io_inputs_json(MPI_Comm comm, char *const *paths, int n, char **json, precis_err *e)
+{
+    int rank;
+    int64_t len = 0;
+    char *s = NULL;
+    MPI_CHECK(MPI_Comm_rank(comm, &rank), e);
+    if (rank == 0) {
+        json_t *a = json_array();
+        for (int i = 0; i < n; i++) json_array_append_new(a, describe_input(paths[i]));
+        s = json_dumps(a, JSON_COMPACT);
+        json_decref(a);
+        len = s ? (int64_t)strlen(s) + 1 : 0;
+    }
+    MPI_CHECK(MPI_Bcast(&len, 1, MPI_INT64_T, 0, comm), e);
+    CHECK(len > 0, e, PRECIS_EXIT_INTERNAL, "cannot describe the inputs");
+    if (rank != 0) s = malloc((size_t)len);
+    CHECK(s, e, PRECIS_EXIT_INTERNAL, "out of memory");
+    MPI_CHECK(MPI_Bcast(s, (int)len, MPI_CHAR, 0, comm), e);
+    *json = s;
+    return 0;
+fail:
+    free(s);
+    return -1;
+}
+
+int h5io_write_slot_offsets(h5io_file *f, const char *table, int64_t lo, int64_t hi,
+                            const int64_t *local, precis_err *e)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/slot_offsets", table);
+    int64_t n = hi - lo + (f->rank == f->size - 1 ? 1 : 0);
+    return h5io_write_col(f, path, H5T_NATIVE_INT64, local, n, e);
+}
+
+int h5io_slot_rows(h5io_file *f, const char *table, int64_t lo, int64_t hi,
+                   int64_t *off, int64_t *count, precis_err *e)
+{
+    char path[512];
+    int64_t *v = malloc(sizeof(int64_t) * (size_t)(hi - lo + 1));
+    if (!v) return PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+    snprintf(path, sizeof path, "%s/slot_offsets", table);
+    int rc = h5io_read_rows(f, path, H5T_NATIVE_INT64, lo, hi - lo + 1, v, e);
+    if (rc == 0) {
+        *off = v[0];
+        *count = v[hi - lo] - v[0];
+    }
+    free(v);
+    return rc;
+}

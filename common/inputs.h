@@ -1,0 +1,28 @@
+/* inputs.h - turn an input spec (a file, a directory or a glob) into files.
+ *
+ * DESIGN
+ * A spec that names a directory expands to the regular files in it that
+ * match `pattern` (fnmatch); a spec with glob characters expands with
+ * glob(3); anything else must be an existing regular file. The list is
+ * sorted bytewise so every rank and every run sees the same order. Not
+ * collective: every rank expands the same spec the same way.
+ */
+#ifndef PRECIS_INPUTS_H
+#define PRECIS_INPUTS_H
+
+#include "check.h"
+
+typedef struct inputs_list {
+    int n;
+    char **path;
+} inputs_list;
+
+/* Expand spec. Returns 0, or -1 with code 4 when nothing matches or a path
+ * can't be read. An empty list is an error unless allow_empty is set. */
+int inputs_expand(const char *spec, const char *pattern, int allow_empty,
+                  inputs_list *out, precis_err *e);
+
+/* Can't fail. */
+void inputs_free(inputs_list *l);
+
+#endif

@@ -1,0 +1,77 @@
+/* pii.h - keyed identities and tokens: HMAC-SHA256 through OpenSSL libcrypto.
+ *
+ * DESIGN
+ * Raw identifiers never leave precis-clean and precis-tokenize. This module
+ * turns them into keyed values:
+ *   customer identity: HMAC(key, trim(id)); customer_key = bytes 0-7 and
+ *     customer_key_lo = bytes 8-15, each big-endian (DESIGN.md);
+ *   tokens: the first 8 bytes (big-endian) of HMAC(key, "<kind>\0" + value)
+ *     for phone, email, order ids and raw lines, so the same value of two
+ *     kinds never shares a token; 0 is reserved for "missing" and a token
+ *     that comes out 0 is mapped to 1;
+ *   key_fingerprint: hex of the first 8 bytes of HMAC(key, "precis-key-fingerprint").
+ * The key is loaded from a file that must exist, hold at least 32 bytes and
+ * have mode 0600 or stricter; otherwise exit code 3. Nothing here logs a
+ * raw value or the key. Not collective.
+ */
+#ifndef PRECIS_PII_H
+#define PRECIS_PII_H
+
+#include "check.h"
+#include <stddef.h>
+#include <stdint.h>
+
+#define PII_KEY_MIN 32
+#define PII_KEY_MAX 4096
+
+typedef struct pii_key {
+    unsigned char k[PII_KEY_MAX];
+    size_t len;
+    void *mac;  /* EVP_MAC*, fetched once */
+    void *tmpl; /* EVP_MAC_CTX* keyed once, duplicated per use */
+} pii_key;
+
+typedef enum { PII_TOKEN_PHONE, PII_TOKEN_EMAIL, PII_TOKEN_ORDER, PII_TOKEN_LINE } pii_token_kind;
+
+/* Load and check a key file. Returns 0, or -1 with exit code 3 and a message
+ * naming the file (missing, too short, mode too open). */
+int pii_key_load(const char *path, pii_key *key, precis_err *e);
+
+/* Install raw key bytes without the file checks (tests, RFC vectors).
+ * Returns 0, or -1 with exit code 5 if libcrypto fails. */
+int pii_key_set(pii_key *key, const void *bytes, size_t len, precis_err *e);
+
+/* Wipe a key from memory and free its libcrypto state. Can't fail. */
+void pii_key_wipe(pii_key *key);
+
+/* Raw HMAC-SHA256 of data into out[32]. Returns 0, or -1 if libcrypto fails. */
+int pii_hmac(const pii_key *key, const void *data, size_t len, unsigned char out[32]);
+
+/* Customer identity of a raw id (trimmed here). Returns 0, or -1 when the
+ * trimmed id is empty or libcrypto fails. */
+int pii_customer_key(const pii_key *key, const char *id, size_t len,
+                     uint64_t *hi, uint64_t *lo);
+
+/* Token of an already normalised value (never 0). Returns 0 or -1. */
+int pii_token(const pii_key *key, pii_token_kind kind, const char *v, size_t len,
+              uint64_t *out);
+
+/* 16 hex chars + NUL. Returns 0 or -1. */
+int pii_fingerprint(const pii_key *key, char out[17]);
+
+/* Normalisers write into out (capacity cap) and return the normalised length,
+ * 0 when the value is empty after normalisation, or -1 if it doesn't fit. */
+size_t pii_trim(const char **s, size_t len);
+int pii_norm_email(const char *s, size_t len, char *out, size_t cap);
+/* Digits only; then the country prefix of `region` is removed: CN drops a
+ * leading 86 (from +86, 0086 or 86) before 11 digits, US drops 1 before 10,
+ * GB drops 44 before 10 and "NONE" keeps all digits. Returns -1 for an
+ * unknown region as well. */
+int pii_norm_phone(const char *s, size_t len, const char *region, char *out, size_t cap);
+/* Is region known? */
+int pii_region_known(const char *region);
+
+/* Big-endian load of 8 bytes. This function can't fail. */
+uint64_t pii_be64(const unsigned char *b);
+
+#endif

@@ -1,0 +1,62 @@
+/* reduce.h - reproducible sums: exact, independent of rank count and order.
+ *
+ * DESIGN
+ * A racc is an exact fixed-point accumulator for finite doubles (a
+ * Kulisch-style long accumulator). Every finite double is m * 2^e with a
+ * 53-bit integer m and e in [-1074, 971]; m is added, shifted, into one of
+ * 64 signed 128-bit bins of 32 bits each. Integer addition is associative, so
+ * the state, and the double read out of it, are the same bits whatever the
+ * order of the additions and however they are split over ranks.
+ *
+ * Range: every finite double may be added; up to 2^40 additions between
+ * normalisations (done automatically). Error bound: racc_value() returns the
+ * exact sum rounded to nearest-even (at most 0.5 ulp of the exact sum), except
+ * that a result in the subnormal range may be rounded twice. NaN or Inf input,
+ * and a sum beyond DBL_MAX, are reported as errors (exit code 3), never
+ * silently propagated.
+ *
+ * Cross-rank: reduce_allreduce() sums accumulators with a user MPI_Op over
+ * the integer bins and converts to double once, so every rank gets the same
+ * bits at any P.
+ */
+#ifndef PRECIS_REDUCE_H
+#define PRECIS_REDUCE_H
+
+#include "check.h"
+#include <stdint.h>
+
+#define RACC_BINS 64
+
+typedef struct racc {
+    __int128 bin[RACC_BINS];
+    int64_t nadd;    /* additions since the last normalisation */
+    int32_t bad;     /* 1: NaN seen, 2: +Inf, 4: -Inf */
+    int32_t pad;
+} racc;
+
+/* Can't fail. */
+void racc_init(racc *a);
+/* Add x exactly. Non-finite x marks the accumulator bad (reported later). */
+void racc_add(racc *a, double x);
+/* dst += src exactly. Can't fail. */
+void racc_merge(racc *dst, const racc *src);
+/* Read the sum. Returns 0, or -1 (code 3) if a non-finite value was added or
+ * the sum overflows a double. `what` names the quantity in the message. */
+int racc_value(const racc *a, double *out, const char *what, precis_err *e);
+
+/* Collective. Sum n accumulators element-wise over comm (in place) and write
+ * the n doubles to out on every rank. Returns 0 or -1 (same verdict on every
+ * rank). */
+int reduce_allreduce(MPI_Comm comm, racc *acc, int64_t n, double *out,
+                     const char *what, precis_err *e);
+
+/* Collective. Global sum of all local x[0..n) over comm: one double, the same
+ * bits at any rank count and any order. Returns 0 or -1. */
+int reduce_sum(MPI_Comm comm, const double *x, int64_t n, double *out, precis_err *e);
+
+/* Collective. Column sums of a local row-major matrix x (nrows x ncols) into
+ * out[ncols]. Returns 0 or -1. */
+int reduce_colsum(MPI_Comm comm, const double *x, int64_t nrows, int ncols,
+                  double *out, precis_err *e);
+
+#endif

@@ -1,0 +1,107 @@
+/* shuffle.c - chunked MPI_Alltoallv of fixed-size records. */
+#include "shuffle.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+int shuffle_exchange(MPI_Comm comm, const void *send, int64_t n, size_t recsize,
+                     const int *dest, int64_t chunk, void **recv, int64_t *nrecv,
+                     precis_err *e)
+{
+    int size, rank;
+    MPI_Datatype rt = MPI_DATATYPE_NULL;
+    int64_t *scount = NULL, *rcount = NULL, *sdispl = NULL, *rdispl = NULL, *fill = NULL;
+    int *sc = NULL, *rc = NULL, *sd = NULL, *rd = NULL;
+    char *sorted = NULL, *out = NULL, *sstage = NULL, *rstage = NULL;
+    *recv = NULL;
+    *nrecv = 0;
+    MPI_CHECK(MPI_Comm_size(comm, &size), e);
+    MPI_CHECK(MPI_Comm_rank(comm, &rank), e);
+    if (chunk <= 0) {
+        const char *env = getenv("PRECIS_SHUFFLE_CHUNK");
+        chunk = env ? atoll(env) : 0;
+        if (chunk <= 0) chunk = INT64_C(1) << 20;
+    }
+    if (chunk > INT_MAX / size) chunk = INT_MAX / size;
+    if (chunk < 1) chunk = 1;
+
+    scount = calloc((size_t)size, sizeof(int64_t));
+    rcount = calloc((size_t)size, sizeof(int64_t));
+    sdispl = calloc((size_t)size + 1, sizeof(int64_t));
+    rdispl = calloc((size_t)size + 1, sizeof(int64_t));
+    fill = calloc((size_t)size, sizeof(int64_t));
+    sc = calloc((size_t)size, sizeof(int));
+    rc = calloc((size_t)size, sizeof(int));
+    sd = calloc((size_t)size, sizeof(int));
+    rd = calloc((size_t)size, sizeof(int));
+    CHECK(scount && rcount && sdispl && rdispl && fill && sc && rc && sd && rd, e,
+          PRECIS_EXIT_INTERNAL, "out of memory in shuffle");
+    for (int64_t i = 0; i < n; i++) {
+        CHECK(dest[i] >= 0 && dest[i] < size, e, PRECIS_EXIT_INTERNAL,
+              "shuffle: record %lld has destination %d outside [0, %d)", (long long)i, dest[i], size);
+        scount[dest[i]]++;
+    }
+    for (int q = 0; q < size; q++) sdispl[q + 1] = sdispl[q] + scount[q];
+    /* stable counting sort by destination */
+    sorted = malloc(recsize * (size_t)(n ? n : 1));
+    CHECK(sorted, e, PRECIS_EXIT_INTERNAL, "out of memory in shuffle (%lld records)", (long long)n);
+    for (int64_t i = 0; i < n; i++) {
+        int q = dest[i];
+        memcpy(sorted + recsize * (size_t)(sdispl[q] + fill[q]++), (const char *)send + recsize * (size_t)i, recsize);
+    }
+    MPI_CHECK(MPI_Alltoall(scount, 1, MPI_INT64_T, rcount, 1, MPI_INT64_T, comm), e);
+    for (int q = 0; q < size; q++) rdispl[q + 1] = rdispl[q] + rcount[q];
+    *nrecv = rdispl[size];
+    out = malloc(recsize * (size_t)(*nrecv ? *nrecv : 1));
+    CHECK(out, e, PRECIS_EXIT_INTERNAL, "out of memory in shuffle (%lld records)", (long long)*nrecv);
+
+    int64_t mymax = 0, rounds = 0;
+    for (int q = 0; q < size; q++) {
+        int64_t a = (scount[q] + chunk - 1) / chunk, b = (rcount[q] + chunk - 1) / chunk;
+        if (a > mymax) mymax = a;
+        if (b > mymax) mymax = b;
+    }
+    MPI_CHECK(MPI_Allreduce(&mymax, &rounds, 1, MPI_INT64_T, MPI_MAX, comm), e);
+    MPI_CHECK(MPI_Type_contiguous((int)recsize, MPI_BYTE, &rt), e);
+    MPI_CHECK(MPI_Type_commit(&rt), e);
+    int64_t stage_s = 0, stage_r = 0;
+    for (int q = 0; q < size; q++) {
+        stage_s += scount[q] < chunk ? scount[q] : chunk;
+        stage_r += rcount[q] < chunk ? rcount[q] : chunk;
+    }
+    sstage = malloc(recsize * (size_t)(stage_s ? stage_s : 1));
+    rstage = malloc(recsize * (size_t)(stage_r ? stage_r : 1));
+    CHECK(sstage && rstage, e, PRECIS_EXIT_INTERNAL, "out of memory in shuffle staging");
+    for (int64_t round = 0; round < rounds; round++) {
+        int64_t off = round * chunk;
+        int so = 0, ro = 0;
+        for (int q = 0; q < size; q++) {
+            int64_t s = scount[q] - off, r = rcount[q] - off;
+            sc[q] = (int)(s <= 0 ? 0 : s < chunk ? s : chunk);
+            rc[q] = (int)(r <= 0 ? 0 : r < chunk ? r : chunk);
+            sd[q] = so;
+            rd[q] = ro;
+            if (sc[q]) memcpy(sstage + recsize * (size_t)so, sorted + recsize * (size_t)(sdispl[q] + off), recsize * (size_t)sc[q]);
+            so += sc[q];
+            ro += rc[q];
+        }
+        MPI_CHECK(MPI_Alltoallv(sstage, sc, sd, rt, rstage, rc, rd, rt, comm), e);
+        for (int q = 0; q < size; q++)
+            if (rc[q]) memcpy(out + recsize * (size_t)(rdispl[q] + off), rstage + recsize * (size_t)rd[q], recsize * (size_t)rc[q]);
+    }
+    *recv = out;
+    out = NULL;
+    MPI_Type_free(&rt);
+    free(sstage); free(rstage); free(sorted);
+    free(scount); free(rcount); free(sdispl); free(rdispl); free(fill);
+    free(sc); free(rc); free(sd); free(rd);
+    return 0;
+fail:
+    if (rt != MPI_DATATYPE_NULL) MPI_Type_free(&rt);
+    free(out); free(sstage); free(rstage); free(sorted);
+    free(scount); free(rcount); free(sdispl); free(rdispl); free(fill);
+    free(sc); free(rc); free(sd); free(rd);
+    *nrecv = 0;
+    return -1;
+}
