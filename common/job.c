@@ -1,0 +1,39 @@
+/* job.c - shared job start-up and exit. */
+#include "job.h"
+#include "ckpt.h"
+#include "log.h"
+
+#include <stdio.h>
+
+int job_start(const opt_cmd *cmd, const opt_common *common, int argc, char **argv,
+              MPI_Comm comm, const char *job, precis_err *e)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    log_init(job, rank, LOG_INFO, 0);
+    int rc = opts_parse(cmd, argc, argv, rank, e);
+    if (rc != 0) return rc;
+    if (common) {
+        log_level lv = LOG_INFO;
+        if (common->log_level && log_parse_level(common->log_level, &lv))
+            return PERR(e, PRECIS_EXIT_USAGE, "option --log-level: unknown level '%s'", common->log_level);
+        log_init(job, rank, lv, common->log_json);
+        if (common->resume && !common->checkpoint_dir)
+            return PERR(e, PRECIS_EXIT_USAGE, "option --resume needs --checkpoint-dir");
+    }
+    ckpt_install_handlers();
+    return 0;
+}
+
+int job_exit(MPI_Comm comm, const precis_err *e)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    if (e->code == 0) return 0;
+    if (rank == 0) {
+        if (e->code == PRECIS_EXIT_STOPPED) log_msg(LOG_WARN, "%s", e->msg);
+        else log_msg(LOG_ERROR, "%s", e->msg);
+    }
+    return e->code;
+}

@@ -1,0 +1,25 @@
+/* job.h - the shared top level of every precis-<job>: options, logging, exit.
+ *
+ * DESIGN
+ * job_start() parses the option table, sets up logging (rank, level, JSON),
+ * installs the stop-signal handlers and sets HDF5 to report errors through
+ * precis_err instead of printing stacks. job_exit() turns the final error
+ * state into one message on rank 0 and the DESIGN.md exit code. Both are
+ * collective only in that every rank calls them with the same arguments.
+ */
+#ifndef PRECIS_JOB_H
+#define PRECIS_JOB_H
+
+#include "check.h"
+#include "opts.h"
+
+/* Returns 0 to run, 1 when --help/--version was printed (exit 0), -1 with
+ * e set (exit 2). `common` may be NULL for jobs without the common options. */
+int job_start(const opt_cmd *cmd, const opt_common *common, int argc, char **argv,
+              MPI_Comm comm, const char *job, precis_err *e);
+
+/* Print e (if set) once, on the lowest failing rank's behalf, and return the
+ * exit code: 0 when e is clear. Call after precis_agree(). */
+int job_exit(MPI_Comm comm, const precis_err *e);
+
+#endif
