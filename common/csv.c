@@ -379,6 +379,7 @@ agree:
             int64_t len = f->size - f->data;
             int64_t lb = gb - base, le = ge - base;
             if (lb < 0) lb = 0;
+            if (lb > len) lb = len;
             if (le > len) le = len;
             if (le < lb) le = lb;
             f->b = f->data + lb;

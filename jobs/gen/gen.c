@@ -402,7 +402,7 @@ static void emit(gen *g, int table, int64_t i, int64_t seq, row *rw)
         char buf[64];
         switch (d.variant % 3) {
         case 0: snprintf(buf, sizeof buf, "+86 %.3s-%.4s-%.4s", p, p + 3, p + 7); break;
-        case 1: snprintf(buf, sizeof buf, "0086 %s", p); break;
+        case 1: snprintf(buf, sizeof buf, "0086 %.11s", p); break;
         default: snprintf(buf, sizeof buf, "(86) %.3s %.4s %.4s", p, p + 3, p + 7); break;
         }
         snprintf(rw->f[2], 160, "%s", buf);

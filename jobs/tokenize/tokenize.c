@@ -1,0 +1,242 @@
+/* tokenize.c - precis-tokenize: replace identifiers in a CSV by Precis keys.
+ *
+ * DESIGN
+ * Reads a CSV (file, directory or glob) in parallel byte ranges with
+ * common/csv, and writes one CSV in input order: only the columns named by
+ * --keep are copied (never a column that may hold PII by default); the id column becomes customer_key and
+ * customer_key_lo (decimal uint64), the phone column phone_token and the
+ * email column email_token, computed exactly as precis-clean does (common/pii).
+ * Two leading columns, source_file and source_line, let the owner of the
+ * list join the result back to its own records; a trailing `status` column
+ * says "ok" or why a row has no key (bad_utf8, missing_id, ...), so no row is
+ * dropped silently. Raw identifiers are never written or logged.
+ * Output is assembled per rank and written with MPI-IO at Exscan offsets
+ * into <out>.tmp, then renamed. Collective.
+ */
+#include "tokenize.h"
+#include "check.h"
+#include "csv.h"
+#include "inputs.h"
+#include "job.h"
+#include "log.h"
+#include "opts.h"
+#include "pii.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct sbuf {
+    char *p;
+    size_t n, cap;
+} sbuf;
+
+static int sb_put(sbuf *b, const char *s, size_t n)
+{
+    if (b->n + n + 1 > b->cap) {
+        size_t c = b->cap ? b->cap : 1 << 16;
+        while (c < b->n + n + 1) c *= 2;
+        char *q = realloc(b->p, c);
+        if (!q) return -1;
+        b->p = q;
+        b->cap = c;
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    return 0;
+}
+
+static int sb_field(sbuf *b, const char *s, size_t n, int first)
+{
+    if (!first && sb_put(b, ",", 1)) return -1;
+    int q = memchr(s, ',', n) || memchr(s, '"', n) || memchr(s, '\n', n) || memchr(s, '\r', n);
+    if (!q) return sb_put(b, s, n);
+    if (sb_put(b, "\"", 1)) return -1;
+    for (size_t i = 0; i < n; i++)
+        if (sb_put(b, s + i, 1) || (s[i] == '"' && sb_put(b, "\"", 1))) return -1;
+    return sb_put(b, "\"", 1);
+}
+
+static int find_col(int nh, const char *const *names, const char *want)
+{
+    if (!want) return -1;
+    for (int i = 0; i < nh; i++)
+        if (strcmp(names[i], want) == 0) return i;
+    return -2;
+}
+
+typedef struct tk_opts {
+    char *in, *out, *key, *id_col, *phone_col, *email_col, *region;
+    opt_list keep;
+    opt_common c;
+} tk_opts;
+
+int tokenize_run(int argc, char **argv, MPI_Comm comm)
+{
+    tk_opts o;
+    memset(&o, 0, sizeof o);
+    const opt_spec specs[] = {
+        {"in", OPT_STR, &o.in, NULL, "input CSV: a file, a directory of *.csv, or a glob", 0, 0, NULL},
+        {"out", OPT_STR, &o.out, NULL, "output CSV", 0, 0, NULL},
+        {"pii-key", OPT_STR, &o.key, NULL, "PII key file (mode 0600, >= 32 bytes); the one precis-clean used", 0, 0, NULL},
+        {"id-column", OPT_STR, &o.id_col, NULL, "column holding raw customer ids", 0, 0, NULL},
+        {"phone-column", OPT_STR, &o.phone_col, NULL, "column holding phone numbers", 0, 0, NULL},
+        {"email-column", OPT_STR, &o.email_col, NULL, "column holding email addresses", 0, 0, NULL},
+        {"keep", OPT_LIST, &o.keep, NULL, "copy this non-identifier column to the output", 0, 0, NULL},
+        {"phone-region", OPT_STR, &o.region, "CN", "country rule for phone normalisation", 0, 0, "CN|US|GB|NONE"},
+        OPTS_COMMON_SPECS(&o.c),
+    };
+    const opt_cmd cmd = {"precis-tokenize",
+                         "Replace raw ids, phones and emails in a CSV by Precis keys and tokens.",
+                         "precis-tokenize --in crm.csv --id-column customer_id --keep crm_row --pii-key pii.key --out crm_keys.csv",
+                         specs, (int)(sizeof specs / sizeof specs[0])};
+    precis_err err, *e = &err;
+    perr_clear(e);
+    pii_key key;
+    memset(&key, 0, sizeof key);
+    inputs_list in = {0, NULL};
+    csv_reader *r = NULL;
+    sbuf out = {NULL, 0, 0};
+    char *tmp = NULL, *keep = NULL;
+    MPI_File fh = MPI_FILE_NULL;
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    int rc = job_start(&cmd, &o.c, argc, argv, comm, "precis-tokenize", e);
+    if (rc == 1) { opts_free(&cmd); return 0; }
+    if (rc < 0) goto done;
+    if (!o.in || !o.out) { PERR(e, PRECIS_EXIT_USAGE, "options --in and --out are required"); goto done; }
+    if (!o.id_col && !o.phone_col && !o.email_col) {
+        PERR(e, PRECIS_EXIT_USAGE, "give at least one of --id-column, --phone-column, --email-column");
+        goto done;
+    }
+    if (pii_key_load(o.key, &key, e) == 0) inputs_expand(o.in, "*.csv", 0, &in, e);
+    if (precis_agree(comm, e)) goto done;
+    csv_opts co;
+    csv_opts_default(&co);
+    if (csv_open(comm, in.path, in.n, &co, &r, e)) goto done;
+    /* every file must have the named columns */
+    int nh0 = 0;
+    const char *const *h0 = NULL;
+    int ci = -1, cp = -1, cm = -1;
+    for (int f = 0; f < csv_nfiles(r) && e->code == 0; f++) {
+        int nh;
+        const char *const *h;
+        csv_header(r, f, &nh, &h, NULL);
+        int a = find_col(nh, h, o.id_col), b = find_col(nh, h, o.phone_col), c = find_col(nh, h, o.email_col);
+        if (nh == 0) PERR(e, PRECIS_EXIT_DATA, "%s: empty file (no header row)", csv_path(r, f));
+        else if (a == -2) PERR(e, PRECIS_EXIT_DATA, "%s:1: no column '%s' (--id-column)", csv_path(r, f), o.id_col);
+        else if (b == -2) PERR(e, PRECIS_EXIT_DATA, "%s:1: no column '%s' (--phone-column)", csv_path(r, f), o.phone_col);
+        else if (c == -2) PERR(e, PRECIS_EXIT_DATA, "%s:1: no column '%s' (--email-column)", csv_path(r, f), o.email_col);
+        else if (f > 0 && (nh != nh0 || a != ci || b != cp || c != cm))
+            PERR(e, PRECIS_EXIT_DATA, "%s:1: header differs from %s's", csv_path(r, f), csv_path(r, 0));
+        if (f == 0) { nh0 = nh; h0 = h; ci = a; cp = b; cm = c; }
+    }
+    keep = calloc((size_t)(nh0 > 0 ? nh0 : 1), 1);
+    if (!keep) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+    for (int j = 0; keep && j < o.keep.n; j++) {
+        int k = find_col(nh0, h0, o.keep.v[j]);
+        if (k < 0) PERR(e, PRECIS_EXIT_USAGE, "option --keep: %s has no column '%s'", csv_path(r, 0), o.keep.v[j]);
+        else if (k == ci || k == cp || k == cm) PERR(e, PRECIS_EXIT_USAGE, "option --keep: '%s' is an identifier column", o.keep.v[j]);
+        else keep[k] = 1;
+    }
+    if (precis_agree(comm, e)) goto done;
+    if (rank == 0) { /* header */
+        sb_field(&out, "source_file", 11, 1);
+        sb_field(&out, "source_line", 11, 0);
+        for (int k = 0; k < nh0; k++) {
+            if (k == ci) { sb_put(&out, ",customer_key,customer_key_lo", 29); continue; }
+            if (k == cp) { sb_put(&out, ",phone_token", 12); continue; }
+            if (k == cm) { sb_put(&out, ",email_token", 12); continue; }
+            if (keep[k]) sb_field(&out, h0[k], strlen(h0[k]), 0);
+        }
+        sb_put(&out, ",status\n", 8);
+    }
+    csv_record rec;
+    int64_t nrows = 0, nbad = 0;
+    char num[64], norm[512];
+    while (csv_next(r, &rec)) {
+        nrows++;
+        const char *st = rec.status == CSV_OK ? "ok" : csv_status_name(rec.status);
+        const char *path = csv_path(r, rec.file);
+        int fail = sb_field(&out, path, strlen(path), 1);
+        snprintf(num, sizeof num, ",%lld", (long long)rec.line);
+        fail |= sb_put(&out, num, strlen(num));
+        for (int k = 0; k < nh0 && !fail; k++) {
+            const char *v = k < rec.nfields ? rec.f[k] : "";
+            size_t l = k < rec.nfields ? rec.flen[k] : 0;
+            if (rec.status != CSV_OK) { /* never copy fields of a broken record */
+                if (k == ci) fail |= sb_put(&out, ",,", 2);
+                else if (k == cp || k == cm || keep[k]) fail |= sb_put(&out, ",", 1);
+                continue;
+            }
+            if (k == ci) {
+                uint64_t hi, lo;
+                if (pii_customer_key(&key, v, l, &hi, &lo) == 0)
+                    snprintf(num, sizeof num, ",%llu,%llu", (unsigned long long)hi, (unsigned long long)lo);
+                else {
+                    snprintf(num, sizeof num, ",,");
+                    st = "missing_id";
+                }
+                fail |= sb_put(&out, num, strlen(num));
+            } else if (k == cp || k == cm) {
+                int n = k == cp ? pii_norm_phone(v, l, o.region, norm, sizeof norm)
+                                : pii_norm_email(v, l, norm, sizeof norm);
+                uint64_t t = 0;
+                if (n > 0) pii_token(&key, k == cp ? PII_TOKEN_PHONE : PII_TOKEN_EMAIL, norm, (size_t)n, &t);
+                snprintf(num, sizeof num, ",%llu", (unsigned long long)t);
+                fail |= sb_put(&out, num, strlen(num));
+            } else if (keep[k]) {
+                fail |= sb_field(&out, v, l, 0);
+            }
+        }
+        fail |= sb_put(&out, ",", 1) || sb_put(&out, st, strlen(st)) || sb_put(&out, "\n", 1);
+        if (strcmp(st, "ok") != 0) {
+            nbad++;
+            LOG_DEBUG("%s:%lld: no key (%s)", path, (long long)rec.line, st);
+        }
+        if (fail) { PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); break; }
+    }
+    if (precis_agree(comm, e)) goto done;
+    /* MPI-IO write at Exscan offsets */
+    {
+        size_t l = strlen(o.out) + 5;
+        tmp = malloc(l);
+        if (!tmp) { PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); goto done; }
+        snprintf(tmp, l, "%s.tmp", o.out);
+        if (rank == 0) unlink(tmp);
+        MPI_Barrier(comm);
+        int64_t n = (int64_t)out.n, off = 0, tot[2] = {nrows, nbad}, gtot[2];
+        MPI_CHECK(MPI_Exscan(&n, &off, 1, MPI_INT64_T, MPI_SUM, comm), e);
+        if (rank == 0) off = 0;
+        MPI_CHECK(MPI_Allreduce(tot, gtot, 2, MPI_INT64_T, MPI_SUM, comm), e);
+        int mrc = MPI_File_open(comm, tmp, MPI_MODE_CREATE | MPI_MODE_WRONLY, MPI_INFO_NULL, &fh);
+        if (mrc != MPI_SUCCESS) { PERR(e, PRECIS_EXIT_IO, "cannot create %s", tmp); goto fail; }
+        for (int64_t p = 0; p < n || p == 0; p += (1 << 30)) {
+            int c = (int)(n - p < (1 << 30) ? n - p : (1 << 30));
+            MPI_CHECK(MPI_File_write_at(fh, off + p, out.p ? out.p + p : "", c, MPI_CHAR, MPI_STATUS_IGNORE), e);
+            if (n == 0) break;
+        }
+        MPI_CHECK(MPI_File_close(&fh), e);
+        if (rank == 0 && rename(tmp, o.out) != 0) PERR(e, PRECIS_EXIT_IO, "cannot rename %s: %s", tmp, strerror(errno));
+        if (precis_agree(comm, e)) goto done;
+        LOG_INFO("tokenised %lld rows into %s (%lld without a key, see the status column)",
+                 (long long)gtot[0], o.out, (long long)gtot[1]);
+        goto done;
+    }
+fail:
+    precis_agree(comm, e);
+    if (fh != MPI_FILE_NULL) MPI_File_close(&fh);
+    if (rank == 0 && tmp) unlink(tmp);
+done:
+    rc = job_exit(comm, e);
+    csv_close(r);
+    inputs_free(&in);
+    pii_key_wipe(&key);
+    free(out.p);
+    free(tmp);
+    free(keep);
+    opts_free(&cmd);
+    return rc;
+}
