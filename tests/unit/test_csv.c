@@ -1,0 +1,177 @@
+/* test_csv.c - the CSV reader's record rules on one rank (nsize 1, MPI_COMM_SELF). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "csv.h"
+
+static char g_path[256];
+
+static csv_reader *open_text(const char *text, size_t len, const csv_opts *o)
+{
+    snprintf(g_path, sizeof g_path, "/tmp/precis-csv-%d.csv", (int)getpid());
+    FILE *f = fopen(g_path, "wb");
+    fwrite(text, 1, len, f);
+    fclose(f);
+    csv_opts d;
+    csv_opts_default(&d);
+    char *paths[1] = {g_path};
+    csv_reader *r = NULL;
+    precis_err e;
+    perr_clear(&e);
+    assert_int_equal(csv_open(MPI_COMM_SELF, paths, 1, o ? o : &d, &r, &e), 0);
+    return r;
+}
+
+static void expect(csv_reader *r, int status, int64_t line, int nf, const char *const *fields)
+{
+    csv_record rec;
+    assert_int_equal(csv_next(r, &rec), 1);
+    assert_int_equal(rec.status, status);
+    assert_int_equal(rec.line, line);
+    if (status == CSV_OK || nf >= 0) {
+        assert_int_equal(rec.nfields, nf);
+        for (int i = 0; fields && i < nf; i++) {
+            assert_int_equal(rec.flen[i], strlen(fields[i]));
+            assert_memory_equal(rec.f[i], fields[i], rec.flen[i]);
+        }
+    }
+}
+
+static void test_rfc4180(void **st)
+{
+    (void)st;
+    const char t[] = "\xEF\xBB\xBF" "a,b,c\r\n"
+                     "1,\"x,y\",3\r\n"
+                     "\"he said \"\"hi\"\"\",,\"multi\nline\"\r\n"
+                     "\n"
+                     "4,5,6";
+    csv_reader *r = open_text(t, sizeof t - 1, NULL);
+    int nh;
+    const char *const *h;
+    csv_header(r, 0, &nh, &h, NULL);
+    assert_int_equal(nh, 3);
+    assert_string_equal(h[0], "a");
+    expect(r, CSV_OK, 2, 3, (const char *[]){"1", "x,y", "3"});
+    expect(r, CSV_OK, 3, 3, (const char *[]){"he said \"hi\"", "", "multi\nline"});
+    expect(r, CSV_OK, 6, 3, (const char *[]){"4", "5", "6"});
+    csv_record rec;
+    assert_int_equal(csv_next(r, &rec), 0);
+    assert_int_equal(csv_blank_lines(r), 1);
+    csv_close(r);
+}
+
+static void test_bad_records(void **st)
+{
+    (void)st;
+    const char t[] = "a,b\n"
+                     "1,\"x\"y\n"        /* text after a closing quote */
+                     "1,2,3\n"           /* field count */
+                     "1,ab\"c\"\n"       /* quote inside an unquoted field */
+                     "\xC3\x28,2\n"      /* invalid UTF-8 */
+                     "ok,1\n"
+                     "2,\"never closed\n"
+                     "3,4\n";
+    csv_reader *r = open_text(t, sizeof t - 1, NULL);
+    csv_record rec;
+    assert_int_equal(csv_next(r, &rec), 1);
+    assert_int_equal(rec.status, CSV_BAD_QUOTE);
+    assert_int_equal(rec.bad_field, 1);
+    assert_int_equal(csv_next(r, &rec), 1);
+    assert_int_equal(rec.status, CSV_FIELD_COUNT);
+    assert_int_equal(csv_next(r, &rec), 1);
+    assert_int_equal(rec.status, CSV_BAD_QUOTE);
+    assert_int_equal(csv_next(r, &rec), 1);
+    assert_int_equal(rec.status, CSV_BAD_UTF8);
+    assert_int_equal(rec.bad_field, 0);
+    expect(r, CSV_OK, 6, 2, (const char *[]){"ok", "1"});
+    /* open quote at EOF: the record is bad, reading resumes after its first newline */
+    assert_int_equal(csv_next(r, &rec), 1);
+    assert_int_equal(rec.status, CSV_OPEN_QUOTE);
+    assert_int_equal(rec.line, 7);
+    expect(r, CSV_OK, 8, 2, (const char *[]){"3", "4"});
+    assert_int_equal(csv_next(r, &rec), 0);
+    csv_close(r);
+}
+
+static void test_field_limit_and_delimiter(void **st)
+{
+    (void)st;
+    csv_opts o;
+    csv_opts_default(&o);
+    o.max_field = 8;
+    o.delim = ';';
+    const char t[] = "a;b\n"
+                     "123456789;x\n"       /* unquoted field over the limit */
+                     "\"a\nbcdefghij\";y\n" /* quoted region over the limit: resync */
+                     "bcdefghij\";y\n"      /* ... so this line is read next, and is bad */
+                     "k;v\n";
+    csv_reader *r = open_text(t, sizeof t - 1, &o);
+    csv_record rec;
+    assert_int_equal(csv_next(r, &rec), 1);
+    assert_int_equal(rec.status, CSV_FIELD_TOO_LONG);
+    assert_int_equal(rec.bad_field, 0);
+    assert_int_equal(csv_next(r, &rec), 1);
+    assert_int_equal(rec.status, CSV_FIELD_TOO_LONG);
+    assert_int_equal(rec.line, 3);
+    assert_int_equal(csv_next(r, &rec), 1);
+    assert_int_equal(rec.line, 4);
+    assert_int_not_equal(rec.status, CSV_OK);
+    expect(r, CSV_OK, 5, 2, (const char *[]){"k", "v"});
+    csv_close(r);
+}
+
+static void test_utf8(void **st)
+{
+    (void)st;
+    assert_true(csv_utf8_valid("h\xC3\xA9llo \xE4\xB8\xAD\xF0\x9F\x98\x80", 14));
+    assert_false(csv_utf8_valid("\xC0\xAF", 2));         /* overlong */
+    assert_false(csv_utf8_valid("\xED\xA0\x80", 3));     /* surrogate */
+    assert_false(csv_utf8_valid("\xF4\x90\x80\x80", 4)); /* > U+10FFFF */
+    assert_false(csv_utf8_valid("abc\xE4\xB8", 5));      /* truncated */
+}
+
+static void test_empty_and_header_only(void **st)
+{
+    (void)st;
+    csv_reader *r = open_text("", 0, NULL);
+    int nh;
+    csv_header(r, 0, &nh, NULL, NULL);
+    assert_int_equal(nh, 0);
+    csv_record rec;
+    assert_int_equal(csv_next(r, &rec), 0);
+    csv_close(r);
+    r = open_text("a,b\r\n", 5, NULL);
+    csv_header(r, 0, &nh, NULL, NULL);
+    assert_int_equal(nh, 2);
+    assert_int_equal(csv_next(r, &rec), 0);
+    csv_close(r);
+}
+
+static int teardown(void **st)
+{
+    (void)st;
+    unlink(g_path);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    MPI_Init(&argc, &argv);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_rfc4180, teardown),
+        cmocka_unit_test_teardown(test_bad_records, teardown),
+        cmocka_unit_test_teardown(test_field_limit_and_delimiter, teardown),
+        cmocka_unit_test(test_utf8),
+        cmocka_unit_test_teardown(test_empty_and_header_only, teardown),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    MPI_Finalize();
+    return rc;
+}

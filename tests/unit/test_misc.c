@@ -1,0 +1,143 @@
+/* test_misc.c - opts, slots and calendar arithmetic (serial; nsize 1). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "opts.h"
+#include "slots.h"
+#include "timeutil.h"
+
+typedef struct {
+    int64_t n;
+    double x;
+    char *mode;
+    int flag;
+    opt_list maps;
+} topts;
+
+static int parse(topts *o, int argc, char **argv, precis_err *e)
+{
+    const opt_spec specs[] = {
+        {"n", OPT_INT, &o->n, "5", "a count", 1, 100, NULL},
+        {"x", OPT_DOUBLE, &o->x, "0.5", "a rate", 0, 1, NULL},
+        {"mode", OPT_STR, &o->mode, "net", "refund mode", 0, 0, "net|reject"},
+        {"flag", OPT_FLAG, &o->flag, NULL, "a flag", 0, 0, NULL},
+        {"map", OPT_LIST, &o->maps, NULL, "a mapping", 0, 0, NULL},
+    };
+    static opt_cmd cmd;
+    cmd = (opt_cmd){"t", "test", "t --n 3", specs, 5};
+    perr_clear(e);
+    int rc = opts_parse(&cmd, argc, argv, 1, e);
+    return rc;
+}
+
+static void test_opts(void **st)
+{
+    (void)st;
+    topts o;
+    memset(&o, 0, sizeof o);
+    precis_err e;
+    char *a1[] = {"t", NULL};
+    assert_int_equal(parse(&o, 1, a1, &e), 0);
+    assert_int_equal(o.n, 5);
+    assert_string_equal(o.mode, "net");
+    free(o.mode);
+    o.mode = NULL;
+    /* config file, then the command line wins */
+    const char *cfg = "/tmp/precis-test-opts.conf";
+    FILE *f = fopen(cfg, "w");
+    fprintf(f, "# comment\nn = 7\nx=0.25\nflag = true\nmap = a=b\n");
+    fclose(f);
+    char *a2[] = {"t", "--config", (char *)cfg, "--n", "9", "--map", "c=d", NULL};
+    memset(&o, 0, sizeof o);
+    assert_int_equal(parse(&o, 7, a2, &e), 0);
+    assert_int_equal(o.n, 9);
+    assert_true(o.x == 0.25);
+    assert_int_equal(o.flag, 1);
+    assert_int_equal(o.maps.n, 2);
+    assert_string_equal(o.maps.v[0], "a=b");
+    assert_string_equal(o.maps.v[1], "c=d");
+    /* errors: exit code 2 and the option named */
+    char *a3[] = {"t", "--bogus", NULL};
+    assert_int_equal(parse(&o, 2, a3, &e), -1);
+    assert_int_equal(e.code, PRECIS_EXIT_USAGE);
+    assert_non_null(strstr(e.msg, "--bogus"));
+    char *a4[] = {"t", "--n", "abc", NULL};
+    assert_int_equal(parse(&o, 3, a4, &e), -1);
+    assert_non_null(strstr(e.msg, "--n"));
+    char *a5[] = {"t", "--n", "1000", NULL};
+    assert_int_equal(parse(&o, 3, a5, &e), -1);
+    char *a6[] = {"t", "--mode", "drop", NULL};
+    assert_int_equal(parse(&o, 3, a6, &e), -1);
+    assert_non_null(strstr(e.msg, "net|reject"));
+    char *a7[] = {"t", "--n", NULL};
+    assert_int_equal(parse(&o, 2, a7, &e), -1);
+    f = fopen(cfg, "w");
+    fprintf(f, "nope = 1\n");
+    fclose(f);
+    char *a8[] = {"t", "--config", (char *)cfg, NULL};
+    assert_int_equal(parse(&o, 3, a8, &e), -1);
+    assert_non_null(strstr(e.msg, ":1:"));
+    remove(cfg);
+}
+
+static void test_slots(void **st)
+{
+    (void)st;
+    int64_t Ss[] = {1, 4, 64, 16384, 1 << 20};
+    for (size_t si = 0; si < sizeof Ss / sizeof Ss[0]; si++)
+        for (int P = 1; P <= 700; P += (P < 8 ? 1 : 97)) {
+            int64_t S = Ss[si], prev = 0;
+            for (int r = 0; r < P; r++) {
+                int64_t lo, hi;
+                slots_range(r, P, S, &lo, &hi);
+                assert_int_equal(lo, prev);
+                prev = hi;
+                for (int64_t s = lo; s < hi; s += (hi - lo > 64 ? (hi - lo) / 7 : 1))
+                    assert_int_equal(slots_owner(s, S, P), r);
+                if (hi > lo) assert_int_equal(slots_owner(hi - 1, S, P), r);
+            }
+            assert_int_equal(prev, S);
+        }
+    assert_true(slots_valid(16384));
+    assert_false(slots_valid(1000));
+    assert_false(slots_valid(0));
+    assert_int_equal(slots_of(0xFFFFFFFFFFFFFFFFULL, 16384), 16383);
+}
+
+static void test_calendar(void **st)
+{
+    (void)st;
+    assert_int_equal(tu_days_from_civil(1970, 1, 1), 0);
+    assert_int_equal(tu_days_from_civil(2000, 3, 1), 11017);
+    assert_int_equal(tu_days_from_civil(1969, 12, 31), -1);
+    for (int64_t z = -800000; z < 800000; z += 37) {
+        int64_t y;
+        int m, d;
+        tu_civil_from_days(z, &y, &m, &d);
+        assert_true(tu_valid_date(y, m, d));
+        assert_int_equal(tu_days_from_civil(y, m, d), z);
+    }
+    assert_false(tu_valid_date(2023, 2, 29));
+    assert_true(tu_valid_date(2024, 2, 29));
+    assert_false(tu_valid_date(1900, 2, 29));
+    char b[32];
+    tu_format_datetime(1700000000, b, sizeof b);
+    assert_string_equal(b, "2023-11-14 22:13:20");
+    tu_format_datetime(-1, b, sizeof b);
+    assert_string_equal(b, "1969-12-31 23:59:59");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_opts),
+        cmocka_unit_test(test_slots),
+        cmocka_unit_test(test_calendar),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,162 @@
+/* test_pii.c - HMAC-SHA256 (RFC 4231), key files, normalisation (serial; nsize 1). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pii.h"
+
+static void hex(const unsigned char *b, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++) sprintf(out + 2 * i, "%02x", b[i]);
+}
+
+static void check_vector(const unsigned char *k, size_t kl, const void *d, size_t dl, const char *want)
+{
+    pii_key key;
+    precis_err e;
+    unsigned char mac[32];
+    char h[65];
+    perr_clear(&e);
+    assert_int_equal(pii_key_set(&key, k, kl, &e), 0);
+    assert_int_equal(pii_hmac(&key, d, dl, mac), 0);
+    hex(mac, 32, h);
+    assert_string_equal(h, want);
+    pii_key_wipe(&key);
+}
+
+static void test_rfc4231(void **st)
+{
+    (void)st;
+    unsigned char k[131];
+    memset(k, 0x0b, 20);
+    check_vector(k, 20, "Hi There", 8, "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+    check_vector((const unsigned char *)"Jefe", 4, "what do ya want for nothing?", 28,
+                 "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    unsigned char d[50];
+    memset(k, 0xaa, 20);
+    memset(d, 0xdd, 50);
+    check_vector(k, 20, d, 50, "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe");
+    for (int i = 0; i < 25; i++) k[i] = (unsigned char)(i + 1);
+    memset(d, 0xcd, 50);
+    check_vector(k, 25, d, 50, "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b");
+    memset(k, 0xaa, 131);
+    check_vector(k, 131, "Test Using Larger Than Block-Size Key - Hash Key First", 54,
+                 "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+    const char *m7 = "This is a test using a larger than block-size key and a larger than block-size data. "
+                     "The key needs to be hashed before being used by the HMAC algorithm.";
+    check_vector(k, 131, m7, strlen(m7), "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2");
+}
+
+static char g_dir[] = "/tmp/precis-pii-XXXXXX";
+
+static const char *keyfile(const char *name, int mode, size_t len)
+{
+    static char p[256];
+    snprintf(p, sizeof p, "%s/%s", g_dir, name);
+    FILE *f = fopen(p, "w");
+    for (size_t i = 0; i < len; i++) fputc('k', f);
+    fclose(f);
+    chmod(p, (mode_t)mode);
+    return p;
+}
+
+static void test_keyfile_checks(void **st)
+{
+    (void)st;
+    pii_key k;
+    precis_err e;
+    assert_non_null(mkdtemp(g_dir));
+    perr_clear(&e);
+    assert_int_equal(pii_key_load(keyfile("open.key", 0644, 40), &k, &e), -1);
+    assert_int_equal(e.code, PRECIS_EXIT_DATA);
+    assert_non_null(strstr(e.msg, "0644"));
+    assert_non_null(strstr(e.msg, "0600"));
+    perr_clear(&e);
+    assert_int_equal(pii_key_load(keyfile("short.key", 0600, 31), &k, &e), -1);
+    assert_int_equal(e.code, PRECIS_EXIT_DATA);
+    perr_clear(&e);
+    assert_int_equal(pii_key_load("/nonexistent/pii.key", &k, &e), -1);
+    assert_int_equal(e.code, PRECIS_EXIT_DATA);
+    perr_clear(&e);
+    assert_int_equal(pii_key_load(keyfile("ok.key", 0600, 32), &k, &e), 0);
+    pii_key_wipe(&k);
+    perr_clear(&e);
+    assert_int_equal(pii_key_load(keyfile("ro.key", 0400, 64), &k, &e), 0);
+    pii_key_wipe(&k);
+}
+
+static uint64_t phone_token(pii_key *k, const char *s)
+{
+    char n[64];
+    int l = pii_norm_phone(s, strlen(s), "CN", n, sizeof n);
+    assert_true(l > 0);
+    uint64_t t = 0;
+    assert_int_equal(pii_token(k, PII_TOKEN_PHONE, n, (size_t)l, &t), 0);
+    return t;
+}
+
+static void test_normalisation(void **st)
+{
+    (void)st;
+    pii_key k;
+    precis_err e;
+    unsigned char raw[32];
+    memset(raw, 7, sizeof raw);
+    perr_clear(&e);
+    assert_int_equal(pii_key_set(&k, raw, sizeof raw, &e), 0);
+    uint64_t t = phone_token(&k, "13800138000");
+    assert_true(t != 0);
+    assert_true(phone_token(&k, "+86 138-0013-8000") == t);
+    assert_true(phone_token(&k, "0086 13800138000") == t);
+    assert_true(phone_token(&k, "(86) 138 0013 8000") == t);
+    assert_true(phone_token(&k, "8613800138000") == t);
+    assert_true(phone_token(&k, "13800138001") != t);
+    char n[64];
+    assert_int_equal(pii_norm_phone("+1 (415) 555-0100", 17, "US", n, sizeof n), 10);
+    assert_string_equal(n, "4155550100");
+    assert_int_equal(pii_norm_phone("x", 1, "ZZ", n, sizeof n), -1);
+    assert_int_equal(pii_norm_email("  Wei.Wang@Example.COM ", 23, n, sizeof n), 20);
+    assert_string_equal(n, "wei.wang@example.com");
+    /* ids: trim only; case and leading zeros are kept */
+    uint64_t a, b, c, d, x, y;
+    assert_int_equal(pii_customer_key(&k, "  CU0001 ", 9, &a, &b), 0);
+    assert_int_equal(pii_customer_key(&k, "CU0001", 6, &c, &d), 0);
+    assert_true(a == c && b == d);
+    assert_int_equal(pii_customer_key(&k, "cu0001", 6, &x, &y), 0);
+    assert_true(x != a);
+    assert_int_equal(pii_customer_key(&k, "CU001", 5, &x, &y), 0);
+    assert_true(x != a);
+    assert_int_equal(pii_customer_key(&k, "   ", 3, &x, &y), -1);
+    /* the identity is the big-endian HMAC of the trimmed id */
+    unsigned char mac[32];
+    assert_int_equal(pii_hmac(&k, "CU0001", 6, mac), 0);
+    assert_true(pii_be64(mac) == c && pii_be64(mac + 8) == d);
+    /* the same value of two kinds gets two tokens */
+    uint64_t t1, t2;
+    pii_token(&k, PII_TOKEN_PHONE, "123", 3, &t1);
+    pii_token(&k, PII_TOKEN_EMAIL, "123", 3, &t2);
+    assert_true(t1 != t2);
+    char fp[17], fp2[17];
+    assert_int_equal(pii_fingerprint(&k, fp), 0);
+    assert_int_equal(strlen(fp), 16);
+    assert_int_equal(pii_hmac(&k, "precis-key-fingerprint", 22, mac), 0);
+    hex(mac, 8, fp2);
+    assert_string_equal(fp, fp2);
+    pii_key_wipe(&k);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rfc4231),
+        cmocka_unit_test(test_keyfile_checks),
+        cmocka_unit_test(test_normalisation),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
