@@ -47,27 +47,31 @@ deps:
 
 $(BUILD)/common/%.o: common/%.c common/*.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	@echo "  CC      $@"
+	@$(CC) $(CFLAGS) -c $< -o $@
 
 $(LIB): $(COMMON_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	@ar rcs $@ $^
 
 # jobs/<job>/*.c -> bin/precis-<job>
 .SECONDEXPANSION:
 $(BIN)/precis-%: $$(wildcard jobs/%/*.c) $$(wildcard jobs/%/*.h) $(LIB)
 	@mkdir -p $(BIN)
-	$(CC) $(CFLAGS) -Ijobs/$* $(filter %.c,$^) $(LIB) $(LDFLAGS) $(PKG_LIBS) -o $@
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS) -Ijobs/$* $(filter %.c,$^) $(LIB) $(LDFLAGS) $(PKG_LIBS) -o $@
 
 # unit tests may call a job's library functions: link every job's non-main sources
 JOB_LIB_SRC := $(filter-out %/main.c,$(wildcard jobs/*/*.c))
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB) $(JOB_LIB_SRC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(addprefix -I,$(wildcard jobs/*)) $< $(JOB_LIB_SRC) $(LIB) $(LDFLAGS) $(CMOCKA_LIBS) $(PKG_LIBS) -o $@
+	@echo "  TEST    $@"
+	@$(CC) $(CFLAGS) $(addprefix -I,$(wildcard jobs/*)) $< $(JOB_LIB_SRC) $(LIB) $(LDFLAGS) $(CMOCKA_LIBS) $(PKG_LIBS) -o $@
 
 $(BUILD)/tests/t_%: tests/mpi/t_%.c $(LIB) $(JOB_LIB_SRC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(addprefix -I,$(wildcard jobs/*)) $< $(JOB_LIB_SRC) $(LIB) $(LDFLAGS) $(PKG_LIBS) -o $@
+	@echo "  TEST    $@"
+	@$(CC) $(CFLAGS) $(addprefix -I,$(wildcard jobs/*)) $< $(JOB_LIB_SRC) $(LIB) $(LDFLAGS) $(PKG_LIBS) -o $@
 
 check: all
 	@bash tests/run-all.sh $(BUILD) $(BIN)

@@ -439,6 +439,7 @@ int h5io_attr_get_str(h5io_file *f, const char *obj, const char *name, char **ou
         char *v = NULL;
         H5_CHECK_ID(mt, H5Tcopy(H5T_C_S1), e);
         H5_CHECK(H5Tset_size(mt, H5T_VARIABLE), e);
+        H5_CHECK(H5Tset_cset(mt, H5Tget_cset(t)), e);
         H5_CHECK(H5Aread(a, mt, &v), e);
         *out = strdup(v ? v : "");
         H5free_memory(v);
@@ -448,6 +449,7 @@ int h5io_attr_get_str(h5io_file *f, const char *obj, const char *name, char **ou
         CHECK(*out, e, PRECIS_EXIT_INTERNAL, "out of memory");
         H5_CHECK_ID(mt, H5Tcopy(H5T_C_S1), e);
         H5_CHECK(H5Tset_size(mt, n + 1), e);
+        H5_CHECK(H5Tset_cset(mt, H5Tget_cset(t)), e);
         H5_CHECK(H5Aread(a, mt, *out), e);
     }
     H5Tclose(mt); H5Tclose(t); H5Aclose(a);

@@ -1,0 +1,31 @@
+# tests/lib.sh - helpers shared by the test scripts (sourced).
+set -euo pipefail
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_rmaps_base_oversubscribe=1
+# keep Open MPI quiet and local on CI machines without a network
+export OMPI_MCA_btl=self,vader OMPI_MCA_btl_vader_single_copy_mechanism=none
+BUILD=${BUILD:-build}
+BIN=${BIN:-bin}
+T_PASS=0
+T_FAIL=0
+TMP=$(mktemp -d /tmp/precis-test.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+
+# run N ARGS... : mpirun with N ranks and a hard timeout (a hang is a failure)
+run() {
+  local n=$1; shift
+  timeout --signal=KILL 300 mpirun -np "$n" --oversubscribe "$@"
+}
+
+pass() { T_PASS=$((T_PASS + 1)); echo "  ok   $*"; }
+fail() { T_FAIL=$((T_FAIL + 1)); echo "  FAIL $*"; }
+
+# expect_eq WHAT GOT WANT
+expect_eq() {
+  if [ "$2" == "$3" ]; then pass "$1"; else fail "$1: got '$2', want '$3'"; fi
+}
+
+finish() {
+  echo "  $T_PASS passed, $T_FAIL failed"
+  [ "$T_FAIL" -eq 0 ]
+}

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# tests/mpi/run.sh - library tests under mpirun at 1-4 ranks (see each t_*.c for what it asserts).
+source "$(dirname "$0")/../lib.sh"
+B=$BUILD/tests
+PY=/usr/bin/python3
+
+echo "mpi: reduce is bit-identical at np=1..4 and equals the correctly rounded sum (math.fsum)"
+ref=""
+for np in 1 2 3 4; do
+  out=$(run $np $B/t_reduce "$TMP/values.bin" 2>"$TMP/reduce.err") || { fail "t_reduce np=$np exited $?"; cat "$TMP/reduce.err"; continue; }
+  grep -q "expected error: .*NaN" "$TMP/reduce.err" && pass "np=$np NaN on one rank is reported on every rank" || fail "np=$np NaN not reported"
+  [ -z "$ref" ] && ref=$out
+  expect_eq "t_reduce np=$np" "$out" "$ref"
+done
+fsum=$($PY -c "
+import math, struct, sys
+d = open('$TMP/values.bin','rb').read()
+x = struct.unpack('<%dd' % (len(d)//8), d)
+print(float.hex(math.fsum(x)))")
+got=$($PY -c "print(float.hex(float.fromhex('$ref')))")
+expect_eq "reduce equals math.fsum" "$got" "$fsum"
+
+echo "mpi: csv records equal Python's csv module at np=1..4, with quoted newlines on the split points"
+$PY "$(dirname "$0")/make_split_csv.py" "$TMP/split.csv" "$TMP/split.expected"
+for np in 1 2 3 4; do
+  run $np $B/t_csv "$TMP/split.csv" > "$TMP/split.$np" 2>"$TMP/csv.err" || { fail "t_csv np=$np"; cat "$TMP/csv.err"; continue; }
+  if cmp -s "$TMP/split.$np" "$TMP/split.expected"; then pass "split csv np=$np ($(wc -l < "$TMP/split.expected") records)"
+  else fail "split csv np=$np differs from Python csv"; diff "$TMP/split.$np" "$TMP/split.expected" | head -5; fi
+done
+# forced split points: every byte offset class around a quoted newline, and a
+# record longer than a whole share (a rank with no records)
+for sb in 1 7 13 64; do
+  T_CSV_SPLIT=$sb run 4 $B/t_csv "$TMP/split.csv" > "$TMP/splitb" 2>/dev/null || true
+  cmp -s "$TMP/splitb" "$TMP/split.expected" && pass "split csv np=4 split_bytes=$sb" || fail "split csv np=4 split_bytes=$sb"
+done
+# several part files with headers, a BOM and CRLF, and broken records: all P agree
+$PY "$(dirname "$0")/make_split_csv.py" --dirty "$TMP/parts"
+ref=""
+for np in 1 2 3 4; do
+  run $np $B/t_csv "$TMP"/parts/*.csv > "$TMP/parts.$np" 2>/dev/null || fail "t_csv parts np=$np"
+  [ -z "$ref" ] && ref=$(sha256sum < "$TMP/parts.$np")
+  expect_eq "dirty part files np=$np identical" "$(sha256sum < "$TMP/parts.$np")" "$ref"
+done
+expect_eq "dirty part files: bad records reported" "$(grep -c -P '\t(open_quote|bad_quote|bad_utf8|field_count)\t' "$TMP/parts.1")" "$(cat "$TMP/parts/expected_bad")"
+
+echo "mpi: shuffle delivers every record to its slot owner with a tiny chunk"
+for np in 1 2 3 4; do
+  out=$(PRECIS_SHUFFLE_CHUNK=3 run $np $B/t_shuffle 2>&1) && pass "$out" || fail "t_shuffle np=$np: $out"
+done
+
+echo "mpi: rng draws per entity do not depend on the rank"
+ref=""
+for np in 1 2 3 4; do
+  run $np $B/t_rng > "$TMP/rng.$np"
+  [ -z "$ref" ] && ref=$(sha256sum < "$TMP/rng.$np")
+  expect_eq "rng np=$np" "$(sha256sum < "$TMP/rng.$np")" "$ref"
+done
+
+echo "mpi: h5io columns written at np=3 read back at np=2 (and every P)"
+for wnp in 3 1 4; do
+  rm -f "$TMP/h.h5"
+  run $wnp $B/t_h5io write "$TMP/h.h5" || fail "t_h5io write np=$wnp"
+  for rnp in 2 1 3 4; do
+    out=$(run $rnp $B/t_h5io read "$TMP/h.h5" 2>&1) && [[ "$out" == *"0 wrong"* ]] && pass "written np=$wnp, $out" || fail "read np=$rnp: $out"
+  done
+done
+h5dump -H "$TMP/h.h5" > /dev/null && pass "h5dump reads the file" || fail "h5dump"
+$PY -c "import h5py; f = h5py.File('$TMP/h.h5'); assert f['/t/ints'][3] == 9 and f.attrs['complete'] == 1" && pass "h5py reads the file" || fail "h5py"
+rm -f "$TMP/k.h5" "$TMP/k.h5.tmp"
+set +e
+run 3 $B/t_h5io kill "$TMP/k.h5" > /dev/null 2>&1
+set -e
+[ ! -e "$TMP/k.h5" ] && pass "a killed writer leaves no output file" || fail "killed writer left $TMP/k.h5"
+if [ -e "$TMP/k.h5.tmp" ]; then
+  cp "$TMP/k.h5.tmp" "$TMP/incomplete.h5"
+  set +e; out=$(run 2 $B/t_h5io open "$TMP/incomplete.h5" 2>&1); rc=$?; set -e
+  expect_eq "a file without complete=1 is refused (exit 3)" "$rc" "3"
+  [[ "$out" == *"incomplete"* ]] && pass "refusal names the problem" || fail "message: $out"
+else
+  fail "killed writer left no .tmp to inspect"
+fi
+$PY -c "import h5py, numpy; f = h5py.File('$TMP/foreign.h5', 'w'); f['x'] = numpy.arange(5)"
+set +e; run 2 $B/t_h5io open "$TMP/foreign.h5" >/dev/null 2>&1; rc=$?; set -e
+expect_eq "foreign file refused where generic input is not allowed" "$rc" "3"
+set +e; out=$(run 2 $B/t_h5io open "$TMP/foreign.h5" generic 2>&1); rc=$?; set -e
+expect_eq "foreign file accepted as generic input" "$rc" "0"
+[[ "$out" == *"not a Precis file"* ]] && pass "with a warning" || fail "no warning: $out"
+$PY -c "
+import h5py
+f = h5py.File('$TMP/h.h5', 'r+'); f.attrs['format'] = 'precis/0'"
+set +e; out=$(run 2 $B/t_h5io open "$TMP/h.h5" 2>&1); rc=$?; set -e
+expect_eq "another format is refused" "$rc" "3"
+[[ "$out" == *"format 'precis/0'"* ]] && pass "refusal names the format" || fail "message: $out"
+
+echo "mpi: stop protocol and checkpoints"
+for np in 1 3; do
+  rm -rf "$TMP/ck"; mkdir -p "$TMP/ck"
+  full=$(run $np $B/t_ckpt "$TMP/ck" run)
+  set +e
+  out=$(PRECIS_STOP_AT=loop:7 run $np $B/t_ckpt "$TMP/ck" run 2>/dev/null); rc=$?
+  set -e
+  expect_eq "np=$np PRECIS_STOP_AT stops every rank at iteration 7 with exit 75" "$rc:$out" "75:$(echo "$out" | grep 'iteration 7 ' || echo none)"
+  rnp=$(( np == 1 ? 4 : 2 ))
+  res=$(run $rnp $B/t_ckpt "$TMP/ck" resume)
+  expect_eq "np=$np checkpoint resumed at np=$rnp gives the uninterrupted result" "$res" "$full"
+  set +e; run $rnp $B/t_ckpt "$TMP/ck" other >/dev/null 2>"$TMP/ck.err"; rc=$?; set -e
+  expect_eq "a checkpoint from other parameters is refused (exit 3)" "$rc" "3"
+  printf 'X' | dd of="$TMP/ck/t.ckpt" bs=1 seek=90 conv=notrunc 2>/dev/null
+  set +e; run $rnp $B/t_ckpt "$TMP/ck" resume >/dev/null 2>"$TMP/ck.err"; rc=$?; set -e
+  expect_eq "a corrupt checkpoint is refused (exit 3)" "$rc" "3"
+done
+
+echo "mpi: one rank's error stops all ranks with one message"
+for np in 1 2 3 4; do
+  set +e; out=$(run $np $B/t_agree 2>/dev/null); rc=$?; set -e
+  expect_eq "agree np=$np ($out)" "$rc" "3"
+done
+finish

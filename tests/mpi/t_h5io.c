@@ -1,0 +1,131 @@
+/* t_h5io.c - parallel HDF5 columns across rank counts (nsize 1-4).
+ * t_h5io write OUT   - write columns whose values are functions of the
+ *                      global row (rank 1 writes no rows), then commit
+ * t_h5io read FILE   - read even blocks at this P and verify every value
+ * t_h5io kill OUT    - write, then die by SIGKILL before commit
+ * t_h5io open FILE [generic] - open for reading; exit with the error code */
+#include "h5io.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define N 10007
+
+static void gen_rows(int rank, int size, int64_t *off, int64_t *cnt)
+{
+    /* even blocks, but rank 1 gives its rows to rank 0 */
+    int64_t o0, c0, o1, c1;
+    h5io_even_block(N, rank, size, off, cnt);
+    if (size > 1 && rank == 0) {
+        h5io_even_block(N, 1, size, &o1, &c1);
+        *cnt += c1;
+    }
+    if (size > 1 && rank == 1) {
+        h5io_even_block(N, 0, size, &o0, &c0);
+        *off = o0 + c0;
+        *cnt = 0;
+    }
+}
+
+static int do_write(const char *out, int die, precis_err *e)
+{
+    int rank, size;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    int64_t off, cnt;
+    gen_rows(rank, size, &off, &cnt);
+    int64_t *iv = malloc(sizeof(int64_t) * (size_t)(cnt + 1));
+    double *dv = malloc(sizeof(double) * (size_t)(cnt + 1)), *mv = malloc(sizeof(double) * 3 * (size_t)(cnt + 1));
+    char **sv = malloc(sizeof(char *) * (size_t)(cnt + 1));
+    for (int64_t i = 0; i < cnt; i++) {
+        int64_t g = off + i;
+        iv[i] = g * g;
+        dv[i] = (double)g * 0.5;
+        for (int j = 0; j < 3; j++) mv[i * 3 + j] = (double)(g * 10 + j);
+        sv[i] = malloc(32);
+        snprintf(sv[i], 32, "s%lld%s", (long long)g, g % 5 == 0 ? "-wide" : "");
+    }
+    h5io_file *f = NULL;
+    const char *cols[3] = {"a", "b", "c"};
+    int rc = -1;
+    if (h5io_create(MPI_COMM_WORLD, out, &f, e) == 0 &&
+        h5io_set_provenance(f, "test", "{}", "[]", "0011223344556677", e) == 0 &&
+        h5io_write_col(f, "/t/ints", H5T_NATIVE_INT64, iv, cnt, e) == 0 &&
+        h5io_write_col(f, "/t/doubles", H5T_NATIVE_DOUBLE, dv, cnt, e) == 0 &&
+        h5io_write_strings(f, "/t/names", (const char *const *)sv, cnt, e) == 0 &&
+        h5io_write_mat(f, "/m", H5T_NATIVE_DOUBLE, mv, cnt, 3, cols, e) == 0) {
+        if (die) {
+            MPI_Barrier(MPI_COMM_WORLD);
+            raise(SIGKILL);
+        }
+        rc = h5io_commit(f, e);
+        f = NULL;
+    }
+    if (f) h5io_abort(f);
+    for (int64_t i = 0; i < cnt; i++) free(sv[i]);
+    free(iv); free(dv); free(mv); free(sv);
+    return rc;
+}
+
+static int do_read(const char *path, precis_err *e)
+{
+    int rank, size;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    h5io_file *f = NULL;
+    if (h5io_open(MPI_COMM_WORLD, path, 0, &f, e)) return -1;
+    int64_t rows, cols, off, cnt, bad = 0;
+    if (h5io_dims(f, "/m", &rows, &cols, e)) return -1;
+    if (rows != N || cols != 3) { PERR(e, 1, "dims %lld x %lld", (long long)rows, (long long)cols); return -1; }
+    h5io_even_block(rows, rank, size, &off, &cnt);
+    int64_t *iv = malloc(sizeof(int64_t) * (size_t)(cnt + 1));
+    double *dv = malloc(sizeof(double) * (size_t)(cnt + 1)), *mv = malloc(sizeof(double) * 3 * (size_t)(cnt + 1));
+    char *sv = NULL;
+    size_t w = 0;
+    int rc = h5io_read_rows(f, "/t/ints", H5T_NATIVE_INT64, off, cnt, iv, e) ||
+             h5io_read_rows(f, "/t/doubles", H5T_NATIVE_DOUBLE, off, cnt, dv, e) ||
+             h5io_read_rows(f, "/m", H5T_NATIVE_DOUBLE, off, cnt, mv, e) ||
+             h5io_read_strings(f, "/t/names", off, cnt, &sv, &w, e);
+    for (int64_t i = 0; rc == 0 && i < cnt; i++) {
+        int64_t g = off + i;
+        char want[32];
+        snprintf(want, sizeof want, "s%lld%s", (long long)g, g % 5 == 0 ? "-wide" : "");
+        if (iv[i] != g * g || dv[i] != (double)g * 0.5 || mv[i * 3 + 2] != (double)(g * 10 + 2) ||
+            strncmp(sv + (size_t)i * w, want, w) != 0)
+            bad++;
+    }
+    char *fp = NULL;
+    if (rc == 0) rc = h5io_attr_get_str(f, "/", "key_fingerprint", &fp, e);
+    int64_t gbad = 0;
+    MPI_Allreduce(&bad, &gbad, 1, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
+    if (rank == 0 && rc == 0) printf("read np=%d: %lld rows, %lld wrong, fingerprint %s\n", size, (long long)rows, (long long)gbad, fp);
+    free(fp); free(iv); free(dv); free(mv); free(sv);
+    h5io_close(f);
+    return rc || gbad ? -1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    MPI_Init(&argc, &argv);
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    int rank;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    precis_err e;
+    perr_clear(&e);
+    int rc = 1;
+    if (argc >= 3 && !strcmp(argv[1], "write")) rc = do_write(argv[2], 0, &e);
+    else if (argc >= 3 && !strcmp(argv[1], "kill")) rc = do_write(argv[2], 1, &e);
+    else if (argc >= 3 && !strcmp(argv[1], "read")) rc = do_read(argv[2], &e);
+    else if (argc >= 3 && !strcmp(argv[1], "open")) {
+        h5io_file *f = NULL;
+        rc = h5io_open(MPI_COMM_WORLD, argv[2], argc > 3, &f, &e);
+        if (rc == 0) h5io_close(f);
+    }
+    precis_agree(MPI_COMM_WORLD, &e);
+    if (rc && rank == 0) fprintf(stderr, "%s\n", e.msg);
+    int code = rc == 0 ? 0 : (e.code ? e.code : 1);
+    MPI_Finalize();
+    return code;
+}
