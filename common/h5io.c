@@ -193,7 +193,7 @@ static int write_slab(h5io_file *f, const char *dset, hid_t type, const void *bu
     if (piece < 1) piece = 1;
     int64_t mine = (nlocal + piece - 1) / piece, pieces = 0;
     MPI_CHECK(MPI_Allreduce(&mine, &pieces, 1, MPI_INT64_T, MPI_MAX, f->comm), e);
-    for (int64_t p = 0; p < pieces || p == 0; p++) {
+    for (int64_t p = 0; total > 0 && (p < pieces || p == 0); p++) {
         int64_t a = p * piece, n = nlocal - a;
         if (n < 0) n = 0;
         if (n > piece) n = piece;
@@ -323,7 +323,7 @@ static int read_slab(h5io_file *f, const char *dset, hid_t memtype, int64_t off,
     if (piece < 1) piece = 1;
     int64_t mine = (count + piece - 1) / piece;
     MPI_CHECK(MPI_Allreduce(&mine, &pieces, 1, MPI_INT64_T, MPI_MAX, f->comm), e);
-    for (int64_t p = 0; p < pieces || p == 0; p++) {
+    for (int64_t p = 0; dims[0] > 0 && (p < pieces || p == 0); p++) {
         int64_t a = p * piece, n = count - a;
         if (n < 0) n = 0;
         if (n > piece) n = piece;

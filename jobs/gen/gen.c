@@ -166,6 +166,8 @@ static double lognormal_mean(gsl_rng *r, double mean, double sigma)
 
 static double hill(double a, double K, double S) { return a <= 0 ? 0 : pow(a, S) / (pow(K, S) + pow(a, S)); }
 
+static void cust_profile(gen *g, int64_t i, cust *c);
+
 static int world_init(gen *g, precis_err *e)
 {
     int K = g->K, C = g->C, W = g->W, I = (int)g->o.items;
@@ -195,7 +197,7 @@ static int world_init(gen *g, precis_err *e)
         if (g->item_price[j] < 0.5) g->item_price[j] = 0.5;
         price_sum += g->item_price[j];
     }
-    g->aov = price_sum / I * 1.5;
+    (void)price_sum;
     for (int c = 0; c < C; c++) {
         rng_key(r, g->seed, (uint64_t)c, P_WORLD * 100 + 3);
         g->theta[c] = 0.1 + 0.6 * gsl_rng_uniform(r);
@@ -215,6 +217,24 @@ static int world_init(gen *g, precis_err *e)
             g->resp[c * W + t] = g->beta[c] * hill(a, g->hillK[c], g->hillS[c]);
         }
     }
+    /* expected order amount, over a fixed sample of customers (any rank gets
+     * the same sample): E[quantity] * price multiplier * preference-weighted price */
+    double aov_sum = 0;
+    int nsample = 400;
+    for (int k = 0; k < nsample; k++) {
+        cust cs;
+        cust_profile(g, (int64_t)((double)k * N / nsample), &cs);
+        double z = 0, zp = 0;
+        for (int j = 0; j < I; j++) {
+            double s = 0;
+            for (int d = 0; d < LATENT; d++) s += cs.u[d] * g->item_v[j * LATENT + d];
+            double w = exp(s > 30 ? 30 : s);
+            z += w;
+            zp += w * g->item_price[j];
+        }
+        aov_sum += 1.5 * seg_table[cs.seg].price_mult * zp / z;
+    }
+    g->aov = aov_sum / nsample;
     double cum = 0;
     for (int k = 0; k < C * W; k++) {
         cum += g->resp[k] / g->aov;

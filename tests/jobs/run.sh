@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# tests/jobs/run.sh - precis-gen and precis-tokenize end to end at 1-4 ranks.
+source "$(dirname "$0")/../lib.sh"
+B=$BUILD/tests
+PY=/usr/bin/python3
+N=${GEN_CUSTOMERS:-20000}
+
+echo "jobs: precis-gen --customers $N --seed 7 is the same set of rows at np=1 and np=3"
+run 1 $BIN/precis-gen --customers $N --seed 7 --dirty 0.02 --out "$TMP/g1" 2>"$TMP/gen1.log" || fail "gen np=1"
+run 3 $BIN/precis-gen --customers $N --seed 7 --dirty 0.02 --out "$TMP/g3" 2>"$TMP/gen3.log" || fail "gen np=3"
+for t in customers transactions touchpoints spend experiments; do
+  a=$(tail -q -n +2 "$TMP"/g1/$t-part-*.csv | LC_ALL=C sort | sha256sum)
+  b=$(tail -q -n +2 "$TMP"/g3/$t-part-*.csv | LC_ALL=C sort | sha256sum)
+  expect_eq "gen $t sorted rows np=1 vs np=3" "$b" "$a"
+done
+expect_eq "gen pii.key identical and mode 0600" "$(stat -c %a "$TMP/g3/pii.key"):$(cmp -s "$TMP/g1/pii.key" "$TMP/g3/pii.key" && echo same)" "600:same"
+# truth.h5 holds the same datasets at any P (attributes aside)
+$PY "$(dirname "$0")/../h5same.py" "$TMP/g1/truth.h5" "$TMP/g3/truth.h5" > "$TMP/h5diff.out" 2>&1 && pass "truth.h5 datasets identical np=1 vs np=3 ($(tail -1 "$TMP/h5diff.out"))" || { fail "truth.h5 differs"; head "$TMP/h5diff.out"; }
+run 2 $BIN/precis-gen --customers 3000 --seed 8 --out "$TMP/g2" 2>/dev/null
+expect_eq "another seed gives other rows" "$(cmp -s "$TMP/g2/pii.key" "$TMP/g1/pii.key" && echo same || echo differ)" "differ"
+
+echo "jobs: planted defects equal what independent readers find"
+mkdir -p "$TMP/tcsv"
+for t in customers transactions touchpoints spend experiments; do
+  run 3 $B/t_csv "$TMP"/g3/$t-part-*.csv > "$TMP/tcsv/$t.out" || fail "t_csv $t"
+done
+if $PY "$(dirname "$0")/check_gen_defects.py" "$TMP/g3" "$TMP/tcsv" > "$TMP/defects.out"; then pass "defect counts ($(grep -c ' ok ' "$TMP/defects.out") checks)"; else fail "defect counts"; fi
+grep -E "FAIL" "$TMP/defects.out" || true
+$PY - "$TMP/g3" <<'PYEOF' && pass "planted truth is consistent (segments, lifts, response curves)" || fail "planted truth"
+import sys, h5py, numpy as np
+t = h5py.File(sys.argv[1] + "/truth.h5", "r")
+seg = t["customers/segment"][:]
+assert seg.min() >= 0 and seg.max() < len(t["segments/name"]) and len(np.unique(seg)) == len(t["segments/name"])
+st = t["experiments/stats"][:]
+assert st.shape[1] == 5 and (st[:, 1] > 0).all() and (st[:, 2] > 0).all()
+# the largest planted lift shows in the realised conversion rates
+k = int(np.argmax(st[:, 0]))
+assert st[k, 3] / st[k, 1] > st[k, 4] / st[k, 2]
+exp, real = t["media/expected_revenue"][:], t["media/realised_revenue"][:]
+assert exp.shape == real.shape and (exp > 0).all()
+assert abs(real.sum() / exp.sum() - 1) < 0.25, real.sum() / exp.sum()
+PYEOF
+
+echo "jobs: precis-tokenize"
+for np in 1 2 3 4; do
+  run $np $BIN/precis-tokenize --in "$TMP/g1/customers-part-00000.csv" --id-column customer_id --phone-column phone \
+      --email-column email --keep city --pii-key "$TMP/g1/pii.key" --out "$TMP/tk$np.csv" 2>/dev/null || fail "tokenize np=$np"
+done
+for np in 2 3 4; do cmp -s "$TMP/tk1.csv" "$TMP/tk$np.csv" && pass "tokenize np=$np identical to np=1" || fail "tokenize np=$np"; done
+$PY - "$TMP/g1/pii.key" "$TMP/tk1.csv" "$TMP/g1/customers-part-00000.csv" <<'PYEOF' && pass "tokenize keys equal an independent HMAC-SHA256 (Python hmac)" || fail "tokenize keys"
+import csv, hmac, hashlib, sys
+key = open(sys.argv[1], "rb").read()
+out = list(csv.DictReader(open(sys.argv[2])))
+raw = {}
+with open(sys.argv[3], "rb") as f:
+    f.readline()
+    for ln, line in enumerate(f, start=2):
+        raw[ln] = line
+n = 0
+for row in out:
+    if row["status"] != "ok":
+        continue
+    cid = raw[int(row["source_line"])].split(b",")[0].strip()
+    h = hmac.new(key, cid, hashlib.sha256).digest()
+    assert int(row["customer_key"]) == int.from_bytes(h[:8], "big"), row
+    assert int(row["customer_key_lo"]) == int.from_bytes(h[8:16], "big"), row
+    n += 1
+assert n > 1000
+PYEOF
+if grep -q -F -f <(tail -n +2 "$TMP/g1/customers-part-00000.csv" | cut -d, -f1 | head -200) "$TMP/tk1.csv"; then
+  fail "tokenize output holds a raw customer id"
+else pass "tokenize output holds no raw customer id"; fi
+chmod 644 "$TMP/g1/pii.key"
+set +e; out=$(run 2 $BIN/precis-tokenize --in "$TMP/g1/customers-part-00000.csv" --id-column customer_id --pii-key "$TMP/g1/pii.key" --out "$TMP/x.csv" 2>&1); rc=$?; set -e
+expect_eq "a 0644 key file is refused with exit 3" "$rc" "3"
+[[ "$out" == *"mode 0644"*"0600"* ]] && pass "with a clear message" || fail "message: $out"
+chmod 600 "$TMP/g1/pii.key"
+set +e; run 2 $BIN/precis-tokenize --in "$TMP/g1/customers-part-00000.csv" --id-column nope --pii-key "$TMP/g1/pii.key" --out "$TMP/x.csv" >/dev/null 2>&1; rc=$?; set -e
+expect_eq "a missing column is exit 3" "$rc" "3"
+
+echo "jobs: command lines"
+for j in gen tokenize; do
+  out=$($BIN/precis-$j --help) && [[ "$out" == *"Example:"* && "$out" == *"default"* ]] && pass "precis-$j --help" || fail "precis-$j --help"
+  $BIN/precis-$j --version | grep -q "precis-$j" && pass "precis-$j --version" || fail "precis-$j --version"
+  set +e; out=$($BIN/precis-$j --bogus 2>&1); rc=$?; set -e
+  expect_eq "precis-$j --bogus exits 2" "$rc" "2"
+  [[ "$out" == *"--bogus"* ]] && pass "and names the option" || fail "message: $out"
+done
+set +e; $BIN/precis-gen --customers abc --out "$TMP/x" >/dev/null 2>&1; rc=$?; set -e
+expect_eq "precis-gen --customers abc exits 2" "$rc" "2"
+printf 'customers = 50\nout = %s\nbogus_key = 1\n' "$TMP/cfg" > "$TMP/bad.conf"
+set +e; out=$($BIN/precis-gen --config "$TMP/bad.conf" 2>&1); rc=$?; set -e
+expect_eq "an unknown config key exits 2" "$rc" "2"
+[[ "$out" == *"bad.conf:3"* ]] && pass "and names file:line" || fail "message: $out"
+printf 'customers = 50\nout = %s\n' "$TMP/cfg" > "$TMP/ok.conf"
+run 2 $BIN/precis-gen --config "$TMP/ok.conf" --customers 80 --log-json 2> "$TMP/json.log" || fail "gen with config"
+$PY -c "
+import json,sys
+lines=[json.loads(l) for l in open('$TMP/json.log') if l.startswith('{')]
+assert lines and all('level' in l and 'msg' in l for l in lines)
+assert any('wrote 80 customers' in l['msg'] for l in lines)" && pass "config file + command line override + --log-json" || fail "config/log-json"
+finish
