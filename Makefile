@@ -20,6 +20,8 @@ PKG_LIBS := $(shell pkg-config --libs openblas hdf5-openmpi gsl libcrypto jansso
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka)
 endif
 
+# sanitizer builds keep dlopen'ed modules loaded so LSan can name Open MPI's allocations
+SAN_SRC := $(if $(SAN),tests/asan_nodlclose.c)
 CFLAGS := -std=gnu11 $(OPT) $(SAN) -Wall -Wextra -Werror -Icommon $(PKG_CFLAGS)
 LDFLAGS := $(SAN)
 
@@ -59,19 +61,19 @@ $(LIB): $(COMMON_OBJ)
 $(BIN)/precis-%: $$(wildcard jobs/%/*.c) $$(wildcard jobs/%/*.h) $(LIB)
 	@mkdir -p $(BIN)
 	@echo "  LINK    $@"
-	@$(CC) $(CFLAGS) -Ijobs/$* $(filter %.c,$^) $(LIB) $(LDFLAGS) $(PKG_LIBS) -o $@
+	@$(CC) $(CFLAGS) -Ijobs/$* $(filter %.c,$^) $(SAN_SRC) $(LIB) $(LDFLAGS) $(PKG_LIBS) -o $@
 
 # unit tests may call a job's library functions: link every job's non-main sources
 JOB_LIB_SRC := $(filter-out %/main.c,$(wildcard jobs/*/*.c))
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB) $(JOB_LIB_SRC)
 	@mkdir -p $(dir $@)
 	@echo "  TEST    $@"
-	@$(CC) $(CFLAGS) $(addprefix -I,$(wildcard jobs/*)) $< $(JOB_LIB_SRC) $(LIB) $(LDFLAGS) $(CMOCKA_LIBS) $(PKG_LIBS) -o $@
+	@$(CC) $(CFLAGS) $(addprefix -I,$(wildcard jobs/*)) $< $(JOB_LIB_SRC) $(SAN_SRC) $(LIB) $(LDFLAGS) $(CMOCKA_LIBS) $(PKG_LIBS) -o $@
 
 $(BUILD)/tests/t_%: tests/mpi/t_%.c $(LIB) $(JOB_LIB_SRC)
 	@mkdir -p $(dir $@)
 	@echo "  TEST    $@"
-	@$(CC) $(CFLAGS) $(addprefix -I,$(wildcard jobs/*)) $< $(JOB_LIB_SRC) $(LIB) $(LDFLAGS) $(PKG_LIBS) -o $@
+	@$(CC) $(CFLAGS) $(addprefix -I,$(wildcard jobs/*)) $< $(JOB_LIB_SRC) $(SAN_SRC) $(LIB) $(LDFLAGS) $(PKG_LIBS) -o $@
 
 check: all
 	@bash tests/run-all.sh $(BUILD) $(BIN)

@@ -19,8 +19,14 @@ typedef struct {
     opt_list maps;
 } topts;
 
+static opt_spec g_specs[5];
+static opt_cmd g_cmd;
+
+static void release(void) { opts_free(&g_cmd); }
+
 static int parse(topts *o, int argc, char **argv, precis_err *e)
 {
+    release();
     const opt_spec specs[] = {
         {"n", OPT_INT, &o->n, "5", "a count", 1, 100, NULL},
         {"x", OPT_DOUBLE, &o->x, "0.5", "a rate", 0, 1, NULL},
@@ -28,10 +34,10 @@ static int parse(topts *o, int argc, char **argv, precis_err *e)
         {"flag", OPT_FLAG, &o->flag, NULL, "a flag", 0, 0, NULL},
         {"map", OPT_LIST, &o->maps, NULL, "a mapping", 0, 0, NULL},
     };
-    static opt_cmd cmd;
-    cmd = (opt_cmd){"t", "test", "t --n 3", specs, 5};
+    memcpy(g_specs, specs, sizeof specs);
+    g_cmd = (opt_cmd){"t", "test", "t --n 3", g_specs, 5};
     perr_clear(e);
-    int rc = opts_parse(&cmd, argc, argv, 1, e);
+    int rc = opts_parse(&g_cmd, argc, argv, 1, e);
     return rc;
 }
 
@@ -45,15 +51,12 @@ static void test_opts(void **st)
     assert_int_equal(parse(&o, 1, a1, &e), 0);
     assert_int_equal(o.n, 5);
     assert_string_equal(o.mode, "net");
-    free(o.mode);
-    o.mode = NULL;
     /* config file, then the command line wins */
     const char *cfg = "/tmp/precis-test-opts.conf";
     FILE *f = fopen(cfg, "w");
     fprintf(f, "# comment\nn = 7\nx=0.25\nflag = true\nmap = a=b\n");
     fclose(f);
     char *a2[] = {"t", "--config", (char *)cfg, "--n", "9", "--map", "c=d", NULL};
-    memset(&o, 0, sizeof o);
     assert_int_equal(parse(&o, 7, a2, &e), 0);
     assert_int_equal(o.n, 9);
     assert_true(o.x == 0.25);
@@ -83,6 +86,7 @@ static void test_opts(void **st)
     assert_int_equal(parse(&o, 3, a8, &e), -1);
     assert_non_null(strstr(e.msg, ":1:"));
     remove(cfg);
+    release();
 }
 
 static void test_slots(void **st)

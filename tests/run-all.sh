@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# tests/run-all.sh BUILD BIN - every test: unit (cmocka), MPI (np=1..4), jobs, Slurm.
+# With PRECIS_ASAN=1 the binaries are the sanitizer build (make asan).
+set -uo pipefail
+export BUILD=${1:-build} BIN=${2:-bin}
+cd "$(dirname "$0")/.."
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+if [ "${PRECIS_ASAN:-0}" = 1 ]; then
+  export ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0:abort_on_error=0:exitcode=86
+  export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  export GEN_CUSTOMERS=5000
+fi
+status=0
+start=$(date +%s)
+echo "== unit tests (cmocka, serial)"
+for t in "$BUILD"/tests/test_*; do
+  if "$t" > "$BUILD/$(basename "$t").log" 2>&1; then
+    echo "  ok   $(basename "$t") ($(grep -c '\[       OK \]' "$BUILD/$(basename "$t").log") cases)"
+  else
+    echo "  FAIL $(basename "$t")"; tail -20 "$BUILD/$(basename "$t").log"; status=1
+  fi
+done
+for suite in tests/mpi/run.sh tests/jobs/run.sh tests/slurm/run.sh; do
+  [ -f "$suite" ] || continue
+  echo "== $suite"
+  bash "$suite" > "$BUILD/suite.log" 2>&1 || status=1
+  grep -v -E "^(-{20,}|Primary job  terminated normally|a non-zero exit code|Per user-direction|mpirun detected|the job to be terminated|  Process name|  Exit code|$)" "$BUILD/suite.log" || true
+done
+echo "== all tests: $([ $status = 0 ] && echo PASSED || echo FAILED) in $(( $(date +%s) - start )) s"
+exit $status

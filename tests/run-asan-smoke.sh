@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# tests/run-asan-smoke.sh BUILD BIN - part of `make check`: the unit tests and an
+# np=2 smoke run (generator, tokenizer, shuffle, h5io) under ASan + UBSan.
+set -euo pipefail
+BUILD=${1:-build-asan} BIN=${2:-bin-asan}
+cd "$(dirname "$0")/.."
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0:exitcode=86
+export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+T=$(mktemp -d /tmp/precis-asan.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+echo "== sanitizer smoke (ASan + UBSan + LSan)"
+for t in "$BUILD"/tests/test_*; do
+  "$t" > "$T/unit.log" 2>&1 || { echo "  FAIL $(basename "$t")"; tail -30 "$T/unit.log"; exit 1; }
+  echo "  ok   $(basename "$t")"
+done
+run2() { timeout --signal=KILL 300 mpirun -np 2 --oversubscribe "$@"; }
+run2 "$BIN/precis-gen" --customers 2000 --seed 3 --dirty 0.05 --out "$T/g" 2> "$T/gen.log" || { echo "  FAIL precis-gen np=2"; tail -30 "$T/gen.log"; exit 1; }
+echo "  ok   precis-gen np=2"
+run2 "$BIN/precis-tokenize" --in "$T/g/customers-part-00000.csv" --id-column customer_id --phone-column phone \
+  --pii-key "$T/g/pii.key" --out "$T/tk.csv" 2> "$T/tk.log" || { echo "  FAIL precis-tokenize np=2"; tail -30 "$T/tk.log"; exit 1; }
+echo "  ok   precis-tokenize np=2"
+PRECIS_SHUFFLE_CHUNK=5 run2 "$BUILD/tests/t_shuffle" > "$T/sh.log" 2>&1 || { echo "  FAIL t_shuffle np=2"; tail -30 "$T/sh.log"; exit 1; }
+echo "  ok   t_shuffle np=2"
+run2 "$BUILD/tests/t_h5io" write "$T/h.h5" > "$T/h.log" 2>&1 && run2 "$BUILD/tests/t_h5io" read "$T/h.h5" >> "$T/h.log" 2>&1 \
+  || { echo "  FAIL t_h5io np=2"; tail -30 "$T/h.log"; exit 1; }
+echo "  ok   t_h5io np=2"
+run2 "$BUILD/tests/t_csv" "$T"/g/transactions-part-*.csv > /dev/null 2> "$T/csv.log" || { echo "  FAIL t_csv np=2"; tail -30 "$T/csv.log"; exit 1; }
+echo "  ok   t_csv np=2"
