@@ -1,9 +1,11 @@
-/* job.c - shared job start-up and exit. */
+/* job.c - shared job start-up and exit (collective: job_exit gathers peak RSS). */
 #include "job.h"
 #include "ckpt.h"
 #include "log.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/resource.h>
 
 int job_start(const opt_cmd *cmd, const opt_common *common, int argc, char **argv,
               MPI_Comm comm, const char *job, precis_err *e)
@@ -26,10 +28,31 @@ int job_start(const opt_cmd *cmd, const opt_common *common, int argc, char **arg
     return 0;
 }
 
+/* Rank 0 logs every rank's peak resident set size (benchmarks read it). */
+static void log_peak_rss(MPI_Comm comm, int rank)
+{
+    int size;
+    MPI_Comm_size(comm, &size);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    long mine = ru.ru_maxrss; /* KiB on Linux */
+    long *all = rank == 0 ? calloc((size_t)size, sizeof(long)) : NULL;
+    MPI_Gather(&mine, 1, MPI_LONG, all, 1, MPI_LONG, 0, comm);
+    if (rank == 0 && all) {
+        char buf[1024];
+        int n = 0;
+        for (int q = 0; q < size && n < (int)sizeof buf - 16; q++)
+            n += snprintf(buf + n, sizeof buf - (size_t)n, "%s%.1f", q ? " " : "", (double)all[q] / 1024.0);
+        log_msg(LOG_INFO, "peak RSS per rank (MiB): %s", buf);
+    }
+    free(all);
+}
+
 int job_exit(MPI_Comm comm, const precis_err *e)
 {
     int rank;
     MPI_Comm_rank(comm, &rank);
+    log_peak_rss(comm, rank);
     if (e->code == 0) return 0;
     if (rank == 0) {
         if (e->code == PRECIS_EXIT_STOPPED) log_msg(LOG_WARN, "%s", e->msg);

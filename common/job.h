@@ -18,8 +18,9 @@
 int job_start(const opt_cmd *cmd, const opt_common *common, int argc, char **argv,
               MPI_Comm comm, const char *job, precis_err *e);
 
-/* Print e (if set) once, on the lowest failing rank's behalf, and return the
- * exit code: 0 when e is clear. Call after precis_agree(). */
+/* Collective. Log every rank's peak RSS on rank 0, print e (if set) once,
+ * on the lowest failing rank's behalf, and return the exit code: 0 when e is
+ * clear. Call after precis_agree(). */
 int job_exit(MPI_Comm comm, const precis_err *e);
 
 #endif
