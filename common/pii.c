@@ -76,12 +76,12 @@ void pii_key_wipe(pii_key *key)
 static int hmac2(const pii_key *key, const void *a, size_t al, const void *b, size_t bl,
                  unsigned char out[32])
 {
-    EVP_MAC_CTX *c = EVP_MAC_CTX_dup(key->tmpl);
+    /* re-initialising with a NULL key keeps the key already set: no allocation */
+    EVP_MAC_CTX *c = key->tmpl;
     size_t olen = 0;
-    int ok = c && (al == 0 || EVP_MAC_update(c, a, al) == 1) &&
+    int ok = c && EVP_MAC_init(c, NULL, 0, NULL) == 1 && (al == 0 || EVP_MAC_update(c, a, al) == 1) &&
              (bl == 0 || EVP_MAC_update(c, b, bl) == 1) &&
              EVP_MAC_final(c, out, &olen, 32) == 1 && olen == 32;
-    EVP_MAC_CTX_free(c);
     return ok ? 0 : -1;
 }
 

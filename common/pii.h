@@ -28,7 +28,7 @@ typedef struct pii_key {
     unsigned char k[PII_KEY_MAX];
     size_t len;
     void *mac;  /* EVP_MAC*, fetched once */
-    void *tmpl; /* EVP_MAC_CTX* keyed once, duplicated per use */
+    void *tmpl; /* EVP_MAC_CTX* keyed once, re-initialised per use (not thread-safe) */
 } pii_key;
 
 typedef enum { PII_TOKEN_PHONE, PII_TOKEN_EMAIL, PII_TOKEN_ORDER, PII_TOKEN_LINE } pii_token_kind;
