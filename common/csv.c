@@ -469,6 +469,16 @@ int csv_nfiles(const csv_reader *r) { return r->nfiles; }
 int64_t csv_local_bytes(const csv_reader *r) { return r->local_bytes; }
 int64_t csv_blank_lines(const csv_reader *r) { return r->blank; }
 
+void csv_rewind(csv_reader *r)
+{
+    r->cur = 0;
+    r->blank = 0;
+    if (r->nfiles > 0) {
+        r->pos = r->f[0].start;
+        r->line = r->f[0].start_line;
+    }
+}
+
 void csv_close(csv_reader *r)
 {
     if (!r) return;

@@ -93,6 +93,9 @@ int csv_nfiles(const csv_reader *r);
 int64_t csv_local_bytes(const csv_reader *r);
 int64_t csv_blank_lines(const csv_reader *r);
 
+/* Start this rank's records again from the first one. Can't fail. */
+void csv_rewind(csv_reader *r);
+
 /* Unmap and free. Can't fail. */
 void csv_close(csv_reader *r);
 

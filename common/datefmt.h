@@ -1,0 +1,32 @@
+/* datefmt.h - date and date-time formats of raw exports, and their vote.
+ *
+ * DESIGN
+ * Formats, in tie-break order: DF_ISO (YYYY-MM-DD, optionally followed by
+ * 'T' or ' ' and HH:MM[:SS[.fff]], optionally 'Z' or +hh:mm/-hh:mm),
+ * DF_YMD8 (YYYYMMDD), DF_SLASH (YYYY/MM/DD, optional " HH:MM[:SS]") and
+ * DF_EPOCH (integer seconds since 1970, 9-11 digits, optional sign).
+ * A value without an explicit offset is local time in the job's --tz
+ * (a fixed offset from UTC). Parsing is pure; the vote (which format
+ * parses most values of a column, over all ranks) is the caller's allreduce.
+ */
+#ifndef PRECIS_DATEFMT_H
+#define PRECIS_DATEFMT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum { DF_ISO = 0, DF_YMD8, DF_SLASH, DF_EPOCH, DF_N };
+
+extern const char *const datefmt_names[DF_N];
+
+/* Parse s[0..len) in format f; tz_offset is seconds east of UTC for values
+ * without an offset. Returns 0 with *ts in UTC seconds, or -1. */
+int datefmt_parse(int f, const char *s, size_t len, int64_t tz_offset, int64_t *ts);
+
+/* Format index from a name ("iso", "yyyymmdd", "yyyy/mm/dd", "epoch"), or -1. */
+int datefmt_from_name(const char *name);
+
+/* "UTC", "Z" or [+-]HH[:MM] -> seconds east of UTC. Returns 0 or -1. */
+int datefmt_tz_offset(const char *tz, int64_t *off);
+
+#endif

@@ -1,0 +1,1374 @@
+/* clean.c - precis-clean: raw CSV exports -> clean.h5, quarantine, quality report.
+ *
+ * DESIGN
+ * Phases (every rank, collective agreement before each):
+ *  1. per table: expand inputs, open them with common/csv (byte ranges), map
+ *     headers to canonical columns (--map), vote on each date column's format
+ *     over all ranks (pass 1), then parse every record into a fixed-size
+ *     `crow` (pass 2): ids become HMAC keys/tokens, categories local string
+ *     ids, numbers doubles. A bad record gets a reject reason and a
+ *     quarantine line (source, line, offset, reason, keyed line hash, the
+ *     parseable fields with identifiers tokenised) - never its raw text.
+ *  2. categorical dictionaries are made global (sorted union: P-independent
+ *     codes) and local ids remapped.
+ *  3. keyed tables are shuffled to the owners of their hash slots and sorted
+ *     by (slot, customer_key, customer_key_lo, ts, source position); spend is
+ *     gathered and sorted by (week_start, channel, campaign).
+ *  4. duplicates (order id per customer, exact canonical rows, one customers
+ *     row per key), order-id conflicts across customers (second shuffle on the
+ *     order key), orphans, outliers (exact global quantiles), imputation.
+ *  5. quarantine CSVs, quality.json and, when the reject rate is within
+ *     --max-reject-rate, clean.h5 (written to .tmp and renamed).
+ * Source position = (file index << 40) | byte offset: the same at any P, so
+ * every tie-break and therefore every output byte is P-invariant.
+ */
+#include "clean.h"
+#include "check.h"
+#include "ckpt.h"
+#include "csv.h"
+#include "datefmt.h"
+#include "h5io.h"
+#include "inputs.h"
+#include "job.h"
+#include "log.h"
+#include "opts.h"
+#include "pii.h"
+#include "quantile.h"
+#include "reduce.h"
+#include "shuffle.h"
+#include "slots.h"
+#include "strdict.h"
+#include "textout.h"
+#include "timeutil.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+/* ------------------------------------------------------------ schema */
+
+typedef enum { F_ID, F_PHONE, F_EMAIL, F_DROP, F_TS, F_BIRTH, F_NUM, F_CAT, F_ORDER } ftype;
+enum { D_ITEM, D_CATEGORY, D_CHANNEL, D_CAMPAIGN, D_GENDER, D_CITY, D_EVENT, D_GROUP, D_N };
+static const char *const dict_names[D_N] = {"item", "category", "channel", "campaign", "gender", "city", "event", "group"};
+enum { T_CUST, T_TRANS, T_TOUCH, T_SPEND, T_EXP, T_N };
+
+typedef struct fdef {
+    const char *name; /* canonical input column */
+    ftype type;
+    int req;
+    int idx;          /* slot in num[] / cat[] / tok[] / date index */
+    int dict;         /* for F_CAT */
+    const char *out;  /* output column name */
+} fdef;
+
+typedef struct tdef {
+    const char *name;
+    int keyed, nf;
+    fdef f[10];
+} tdef;
+
+static const tdef TD[T_N] = {
+    [T_CUST] = {"customers", 1, 8, {
+        {"customer_id", F_ID, 1, 0, -1, "customer_key"}, {"name", F_DROP, 0, 0, -1, NULL},
+        {"phone", F_PHONE, 0, 0, -1, "phone_token"}, {"email", F_EMAIL, 0, 1, -1, "email_token"},
+        {"gender", F_CAT, 0, 0, D_GENDER, "gender"}, {"birth_date", F_BIRTH, 0, 1, -1, "birth_year"},
+        {"city", F_CAT, 0, 1, D_CITY, "city"}, {"signup_ts", F_TS, 0, 0, -1, "signup_ts"}}},
+    [T_TRANS] = {"transactions", 1, 10, {
+        {"order_id", F_ORDER, 0, 0, -1, "order_key"}, {"customer_id", F_ID, 1, 0, -1, "customer_key"},
+        {"item_id", F_CAT, 0, 0, D_ITEM, "item"}, {"category", F_CAT, 0, 1, D_CATEGORY, "category"},
+        {"quantity", F_NUM, 0, 0, -1, "quantity"}, {"unit_price", F_NUM, 0, 1, -1, "unit_price"},
+        {"amount", F_NUM, 1, 2, -1, "amount"}, {"ts", F_TS, 1, 0, -1, "ts"},
+        {"channel", F_CAT, 0, 2, D_CHANNEL, "channel"}, {"campaign_id", F_CAT, 0, 3, D_CAMPAIGN, "campaign"}}},
+    [T_TOUCH] = {"touchpoints", 1, 6, {
+        {"customer_id", F_ID, 1, 0, -1, "customer_key"}, {"ts", F_TS, 1, 0, -1, "ts"},
+        {"channel", F_CAT, 0, 0, D_CHANNEL, "channel"}, {"campaign_id", F_CAT, 0, 1, D_CAMPAIGN, "campaign"},
+        {"event", F_CAT, 0, 2, D_EVENT, "event"}, {"cost", F_NUM, 0, 0, -1, "cost"}}},
+    [T_SPEND] = {"spend", 0, 4, {
+        {"week_start", F_TS, 1, 0, -1, "week_start"}, {"channel", F_CAT, 1, 0, D_CHANNEL, "channel"},
+        {"campaign_id", F_CAT, 0, 1, D_CAMPAIGN, "campaign"}, {"spend", F_NUM, 1, 0, -1, "spend"}}},
+    [T_EXP] = {"experiments", 1, 3, {
+        {"customer_id", F_ID, 1, 0, -1, "customer_key"}, {"campaign_id", F_CAT, 1, 0, D_CAMPAIGN, "campaign"},
+        {"group", F_CAT, 1, 1, D_GROUP, "group"}}},
+};
+
+enum {
+    R_OK = 0, R_FIELD_COUNT, R_BAD_QUOTE, R_OPEN_QUOTE, R_FIELD_TOO_LONG, R_BAD_UTF8, R_MISSING_REQUIRED,
+    R_INVALID_NUMBER, R_NAN_INF, R_OUT_OF_RANGE, R_INVALID_DATE, R_DATE_RANGE, R_BAD_VALUE, R_REFUND,
+    R_ORDER_CONFLICT, R_N
+};
+static const char *const reason_names[R_N] = {
+    "ok", "field_count", "bad_quote", "open_quote", "field_too_long", "bad_utf8", "missing_required",
+    "invalid_number", "nan_inf", "out_of_range", "invalid_date", "date_range", "bad_value", "refund",
+    "order_conflict"};
+
+enum { FL_IMPUTED = 1, FL_OUTLIER = 2, FL_REFUND = 4 };
+enum { ST_KEEP = 0, ST_DUP, ST_REPEAT, ST_DROPPED, ST_REJECTED };
+
+#define TS_MISSING INT64_MIN
+#define TS_MIN (-2208988800LL) /* 1900-01-01 */
+#define TS_MAX (4102444800LL)  /* 2100-01-01 */
+#define AMOUNT_MAX 1e12
+#define SRC(file, off) (((int64_t)(file) << 40) | (int64_t)(off))
+
+/* One parsed row. The canonical part (up to `src`) is compared bytewise for
+ * exact duplicates, so rows are zeroed before filling. */
+typedef struct crow {
+    uint64_t key, key_lo, order_key;
+    uint64_t tok[2];
+    int64_t ts;
+    double num[3];
+    int32_t cat[4];
+    int32_t birth_year;
+    int32_t pad0;
+    /* not canonical: */
+    int64_t src;
+    uint64_t line_hash;
+    int64_t line;
+    uint16_t missing; /* bit per canonical field: value was missing (or invalid) */
+    uint16_t parsed;  /* bit per canonical field: parsed (value or missing) */
+    uint8_t flags, state, reason, reason_field;
+} crow;
+#define CANON_BYTES offsetof(crow, src)
+
+typedef struct colstat {
+    int64_t missing, invalid, imputed, outliers;
+} colstat;
+
+typedef struct table {
+    int present, has_order;
+    inputs_list files;
+    int fmt[2];           /* chosen date format per date index */
+    int have_col[10];     /* column present in the input */
+    crow *rows;
+    int64_t n, cap;
+    int64_t rows_in, rejected[R_N], dups, repeats, dropped, orphans, refunds;
+    colstat col[10];
+    double lo_bound[3], hi_bound[3], impute_value[3];
+    int has_bounds[3];
+    textbuf quar;         /* quarantine lines, input order */
+    textbuf late;         /* late quarantine lines (conflicts), "src\tline" */
+} table;
+
+typedef struct clean_opts {
+    char *in, *out, *key, *quarantine, *date_format, *tz, *region, *refunds, *outliers, *impute;
+    char *path[T_N];
+    double max_reject;
+    int64_t slots;
+    int dedup_exact;
+    opt_list map;
+    opt_common c;
+} clean_opts;
+
+typedef struct ctx {
+    MPI_Comm comm;
+    int rank, size;
+    clean_opts o;
+    pii_key key;
+    char fp[17];
+    int64_t tz;
+    int forced_fmt;
+    strdict dict[D_N];
+    int32_t *dmap[D_N];
+    table t[T_N];
+} ctx;
+
+/* ------------------------------------------------------------ parsing */
+
+static int push_row(table *t, const crow *r)
+{
+    if (t->n == t->cap) {
+        int64_t c = t->cap ? t->cap * 2 : 4096;
+        crow *nr = realloc(t->rows, sizeof(crow) * (size_t)c);
+        if (!nr) return -1;
+        t->rows = nr;
+        t->cap = c;
+    }
+    t->rows[t->n++] = *r;
+    return 0;
+}
+
+static void trim(const char **v, size_t *l)
+{
+    while (*l && (**v == ' ' || **v == '\t')) (*v)++, (*l)--;
+    while (*l && ((*v)[*l - 1] == ' ' || (*v)[*l - 1] == '\t')) (*l)--;
+}
+
+/* Parse a decimal number. 0 ok, R_INVALID_NUMBER, R_NAN_INF or R_OUT_OF_RANGE. */
+static int parse_num(const char *v, size_t l, double *out)
+{
+    char b[64];
+    if (l == 0 || l >= sizeof b) return R_INVALID_NUMBER;
+    for (size_t i = 0; i < l; i++) b[i] = (char)((v[i] >= 'A' && v[i] <= 'Z') ? v[i] + 32 : v[i]);
+    b[l] = '\0';
+    const char *s = b + (b[0] == '+' || b[0] == '-');
+    if (!strcmp(s, "nan") || !strcmp(s, "inf") || !strcmp(s, "infinity")) return R_NAN_INF;
+    for (size_t i = 0; i < l; i++)
+        if (!strchr("0123456789+-.e", b[i])) return R_INVALID_NUMBER;
+    char *end;
+    errno = 0;
+    double x = strtod(b, &end);
+    if (*end != '\0' || end == b) return R_INVALID_NUMBER;
+    if (!isfinite(x) || fabs(x) > AMOUNT_MAX) return R_OUT_OF_RANGE;
+    *out = x;
+    return 0;
+}
+
+static int status_reason(int st)
+{
+    switch (st) {
+    case CSV_FIELD_COUNT: return R_FIELD_COUNT;
+    case CSV_BAD_QUOTE: return R_BAD_QUOTE;
+    case CSV_OPEN_QUOTE: return R_OPEN_QUOTE;
+    case CSV_FIELD_TOO_LONG: return R_FIELD_TOO_LONG;
+    case CSV_BAD_UTF8: return R_BAD_UTF8;
+    default: return R_OK;
+    }
+}
+
+static void quar_header(int ti, textbuf *b)
+{
+    textbuf_printf(b, "source_file,line,byte_offset,reason,field,line_hash");
+    for (int k = 0; k < TD[ti].nf; k++) {
+        const fdef *f = &TD[ti].f[k];
+        if (f->type == F_DROP) continue;
+        if (f->type == F_ID) textbuf_printf(b, ",customer_key,customer_key_lo");
+        else textbuf_printf(b, ",%s", f->out);
+    }
+    textbuf_put(b, "\n", 1);
+}
+
+/* One quarantine line. with_fields: print the parsed fields; global: cat
+ * holds global codes (else local ids). Raw values are never printed. */
+static int quar_line(ctx *c, int ti, textbuf *b, const char *path, const crow *r, int64_t off, int reason,
+                     int field, int with_fields, int global)
+{
+    const tdef *td = &TD[ti];
+    int rc = textbuf_csv_field(b, path, strlen(path), 1);
+    rc |= textbuf_printf(b, ",%lld,%lld,%s,%s,%016llx", (long long)r->line, (long long)off, reason_names[reason],
+                         field >= 0 ? td->f[field].name : "", (unsigned long long)r->line_hash);
+    for (int k = 0; k < td->nf; k++) {
+        const fdef *f = &td->f[k];
+        int has = with_fields && (r->parsed & (1u << k)) && !(r->missing & (1u << k)) && c->t[ti].have_col[k];
+        switch (f->type) {
+        case F_DROP: continue;
+        case F_ID:
+            if (has && r->key) rc |= textbuf_printf(b, ",%llu,%llu", (unsigned long long)r->key, (unsigned long long)r->key_lo);
+            else rc |= textbuf_put(b, ",,", 2);
+            break;
+        case F_ORDER: rc |= has && r->order_key ? textbuf_printf(b, ",%llu", (unsigned long long)r->order_key) : textbuf_put(b, ",", 1); break;
+        case F_PHONE:
+        case F_EMAIL: rc |= has && r->tok[f->idx] ? textbuf_printf(b, ",%llu", (unsigned long long)r->tok[f->idx]) : textbuf_put(b, ",", 1); break;
+        case F_TS: rc |= has && r->ts != TS_MISSING ? textbuf_printf(b, ",%lld", (long long)r->ts) : textbuf_put(b, ",", 1); break;
+        case F_BIRTH: rc |= has && r->birth_year ? textbuf_printf(b, ",%d", r->birth_year) : textbuf_put(b, ",", 1); break;
+        case F_NUM: rc |= has ? textbuf_printf(b, ",%.17g", r->num[f->idx]) : textbuf_put(b, ",", 1); break;
+        case F_CAT:
+            if (has && r->cat[f->idx] >= 0) {
+                const strdict *d = &c->dict[f->dict];
+                const char *s = global ? d->global[r->cat[f->idx]] : d->s[r->cat[f->idx]];
+                rc |= textbuf_csv_field(b, s, strlen(s), 0);
+            } else {
+                rc |= textbuf_put(b, ",", 1);
+            }
+            break;
+        }
+    }
+    rc |= textbuf_put(b, "\n", 1);
+    return rc ? -1 : 0;
+}
+
+/* canonical field k of table ti -> column index in file fi's header, or -1 */
+typedef struct colmap {
+    int idx[10];
+} colmap;
+
+static const char *source_name(ctx *c, int ti, int k)
+{
+    size_t tl = strlen(TD[ti].name), cl = strlen(TD[ti].f[k].name);
+    for (int i = 0; i < c->o.map.n; i++) {
+        const char *m = c->o.map.v[i];
+        if (!strncmp(m, TD[ti].name, tl) && m[tl] == '.' && !strncmp(m + tl + 1, TD[ti].f[k].name, cl) && m[tl + 1 + cl] == '=')
+            return m + tl + 2 + cl;
+    }
+    return TD[ti].f[k].name;
+}
+
+static int check_maps(ctx *c, precis_err *e)
+{
+    for (int i = 0; i < c->o.map.n; i++) {
+        const char *m = c->o.map.v[i], *dot = strchr(m, '.'), *eq = strchr(m, '=');
+        int ok = 0;
+        for (int ti = 0; dot && eq && eq > dot && ti < T_N; ti++)
+            if ((size_t)(dot - m) == strlen(TD[ti].name) && !strncmp(m, TD[ti].name, (size_t)(dot - m)))
+                for (int k = 0; k < TD[ti].nf; k++)
+                    if ((size_t)(eq - dot - 1) == strlen(TD[ti].f[k].name) && !strncmp(dot + 1, TD[ti].f[k].name, (size_t)(eq - dot - 1)))
+                        ok = eq[1] != '\0';
+        if (!ok)
+            return PERR(e, PRECIS_EXIT_USAGE, "option --map: '%s' is not table.column=SourceColumn with a known table and column", m);
+    }
+    return 0;
+}
+
+static int map_headers(ctx *c, int ti, csv_reader *r, colmap *cm, precis_err *e)
+{
+    table *t = &c->t[ti];
+    memset(t->have_col, 0, sizeof t->have_col);
+    for (int fi = 0; fi < csv_nfiles(r); fi++) {
+        int nh;
+        const char *const *h;
+        csv_header(r, fi, &nh, &h, NULL);
+        if (nh == 0)
+            return PERR(e, PRECIS_EXIT_DATA, "%s: the file is empty (no header row); give a CSV with a header", csv_path(r, fi));
+        for (int k = 0; k < TD[ti].nf; k++) {
+            const char *want = source_name(c, ti, k);
+            cm[fi].idx[k] = -1;
+            for (int j = 0; j < nh; j++)
+                if (strcasecmp(h[j], want) == 0) cm[fi].idx[k] = j;
+            if (cm[fi].idx[k] < 0 && TD[ti].f[k].req)
+                return PERR(e, PRECIS_EXIT_DATA, "%s:1: required column '%s' of %s is missing (rename it with --map %s.%s=<column>)",
+                            csv_path(r, fi), want, TD[ti].name, TD[ti].name, TD[ti].f[k].name);
+            if (cm[fi].idx[k] >= 0) t->have_col[k] = 1;
+        }
+    }
+    t->has_order = ti == T_TRANS && t->have_col[0];
+    return 0;
+}
+
+static int date_index(const fdef *f) { return f->type == F_TS ? 0 : f->type == F_BIRTH ? 1 : -1; }
+
+static int vote_dates(ctx *c, int ti, csv_reader *r, const colmap *cm, precis_err *e)
+{
+    int64_t votes[2][DF_N] = {{0}}, g[2][DF_N];
+    csv_record rec;
+    if (c->forced_fmt < 0) {
+        while (csv_next(r, &rec)) {
+            if (rec.status != CSV_OK) continue;
+            for (int k = 0; k < TD[ti].nf; k++) {
+                int di = date_index(&TD[ti].f[k]), col = cm[rec.file].idx[k];
+                if (di < 0 || col < 0 || col >= rec.nfields) continue;
+                const char *v = rec.f[col];
+                size_t l = rec.flen[col];
+                trim(&v, &l);
+                int64_t ts;
+                for (int f = 0; l && f < DF_N; f++) votes[di][f] += datefmt_parse(f, v, l, 0, &ts) == 0;
+            }
+        }
+        csv_rewind(r);
+    }
+    MPI_CHECK(MPI_Allreduce(votes, g, 2 * DF_N, MPI_INT64_T, MPI_SUM, c->comm), e);
+    for (int di = 0; di < 2; di++) {
+        int best = 0;
+        for (int f = 1; f < DF_N; f++)
+            if (g[di][f] > g[di][best]) best = f;
+        c->t[ti].fmt[di] = c->forced_fmt >= 0 ? c->forced_fmt : best;
+    }
+    return 0;
+fail:
+    return -1;
+}
+
+/* Parse one good CSV record into r. Returns the reject reason (R_OK to keep)
+ * and the canonical field it concerns in *field. */
+static int parse_record(ctx *c, int ti, const csv_record *rec, const colmap *cm, crow *r, int *field, precis_err *e)
+{
+    table *t = &c->t[ti];
+    char norm[1024];
+    *field = -1;
+    for (int k = 0; k < TD[ti].nf; k++) {
+        const fdef *f = &TD[ti].f[k];
+        int col = cm[rec->file].idx[k];
+        const char *v = "";
+        size_t l = 0;
+        if (col >= 0) {
+            v = rec->f[col];
+            l = rec->flen[col];
+            trim(&v, &l);
+        }
+        int empty = l == 0;
+        if (f->type == F_DROP) continue;
+        if (empty && f->req) { *field = k; return R_MISSING_REQUIRED; }
+        if (empty) {
+            r->parsed |= (uint16_t)(1u << k);
+            r->missing |= (uint16_t)(1u << k);
+            if (col >= 0) t->col[k].missing++;
+            if (f->type == F_CAT) {
+                int32_t id = strdict_intern(&c->dict[f->dict], "unknown", 7);
+                if (id < 0) return PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"), R_OK;
+                r->cat[f->idx] = id;
+                if (col >= 0) {
+                    r->flags |= FL_IMPUTED;
+                    t->col[k].imputed++;
+                }
+            }
+            if (f->type == F_TS) r->ts = TS_MISSING;
+            continue;
+        }
+        switch (f->type) {
+        case F_ID:
+            if (pii_customer_key(&c->key, v, l, &r->key, &r->key_lo)) { *field = k; return R_MISSING_REQUIRED; }
+            break;
+        case F_ORDER:
+            if (pii_token(&c->key, PII_TOKEN_ORDER, v, l, &r->order_key)) return PERR(e, PRECIS_EXIT_INTERNAL, "HMAC failed"), R_OK;
+            break;
+        case F_PHONE:
+        case F_EMAIL: {
+            int n = f->type == F_PHONE ? pii_norm_phone(v, l, c->o.region, norm, sizeof norm)
+                                       : pii_norm_email(v, l, norm, sizeof norm);
+            if (n <= 0) {
+                t->col[k].invalid++;
+                r->missing |= (uint16_t)(1u << k);
+            } else if (pii_token(&c->key, f->type == F_PHONE ? PII_TOKEN_PHONE : PII_TOKEN_EMAIL, norm, (size_t)n, &r->tok[f->idx])) {
+                return PERR(e, PRECIS_EXIT_INTERNAL, "HMAC failed"), R_OK;
+            }
+            break;
+        }
+        case F_TS:
+        case F_BIRTH: {
+            int64_t ts;
+            int ok = datefmt_parse(t->fmt[date_index(f)], v, l, c->tz, &ts) == 0;
+            int inrange = ok && ts >= TS_MIN && ts < TS_MAX;
+            if (!inrange) {
+                if (f->req) { *field = k; return ok ? R_DATE_RANGE : R_INVALID_DATE; }
+                t->col[k].invalid++;
+                r->missing |= (uint16_t)(1u << k);
+                if (f->type == F_TS) r->ts = TS_MISSING;
+                break;
+            }
+            if (f->type == F_TS) r->ts = ts;
+            else {
+                int64_t y;
+                int m, d;
+                tu_civil_from_days(tu_floordiv(ts + c->tz, 86400), &y, &m, &d);
+                r->birth_year = (int32_t)y;
+            }
+            break;
+        }
+        case F_NUM: {
+            int pr = parse_num(v, l, &r->num[f->idx]);
+            if (pr == R_NAN_INF || pr == R_OUT_OF_RANGE || (pr && f->req)) { *field = k; return pr; }
+            if (pr) { /* unparseable optional number: counted, then imputed */
+                t->col[k].invalid++;
+                r->missing |= (uint16_t)(1u << k);
+            }
+            break;
+        }
+        case F_CAT: {
+            if (f->dict == D_GROUP && !(l == 9 && !strncasecmp(v, "treatment", 9)) && !(l == 7 && !strncasecmp(v, "control", 7))) {
+                *field = k;
+                return R_BAD_VALUE;
+            }
+            char low[16];
+            if (f->dict == D_GROUP) { /* canonical case */
+                for (size_t i = 0; i < l; i++) low[i] = (char)(v[i] >= 'A' && v[i] <= 'Z' ? v[i] + 32 : v[i]);
+                v = low;
+            }
+            int32_t id = strdict_intern(&c->dict[f->dict], v, l);
+            if (id < 0) return PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"), R_OK;
+            r->cat[f->idx] = id;
+            break;
+        }
+        case F_DROP:
+            break;
+        }
+        r->parsed |= (uint16_t)(1u << k);
+    }
+    if (ti == T_TRANS && ((!(r->missing & (1u << 4)) && r->num[0] < 0) || r->num[2] < 0)) {
+        r->flags |= FL_REFUND;
+        if (!strcmp(c->o.refunds, "reject")) { *field = r->num[2] < 0 ? 6 : 4; return R_REFUND; }
+    }
+    return R_OK;
+}
+
+static int load_table(ctx *c, int ti, precis_err *e)
+{
+    table *t = &c->t[ti];
+    csv_reader *r = NULL;
+    colmap *cm = NULL;
+    csv_opts co;
+    csv_opts_default(&co);
+    if (csv_open(c->comm, t->files.path, t->files.n, &co, &r, e)) return -1;
+    cm = calloc((size_t)(t->files.n ? t->files.n : 1), sizeof *cm);
+    if (!cm) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+    else map_headers(c, ti, r, cm, e);
+    if (precis_agree(c->comm, e)) goto fail;
+    if (vote_dates(c, ti, r, cm, e)) goto fail;
+    if (c->rank == 0) quar_header(ti, &t->quar);
+    csv_record rec;
+    log_progress p;
+    log_progress_start(&p, TD[ti].name, 0);
+    while (csv_next(r, &rec)) {
+        crow row;
+        memset(&row, 0, sizeof row);
+        row.src = SRC(rec.file, rec.offset);
+        row.line = rec.line;
+        row.ts = TS_MISSING;
+        pii_token(&c->key, PII_TOKEN_LINE, rec.raw, rec.raw_len, &row.line_hash);
+        t->rows_in++;
+        int field = -1, reason = status_reason(rec.status);
+        if (reason == R_OK) reason = parse_record(c, ti, &rec, cm, &row, &field, e);
+        if (e->code) break;
+        if (reason == R_OK && (row.flags & FL_REFUND)) t->refunds++;
+        if (reason != R_OK) {
+            t->rejected[reason]++;
+            if (status_reason(rec.status) != R_OK) /* name the canonical field of the bad column */
+                for (int k = 0; k < TD[ti].nf; k++)
+                    if (rec.bad_field >= 0 && cm[rec.file].idx[k] == rec.bad_field) field = k;
+            LOG_DEBUG("%s:%lld: %s row rejected: %s%s%s", csv_path(r, rec.file), (long long)rec.line, TD[ti].name,
+                      reason_names[reason], field >= 0 ? " in field " : "", field >= 0 ? TD[ti].f[field].name : "");
+            int with = status_reason(rec.status) == R_OK;
+            if (quar_line(c, ti, &t->quar, csv_path(r, rec.file), &row, rec.offset, reason, field, with, 0)) {
+                PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+                break;
+            }
+            continue;
+        }
+        if (push_row(t, &row)) {
+            PERR(e, PRECIS_EXIT_INTERNAL, "out of memory after %lld rows of %s", (long long)t->n, TD[ti].name);
+            break;
+        }
+        if ((t->rows_in & 65535) == 0) log_progress_update(&p, t->rows_in);
+    }
+    if (precis_agree(c->comm, e)) goto fail;
+    free(cm);
+    csv_close(r);
+    return 0;
+fail:
+    free(cm);
+    csv_close(r);
+    return -1;
+}
+
+/* ------------------------------------------------- dictionaries, shuffle */
+
+static int globalise(ctx *c, precis_err *e)
+{
+    for (int d = 0; d < D_N; d++)
+        if (strdict_globalise(c->comm, &c->dict[d], &c->dmap[d], e)) return -1;
+    for (int ti = 0; ti < T_N; ti++) {
+        table *t = &c->t[ti];
+        for (int64_t i = 0; i < t->n; i++)
+            for (int k = 0; k < TD[ti].nf; k++)
+                if (TD[ti].f[k].type == F_CAT) {
+                    int32_t *v = &t->rows[i].cat[TD[ti].f[k].idx];
+                    *v = c->dmap[TD[ti].f[k].dict][*v];
+                }
+    }
+    return 0;
+}
+
+static int64_t g_slots;
+
+static int cmp_keyed(const void *a, const void *b)
+{
+    const crow *x = a, *y = b;
+    int64_t sx = slots_of(x->key, g_slots), sy = slots_of(y->key, g_slots);
+    if (sx != sy) return sx < sy ? -1 : 1;
+    if (x->key != y->key) return x->key < y->key ? -1 : 1;
+    if (x->key_lo != y->key_lo) return x->key_lo < y->key_lo ? -1 : 1;
+    if (x->ts != y->ts) return x->ts < y->ts ? -1 : 1;
+    return x->src < y->src ? -1 : x->src > y->src;
+}
+
+static int cmp_spend(const void *a, const void *b)
+{
+    const crow *x = a, *y = b;
+    if (x->ts != y->ts) return x->ts < y->ts ? -1 : 1;
+    if (x->cat[0] != y->cat[0]) return x->cat[0] < y->cat[0] ? -1 : 1;
+    if (x->cat[1] != y->cat[1]) return x->cat[1] < y->cat[1] ? -1 : 1;
+    return x->src < y->src ? -1 : x->src > y->src;
+}
+
+static int shuffle_table(ctx *c, int ti, precis_err *e)
+{
+    table *t = &c->t[ti];
+    int *dest = malloc(sizeof(int) * (size_t)(t->n ? t->n : 1));
+    void *out = NULL;
+    int64_t nout = 0;
+    if (!dest) return PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+    for (int64_t i = 0; i < t->n; i++)
+        dest[i] = TD[ti].keyed ? slots_owner(slots_of(t->rows[i].key, c->o.slots), c->o.slots, c->size) : 0;
+    int rc = shuffle_exchange(c->comm, t->rows, t->n, sizeof(crow), dest, 0, &out, &nout, e);
+    free(dest);
+    if (rc) return -1;
+    free(t->rows);
+    t->rows = out;
+    t->n = t->cap = nout;
+    qsort(t->rows, (size_t)t->n, sizeof(crow), TD[ti].keyed ? cmp_keyed : cmp_spend);
+    return 0;
+}
+
+/* ------------------------------------------------------- duplicates */
+
+static int cmp_canon_src(const void *a, const void *b)
+{
+    const crow *x = *(crow *const *)a, *y = *(crow *const *)b;
+    int m = memcmp(x, y, CANON_BYTES);
+    if (m) return m;
+    return x->src < y->src ? -1 : x->src > y->src;
+}
+
+static int cmp_order_ts_src(const void *a, const void *b)
+{
+    const crow *x = *(crow *const *)a, *y = *(crow *const *)b;
+    if (x->order_key != y->order_key) return x->order_key < y->order_key ? -1 : 1;
+    if (x->ts != y->ts) return x->ts < y->ts ? -1 : 1;
+    return x->src < y->src ? -1 : x->src > y->src;
+}
+
+/* Within each group of rows of one customer (or, for spend, everything):
+ *  customers: one row per key, the first by source position;
+ *  transactions with order ids: one row per order key, the first by (ts, source);
+ *  transactions without: identical rows are repeats, kept unless --dedup-exact;
+ *  other tables: identical canonical rows are duplicates. */
+static int dedup_table(ctx *c, int ti, precis_err *e)
+{
+    table *t = &c->t[ti];
+    crow **idx = malloc(sizeof(crow *) * (size_t)(t->n ? t->n : 1));
+    if (!idx) return PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+    int64_t a = 0;
+    while (a < t->n) {
+        int64_t b = a + 1;
+        if (TD[ti].keyed)
+            while (b < t->n && t->rows[b].key == t->rows[a].key && t->rows[b].key_lo == t->rows[a].key_lo) b++;
+        else
+            b = t->n;
+        int64_t m = b - a;
+        for (int64_t i = 0; i < m; i++) idx[i] = &t->rows[a + i];
+        if (ti == T_CUST) {
+            crow *first = idx[0];
+            for (int64_t i = 1; i < m; i++)
+                if (idx[i]->src < first->src) first = idx[i];
+            for (int64_t i = 0; i < m; i++)
+                if (idx[i] != first) idx[i]->state = ST_DUP;
+        } else if (ti == T_TRANS && t->has_order) {
+            qsort(idx, (size_t)m, sizeof(crow *), cmp_order_ts_src);
+            for (int64_t i = 1; i < m; i++)
+                if (idx[i]->order_key && idx[i]->order_key == idx[i - 1]->order_key) idx[i]->state = ST_DUP;
+        } else {
+            qsort(idx, (size_t)m, sizeof(crow *), cmp_canon_src);
+            for (int64_t i = 1; i < m; i++)
+                if (!memcmp(idx[i], idx[i - 1], CANON_BYTES))
+                    idx[i]->state = (ti == T_TRANS && !c->o.dedup_exact) ? ST_REPEAT : ST_DUP;
+        }
+        a = b;
+    }
+    for (int64_t i = 0; i < t->n; i++) {
+        t->dups += t->rows[i].state == ST_DUP;
+        t->repeats += t->rows[i].state == ST_REPEAT;
+    }
+    if (ti == T_TRANS && !t->has_order && c->o.dedup_exact) t->dups += 0;
+    free(idx);
+    return 0;
+}
+
+typedef struct okey_rec {
+    uint64_t order_key, key, key_lo;
+    int64_t ts, src;
+} okey_rec;
+
+static int cmp_okey(const void *a, const void *b)
+{
+    const okey_rec *x = a, *y = b;
+    if (x->order_key != y->order_key) return x->order_key < y->order_key ? -1 : 1;
+    if (x->ts != y->ts) return x->ts < y->ts ? -1 : 1;
+    return x->src < y->src ? -1 : x->src > y->src;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* An order key under two customers: the first by (ts, source) keeps it; the
+ * other customers' rows are quarantined (order_conflict). A second shuffle by
+ * order key finds them; their source positions go back to the slot owners. */
+static int order_conflicts(ctx *c, precis_err *e)
+{
+    table *t = &c->t[T_TRANS];
+    okey_rec *s = malloc(sizeof(okey_rec) * (size_t)(t->n ? t->n : 1)), *o = NULL, *back = NULL;
+    int *dest = malloc(sizeof(int) * (size_t)(t->n ? t->n : 1)), *bdest = NULL;
+    int64_t ns = 0, no = 0, nb = 0, nback = 0;
+    int64_t *srcs = NULL;
+    int rc = -1;
+    CHECK(s && dest, e, PRECIS_EXIT_INTERNAL, "out of memory");
+    for (int64_t i = 0; i < t->n; i++) {
+        crow *r = &t->rows[i];
+        if (r->state != ST_KEEP || !r->order_key) continue;
+        s[ns] = (okey_rec){r->order_key, r->key, r->key_lo, r->ts, r->src};
+        dest[ns++] = (int)(r->order_key % (uint64_t)c->size);
+    }
+    TRY(shuffle_exchange(c->comm, s, ns, sizeof(okey_rec), dest, 0, (void **)&o, &no, e));
+    qsort(o, (size_t)no, sizeof(okey_rec), cmp_okey);
+    bdest = malloc(sizeof(int) * (size_t)(no ? no : 1));
+    back = malloc(sizeof(okey_rec) * (size_t)(no ? no : 1));
+    CHECK(bdest && back, e, PRECIS_EXIT_INTERNAL, "out of memory");
+    for (int64_t a = 0, b; a < no; a = b) {
+        for (b = a + 1; b < no && o[b].order_key == o[a].order_key; b++)
+            if (o[b].key != o[a].key || o[b].key_lo != o[a].key_lo) {
+                back[nb] = o[b];
+                bdest[nb++] = slots_owner(slots_of(o[b].key, c->o.slots), c->o.slots, c->size);
+            }
+    }
+    okey_rec *got = NULL;
+    TRY(shuffle_exchange(c->comm, back, nb, sizeof(okey_rec), bdest, 0, (void **)&got, &nback, e));
+    srcs = malloc(sizeof(int64_t) * (size_t)(nback ? nback : 1));
+    CHECK(srcs, e, PRECIS_EXIT_INTERNAL, "out of memory");
+    for (int64_t i = 0; i < nback; i++) srcs[i] = got[i].src;
+    free(got);
+    qsort(srcs, (size_t)nback, sizeof(int64_t), cmp_i64);
+    for (int64_t i = 0; i < t->n && nback; i++) {
+        crow *r = &t->rows[i];
+        if (r->state == ST_KEEP && r->order_key && bsearch(&r->src, srcs, (size_t)nback, sizeof(int64_t), cmp_i64)) {
+            r->state = ST_REJECTED;
+            r->reason = R_ORDER_CONFLICT;
+            t->rejected[R_ORDER_CONFLICT]++;
+            textbuf_printf(&t->late, "%lld\t", (long long)r->src);
+            const char *path = t->files.path[r->src >> 40];
+            TRY(quar_line(c, T_TRANS, &t->late, path, r, r->src & ((INT64_C(1) << 40) - 1), R_ORDER_CONFLICT, 0, 1, 1));
+        }
+    }
+    rc = 0;
+fail:
+    free(s); free(o); free(dest); free(bdest); free(back); free(srcs);
+    return rc;
+}
+
+typedef struct ckey {
+    uint64_t key, key_lo;
+} ckey;
+
+static int cmp_ckey(const void *a, const void *b)
+{
+    const ckey *x = a, *y = b;
+    if (x->key != y->key) return x->key < y->key ? -1 : 1;
+    return x->key_lo < y->key_lo ? -1 : x->key_lo > y->key_lo;
+}
+
+/* rows of customers absent from the customers table (same rank: same slot) */
+static int count_orphans(ctx *c, precis_err *e)
+{
+    table *cu = &c->t[T_CUST];
+    if (!cu->present) return 0;
+    ckey *k = malloc(sizeof(ckey) * (size_t)(cu->n ? cu->n : 1));
+    if (!k) return PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+    int64_t n = 0;
+    for (int64_t i = 0; i < cu->n; i++)
+        if (cu->rows[i].state == ST_KEEP) k[n++] = (ckey){cu->rows[i].key, cu->rows[i].key_lo};
+    qsort(k, (size_t)n, sizeof(ckey), cmp_ckey);
+    for (int ti = T_TRANS; ti < T_N; ti++) {
+        table *t = &c->t[ti];
+        if (!TD[ti].keyed || !t->present) continue;
+        for (int64_t i = 0; i < t->n; i++) {
+            crow *r = &t->rows[i];
+            ckey q = {r->key, r->key_lo};
+            if ((r->state == ST_KEEP || r->state == ST_REPEAT) && !bsearch(&q, k, (size_t)n, sizeof(ckey), cmp_ckey))
+                t->orphans++;
+        }
+    }
+    free(k);
+    return 0;
+}
+
+static int is_clean(const crow *r) { return r->state == ST_KEEP || r->state == ST_REPEAT; }
+
+/* Outliers (amount, quantity) and imputation (numeric optional fields). */
+static int outliers_and_impute(ctx *c, int ti, precis_err *e)
+{
+    table *t = &c->t[ti];
+    double *v = malloc(sizeof(double) * (size_t)(t->n ? t->n : 1));
+    if (!v) return PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+    for (int k = 0; k < TD[ti].nf; k++) {
+        const fdef *f = &TD[ti].f[k];
+        if (f->type != F_NUM || !t->have_col[k]) continue;
+        int s = f->idx;
+        int64_t n = 0, N = 0;
+        for (int64_t i = 0; i < t->n; i++)
+            if (is_clean(&t->rows[i]) && !(t->rows[i].missing & (1u << k))) v[n++] = t->rows[i].num[s];
+        int outl = ti == T_TRANS && (s == 0 || s == 2);
+        if (outl) {
+            double q1, q3;
+            if (quantile_linear(c->comm, v, n, 0.25, &q1, &N, e) || quantile_linear(c->comm, v, n, 0.75, &q3, &N, e)) goto fail;
+            if (N > 0) {
+                double iqr = q3 - q1;
+                t->lo_bound[s] = q1 - 3.0 * iqr;
+                t->hi_bound[s] = q3 + 3.0 * iqr;
+                t->has_bounds[s] = 1;
+            }
+        }
+        double fill = NAN;
+        if (!strcmp(c->o.impute, "median")) {
+            if (quantile_linear(c->comm, v, n, 0.5, &fill, &N, e)) goto fail;
+        } else if (!strcmp(c->o.impute, "mean")) {
+            double sum;
+            MPI_CHECK(MPI_Allreduce(&n, &N, 1, MPI_INT64_T, MPI_SUM, c->comm), e);
+            if (reduce_sum(c->comm, v, n, &sum, e)) goto fail;
+            fill = N ? sum / (double)N : NAN;
+        }
+        t->impute_value[s] = fill;
+        for (int64_t i = 0; i < t->n; i++) {
+            crow *r = &t->rows[i];
+            if (!is_clean(r)) continue;
+            if (r->missing & (1u << k)) {
+                if (!isnan(fill)) {
+                    r->num[s] = fill;
+                    r->flags |= FL_IMPUTED;
+                    t->col[k].imputed++;
+                } else {
+                    r->num[s] = NAN; /* --impute none: NaN marks the missing value */
+                }
+                continue;
+            }
+            if (outl && t->has_bounds[s] && (r->num[s] < t->lo_bound[s] || r->num[s] > t->hi_bound[s])) {
+                t->col[k].outliers++;
+                if (!strcmp(c->o.outliers, "flag")) r->flags |= FL_OUTLIER;
+                else if (!strcmp(c->o.outliers, "winsorize")) {
+                    r->flags |= FL_OUTLIER;
+                    r->num[s] = r->num[s] < t->lo_bound[s] ? t->lo_bound[s] : t->hi_bound[s];
+                } else {
+                    r->state = ST_DROPPED;
+                    t->dropped++;
+                }
+            }
+        }
+    }
+    free(v);
+    return 0;
+fail:
+    free(v);
+    return -1;
+}
+
+/* ------------------------------------------------------- statistics */
+
+enum { NC = 10, NS = 4 + R_N + 7 + NC * 4 };
+
+/* global counters of table ti, summed over ranks, in a flat array */
+static int table_counts(ctx *c, int ti, int64_t *g, precis_err *e)
+{
+    table *t = &c->t[ti];
+    int64_t l[NS] = {0}, clean = 0, rej = 0;
+    for (int64_t i = 0; i < t->n; i++) clean += is_clean(&t->rows[i]);
+    for (int r = 1; r < R_N; r++) rej += t->rejected[r];
+    l[0] = t->rows_in; l[1] = clean; l[2] = rej; l[3] = t->dups;
+    for (int r = 0; r < R_N; r++) l[4 + r] = t->rejected[r];
+    int o = 4 + R_N;
+    l[o] = t->repeats; l[o + 1] = t->dropped; l[o + 2] = t->orphans; l[o + 3] = t->refunds;
+    for (int k = 0; k < NC; k++) {
+        l[o + 7 + 4 * k] = t->col[k].missing;
+        l[o + 8 + 4 * k] = t->col[k].invalid;
+        l[o + 9 + 4 * k] = t->col[k].imputed;
+        l[o + 10 + 4 * k] = t->col[k].outliers;
+    }
+    MPI_CHECK(MPI_Allreduce(l, g, NS, MPI_INT64_T, MPI_SUM, c->comm), e);
+    return 0;
+fail:
+    return -1;
+}
+
+/* min, max, mean, std (exact sums) of one numeric field over clean rows */
+static int num_stats(ctx *c, int ti, int k, json_t *col, precis_err *e)
+{
+    table *t = &c->t[ti];
+    const fdef *f = &TD[ti].f[k];
+    racc acc[2];
+    racc_init(&acc[0]);
+    racc_init(&acc[1]);
+    double mn = INFINITY, mx = -INFINITY, gmn, gmx, sums[2];
+    int64_t n = 0, N = 0;
+    for (int64_t i = 0; i < t->n; i++) {
+        const crow *r = &t->rows[i];
+        if (!is_clean(r)) continue;
+        double x = f->type == F_NUM ? r->num[f->idx] : f->type == F_TS ? (double)r->ts : (double)r->birth_year;
+        if ((f->type == F_TS && r->ts == TS_MISSING) || (f->type == F_BIRTH && !r->birth_year) || isnan(x)) continue;
+        racc_add(&acc[0], x);
+        racc_add(&acc[1], x * x);
+        mn = x < mn ? x : mn;
+        mx = x > mx ? x : mx;
+        n++;
+    }
+    MPI_CHECK(MPI_Allreduce(&mn, &gmn, 1, MPI_DOUBLE, MPI_MIN, c->comm), e);
+    MPI_CHECK(MPI_Allreduce(&mx, &gmx, 1, MPI_DOUBLE, MPI_MAX, c->comm), e);
+    MPI_CHECK(MPI_Allreduce(&n, &N, 1, MPI_INT64_T, MPI_SUM, c->comm), e);
+    if (reduce_allreduce(c->comm, acc, 2, sums, f->name, e)) return -1;
+    if (N > 0) {
+        double mean = sums[0] / (double)N, var = sums[1] / (double)N - mean * mean;
+        json_object_set_new(col, "min", json_real(gmn));
+        json_object_set_new(col, "max", json_real(gmx));
+        json_object_set_new(col, "mean", json_real(mean));
+        json_object_set_new(col, "std", json_real(sqrt(var > 0 ? var : 0)));
+    }
+    return 0;
+fail:
+    return -1;
+}
+
+/* exact distinct count of a categorical column (codes are global) */
+static int cat_distinct(ctx *c, int ti, int k, int64_t *out, precis_err *e)
+{
+    table *t = &c->t[ti];
+    const fdef *f = &TD[ti].f[k];
+    int32_t nd = c->dict[f->dict].nglobal;
+    unsigned char *seen = calloc((size_t)(nd ? nd : 1), 1), *g = calloc((size_t)(nd ? nd : 1), 1);
+    CHECK(seen && g, e, PRECIS_EXIT_INTERNAL, "out of memory");
+    for (int64_t i = 0; i < t->n; i++)
+        if (is_clean(&t->rows[i])) seen[t->rows[i].cat[f->idx]] = 1;
+    MPI_CHECK(MPI_Allreduce(seen, g, nd, MPI_UNSIGNED_CHAR, MPI_MAX, c->comm), e);
+    *out = 0;
+    for (int32_t i = 0; i < nd; i++) *out += g[i];
+    free(seen);
+    free(g);
+    return 0;
+fail:
+    free(seen);
+    free(g);
+    return -1;
+}
+
+static int build_quality(ctx *c, json_t *root, int64_t *tot_in, int64_t *tot_rej, precis_err *e)
+{
+    json_t *tabs = json_object();
+    json_object_set_new(root, "tables", tabs);
+    *tot_in = *tot_rej = 0;
+    for (int ti = 0; ti < T_N; ti++) {
+        table *t = &c->t[ti];
+        if (!t->present) continue;
+        int64_t g[NS];
+        if (table_counts(c, ti, g, e)) return -1;
+        int o = 4 + R_N;
+        *tot_in += g[0];
+        *tot_rej += g[2];
+        json_t *tj = json_object(), *rj = json_object(), *cols = json_object(), *files = json_array();
+        for (int i = 0; i < t->files.n; i++) json_array_append_new(files, json_string(t->files.path[i]));
+        json_object_set_new(tj, "files", files);
+        json_object_set_new(tj, "rows_in", json_integer(g[0]));
+        json_object_set_new(tj, "rows_clean", json_integer(g[1]));
+        json_object_set_new(tj, "rows_rejected", json_integer(g[2]));
+        json_object_set_new(tj, "rows_duplicate", json_integer(g[3]));
+        json_object_set_new(tj, "rows_dropped_outlier", json_integer(g[o + 1]));
+        json_object_set_new(tj, "rows_identical_kept", json_integer(g[o]));
+        json_object_set_new(tj, "orphans", json_integer(g[o + 2]));
+        json_object_set_new(tj, "refunds", json_integer(g[o + 3]));
+        json_object_set_new(tj, "conserved", json_boolean(g[0] == g[1] + g[2] + g[3] + g[o + 1]));
+        for (int r = 1; r < R_N; r++)
+            if (g[4 + r]) json_object_set_new(rj, reason_names[r], json_integer(g[4 + r]));
+        json_object_set_new(tj, "rejected_by_reason", rj);
+        int64_t latest = INT64_MIN, gl;
+        for (int64_t i = 0; i < t->n; i++)
+            if (is_clean(&t->rows[i]) && t->rows[i].ts > latest) latest = t->rows[i].ts;
+        MPI_CHECK(MPI_Allreduce(&latest, &gl, 1, MPI_INT64_T, MPI_MAX, c->comm), e);
+        if (gl != INT64_MIN) json_object_set_new(tj, "latest_ts", json_integer(gl));
+        for (int k = 0; k < TD[ti].nf; k++) {
+            const fdef *f = &TD[ti].f[k];
+            if (f->type == F_DROP || !t->have_col[k]) continue;
+            json_t *cj = json_object();
+            int64_t in = g[0] ? g[0] : 1;
+            json_object_set_new(cj, "missing", json_integer(g[o + 7 + 4 * k]));
+            json_object_set_new(cj, "missing_rate", json_real((double)g[o + 7 + 4 * k] / (double)in));
+            json_object_set_new(cj, "invalid", json_integer(g[o + 8 + 4 * k]));
+            json_object_set_new(cj, "invalid_rate", json_real((double)g[o + 8 + 4 * k] / (double)in));
+            json_object_set_new(cj, "imputed", json_integer(g[o + 9 + 4 * k]));
+            if (f->type == F_NUM || f->type == F_TS || f->type == F_BIRTH)
+                if (num_stats(c, ti, k, cj, e)) return -1;
+            if (f->type == F_NUM && t->has_bounds[f->idx]) {
+                json_object_set_new(cj, "outliers", json_integer(g[o + 10 + 4 * k]));
+                json_object_set_new(cj, "outlier_rate", json_real((double)g[o + 10 + 4 * k] / (double)(g[1] ? g[1] : 1)));
+                json_object_set_new(cj, "outlier_bounds", json_pack("[f, f]", t->lo_bound[f->idx], t->hi_bound[f->idx]));
+            }
+            if (f->type == F_NUM && !isnan(t->impute_value[f->idx]) && strcmp(c->o.impute, "none"))
+                json_object_set_new(cj, "imputed_with", json_real(t->impute_value[f->idx]));
+            if (f->type == F_TS || f->type == F_BIRTH)
+                json_object_set_new(cj, "date_format", json_string(datefmt_names[t->fmt[date_index(f)]]));
+            if (f->type == F_CAT) {
+                int64_t dn;
+                if (cat_distinct(c, ti, k, &dn, e)) return -1;
+                json_object_set_new(cj, "distinct", json_integer(dn));
+            }
+            if (f->type == F_ID) {
+                int64_t d = 0, gd;
+                for (int64_t i = 0, last = -1; i < t->n; i++)
+                    if (is_clean(&t->rows[i])) {
+                        if (last < 0 || t->rows[i].key != t->rows[last].key || t->rows[i].key_lo != t->rows[last].key_lo) d++;
+                        last = i;
+                    }
+                MPI_CHECK(MPI_Allreduce(&d, &gd, 1, MPI_INT64_T, MPI_SUM, c->comm), e);
+                json_object_set_new(cj, "distinct", json_integer(gd));
+            }
+            json_object_set_new(cols, f->name, cj);
+        }
+        json_object_set_new(tj, "columns", cols);
+        json_object_set_new(tabs, TD[ti].name, tj);
+    }
+    double rate = *tot_in ? (double)*tot_rej / (double)*tot_in : 0.0;
+    json_object_set_new(root, "rows_in", json_integer(*tot_in));
+    json_object_set_new(root, "rows_rejected", json_integer(*tot_rej));
+    json_object_set_new(root, "reject_rate", json_real(rate));
+    json_object_set_new(root, "max_reject_rate", json_real(c->o.max_reject));
+    json_object_set_new(root, "tz", json_string(c->o.tz));
+    json_object_set_new(root, "key_fingerprint", json_string(c->fp));
+    return 0;
+fail:
+    return -1;
+}
+
+static void print_quality(ctx *c, json_t *q)
+{
+    if (c->rank != 0) return;
+    fprintf(stderr, "%-13s %10s %10s %9s %9s %8s %8s  %s\n", "table", "rows_in", "clean", "rejected", "dupes",
+            "orphans", "refunds", "latest (lag)");
+    const char *name;
+    json_t *tj;
+    time_t now = time(NULL);
+    json_object_foreach(json_object_get(q, "tables"), name, tj) {
+        char when[64] = "-";
+        json_t *lt = json_object_get(tj, "latest_ts");
+        if (lt) {
+            char d[32];
+            tu_format_datetime(json_integer_value(lt), d, sizeof d);
+            snprintf(when, sizeof when, "%s (%.0f d)", d, difftime(now, (time_t)json_integer_value(lt)) / 86400.0);
+        }
+        fprintf(stderr, "%-13s %10lld %10lld %9lld %9lld %8lld %8lld  %s\n", name,
+                (long long)json_integer_value(json_object_get(tj, "rows_in")),
+                (long long)json_integer_value(json_object_get(tj, "rows_clean")),
+                (long long)json_integer_value(json_object_get(tj, "rows_rejected")),
+                (long long)json_integer_value(json_object_get(tj, "rows_duplicate")),
+                (long long)json_integer_value(json_object_get(tj, "orphans")),
+                (long long)json_integer_value(json_object_get(tj, "refunds")), when);
+        const char *rn;
+        json_t *rv;
+        json_object_foreach(json_object_get(tj, "rejected_by_reason"), rn, rv)
+            fprintf(stderr, "%13s   rejected %-16s %lld\n", "", rn, (long long)json_integer_value(rv));
+    }
+    fprintf(stderr, "reject rate %.4f (limit %.4f)\n", json_real_value(json_object_get(q, "reject_rate")), c->o.max_reject);
+}
+
+/* ------------------------------------------------------------ output */
+
+static int cmp_late(const void *a, const void *b)
+{
+    long long x = atoll(*(char *const *)a), y = atoll(*(char *const *)b);
+    return x < y ? -1 : x > y;
+}
+
+/* quarantine/<table>.csv: parse-time rejects in input order (rank order),
+ * then late rejects (conflicts) gathered on the last rank, by source. */
+static int write_quarantine(ctx *c, int ti, const char *dir, precis_err *e)
+{
+    table *t = &c->t[ti];
+    int *lens = NULL, *displs = NULL, n = (int)t->late.n, rc = -1;
+    char *all = NULL, **lines = NULL;
+    int root = c->size - 1;
+    if (c->rank == root) {
+        lens = calloc((size_t)c->size, sizeof(int));
+        displs = calloc((size_t)c->size, sizeof(int));
+        CHECK(lens && displs, e, PRECIS_EXIT_INTERNAL, "out of memory");
+    }
+    MPI_CHECK(MPI_Gather(&n, 1, MPI_INT, lens, 1, MPI_INT, root, c->comm), e);
+    int64_t tot = 0;
+    if (c->rank == root) {
+        for (int q = 0; q < c->size; q++) displs[q] = (int)tot, tot += lens[q];
+        all = malloc((size_t)tot + 1);
+        CHECK(all, e, PRECIS_EXIT_INTERNAL, "out of memory");
+    }
+    MPI_CHECK(MPI_Gatherv(t->late.p ? t->late.p : "", n, MPI_CHAR, all, lens, displs, MPI_CHAR, root, c->comm), e);
+    if (c->rank == root && tot > 0) {
+        all[tot] = '\0';
+        int64_t nl = 0;
+        for (int64_t i = 0; i < tot; i++) nl += all[i] == '\n';
+        lines = malloc(sizeof(char *) * (size_t)nl);
+        CHECK(lines, e, PRECIS_EXIT_INTERNAL, "out of memory");
+        int64_t k = 0;
+        for (char *p = all; *p; ) {
+            char *q = strchr(p, '\n');
+            *q = '\0';
+            lines[k++] = p;
+            p = q + 1;
+        }
+        qsort(lines, (size_t)nl, sizeof(char *), cmp_late);
+        for (int64_t i = 0; i < nl; i++) {
+            char *tab = strchr(lines[i], '\t');
+            textbuf_printf(&t->quar, "%s\n", tab + 1);
+        }
+    }
+    char path[4200];
+    snprintf(path, sizeof path, "%.4000s/%s.csv", dir, TD[ti].name);
+    rc = textout_write(c->comm, path, &t->quar, e);
+fail:
+    free(lens); free(displs); free(all); free(lines);
+    return rc;
+}
+
+static int write_table(ctx *c, h5io_file *f, int ti, precis_err *e)
+{
+    table *t = &c->t[ti];
+    const tdef *td = &TD[ti];
+    int64_t n = 0, lo = 0, hi = 0;
+    for (int64_t i = 0; i < t->n; i++) n += is_clean(&t->rows[i]);
+    void *buf = malloc(8 * (size_t)(n ? n : 1));
+    int64_t *slot = NULL, *offs = NULL;
+    char path[256];
+    CHECK(buf, e, PRECIS_EXIT_INTERNAL, "out of memory");
+#define COLUMN(TYPE, H5T, NAME, EXPR)                                              \
+    do {                                                                           \
+        TYPE *b_ = buf;                                                            \
+        int64_t j_ = 0;                                                            \
+        for (int64_t i = 0; i < t->n; i++) {                                       \
+            const crow *r = &t->rows[i];                                           \
+            if (is_clean(r)) b_[j_++] = (TYPE)(EXPR);                              \
+        }                                                                          \
+        snprintf(path, sizeof path, "/%s/%s", td->name, NAME);                     \
+        TRY(h5io_write_col(f, path, H5T, buf, n, e));                              \
+    } while (0)
+    if (td->keyed) {
+        COLUMN(uint64_t, H5T_NATIVE_UINT64, "customer_key", r->key);
+        COLUMN(uint64_t, H5T_NATIVE_UINT64, "customer_key_lo", r->key_lo);
+    }
+    for (int k = 0; k < td->nf; k++) {
+        const fdef *fd = &td->f[k];
+        int s = fd->idx;
+        switch (fd->type) {
+        case F_ORDER: if (t->has_order) COLUMN(uint64_t, H5T_NATIVE_UINT64, fd->out, r->order_key); break;
+        case F_PHONE:
+        case F_EMAIL: COLUMN(uint64_t, H5T_NATIVE_UINT64, fd->out, r->tok[s]); break;
+        case F_CAT: COLUMN(int32_t, H5T_NATIVE_INT32, fd->out, r->cat[s]); break;
+        case F_NUM: COLUMN(double, H5T_NATIVE_DOUBLE, fd->out, r->num[s]); break;
+        case F_TS: COLUMN(int64_t, H5T_NATIVE_INT64, fd->out, r->ts); break;
+        case F_BIRTH: COLUMN(int32_t, H5T_NATIVE_INT32, fd->out, r->birth_year); break;
+        default: break;
+        }
+    }
+    if (ti == T_TRANS || ti == T_CUST) COLUMN(uint8_t, H5T_NATIVE_UINT8, "flags", r->flags);
+#undef COLUMN
+    snprintf(path, sizeof path, "/%s", td->name);
+    if (td->keyed) {
+        slots_range(c->rank, c->size, c->o.slots, &lo, &hi);
+        slot = malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
+        offs = malloc(sizeof(int64_t) * (size_t)(hi - lo + 1));
+        CHECK(slot && offs, e, PRECIS_EXIT_INTERNAL, "out of memory");
+        int64_t j = 0;
+        for (int64_t i = 0; i < t->n; i++)
+            if (is_clean(&t->rows[i])) slot[j++] = slots_of(t->rows[i].key, c->o.slots);
+        TRY(slots_offsets_local(c->comm, slot, n, lo, hi, offs, e));
+        TRY(h5io_write_slot_offsets(f, path, lo, hi, offs, e));
+        TRY(h5io_attr_set_i64(f, path, "slots", c->o.slots, e));
+    }
+    {
+        int64_t gn = 0;
+        MPI_CHECK(MPI_Allreduce(&n, &gn, 1, MPI_INT64_T, MPI_SUM, c->comm), e);
+        TRY(h5io_attr_set_i64(f, path, "rows", gn, e));
+    }
+    TRY(h5io_attr_set_str(f, path, "sort", td->keyed ? "slot,customer_key,customer_key_lo,ts,source" : "week_start,channel,campaign,source", e));
+    free(buf); free(slot); free(offs);
+    return 0;
+fail:
+    free(buf); free(slot); free(offs);
+    return -1;
+}
+
+static int write_clean(ctx *c, const char *params, const char *inputs, const char *report, precis_err *e)
+{
+    h5io_file *f = NULL;
+    TRY(h5io_create(c->comm, c->o.out, &f, e));
+    TRY(h5io_set_provenance(f, "clean", params, inputs, c->fp, e));
+    TRY(h5io_attr_set_str(f, "/", "tz", c->o.tz, e));
+    TRY(h5io_attr_set_i64(f, "/", "slots", c->o.slots, e));
+    for (int ti = 0; ti < T_N; ti++)
+        if (c->t[ti].present) TRY(write_table(c, f, ti, e));
+    for (int d = 0; d < D_N; d++) {
+        char path[64];
+        snprintf(path, sizeof path, "/dict/%s", dict_names[d]);
+        if (c->dict[d].nglobal > 0)
+            TRY(h5io_write_strings(f, path, (const char *const *)c->dict[d].global, c->rank == 0 ? c->dict[d].nglobal : 0, e));
+    }
+    const char *rep[1] = {report};
+    TRY(h5io_write_strings(f, "/quality/report", rep, c->rank == 0 ? 1 : 0, e));
+    TRY(h5io_attr_set_str(f, "/quality", "format", "JSON, as quality.json", e));
+    int rc = h5io_commit(f, e);
+    f = NULL;
+    return rc;
+fail:
+    if (f) h5io_abort(f);
+    return -1;
+}
+
+/* ------------------------------------------------------------ driver */
+
+static int dir_of(const char *path, char *out, size_t cap)
+{
+    const char *s = strrchr(path, '/');
+    if (!s) return snprintf(out, cap, "."), 0;
+    snprintf(out, cap, "%.*s", (int)(s - path) ? (int)(s - path) : 1, path);
+    return 0;
+}
+
+static int find_inputs(ctx *c, precis_err *e)
+{
+    for (int ti = 0; ti < T_N; ti++) {
+        table *t = &c->t[ti];
+        const char *spec = c->o.path[ti];
+        char pat[64];
+        snprintf(pat, sizeof pat, "%s*.csv", TD[ti].name);
+        if (spec) {
+            if (inputs_expand(spec, "*.csv", 0, &t->files, e)) return -1;
+        } else if (c->o.in) {
+            if (inputs_expand(c->o.in, pat, 1, &t->files, e)) return -1;
+        }
+        t->present = t->files.n > 0;
+    }
+    if (!c->t[T_TRANS].present)
+        return PERR(e, PRECIS_EXIT_USAGE, "no transactions input: give --transactions PATH, or --in DIR holding transactions*.csv");
+    return 0;
+}
+
+int clean_run(int argc, char **argv, MPI_Comm comm)
+{
+    ctx *c = calloc(1, sizeof *c);
+    precis_err err, *e = &err;
+    perr_clear(e);
+    if (!c) return PRECIS_EXIT_INTERNAL;
+    clean_opts *o = &c->o;
+    const opt_spec specs[] = {
+        {"in", OPT_STR, &o->in, NULL, "directory holding transactions*.csv, customers*.csv, ...", 0, 0, NULL},
+        {"transactions", OPT_STR, &o->path[T_TRANS], NULL, "transactions: file, directory or glob", 0, 0, NULL},
+        {"customers", OPT_STR, &o->path[T_CUST], NULL, "customers: file, directory or glob", 0, 0, NULL},
+        {"touchpoints", OPT_STR, &o->path[T_TOUCH], NULL, "touchpoints: file, directory or glob", 0, 0, NULL},
+        {"spend", OPT_STR, &o->path[T_SPEND], NULL, "weekly channel spend: file, directory or glob", 0, 0, NULL},
+        {"experiments", OPT_STR, &o->path[T_EXP], NULL, "experiment groups: file, directory or glob", 0, 0, NULL},
+        {"out", OPT_STR, &o->out, NULL, "output clean.h5 (quality.json is written beside it)", 0, 0, NULL},
+        {"pii-key", OPT_STR, &o->key, NULL, "PII key file (mode 0600, >= 32 bytes)", 0, 0, NULL},
+        {"quarantine", OPT_STR, &o->quarantine, NULL, "directory for rejected rows [default: <out dir>/quarantine]", 0, 0, NULL},
+        {"max-reject-rate", OPT_DOUBLE, &o->max_reject, "0.01", "stop with exit 3 above this share of rejected rows", 0, 1, NULL},
+        {"map", OPT_LIST, &o->map, NULL, "table.column=SourceColumn: rename an input column", 0, 0, NULL},
+        {"date-format", OPT_STR, &o->date_format, "auto", "date format", 0, 0, "auto|iso|yyyymmdd|yyyy/mm/dd|epoch"},
+        {"tz", OPT_STR, &o->tz, "UTC", "time zone of dates without an offset: UTC or +HH:MM", 0, 0, NULL},
+        {"slots", OPT_INT, &o->slots, "16384", "hash slots S (a power of two, >= 50 x ranks)", 1, 1 << 30, NULL},
+        {"phone-region", OPT_STR, &o->region, "CN", "country rule for phone normalisation", 0, 0, "CN|US|GB|NONE"},
+        {"refunds", OPT_STR, &o->refunds, "net", "negative amount or quantity: keep with a refund flag, or reject", 0, 0, "net|reject"},
+        {"dedup-exact", OPT_FLAG, &o->dedup_exact, NULL, "drop identical rows of order tables without order ids", 0, 0, NULL},
+        {"outliers", OPT_STR, &o->outliers, "flag", "amount/quantity outside [Q1-3IQR, Q3+3IQR]", 0, 0, "flag|winsorize|drop"},
+        {"impute", OPT_STR, &o->impute, "median", "fill missing optional numbers", 0, 0, "median|mean|none"},
+        OPTS_COMMON_SPECS(&o->c),
+    };
+    const opt_cmd cmd = {"precis-clean", "Ingest, validate, tokenise, deduplicate and shard raw CSV exports into clean.h5.",
+                         "mpirun -np 4 precis-clean --in exports/ --pii-key pii.key --out clean.h5 --max-reject-rate 0.05",
+                         specs, (int)(sizeof specs / sizeof specs[0])};
+    char *params = NULL, *inputs = NULL, *report = NULL;
+    json_t *q = NULL;
+    int rc = job_start(&cmd, &o->c, argc, argv, comm, "precis-clean", e);
+    if (rc == 1) { opts_free(&cmd); free(c); return 0; }
+    c->comm = comm;
+    MPI_Comm_rank(comm, &c->rank);
+    MPI_Comm_size(comm, &c->size);
+    for (int d = 0; d < D_N; d++) strdict_init(&c->dict[d]);
+    if (rc < 0) goto done;
+    if (!o->out) PERR(e, PRECIS_EXIT_USAGE, "option --out FILE is required");
+    else if (!slots_valid(o->slots)) PERR(e, PRECIS_EXIT_USAGE, "option --slots: %lld is not a power of two", (long long)o->slots);
+    else if (datefmt_tz_offset(o->tz, &c->tz)) PERR(e, PRECIS_EXIT_USAGE, "option --tz: '%s' is not UTC or +HH:MM", o->tz);
+    else if (check_maps(c, e) == 0) {
+        c->forced_fmt = strcmp(o->date_format, "auto") ? datefmt_from_name(o->date_format) : -1;
+        if (o->slots < 50 * (int64_t)c->size)
+            LOG_WARN("--slots %lld is below 50 x %d ranks: ranks will be unevenly loaded", (long long)o->slots, c->size);
+        if (pii_key_load(o->key, &c->key, e) == 0 && pii_fingerprint(&c->key, c->fp) == 0) find_inputs(c, e);
+    }
+    if (precis_agree(comm, e)) goto done;
+    g_slots = o->slots;
+    char qdir[4096];
+    if (o->quarantine) snprintf(qdir, sizeof qdir, "%.4000s", o->quarantine);
+    else {
+        char d[4000];
+        dir_of(o->out, d, sizeof d);
+        snprintf(qdir, sizeof qdir, "%.3900s/quarantine", d);
+    }
+    if (c->rank == 0 && mkdir(qdir, 0755) != 0 && errno != EEXIST)
+        PERR(e, PRECIS_EXIT_IO, "cannot create quarantine directory %s: %s", qdir, strerror(errno));
+    if (precis_agree(comm, e)) goto done;
+
+    /* 1. parse */
+    for (int ti = 0; ti < T_N; ti++) {
+        if (!c->t[ti].present) continue;
+        if (load_table(c, ti, e)) goto done;
+        if (ckpt_should_stop(comm, "parse", ti)) { PERR(e, PRECIS_EXIT_STOPPED, "stopped by a signal after parsing %s; rerun to start afresh", TD[ti].name); goto done; }
+    }
+    /* 2. global dictionaries */
+    globalise(c, e);
+    if (precis_agree(comm, e)) goto done;
+    /* 3-4. shard, sort, dedup, conflicts, orphans, outliers, imputation */
+    for (int ti = 0; ti < T_N && e->code == 0; ti++) {
+        if (!c->t[ti].present) continue;
+        if (shuffle_table(c, ti, e) || dedup_table(c, ti, e)) break;
+    }
+    if (precis_agree(comm, e)) goto done;
+    if (c->t[T_TRANS].has_order) order_conflicts(c, e);
+    if (precis_agree(comm, e)) goto done;
+    if (count_orphans(c, e) == 0)
+        for (int ti = 0; ti < T_N; ti++)
+            if (c->t[ti].present && outliers_and_impute(c, ti, e)) break;
+    if (precis_agree(comm, e)) goto done;
+    if (ckpt_should_stop(comm, "clean", 0)) { PERR(e, PRECIS_EXIT_STOPPED, "stopped by a signal before writing; rerun to start afresh"); goto done; }
+    /* 5. outputs */
+    for (int ti = 0; ti < T_N; ti++)
+        if (c->t[ti].present && write_quarantine(c, ti, qdir, e)) goto done;
+    q = json_object();
+    int64_t tin, trej;
+    if (build_quality(c, q, &tin, &trej, e)) goto done;
+    json_object_set_new(q, "quarantine_dir", json_string(qdir));
+    {
+        char *fmt;
+        const char *name;
+        json_t *tj;
+        json_object_foreach(json_object_get(q, "tables"), name, tj)
+            if (!json_is_true(json_object_get(tj, "conserved")))
+                PERR(e, PRECIS_EXIT_INTERNAL, "row conservation failed for %s (a bug: please report)", name);
+        report = json_dumps(q, JSON_INDENT(2) | JSON_SORT_KEYS);
+        char qpath[4200], d[4000];
+        dir_of(o->out, d, sizeof d);
+        snprintf(qpath, sizeof qpath, "%.4000s/quality.json", d);
+        if (c->rank == 0) {
+            FILE *fq = fopen(qpath, "w");
+            if (!fq || fputs(report, fq) < 0 || fputc('\n', fq) < 0) PERR(e, PRECIS_EXIT_IO, "cannot write %s", qpath);
+            if (fq) fclose(fq);
+        }
+        (void)fmt;
+    }
+    print_quality(c, q);
+    if (precis_agree(comm, e)) goto done;
+    double rate = tin ? (double)trej / (double)tin : 0.0;
+    if (rate > o->max_reject) {
+        PERR(e, PRECIS_EXIT_DATA, "%lld of %lld rows rejected (%.4f > --max-reject-rate %.4f); see %s and quality.json; no %s written",
+             (long long)trej, (long long)tin, rate, o->max_reject, qdir, o->out);
+        goto done;
+    }
+    params = opts_to_json(&cmd);
+    {
+        int nin = 0;
+        char *paths[4096];
+        for (int ti = 0; ti < T_N; ti++)
+            for (int i = 0; i < c->t[ti].files.n && nin < 4096; i++) paths[nin++] = c->t[ti].files.path[i];
+        h5io_inputs_json(comm, paths, nin, &inputs, e);
+    }
+    if (precis_agree(comm, e)) goto done;
+    if (write_clean(c, params, inputs, report, e) == 0) LOG_INFO("wrote %s", o->out);
+    precis_agree(comm, e);
+done:
+    rc = job_exit(comm, e);
+    for (int ti = 0; ti < T_N; ti++) {
+        free(c->t[ti].rows);
+        inputs_free(&c->t[ti].files);
+        textbuf_free(&c->t[ti].quar);
+        textbuf_free(&c->t[ti].late);
+    }
+    for (int d = 0; d < D_N; d++) {
+        strdict_free(&c->dict[d]);
+        free(c->dmap[d]);
+    }
+    pii_key_wipe(&c->key);
+    json_decref(q);
+    free(params); free(inputs); free(report);
+    opts_free(&cmd);
+    free(c);
+    return rc;
+}
