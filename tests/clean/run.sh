@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# tests/clean/run.sh - precis-clean end to end (np = 1..4) against planted truth.
+source "$(dirname "$0")/../lib.sh"
+PY=/usr/bin/python3
+H=$(dirname "$0")
+N=${GEN_CUSTOMERS:-20000}
+
+run 2 $BIN/precis-gen --customers $N --seed 11 --dirty 0.02 --out "$TMP/g" 2>/dev/null || fail "gen"
+install -m 0600 "$TMP/g/pii.key" "$TMP/pii.key"
+mkdir -p "$TMP/out"
+
+echo "clean: dirty data (--dirty 0.02) at np=1..4"
+for np in 1 2 3 4; do
+  rm -rf "$TMP/out"/*
+  if run $np $BIN/precis-clean --in "$TMP/g" --pii-key "$TMP/pii.key" --out "$TMP/out/clean.h5" \
+        --max-reject-rate 0.05 > "$TMP/log.$np" 2>&1; then pass "clean np=$np exit 0"; else fail "clean np=$np"; tail -5 "$TMP/log.$np"; fi
+  mkdir -p "$TMP/np$np" && cp -r "$TMP/out"/. "$TMP/np$np/"
+done
+if $PY $H/check_truth.py "$TMP/g" "$TMP/np3/quality.json" > "$TMP/truth.out"; then
+  pass "quarantine, duplicate, imputation and refund counts equal the planted defects; rows conserved ($(grep -c ' ok ' "$TMP/truth.out") checks)"
+else fail "counts vs planted truth"; grep FAIL "$TMP/truth.out"; fi
+for np in 2 3 4; do
+  out=$($PY "$H/../h5same.py" "$TMP/np1/clean.h5" "$TMP/np$np/clean.h5" | tail -1)
+  [[ "$out" == *", 0 differ" ]] && pass "clean.h5 np=$np identical to np=1 ($out)" || fail "clean.h5 np=$np: $out"
+  diff -r -q "$TMP/np1/quarantine" "$TMP/np$np/quarantine" >/dev/null && pass "quarantine np=$np identical" || fail "quarantine np=$np differs"
+  cmp -s "$TMP/np1/quality.json" "$TMP/np$np/quality.json" && pass "quality.json np=$np identical" || fail "quality.json np=$np differs"
+done
+if $PY $H/check_pii.py "$TMP/g" "$TMP/np3/clean.h5" "$TMP/np3/quality.json" "$TMP"/np3/quarantine/*.csv "$TMP"/log.* > "$TMP/pii.out"; then
+  pass "no raw id, phone, email or name in any output or log ($(tail -1 "$TMP/pii.out"))"
+else fail "raw identifiers found"; cat "$TMP/pii.out"; fi
+h5dump -H "$TMP/np3/clean.h5" > "$TMP/h5dump.out" && grep -q "slot_offsets" "$TMP/h5dump.out" && pass "h5dump -H reads clean.h5" || fail "h5dump"
+$PY - "$TMP/np3/clean.h5" "$TMP/pii.key" "$TMP/g" <<'PYEOF' && pass "h5py reads clean.h5; schema, sort order, slot_offsets, keys (Python hmac), outlier bounds (numpy.quantile), dictionaries" || fail "clean.h5 contents"
+import sys, hmac, hashlib, json, glob, csv
+import h5py, numpy as np
+f = h5py.File(sys.argv[1], "r")
+key = open(sys.argv[2], "rb").read()
+assert f.attrs["format"] == b"precis/1" or f.attrs["format"] == "precis/1"
+assert f.attrs["complete"] == 1
+S = int(f.attrs["slots"])
+t = f["transactions"]
+for c in ["customer_key", "customer_key_lo", "order_key", "item", "category", "channel", "campaign", "quantity", "unit_price", "amount", "ts", "flags", "slot_offsets"]:
+    assert c in t, c
+k, lo, ts = t["customer_key"][:], t["customer_key_lo"][:], t["ts"][:]
+slot = (k & np.uint64(S - 1)).astype(np.int64)
+order = np.lexsort((ts, lo, k, slot))
+assert (order == np.arange(len(k))).all(), "not sorted by (slot, key, key_lo, ts)"
+off = t["slot_offsets"][:]
+assert len(off) == S + 1 and off[0] == 0 and off[-1] == len(k)
+assert (np.searchsorted(slot, np.arange(S + 1), side="left") == off).all()
+# keys equal an independent HMAC-SHA256 of the raw ids
+raw = set()
+for p in glob.glob(sys.argv[3] + "/transactions-part-*.csv"):
+    for row in csv.reader(open(p, encoding="utf-8", errors="ignore")):
+        if len(row) == 10 and row[1].startswith("CU"):
+            raw.add(row[1])
+mine = set(zip(k.tolist(), lo.tolist()))
+ref = {(int.from_bytes(h[:8], "big"), int.from_bytes(h[8:16], "big")) for h in (hmac.new(key, r.encode(), hashlib.sha256).digest() for r in raw)}
+assert mine <= ref and len(mine) > 0.9 * len(ref), (len(mine), len(ref))
+# outlier bounds: numpy.quantile over clean, non-imputed amounts (flags)
+q = json.loads(f["quality/report"][0])
+b = q["tables"]["transactions"]["columns"]["amount"]["outlier_bounds"]
+amt = t["amount"][:]
+q1, q3 = np.quantile(amt, [0.25, 0.75])
+assert b == [q1 - 3 * (q3 - q1), q3 + 3 * (q3 - q1)], (b, q1, q3)
+fl = t["flags"][:]
+qb = q["tables"]["transactions"]["columns"]["quantity"]["outlier_bounds"]
+qty = t["quantity"][:]
+want = (amt < b[0]) | (amt > b[1]) | (qty < qb[0]) | (qty > qb[1])
+assert ((fl & 2) > 0).tolist() == want.tolist(), "outlier flags differ from the bounds"
+assert want.sum() > 0
+# dictionaries: sorted, and item codes dense
+for d in f["dict"]:
+    v = [x.decode() for x in f["dict"][d][:]]
+    assert v == sorted(v, key=lambda s: s.encode()), d
+assert t["item"][:].max() < len(f["dict/item"])
+# customers: one row per key
+c = f["customers"]
+ck = list(zip(c["customer_key"][:].tolist(), c["customer_key_lo"][:].tolist()))
+assert len(ck) == len(set(ck))
+PYEOF
+
+echo "clean: CDNOW-style orders (customer_id,ts,quantity,amount; YYYYMMDD; no order id)"
+{ echo "customer_id,ts,quantity,amount"
+  for i in $(seq 1 400); do echo "$((i % 37 + 1)),199$((i % 8 + 1))0$((i % 9 + 1))1$((i % 9)),$((i % 3 + 1)),$((i % 50)).99"; done
+  for i in 1 2 3 4 5; do echo "7,19970101,1,12.00"; done; } > "$TMP/cdnow.csv"
+rm -rf "$TMP/cd" && mkdir -p "$TMP/cd"
+run 3 $BIN/precis-clean --transactions "$TMP/cdnow.csv" --pii-key "$TMP/pii.key" --out "$TMP/cd/clean.h5" > "$TMP/cd.log" 2>&1 \
+  && pass "CDNOW np=3 exit 0" || { fail "CDNOW np=3"; tail -5 "$TMP/cd.log"; }
+$PY - "$TMP/cd/quality.json" <<'PYEOF' && pass "CDNOW: zero rejects, yyyymmdd detected, identical rows kept and reported" || fail "CDNOW quality"
+import json, sys
+q = json.load(open(sys.argv[1]))["tables"]["transactions"]
+assert q["rows_in"] == 405 and q["rows_rejected"] == 0 and q["rows_duplicate"] == 0, q
+assert q["rows_clean"] == 405 and q["rows_identical_kept"] >= 4, q
+assert q["columns"]["ts"]["date_format"] == "yyyymmdd"
+PYEOF
+rm -rf "$TMP/cd"/* 
+run 2 $BIN/precis-clean --transactions "$TMP/cdnow.csv" --pii-key "$TMP/pii.key" --out "$TMP/cd/clean.h5" --dedup-exact > /dev/null 2>&1
+$PY -c "import json; q = json.load(open('$TMP/cd/quality.json'))['tables']['transactions']; assert q['rows_duplicate'] >= 4 and q['rows_identical_kept'] == 0" \
+  && pass "--dedup-exact drops identical orders-only rows" || fail "--dedup-exact"
+
+echo "clean: --map renames export columns"
+sed '1s/.*/CustID,Date,Qty,Total/' "$TMP/cdnow.csv" > "$TMP/mapped.csv"
+rm -rf "$TMP/cd"/*
+run 2 $BIN/precis-clean --transactions "$TMP/mapped.csv" --map transactions.customer_id=CustID --map transactions.ts=Date \
+   --map transactions.quantity=Qty --map transactions.amount=Total --pii-key "$TMP/pii.key" --out "$TMP/cd/clean.h5" > /dev/null 2>&1 \
+  && pass "--map" || fail "--map"
+
+echo "clean: bad inputs end with a clear message and the documented exit code (np=3)"
+mkdir -p "$TMP/bad"
+expect_exit() { # WHAT CODE PATTERN ARGS...
+  local what=$1 code=$2 pat=$3; shift 3
+  rm -rf "$TMP/bad/out"; mkdir -p "$TMP/bad/out"
+  set +e; out=$(run 3 $BIN/precis-clean --pii-key "$TMP/pii.key" --out "$TMP/bad/out/clean.h5" "$@" 2>&1); rc=$?; set -e
+  if [ "$rc" = "$code" ] && [[ "$out" == *$pat* ]]; then pass "$what: exit $rc"; else fail "$what: exit $rc, want $code with '$pat'"; echo "$out" | grep -v -E '^(-|Primary|a non-zero|Per user|mpirun|the job|  Process|  Exit)' | tail -3; fi
+}
+printf 'customer_id,ts,quantity,amount\n' > "$TMP/bad/header_only.csv"
+expect_exit "header-only file" 0 "transactions" --transactions "$TMP/bad/header_only.csv"
+: > "$TMP/bad/empty.csv"
+expect_exit "empty file" 3 "empty" --transactions "$TMP/bad/empty.csv"
+printf 'customer_id,ts,quantity,amount\n,20200101,1,2\nC1,notadate,1,2\nC2,20200101,1,NaN\n"C3,20200101,1,2\n' > "$TMP/bad/only_bad.csv"
+expect_exit "only bad rows" 3 "rejected" --transactions "$TMP/bad/only_bad.csv"
+[ ! -e "$TMP/bad/out/clean.h5" ] && [ -s "$TMP/bad/out/quarantine/transactions.csv" ] && [ -s "$TMP/bad/out/quality.json" ] \
+  && pass "over the reject limit: quarantine and report written, no clean.h5" || fail "reject limit outputs"
+{ echo "customer_id,ts,quantity,amount"; for i in $(seq 1 200); do echo "C$i,2020-01-0$((i % 9 + 1)),1,$i.5"; done
+  printf 'C9,2020-01-01,1,"'; head -c 2200000 /dev/zero | tr '\0' 'x'; printf '"\n'; echo "C10,2020-01-02,2,3.5"; } > "$TMP/bad/huge_field.csv"
+expect_exit "a 2 MiB field" 0 "wrote" --transactions "$TMP/bad/huge_field.csv" --max-reject-rate 0.05
+grep -q ",field_too_long," "$TMP/bad/out/quarantine/transactions.csv" && pass "the 2 MiB field's row is quarantined (field_too_long)" || fail "2 MiB field quarantine"
+printf '\xef\xbb\xbfcustomer_id,ts,quantity,amount\r\nC1,2020-01-01T10:00:00Z,1,2.5\r\nC2,2020-01-02T10:00:00+08:00,2,3.5\r\n' > "$TMP/bad/bom_crlf.csv"
+expect_exit "BOM and CRLF" 0 "wrote" --transactions "$TMP/bad/bom_crlf.csv"
+$PY -c "import json; q=json.load(open('$TMP/bad/out/quality.json'))['tables']['transactions']; assert q['rows_clean']==2 and q['rows_rejected']==0" \
+  && pass "BOM and CRLF rows clean" || fail "BOM/CRLF rows"
+printf 'customer_id,quantity,amount\nC1,1,2\n' > "$TMP/bad/no_ts.csv"
+expect_exit "missing required column" 3 "required column 'ts'" --transactions "$TMP/bad/no_ts.csv"
+expect_exit "no transactions input" 2 "transactions" --customers "$TMP/g/customers-part-00000.csv"
+chmod 644 "$TMP/pii.key"
+expect_exit "0644 key file" 3 "0600" --transactions "$TMP/bad/bom_crlf.csv"
+chmod 600 "$TMP/pii.key"
+expect_exit "bad --map" 2 "--map" --transactions "$TMP/bad/bom_crlf.csv" --map nonsense
+expect_exit "bad --refunds" 2 "net|reject" --transactions "$TMP/bad/bom_crlf.csv" --refunds maybe
+
+echo "clean: options change behaviour as documented"
+rm -rf "$TMP/out"/*
+run 2 $BIN/precis-clean --in "$TMP/g" --pii-key "$TMP/pii.key" --out "$TMP/out/clean.h5" --max-reject-rate 0.05 \
+    --refunds reject --outliers drop --impute mean > /dev/null 2>&1 || fail "options run"
+$PY - "$TMP/out/quality.json" "$TMP/np1/quality.json" <<'PYEOF' && pass "--refunds reject, --outliers drop, --impute mean" || fail "option effects"
+import json, sys
+a = json.load(open(sys.argv[1]))["tables"]["transactions"]
+b = json.load(open(sys.argv[2]))["tables"]["transactions"]
+assert a["rejected_by_reason"]["refund"] == b["refunds"] > 0
+assert a["rows_dropped_outlier"] > 0
+assert a["columns"]["quantity"]["imputed_with"] != b["columns"]["quantity"]["imputed_with"]
+assert a["rows_in"] == a["rows_clean"] + a["rows_rejected"] + a["rows_duplicate"] + a["rows_dropped_outlier"]
+PYEOF
+finish
