@@ -10,6 +10,13 @@ mkdir -p "$W"
 # Git stores the sample key as 0644; key files must be 0600.
 install -m 0600 datasets/sample/pii.key "$W/pii.key"
 NP=${NP:-2}
+echo "== precis-clean: the sample exports -> $W/clean.h5 (np=$NP)"
+mpirun -np "$NP" --oversubscribe "$BIN/precis-clean" --in datasets/sample --pii-key "$W/pii.key" \
+  --out "$W/clean.h5" --max-reject-rate 0.05
+echo
+echo "quality report: $W/quality.json; rejected rows: $W/quarantine/"
+h5dump -H "$W/clean.h5" | grep -E '^ *(GROUP|DATASET)' | head -40
+echo
 echo "== precis-tokenize: keys for the sample CRM list (np=$NP)"
 mpirun -np "$NP" --oversubscribe "$BIN/precis-tokenize" --in datasets/sample/customers-part-00000.csv \
   --id-column customer_id --phone-column phone --email-column email --keep city --keep gender \

@@ -21,6 +21,10 @@ echo "  ok   precis-gen np=2"
 run2 "$BIN/precis-tokenize" --in "$T/g/customers-part-00000.csv" --id-column customer_id --phone-column phone \
   --pii-key "$T/g/pii.key" --out "$T/tk.csv" 2> "$T/tk.log" || { echo "  FAIL precis-tokenize np=2"; tail -30 "$T/tk.log"; exit 1; }
 echo "  ok   precis-tokenize np=2"
+install -m 0600 "$T/g/pii.key" "$T/key"
+mkdir -p "$T/c"
+run2 "$BIN/precis-clean" --in "$T/g" --pii-key "$T/key" --out "$T/c/clean.h5" --max-reject-rate 0.2 2> "$T/clean.log" || { echo "  FAIL precis-clean np=2"; tail -30 "$T/clean.log"; exit 1; }
+echo "  ok   precis-clean np=2"
 PRECIS_SHUFFLE_CHUNK=5 run2 "$BUILD/tests/t_shuffle" > "$T/sh.log" 2>&1 || { echo "  FAIL t_shuffle np=2"; tail -30 "$T/sh.log"; exit 1; }
 echo "  ok   t_shuffle np=2"
 run2 "$BUILD/tests/t_h5io" write "$T/h.h5" > "$T/h.log" 2>&1 && run2 "$BUILD/tests/t_h5io" read "$T/h.h5" >> "$T/h.log" 2>&1 \

@@ -130,6 +130,7 @@ typedef struct crow {
     uint64_t line_hash;
     int64_t line;
     uint16_t missing; /* bit per canonical field: value was missing (or invalid) */
+    uint32_t raw_len; /* bytes of the raw record, to hash it again if it is rejected late */
     uint16_t parsed;  /* bit per canonical field: parsed (value or missing) */
     uint8_t flags, state, reason, reason_field;
 } crow;
@@ -506,13 +507,14 @@ static int load_table(ctx *c, int ti, precis_err *e)
         row.src = SRC(rec.file, rec.offset);
         row.line = rec.line;
         row.ts = TS_MISSING;
-        pii_token(&c->key, PII_TOKEN_LINE, rec.raw, rec.raw_len, &row.line_hash);
+        row.raw_len = rec.raw_len > UINT32_MAX ? UINT32_MAX : (uint32_t)rec.raw_len;
         t->rows_in++;
         int field = -1, reason = status_reason(rec.status);
         if (reason == R_OK) reason = parse_record(c, ti, &rec, cm, &row, &field, e);
         if (e->code) break;
         if (reason == R_OK && (row.flags & FL_REFUND)) t->refunds++;
         if (reason != R_OK) {
+            pii_token(&c->key, PII_TOKEN_LINE, rec.raw, rec.raw_len, &row.line_hash);
             t->rejected[reason]++;
             if (status_reason(rec.status) != R_OK) /* name the canonical field of the bad column */
                 for (int k = 0; k < TD[ti].nf; k++)
@@ -665,6 +667,19 @@ static int dedup_table(ctx *c, int ti, precis_err *e)
     return 0;
 }
 
+/* keyed hash of a row's raw record, read again from its file (late rejects) */
+static int late_line_hash(ctx *c, const char *path, crow *r, precis_err *e)
+{
+    char *buf = malloc(r->raw_len ? r->raw_len : 1);
+    FILE *f = fopen(path, "rb");
+    int ok = buf && f && fseeko(f, (off_t)(r->src & ((INT64_C(1) << 40) - 1)), SEEK_SET) == 0 &&
+             fread(buf, 1, r->raw_len, f) == r->raw_len &&
+             pii_token(&c->key, PII_TOKEN_LINE, buf, r->raw_len, &r->line_hash) == 0;
+    if (f) fclose(f);
+    free(buf);
+    return ok ? 0 : PERR(e, PRECIS_EXIT_IO, "cannot read %s again to hash a rejected row", path);
+}
+
 typedef struct okey_rec {
     uint64_t order_key, key, key_lo;
     int64_t ts, src;
@@ -729,6 +744,7 @@ static int order_conflicts(ctx *c, precis_err *e)
             t->rejected[R_ORDER_CONFLICT]++;
             textbuf_printf(&t->late, "%lld\t", (long long)r->src);
             const char *path = t->files.path[r->src >> 40];
+            TRY(late_line_hash(c, path, r, e));
             TRY(quar_line(c, T_TRANS, &t->late, path, r, r->src & ((INT64_C(1) << 40) - 1), R_ORDER_CONFLICT, 0, 1, 1));
         }
     }
@@ -1213,7 +1229,7 @@ static int find_inputs(ctx *c, precis_err *e)
         char pat[64];
         snprintf(pat, sizeof pat, "%s*.csv", TD[ti].name);
         if (spec) {
-            if (inputs_expand(spec, "*.csv", 0, &t->files, e)) return -1;
+            if (inputs_expand(spec, pat, 0, &t->files, e)) return -1; /* a directory: <table>*.csv */
         } else if (c->o.in) {
             if (inputs_expand(c->o.in, pat, 1, &t->files, e)) return -1;
         }

@@ -138,6 +138,12 @@ chmod 600 "$TMP/pii.key"
 expect_exit "bad --map" 2 "--map" --transactions "$TMP/bad/bom_crlf.csv" --map nonsense
 expect_exit "bad --refunds" 2 "net|reject" --transactions "$TMP/bad/bom_crlf.csv" --refunds maybe
 
+echo "clean: a stop signal between phases exits 75 and leaves no output"
+rm -rf "$TMP/out"/*
+set +e; PRECIS_STOP_AT=parse:1 run 3 $BIN/precis-clean --in "$TMP/g" --pii-key "$TMP/pii.key" --out "$TMP/out/clean.h5" --max-reject-rate 0.05 >/dev/null 2>&1; rc=$?; set -e
+expect_eq "PRECIS_STOP_AT=parse:1 exits 75" "$rc" "75"
+[ ! -e "$TMP/out/clean.h5" ] && [ ! -e "$TMP/out/clean.h5.tmp" ] && pass "no clean.h5 or .tmp left" || fail "stop left files"
+
 echo "clean: options change behaviour as documented"
 rm -rf "$TMP/out"/*
 run 2 $BIN/precis-clean --in "$TMP/g" --pii-key "$TMP/pii.key" --out "$TMP/out/clean.h5" --max-reject-rate 0.05 \

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# bench_clean.sh BIN - precis-clean on generated transactions against pandas
+# (read_csv, drop_duplicates, fillna, write the columns with h5py) on the
+# same files, measured in the same run. Prints MB/s per rank, the ratio to
+# pandas, strong-scaling efficiency np=1 -> np=2, and peak RSS per rank.
+set -euo pipefail
+BIN=${1:-bin}
+N=${BENCH_CUSTOMERS:-300000}
+T=$(mktemp -d /tmp/precis-bench.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+mpirun -np 2 --oversubscribe "$BIN/precis-gen" --customers "$N" --seed 5 --dirty 0.01 --out "$T/g" 2>/dev/null
+install -m 0600 "$T/g/pii.key" "$T/key"
+MB=$(cat "$T"/g/transactions-part-*.csv | wc -c | awk '{printf "%.1f", $1 / 1048576}')
+echo "data: $(cat "$T"/g/transactions-part-*.csv | wc -l) transaction rows, $MB MiB"
+t0=$(date +%s.%N)
+/usr/bin/python3 - "$T/g" "$T/pandas.h5" <<'PY'
+import glob, sys
+import pandas as pd, h5py, numpy as np
+files = sorted(glob.glob(sys.argv[1] + "/transactions-part-*.csv"))
+df = pd.concat([pd.read_csv(f, on_bad_lines="skip", encoding_errors="replace", low_memory=False) for f in files])
+df = df.drop_duplicates()
+df["quantity"] = pd.to_numeric(df["quantity"], errors="coerce")
+df["quantity"] = df["quantity"].fillna(df["quantity"].median())
+df["ts"] = pd.to_datetime(df["ts"], errors="coerce")
+with h5py.File(sys.argv[2], "w") as f:
+    for c in df.columns:
+        v = df[c].to_numpy()
+        f[c] = np.char.encode(v.astype(str), "utf-8") if v.dtype == object else v.astype("int64") if np.issubdtype(v.dtype, np.datetime64) else v
+PY
+t1=$(date +%s.%N)
+ref=$(echo "$t1 - $t0" | bc -l)
+printf "pandas: %.2f s (%.1f MB/s)\n" "$ref" "$(echo "$MB / $ref" | bc -l)"
+declare -A secs
+for np in 1 2; do
+  mkdir -p "$T/o$np"
+  t0=$(date +%s.%N)
+  mpirun -np $np --oversubscribe "$BIN/precis-clean" --transactions "$T/g" --pii-key "$T/key" \
+    --out "$T/o$np/clean.h5" --max-reject-rate 0.05 2> "$T/clean$np.log"
+  t1=$(date +%s.%N)
+  secs[$np]=$(echo "$t1 - $t0" | bc -l)
+  printf "precis-clean np=%d: %.2f s, %.1f MB/s per rank, %.2fx pandas; %s\n" $np "${secs[$np]}" \
+    "$(echo "$MB / ${secs[$np]} / $np" | bc -l)" "$(echo "$ref / ${secs[$np]}" | bc -l)" \
+    "$(grep -o 'peak RSS.*' "$T/clean$np.log")"
+done
+printf "strong-scaling efficiency np=1 -> np=2: %.2f (this machine has %d cores)\n" \
+  "$(echo "${secs[1]} / (2 * ${secs[2]})" | bc -l)" "$(nproc)"
