@@ -4,7 +4,7 @@ set -euo pipefail
 BIN=${1:-bin}
 cd "$(dirname "$0")/.."
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-W=work/demo
+W=build/demo
 rm -rf "$W"
 mkdir -p "$W"
 # Git stores the sample key as 0644; key files must be 0600.
@@ -16,6 +16,20 @@ mpirun -np "$NP" --oversubscribe "$BIN/precis-clean" --in datasets/sample --pii-
 echo
 echo "quality report: $W/quality.json; rejected rows: $W/quarantine/"
 h5dump -H "$W/clean.h5" | grep -E '^ *(GROUP|DATASET)' | head -40
+echo
+echo "== precis-rfm: $W/clean.h5 -> $W/features.h5 (np=$NP)"
+mpirun -np "$NP" --oversubscribe "$BIN/precis-rfm" --in "$W/clean.h5" --out "$W/features.h5"
+/usr/bin/python3 - "$W/features.h5" <<'PY'
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r")
+names = [s.decode() for s in f["dict/segment"][:]]
+seg = f["rfm/segment"][:]
+print("RFM segments:")
+for i in np.argsort(-np.bincount(seg, minlength=len(names))):
+    n = int((seg == i).sum())
+    if n:
+        print("  %-20s %6d customers, mean monetary %.2f" % (names[i], n, f["rfm/monetary_total"][:][seg == i].mean()))
+PY
 echo
 echo "== precis-tokenize: keys for the sample CRM list (np=$NP)"
 mpirun -np "$NP" --oversubscribe "$BIN/precis-tokenize" --in datasets/sample/customers-part-00000.csv \
