@@ -82,9 +82,11 @@ def ntile(values):
     s = np.empty(len(o), dtype=np.int64)
     s[order] = 1 + (5 * np.arange(len(o))) // len(o)
     return s
-same("/rfm/score_r", f["rfm/score_r"][:], ntile(-r.recency_days.to_numpy(dtype=float)))
-same("/rfm/score_f", f["rfm/score_f"][:], ntile(r.frequency.to_numpy(dtype=float)))
-same("/rfm/score_m", f["rfm/score_m"][:], ntile(r.monetary_total.to_numpy(dtype=float)))
+# The scores rank the job's own values (checked above against pandas to
+# 1e-9): pandas' sums may differ in the last bit, which can reorder near-ties.
+same("/rfm/score_r", f["rfm/score_r"][:], ntile(-f["rfm/recency_days"][:]))
+same("/rfm/score_f", f["rfm/score_f"][:], ntile(f["rfm/frequency"][:]))
+same("/rfm/score_m", f["rfm/score_m"][:], ntile(f["rfm/monetary_total"][:]))
 # features: default recency_days, log1p(frequency), log1p(monetary_total clipped at 0), z-scored (ddof 0)
 X = np.column_stack([r.recency_days.to_numpy(float), np.log1p(r.frequency.to_numpy(float)), np.log1p(r.monetary_total.clip(lower=0).to_numpy(float))])
 mu, sd = X.mean(axis=0), X.std(axis=0)

@@ -14,7 +14,7 @@ for np in 1 2 3 4; do
   run $np $BIN/precis-rfm --in "$TMP/c/clean.h5" --out "$TMP/f$np.h5" > "$TMP/rfm$np.log" 2>&1 || { fail "rfm np=$np"; tail -3 "$TMP/rfm$np.log"; }
 done
 for np in 2 3 4; do
-  out=$($PY "$H/../h5same.py" "$TMP/f1.h5" "$TMP/f$np.h5" | tail -1)
+  out=$($PY "$H/../h5same.py" "$TMP/f1.h5" "$TMP/f$np.h5" | tail -1 || true)
   [[ "$out" == *", 0 differ" ]] && pass "features.h5 np=$np identical to np=1 ($out)" || fail "np=$np: $out"
 done
 $PY $H/check_rfm.py "$TMP/c/clean.h5" "$TMP/f3.h5" > "$TMP/check.out" && pass "pandas reference ($(grep -c '  ok' "$TMP/check.out") datasets)" || { fail "pandas reference"; grep FAIL "$TMP/check.out"; }
