@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int shuffle_exchange(MPI_Comm comm, const void *send, int64_t n, size_t recsize,
+int shuffle_exchange(MPI_Comm comm, void *send, int64_t n, size_t recsize,
                      const int *dest, int64_t chunk, void **recv, int64_t *nrecv,
                      precis_err *e)
 {
@@ -13,7 +13,8 @@ int shuffle_exchange(MPI_Comm comm, const void *send, int64_t n, size_t recsize,
     MPI_Datatype rt = MPI_DATATYPE_NULL;
     int64_t *scount = NULL, *rcount = NULL, *sdispl = NULL, *rdispl = NULL, *fill = NULL;
     int *sc = NULL, *rc = NULL, *sd = NULL, *rd = NULL;
-    char *sorted = NULL, *out = NULL, *sstage = NULL, *rstage = NULL;
+    char *sorted = send, *out = NULL, *sstage = NULL, *rstage = NULL, *tmp = NULL;
+    int64_t *tgt = NULL;
     *recv = NULL;
     *nrecv = 0;
     MPI_CHECK(MPI_Comm_size(comm, &size), e);
@@ -21,7 +22,7 @@ int shuffle_exchange(MPI_Comm comm, const void *send, int64_t n, size_t recsize,
     if (chunk <= 0) {
         const char *env = getenv("PRECIS_SHUFFLE_CHUNK");
         chunk = env ? atoll(env) : 0;
-        if (chunk <= 0) chunk = INT64_C(1) << 20;
+        if (chunk <= 0) chunk = (INT64_C(32) << 20) / (int64_t)recsize / size; /* ~32 MiB staged per round */
     }
     if (chunk > INT_MAX / size) chunk = INT_MAX / size;
     if (chunk < 1) chunk = 1;
@@ -43,13 +44,23 @@ int shuffle_exchange(MPI_Comm comm, const void *send, int64_t n, size_t recsize,
         scount[dest[i]]++;
     }
     for (int q = 0; q < size; q++) sdispl[q + 1] = sdispl[q] + scount[q];
-    /* stable counting sort by destination */
-    sorted = malloc(recsize * (size_t)(n ? n : 1));
-    CHECK(sorted, e, PRECIS_EXIT_INTERNAL, "out of memory in shuffle (%lld records)", (long long)n);
-    for (int64_t i = 0; i < n; i++) {
-        int q = dest[i];
-        memcpy(sorted + recsize * (size_t)(sdispl[q] + fill[q]++), (const char *)send + recsize * (size_t)i, recsize);
-    }
+    /* stable counting sort by destination, in place: record i belongs at
+     * tgt[i]; follow the permutation's cycles with one spare record */
+    tgt = malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
+    tmp = malloc(recsize);
+    CHECK(tgt && tmp, e, PRECIS_EXIT_INTERNAL, "out of memory in shuffle (%lld records)", (long long)n);
+    for (int64_t i = 0; i < n; i++) tgt[i] = sdispl[dest[i]] + fill[dest[i]]++;
+    for (int64_t i = 0; i < n; i++)
+        while (tgt[i] != i) {
+            int64_t j = tgt[i];
+            memcpy(tmp, sorted + recsize * (size_t)j, recsize);
+            memcpy(sorted + recsize * (size_t)j, sorted + recsize * (size_t)i, recsize);
+            memcpy(sorted + recsize * (size_t)i, tmp, recsize);
+            tgt[i] = tgt[j];
+            tgt[j] = j;
+        }
+    free(tgt);
+    tgt = NULL;
     MPI_CHECK(MPI_Alltoall(scount, 1, MPI_INT64_T, rcount, 1, MPI_INT64_T, comm), e);
     for (int q = 0; q < size; q++) rdispl[q + 1] = rdispl[q] + rcount[q];
     *nrecv = rdispl[size];
@@ -93,13 +104,13 @@ int shuffle_exchange(MPI_Comm comm, const void *send, int64_t n, size_t recsize,
     *recv = out;
     out = NULL;
     MPI_Type_free(&rt);
-    free(sstage); free(rstage); free(sorted);
+    free(sstage); free(rstage); free(tmp);
     free(scount); free(rcount); free(sdispl); free(rdispl); free(fill);
     free(sc); free(rc); free(sd); free(rd);
     return 0;
 fail:
     if (rt != MPI_DATATYPE_NULL) MPI_Type_free(&rt);
-    free(out); free(sstage); free(rstage); free(sorted);
+    free(out); free(sstage); free(rstage); free(tmp); free(tgt);
     free(scount); free(rcount); free(sdispl); free(rdispl); free(fill);
     free(sc); free(rc); free(sd); free(rd);
     *nrecv = 0;

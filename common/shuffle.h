@@ -7,8 +7,8 @@
  * most `chunk` records per (source, destination) pair, so counts and
  * displacements above 2^31 work. The received records are ordered by source
  * rank, then by their order on the source, whatever the chunk size.
- * The chunk defaults to 1<<20 records (capped so a round's displacements fit
- * an int) and can be forced with the PRECIS_SHUFFLE_CHUNK environment
+ * The chunk defaults to about 32 MiB of records per round in all (capped so
+ * a round's displacements fit an int), which bounds the staging memory, and can be forced with the PRECIS_SHUFFLE_CHUNK environment
  * variable, as tests do. Collective.
  */
 #ifndef PRECIS_SHUFFLE_H
@@ -19,10 +19,11 @@
 #include <stdint.h>
 
 /* Collective. Send n records of `recsize` bytes from `send`; record i goes to
- * rank dest[i]. On success *recv is a malloc'd array of *nrecv records (free
+ * rank dest[i]. `send` is reordered in place (grouped by destination), so no
+ * copy of it is made; its contents stay the same set of records. On success *recv is a malloc'd array of *nrecv records (free
  * it with free()). chunk <= 0 means the default (or the environment's).
  * Returns 0, or -1 on every rank. */
-int shuffle_exchange(MPI_Comm comm, const void *send, int64_t n, size_t recsize,
+int shuffle_exchange(MPI_Comm comm, void *send, int64_t n, size_t recsize,
                      const int *dest, int64_t chunk, void **recv, int64_t *nrecv,
                      precis_err *e);
 

@@ -535,6 +535,10 @@ static int load_table(ctx *c, int ti, precis_err *e)
         if ((t->rows_in & 65535) == 0) log_progress_update(&p, t->rows_in);
     }
     if (precis_agree(c->comm, e)) goto fail;
+    if (t->n > 0 && t->n < t->cap) { /* give back the growth slack before the shuffle */
+        crow *s = realloc(t->rows, sizeof(crow) * (size_t)t->n);
+        if (s) { t->rows = s; t->cap = t->n; }
+    }
     free(cm);
     csv_close(r);
     return 0;
