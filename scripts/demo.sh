@@ -31,6 +31,16 @@ for i in np.argsort(-np.bincount(seg, minlength=len(names))):
         print("  %-20s %6d customers, mean monetary %.2f" % (names[i], n, f["rfm/monetary_total"][:][seg == i].mean()))
 PY
 echo
+echo "== precis-kmeans: 6 segments of $W/features.h5 (np=$NP)"
+mpirun -np "$NP" --oversubscribe "$BIN/precis-kmeans" --in "$W/features.h5" --k 6 --seed 1 --out "$W/segments.h5" 2>&1 | grep -v iteration
+/usr/bin/python3 - "$W/segments.h5" <<'PY'
+import sys, h5py
+s = h5py.File(sys.argv[1], "r")
+print("segment centroids (recency days, orders, monetary):")
+for k, (c, n) in enumerate(zip(s["centroids_original"][:], s["sizes"][:])):
+    print("  %d: %6d customers  %7.1f d  %6.1f  %10.2f" % (k, n, c[0], c[1], c[2]))
+PY
+echo
 echo "== precis-tokenize: keys for the sample CRM list (np=$NP)"
 mpirun -np "$NP" --oversubscribe "$BIN/precis-tokenize" --in datasets/sample/customers-part-00000.csv \
   --id-column customer_id --phone-column phone --email-column email --keep city --keep gender \

@@ -1,0 +1,499 @@
+/* kmeans.c - precis-kmeans: Lloyd k-means whose every byte is P-invariant.
+ *
+ * DESIGN
+ * Rows are split by the input's slot_offsets (when its row keys have them)
+ * or in even blocks; each rank knows its global row offset. Everything
+ * random is drawn from Philox streams keyed by (seed, run, purpose), and
+ * sampling picks global row indices from exact integer prefix sums, so the
+ * init is the same at any P. Each iteration assigns points to the nearest
+ * centroid (one distance kernel; ties to the lowest index), and the new
+ * centroids are exact sums (common/reduce) divided once. An empty cluster
+ * is re-seeded with the point farthest from its centroid (ties: lowest
+ * global row). Convergence is scikit-learn's: shift = sum_k |c_k' - c_k|^2
+ * <= tol * mean per-feature variance of X. The state after an iteration is
+ * only the centroids, so a checkpoint (run, iteration, centroids, history,
+ * best run so far) resumes at any rank count with identical output.
+ */
+#include "kmeans.h"
+#include "check.h"
+#include "ckpt.h"
+#include "h5io.h"
+#include "job.h"
+#include "log.h"
+#include "opts.h"
+#include "reduce.h"
+#include "rng.h"
+#include "slots.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct km_opts {
+    char *in, *out, *init, *ckdir_unused;
+    int64_t k, n_init, max_iter;
+    double tol;
+    opt_common c;
+} km_opts;
+
+typedef struct km {
+    MPI_Comm comm;
+    int rank, size;
+    int64_t n, N, off, D, K;   /* local rows, global rows, my first global row, dims, clusters */
+    double *X;                 /* n x D */
+    int64_t *offs;             /* size+1 global row offsets per rank */
+    uint64_t seed;
+} km;
+
+/* checkpointed state */
+typedef struct km_state {
+    int64_t run, iter, best_run, best_iters, done;
+    double best_inertia;
+} km_state;
+
+static inline double dist2(const double *x, const double *c, int64_t D)
+{
+    double s = 0;
+    for (int64_t d = 0; d < D; d++) {
+        double t = x[d] - c[d];
+        s += t * t;
+    }
+    return s;
+}
+
+static inline int nearest(const double *x, const double *C, int64_t K, int64_t D, double *best)
+{
+    int b = 0;
+    double bd = dist2(x, C, D);
+    for (int64_t k = 1; k < K; k++) {
+        double dd = dist2(x, C + k * D, D);
+        if (dd < bd) { bd = dd; b = (int)k; }
+    }
+    *best = bd;
+    return b;
+}
+
+/* Copy global row g into out (every rank gets it). */
+static int fetch_row(km *m, int64_t g, double *out, precis_err *e)
+{
+    int owner = 0;
+    while (owner + 1 < m->size && g >= m->offs[owner + 1]) owner++;
+    if (owner == m->rank) memcpy(out, m->X + (g - m->off) * m->D, sizeof(double) * (size_t)m->D);
+    MPI_CHECK(MPI_Bcast(out, (int)m->D, MPI_DOUBLE, owner, m->comm), e);
+    return 0;
+fail:
+    return -1;
+}
+
+/* Pick a global row with probability proportional to w (exact int64 weights). */
+static int pick_weighted(km *m, const uint64_t *w, double u, int64_t *row, precis_err *e)
+{
+    uint64_t lw = 0, tot = 0, before = 0;
+    for (int64_t i = 0; i < m->n; i++) lw += w[i];
+    MPI_CHECK(MPI_Allreduce(&lw, &tot, 1, MPI_UINT64_T, MPI_SUM, m->comm), e);
+    MPI_CHECK(MPI_Exscan(&lw, &before, 1, MPI_UINT64_T, MPI_SUM, m->comm), e);
+    if (m->rank == 0) before = 0;
+    if (tot == 0) { *row = (int64_t)(u * (double)m->N); if (*row >= m->N) *row = m->N - 1; return 0; }
+    uint64_t t = (uint64_t)((unsigned __int128)(u * 9007199254740992.0) * tot >> 53); /* floor(u * tot) */
+    int64_t mine = -1;
+    if (t >= before && t < before + lw) {
+        uint64_t acc = before;
+        for (int64_t i = 0; i < m->n; i++) {
+            acc += w[i];
+            if (acc > t) { mine = m->off + i; break; }
+        }
+    }
+    MPI_CHECK(MPI_Allreduce(&mine, row, 1, MPI_INT64_T, MPI_MAX, m->comm), e);
+    return 0;
+fail:
+    return -1;
+}
+
+/* k-means++ (D^2 sampling) or random rows; deterministic at any P. */
+static int init_centroids(km *m, const char *method, int64_t run, double *C, precis_err *e)
+{
+    gsl_rng *r = rng_new(m->seed, (uint64_t)run, rng_purpose("kmeans-init"));
+    double *d2 = malloc(sizeof(double) * (size_t)(m->n ? m->n : 1));
+    uint64_t *w = malloc(sizeof(uint64_t) * (size_t)(m->n ? m->n : 1));
+    int64_t row;
+    int rc = -1;
+    CHECK(r && d2 && w, e, PRECIS_EXIT_INTERNAL, "out of memory");
+    if (!strcmp(method, "random")) {
+        /* K distinct rows (or with repeats if N < K), by rejection over global indices */
+        int64_t *chosen = malloc(sizeof(int64_t) * (size_t)m->K);
+        CHECK(chosen, e, PRECIS_EXIT_INTERNAL, "out of memory");
+        for (int64_t k = 0; k < m->K; k++) {
+            int again;
+            do {
+                row = (int64_t)(gsl_rng_uniform(r) * (double)m->N);
+                again = 0;
+                for (int64_t j = 0; j < k && m->N >= m->K; j++) again |= chosen[j] == row;
+            } while (again);
+            chosen[k] = row;
+            if (fetch_row(m, row, C + k * m->D, e)) { free(chosen); goto fail; }
+        }
+        free(chosen);
+    } else {
+        row = (int64_t)(gsl_rng_uniform(r) * (double)m->N);
+        TRY(fetch_row(m, row, C, e));
+        for (int64_t i = 0; i < m->n; i++) d2[i] = dist2(m->X + i * m->D, C, m->D);
+        for (int64_t k = 1; k < m->K; k++) {
+            double mx = 0, gmx = 0;
+            for (int64_t i = 0; i < m->n; i++) mx = d2[i] > mx ? d2[i] : mx;
+            MPI_CHECK(MPI_Allreduce(&mx, &gmx, 1, MPI_DOUBLE, MPI_MAX, m->comm), e);
+            /* integer weights: exact sums, no dependence on P or order */
+            double scale = gmx > 0 ? (double)(INT64_C(1) << 30) / gmx : 0;
+            for (int64_t i = 0; i < m->n; i++) w[i] = (uint64_t)llround(d2[i] * scale);
+            TRY(pick_weighted(m, w, gsl_rng_uniform(r), &row, e));
+            TRY(fetch_row(m, row, C + k * m->D, e));
+            for (int64_t i = 0; i < m->n; i++) {
+                double dd = dist2(m->X + i * m->D, C + k * m->D, m->D);
+                if (dd < d2[i]) d2[i] = dd;
+            }
+        }
+    }
+    rc = 0;
+fail:
+    if (r) gsl_rng_free(r);
+    free(d2);
+    free(w);
+    return rc;
+}
+
+/* One Lloyd step: labels, exact sums, new centroids, inertia, empty-cluster
+ * re-seeding. Returns the inertia of the labels w.r.t. the old centroids. */
+static int lloyd_step(km *m, const double *C, double *Cn, int32_t *lab, double *inertia, precis_err *e)
+{
+    int64_t K = m->K, D = m->D;
+    racc *acc = calloc((size_t)(K * D + 1), sizeof(racc));
+    int64_t *cnt = calloc((size_t)K, sizeof(int64_t)), *gcnt = calloc((size_t)K, sizeof(int64_t));
+    double *sums = malloc(sizeof(double) * (size_t)(K * D + 1)), *dmin = malloc(sizeof(double) * (size_t)(m->n ? m->n : 1));
+    int rc = -1;
+    CHECK(acc && cnt && gcnt && sums && dmin, e, PRECIS_EXIT_INTERNAL, "out of memory");
+    for (int64_t i = 0; i < m->n; i++) {
+        const double *x = m->X + i * D;
+        int b = nearest(x, C, K, D, &dmin[i]);
+        lab[i] = b;
+        cnt[b]++;
+        for (int64_t d = 0; d < D; d++) racc_add(&acc[b * D + d], x[d]);
+        racc_add(&acc[K * D], dmin[i]);
+    }
+    MPI_CHECK(MPI_Allreduce(cnt, gcnt, (int)K, MPI_INT64_T, MPI_SUM, m->comm), e);
+    TRY(reduce_allreduce(m->comm, acc, K * D + 1, sums, "centroid sums", e));
+    *inertia = sums[K * D];
+    for (int64_t k = 0; k < K; k++)
+        for (int64_t d = 0; d < D; d++)
+            Cn[k * D + d] = gcnt[k] ? sums[k * D + d] / (double)gcnt[k] : C[k * D + d];
+    for (int64_t k = 0; k < K; k++) {
+        if (gcnt[k]) continue;
+        /* re-seed with the point farthest from its centroid; ties: lowest global row */
+        struct { double v; int r; } in = {-1.0, m->rank}, out;
+        int64_t best = -1;
+        for (int64_t i = 0; i < m->n; i++)
+            if (dmin[i] > in.v) { in.v = dmin[i]; best = i; }
+        MPI_CHECK(MPI_Allreduce(&in, &out, 1, MPI_DOUBLE_INT, MPI_MAXLOC, m->comm), e);
+        int64_t g = out.r == m->rank ? m->off + best : 0, gg = 0;
+        MPI_CHECK(MPI_Allreduce(&g, &gg, 1, MPI_INT64_T, MPI_SUM, m->comm), e);
+        TRY(fetch_row(m, gg, Cn + k * D, e));
+        if (out.r == m->rank) dmin[best] = -1.0; /* not chosen twice */
+        LOG_INFO("cluster %lld was empty: re-seeded with row %lld", (long long)k, (long long)gg);
+    }
+    rc = 0;
+fail:
+    free(acc); free(cnt); free(gcnt); free(sums); free(dmin);
+    return rc;
+}
+
+static int read_rows(h5io_file *f, const char *dset, km *m, int *by_slots, int64_t *S, precis_err *e)
+{
+    int64_t rows, cols, lo = 0, hi = 0, off, cnt;
+    if (h5io_dims(f, dset, &rows, &cols, e)) return -1;
+    m->N = rows;
+    m->D = cols;
+    *by_slots = 0;
+    if (h5io_exists(f, "/customers/slot_offsets") && h5io_attr_get_i64(f, "/customers", "slots", S, e) == 0) {
+        int64_t srows, one;
+        if (h5io_dims(f, "/customers/customer_key", &srows, &one, e)) return -1;
+        if (srows == rows && slots_valid(*S)) *by_slots = 1;
+    }
+    perr_clear(e);
+    if (*by_slots) {
+        slots_range(m->rank, m->size, *S, &lo, &hi);
+        if (h5io_slot_rows(f, "/customers", lo, hi, &off, &cnt, e)) return -1;
+    } else {
+        h5io_even_block(rows, m->rank, m->size, &off, &cnt);
+    }
+    m->n = cnt;
+    m->off = off;
+    m->X = malloc(sizeof(double) * (size_t)(cnt * cols + 1));
+    m->offs = malloc(sizeof(int64_t) * (size_t)(m->size + 1));
+    if (!m->X || !m->offs) return PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+    if (h5io_read_rows(f, dset, H5T_NATIVE_DOUBLE, off, cnt, m->X, e)) return -1;
+    MPI_CHECK(MPI_Allgather(&off, 1, MPI_INT64_T, m->offs, 1, MPI_INT64_T, m->comm), e);
+    m->offs[m->size] = rows;
+    for (int64_t i = 0; i < cnt * cols; i++)
+        if (!isfinite(m->X[i]))
+            return PERR(e, PRECIS_EXIT_DATA, "%s: row %lld, column %lld is %s; k-means needs finite values",
+                        dset, (long long)(off + i / cols), (long long)(i % cols), isnan(m->X[i]) ? "NaN" : "infinite");
+    return 0;
+fail:
+    return -1;
+}
+
+int kmeans_run(int argc, char **argv, MPI_Comm comm)
+{
+    km_opts o;
+    km m;
+    memset(&o, 0, sizeof o);
+    memset(&m, 0, sizeof m);
+    const opt_spec specs[] = {
+        {"in", OPT_STR, &o.in, NULL, "FILE.h5[:/dataset] holding a 2-D matrix [dataset: /features/X]", 0, 0, NULL},
+        {"out", OPT_STR, &o.out, NULL, "output segments.h5", 0, 0, NULL},
+        {"k", OPT_INT, &o.k, "8", "number of segments", 1, 100000, NULL},
+        {"init", OPT_STR, &o.init, "kmeans++", "initialisation", 0, 0, "kmeans++|random"},
+        {"n-init", OPT_INT, &o.n_init, "3", "runs from different inits; the lowest inertia wins", 1, 1000, NULL},
+        {"max-iter", OPT_INT, &o.max_iter, "100", "iterations per run", 1, 100000, NULL},
+        {"tol", OPT_DOUBLE, &o.tol, "1e-4", "stop when the centroid shift <= tol x mean feature variance", 0, 1, NULL},
+        OPTS_COMMON_SPECS(&o.c),
+    };
+    const opt_cmd cmd = {"precis-kmeans", "Distributed k-means (Lloyd), byte-identical at any rank count.",
+                         "mpirun -np 4 precis-kmeans --in features.h5 --k 6 --out segments.h5", specs,
+                         (int)(sizeof specs / sizeof specs[0])};
+    precis_err err, *e = &err;
+    perr_clear(e);
+    h5io_file *in = NULL, *out = NULL;
+    char *path = NULL, *dset = NULL, *params = NULL, *inputs = NULL, *fp = NULL, *cols = NULL, *transform = NULL;
+    double *C = NULL, *Cn = NULL, *best = NULL, *best_init = NULL, *init = NULL, *hist = NULL, *best_hist = NULL;
+    int32_t *lab = NULL;
+    uint64_t *keys = NULL, *keys_lo = NULL;
+    void *blob = NULL;
+    m.comm = comm;
+    MPI_Comm_rank(comm, &m.rank);
+    MPI_Comm_size(comm, &m.size);
+    int rc = job_start(&cmd, &o.c, argc, argv, comm, "precis-kmeans", e);
+    if (rc == 1) { opts_free(&cmd); return 0; }
+    if (rc < 0) goto done;
+    if (!o.in || !o.out) { PERR(e, PRECIS_EXIT_USAGE, "options --in and --out are required"); goto done; }
+    path = strdup(o.in);
+    char *colon = strchr(path, ':');
+    dset = strdup(colon ? colon + 1 : "/features/X");
+    if (colon) *colon = '\0';
+    m.seed = (uint64_t)o.c.seed;
+    m.K = o.k;
+    int by_slots = 0;
+    int64_t S = 0;
+    if (h5io_open(comm, path, 1, &in, e) || read_rows(in, dset, &m, &by_slots, &S, e)) goto agree_done;
+    if (m.N < m.K) PERR(e, PRECIS_EXIT_DATA, "%s%s has %lld rows: fewer than --k %lld", path, dset, (long long)m.N, (long long)m.K);
+agree_done:
+    if (precis_agree(comm, e)) goto done;
+    int64_t K = m.K, D = m.D;
+    C = malloc(8 * (size_t)(K * D)); Cn = malloc(8 * (size_t)(K * D)); best = malloc(8 * (size_t)(K * D));
+    best_init = malloc(8 * (size_t)(K * D)); init = malloc(8 * (size_t)(K * D));
+    hist = calloc((size_t)(2 * o.max_iter), 8); best_hist = calloc((size_t)(2 * o.max_iter), 8);
+    lab = malloc(4 * (size_t)(m.n ? m.n : 1));
+    if (!C || !Cn || !best || !best_init || !init || !hist || !best_hist || !lab) { PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); goto done; }
+    /* tolerance scaled by the mean per-feature variance (exact sums, two passes) */
+    double *colsum = malloc(8 * (size_t)D), *dev = malloc(8 * (size_t)(m.n * D + 1)), tolv = 0;
+    if (!colsum || !dev) { free(colsum); free(dev); PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); goto done; }
+    if (reduce_colsum(comm, m.X, m.n, (int)D, colsum, e) == 0) {
+        for (int64_t i = 0; i < m.n; i++)
+            for (int64_t d = 0; d < D; d++) {
+                double t = m.X[i * D + d] - colsum[d] / (double)m.N;
+                dev[i * D + d] = t * t;
+            }
+        if (reduce_colsum(comm, dev, m.n, (int)D, colsum, e) == 0) {
+            for (int64_t d = 0; d < D; d++) tolv += colsum[d] / (double)m.N;
+            tolv = o.tol * tolv / (double)D;
+        }
+    }
+    free(colsum);
+    free(dev);
+    if (precis_agree(comm, e)) goto done;
+
+    km_state st = {0, 0, -1, 0, 0, INFINITY};
+    /* the checkpoint must match the parameters that shape the result (not
+     * the rank count, the log options or --resume itself) */
+    char *pj = malloc(4096);
+    if (!pj) { PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); goto done; }
+    snprintf(pj, 4096, "{\"in\":\"%s\",\"dataset\":\"%s\",\"k\":%lld,\"init\":\"%s\",\"n_init\":%lld,\"max_iter\":%lld,\"tol\":%.17g,\"seed\":%lld,\"rows\":%lld,\"cols\":%lld}",
+             path, dset, (long long)K, o.init, (long long)o.n_init, (long long)o.max_iter, o.tol, (long long)o.c.seed,
+             (long long)m.N, (long long)D);
+    if (o.c.resume) {
+        size_t len = 0;
+        if (ckpt_read(comm, o.c.checkpoint_dir, "kmeans", pj, &blob, &len, e)) { free(pj); goto done; }
+        size_t want = sizeof st + 8 * (size_t)(4 * K * D + 4 * o.max_iter);
+        if (len != want) { PERR(e, PRECIS_EXIT_DATA, "--resume: the checkpoint does not match this input (%zu bytes, %zu expected)", len, want); free(pj); goto done; }
+        char *p = blob;
+        memcpy(&st, p, sizeof st); p += sizeof st;
+        memcpy(C, p, 8 * (size_t)(K * D)); p += 8 * K * D;
+        memcpy(init, p, 8 * (size_t)(K * D)); p += 8 * K * D;
+        memcpy(best, p, 8 * (size_t)(K * D)); p += 8 * K * D;
+        memcpy(best_init, p, 8 * (size_t)(K * D)); p += 8 * K * D;
+        memcpy(hist, p, 8 * (size_t)(2 * o.max_iter)); p += 16 * o.max_iter;
+        memcpy(best_hist, p, 8 * (size_t)(2 * o.max_iter));
+        LOG_INFO("resuming run %lld at iteration %lld", (long long)st.run, (long long)st.iter);
+    }
+    for (; st.run < o.n_init; st.run++, st.iter = 0) {
+        if (st.iter == 0) {
+            if (init_centroids(&m, o.init, st.run, C, e)) { free(pj); goto done; }
+            memcpy(init, C, 8 * (size_t)(K * D));
+            memset(hist, 0, 16 * (size_t)o.max_iter);
+        }
+        int converged = 0;
+        double inertia = 0;
+        for (; st.iter < o.max_iter; st.iter++) {
+            if (o.c.checkpoint_dir && ckpt_should_stop(comm, "iter", st.iter)) {
+                size_t len = sizeof st + 8 * (size_t)(4 * K * D + 4 * o.max_iter);
+                char *b = malloc(len), *p = b;
+                if (!b) { PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); free(pj); goto done; }
+                memcpy(p, &st, sizeof st); p += sizeof st;
+                memcpy(p, C, 8 * (size_t)(K * D)); p += 8 * K * D;
+                memcpy(p, init, 8 * (size_t)(K * D)); p += 8 * K * D;
+                memcpy(p, best, 8 * (size_t)(K * D)); p += 8 * K * D;
+                memcpy(p, best_init, 8 * (size_t)(K * D)); p += 8 * K * D;
+                memcpy(p, hist, 8 * (size_t)(2 * o.max_iter)); p += 16 * o.max_iter;
+                memcpy(p, best_hist, 8 * (size_t)(2 * o.max_iter));
+                int w = ckpt_write(comm, o.c.checkpoint_dir, "kmeans", pj, b, len, e);
+                free(b);
+                if (w == 0) PERR(e, PRECIS_EXIT_STOPPED, "stopped at run %lld iteration %lld; checkpoint in %s; rerun with --resume",
+                                 (long long)st.run, (long long)st.iter, o.c.checkpoint_dir);
+                free(pj);
+                goto done;
+            }
+            double t0 = log_now();
+            if (lloyd_step(&m, C, Cn, lab, &inertia, e)) { free(pj); goto done; }
+            double shift = 0;
+            for (int64_t j = 0; j < K * D; j++) shift += (Cn[j] - C[j]) * (Cn[j] - C[j]);
+            memcpy(C, Cn, 8 * (size_t)(K * D));
+            hist[2 * st.iter] = inertia;
+            hist[2 * st.iter + 1] = shift;
+            LOG_INFO("run %lld iteration %lld: inertia %.10g, shift %.3g, %.3f s", (long long)st.run, (long long)st.iter,
+                     inertia, shift, log_now() - t0);
+            if (shift <= tolv) { converged = 1; st.iter++; break; }
+        }
+        /* final labels and inertia for the final centroids */
+        double fin = 0;
+        {
+            racc a;
+            racc_init(&a);
+            for (int64_t i = 0; i < m.n; i++) {
+                double dd;
+                lab[i] = nearest(m.X + i * D, C, K, D, &dd);
+                racc_add(&a, dd);
+            }
+            if (reduce_allreduce(comm, &a, 1, &fin, "inertia", e)) { free(pj); goto done; }
+        }
+        LOG_INFO("run %lld: inertia %.10g after %lld iterations%s", (long long)st.run, fin, (long long)st.iter,
+                 converged ? "" : " (max-iter reached)");
+        if (fin < st.best_inertia) {
+            st.best_inertia = fin;
+            st.best_run = st.run;
+            st.best_iters = st.iter;
+            memcpy(best, C, 8 * (size_t)(K * D));
+            memcpy(best_init, init, 8 * (size_t)(K * D));
+            memcpy(best_hist, hist, 16 * (size_t)o.max_iter);
+        }
+    }
+    free(pj);
+    /* labels of the best model */
+    int64_t *sizes = calloc((size_t)K, 8), *gsizes = calloc((size_t)K, 8);
+    if (!sizes || !gsizes) { free(sizes); free(gsizes); PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); goto done; }
+    for (int64_t i = 0; i < m.n; i++) {
+        double dd;
+        lab[i] = nearest(m.X + i * D, best, K, D, &dd);
+        sizes[lab[i]]++;
+    }
+    MPI_Allreduce(sizes, gsizes, (int)K, MPI_INT64_T, MPI_SUM, comm);
+    free(sizes);
+
+    /* model metadata from the input: columns, transform, scaler, keys */
+    if (h5io_attr_get_str(in, dset, "columns", &cols, e)) { perr_clear(e); cols = NULL; }
+    if (h5io_attr_get_str(in, dset, "transform", &transform, e)) { perr_clear(e); transform = NULL; }
+    if (h5io_attr_get_str(in, "/", "key_fingerprint", &fp, e)) { perr_clear(e); fp = NULL; }
+    double *smean = calloc((size_t)D, 8), *sstd = malloc(8 * (size_t)D), *orig = malloc(8 * (size_t)(K * D));
+    for (int64_t d = 0; sstd && d < D; d++) sstd[d] = 1.0;
+    int has_scaler = h5io_exists(in, "/features/scaler_mean") && h5io_exists(in, "/features/scaler_std");
+    if (!smean || !sstd || !orig) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+    else if (has_scaler && (h5io_read_rows(in, "/features/scaler_mean", H5T_NATIVE_DOUBLE, 0, D, smean, e) ||
+                            h5io_read_rows(in, "/features/scaler_std", H5T_NATIVE_DOUBLE, 0, D, sstd, e))) { }
+    if (by_slots && e->code == 0) {
+        keys = malloc(8 * (size_t)(m.n ? m.n : 1));
+        keys_lo = malloc(8 * (size_t)(m.n ? m.n : 1));
+        if (!keys || !keys_lo) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+        else if (h5io_read_rows(in, "/customers/customer_key", H5T_NATIVE_UINT64, m.off, m.n, keys, e) == 0)
+            h5io_read_rows(in, "/customers/customer_key_lo", H5T_NATIVE_UINT64, m.off, m.n, keys_lo, e);
+    }
+    if (precis_agree(comm, e)) { free(smean); free(sstd); free(orig); free(gsizes); goto done; }
+    /* centroids in original units: inverse scaler, then inverse transform */
+    for (int64_t k = 0; k < K; k++) {
+        const char *tp = transform;
+        for (int64_t d = 0; d < D; d++) {
+            double v = best[k * D + d] * (sstd[d] > 0 ? sstd[d] : 1.0) + smean[d];
+            int lg = tp && !strncmp(tp, "log1p", 5);
+            orig[k * D + d] = lg ? expm1(v) : v;
+            if (tp) { tp = strchr(tp, ','); if (tp) tp++; }
+        }
+    }
+    params = opts_to_json(&cmd);
+    char *ins[1] = {path};
+    if (h5io_inputs_json(comm, ins, 1, &inputs, e) || h5io_create(comm, o.out, &out, e)) goto wfail;
+    {
+        const char *cn[256];
+        char *cbuf = cols ? strdup(cols) : NULL;
+        int nc = 0;
+        for (char *tk = cbuf ? strtok(cbuf, ",") : NULL; tk && nc < 256; tk = strtok(NULL, ",")) cn[nc++] = tk;
+        const char *const *names = nc == D ? cn : NULL;
+        int me0 = m.rank == 0;
+        int w = h5io_set_provenance(out, "kmeans", params, inputs, fp ? fp : "", e) ||
+                h5io_write_mat(out, "/centroids", H5T_NATIVE_DOUBLE, best, me0 ? K : 0, (int)D, names, e) ||
+                h5io_write_mat(out, "/centroids_original", H5T_NATIVE_DOUBLE, orig, me0 ? K : 0, (int)D, names, e) ||
+                h5io_write_mat(out, "/init_centroids", H5T_NATIVE_DOUBLE, best_init, me0 ? K : 0, (int)D, names, e) ||
+                h5io_write_col(out, "/labels", H5T_NATIVE_INT32, lab, m.n, e) ||
+                h5io_write_col(out, "/sizes", H5T_NATIVE_INT64, gsizes, me0 ? K : 0, e) ||
+                h5io_write_col(out, "/inertia", H5T_NATIVE_DOUBLE, &st.best_inertia, me0 ? 1 : 0, e) ||
+                h5io_write_mat(out, "/history", H5T_NATIVE_DOUBLE, best_hist, me0 ? st.best_iters : 0, 2,
+                               (const char *[]){"inertia", "shift"}, e) ||
+                h5io_write_col(out, "/model/scaler_mean", H5T_NATIVE_DOUBLE, smean, me0 ? D : 0, e) ||
+                h5io_write_col(out, "/model/scaler_std", H5T_NATIVE_DOUBLE, sstd, me0 ? D : 0, e) ||
+                h5io_attr_set_str(out, "/model", "transform", transform ? transform : "", e) ||
+                h5io_attr_set_str(out, "/model", "columns", cols ? cols : "", e) ||
+                h5io_attr_set_i64(out, "/", "k", K, e) || h5io_attr_set_i64(out, "/", "best_run", st.best_run, e) ||
+                h5io_attr_set_i64(out, "/", "iterations", st.best_iters, e) ||
+                h5io_attr_set_str(out, "/", "input_dataset", dset, e);
+        free(cbuf);
+        if (!w && by_slots) {
+            int64_t lo, hi, *slot = malloc(8 * (size_t)(m.n ? m.n : 1)), *offs = NULL;
+            slots_range(m.rank, m.size, S, &lo, &hi);
+            offs = malloc(8 * (size_t)(hi - lo + 1));
+            if (!slot || !offs) w = PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+            for (int64_t i = 0; !w && i < m.n; i++) slot[i] = slots_of(keys[i], S);
+            w = w || h5io_write_col(out, "/customers/customer_key", H5T_NATIVE_UINT64, keys, m.n, e) ||
+                h5io_write_col(out, "/customers/customer_key_lo", H5T_NATIVE_UINT64, keys_lo, m.n, e) ||
+                slots_offsets_local(comm, slot, m.n, lo, hi, offs, e) ||
+                h5io_write_slot_offsets(out, "/customers", lo, hi, offs, e) ||
+                h5io_attr_set_i64(out, "/customers", "slots", S, e);
+            free(slot);
+            free(offs);
+        }
+        if (w) goto wfail;
+    }
+    rc = h5io_commit(out, e);
+    out = NULL;
+    if (rc == 0) {
+        LOG_INFO("wrote %s: k=%lld, inertia %.10g (run %lld)", o.out, (long long)K, st.best_inertia, (long long)st.best_run);
+        if (o.c.checkpoint_dir) ckpt_remove(comm, o.c.checkpoint_dir, "kmeans");
+    }
+wfail:
+    free(smean); free(sstd); free(orig); free(gsizes);
+    precis_agree(comm, e);
+done:
+    if (out) h5io_abort(out);
+    rc = job_exit(comm, e);
+    h5io_close(in);
+    free(path); free(dset); free(params); free(inputs); free(fp); free(cols); free(transform);
+    free(C); free(Cn); free(best); free(best_init); free(init); free(hist); free(best_hist); free(lab);
+    free(keys); free(keys_lo); free(blob); free(m.X); free(m.offs);
+    opts_free(&cmd);
+    return rc;
+}

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# tests/kmeans/run.sh - precis-kmeans at np = 1..4 against scikit-learn and itself.
+source "$(dirname "$0")/../lib.sh"
+PY=/usr/bin/python3
+H=$(dirname "$0")
+N=${GEN_CUSTOMERS:-8000}
+run 2 $BIN/precis-gen --customers $N --seed 41 --out "$TMP/g" 2>/dev/null || fail "gen"
+install -m 0600 "$TMP/g/pii.key" "$TMP/key"
+mkdir -p "$TMP/c"
+run 2 $BIN/precis-clean --in "$TMP/g" --pii-key "$TMP/key" --out "$TMP/c/clean.h5" >/dev/null 2>&1 || fail "clean"
+run 2 $BIN/precis-rfm --in "$TMP/c/clean.h5" --out "$TMP/f.h5" >/dev/null 2>&1 || fail "rfm"
+
+echo "kmeans: byte-identical labels and centroids at np=1..4, for each init"
+for init in kmeans++ random; do
+  for np in 1 2 3 4; do
+    run $np $BIN/precis-kmeans --in "$TMP/f.h5" --k 5 --init $init --seed 9 --out "$TMP/s-$init-$np.h5" > "$TMP/km.log" 2>&1 || { fail "kmeans $init np=$np"; tail -3 "$TMP/km.log"; }
+  done
+  for np in 2 3 4; do
+    out=$($PY "$H/../h5same.py" "$TMP/s-$init-1.h5" "$TMP/s-$init-$np.h5" | tail -1 || true)
+    [[ "$out" == *", 0 differ" ]] && pass "$init np=$np identical to np=1 ($out)" || fail "$init np=$np: $out"
+  done
+done
+
+echo "kmeans: inertia within 1.001x of scikit-learn from the same initial centroids"
+$PY - "$TMP/f.h5" "$TMP/s-kmeans++-1.h5" <<'PYEOF' && pass "inertia vs sklearn.cluster.KMeans (lloyd)" || fail "inertia vs sklearn"
+import sys, h5py, numpy as np
+from sklearn.cluster import KMeans
+X = h5py.File(sys.argv[1], "r")["features/X"][:]
+s = h5py.File(sys.argv[2], "r")
+init = s["init_centroids"][:]
+km = KMeans(n_clusters=len(init), init=init, n_init=1, algorithm="lloyd", tol=1e-4, max_iter=300).fit(X)
+ours = float(s["inertia"][0])
+print("ours %.10g sklearn %.10g ratio %.6f" % (ours, km.inertia_, ours / km.inertia_))
+assert ours <= 1.001 * km.inertia_
+# our inertia is the inertia of our labels and centroids
+lab, C = s["labels"][:], s["centroids"][:]
+assert abs(((X - C[lab]) ** 2).sum() - ours) <= 1e-9 * ours
+assert (np.bincount(lab, minlength=len(C)) == s["sizes"][:]).all()
+# centroids_original = inverse scaler, then expm1 on log1p columns
+f = h5py.File(sys.argv[1], "r")
+orig = C * f["features/scaler_std"][:] + f["features/scaler_mean"][:]
+orig[:, 1:] = np.expm1(orig[:, 1:])
+assert np.allclose(orig, s["centroids_original"][:], rtol=1e-12, atol=1e-9)
+PYEOF
+
+echo "kmeans: stop at iteration 5, resume at another rank count"
+mkdir -p "$TMP/ck"
+set +e
+PRECIS_STOP_AT=iter:5 run 3 $BIN/precis-kmeans --in "$TMP/f.h5" --k 5 --seed 9 --checkpoint-dir "$TMP/ck" --out "$TMP/r.h5" >/dev/null 2>&1; rc=$?
+set -e
+expect_eq "PRECIS_STOP_AT=iter:5 exits 75" "$rc" "75"
+[ ! -e "$TMP/r.h5" ] && pass "no output after the stop" || fail "output after stop"
+run 2 $BIN/precis-kmeans --in "$TMP/f.h5" --k 5 --seed 9 --checkpoint-dir "$TMP/ck" --resume --out "$TMP/r.h5" >/dev/null 2>&1 || fail "resume"
+out=$($PY "$H/../h5same.py" "$TMP/s-kmeans++-1.h5" "$TMP/r.h5" | tail -1 || true)
+[[ "$out" == *", 0 differ" ]] && pass "resumed at np=2: identical to the uninterrupted run ($out)" || fail "resume: $out"
+set +e
+run 2 $BIN/precis-kmeans --in "$TMP/f.h5" --k 6 --seed 9 --checkpoint-dir "$TMP/ck" --resume --out "$TMP/r2.h5" >/dev/null 2>&1; rc=$?
+set -e
+[ "$rc" != 0 ] && pass "--resume without a matching checkpoint fails (exit $rc)" || fail "resume with other k succeeded"
+
+echo "kmeans: degenerate inputs"
+$PY - "$TMP" <<'PYEOF'
+import sys, h5py, numpy as np
+d = sys.argv[1]
+rng = np.random.default_rng(1)
+with h5py.File(d + "/nan.h5", "w") as f:
+    x = rng.normal(size=(50, 3)); x[17, 2] = np.nan; f["X"] = x
+with h5py.File(d + "/same.h5", "w") as f:
+    f["X"] = np.ones((40, 2))
+with h5py.File(d + "/few.h5", "w") as f:
+    f["X"] = rng.normal(size=(3, 2))
+with h5py.File(d + "/blobs.h5", "w") as f:
+    c = np.array([[0, 0], [10, 0], [0, 10], [10, 10]], float)
+    f["X"] = np.vstack([c[i] + rng.normal(scale=0.5, size=(100, 2)) for i in range(4)]).astype(np.float32)
+PYEOF
+set +e
+out=$(run 3 $BIN/precis-kmeans --in "$TMP/nan.h5:/X" --k 2 --out "$TMP/x.h5" 2>&1); rc=$?
+set -e
+expect_eq "NaN in X refused (exit 3)" "$rc" "3"
+[[ "$out" == *"row 17"* ]] && pass "and the message names the row" || fail "message: $out"
+set +e; run 3 $BIN/precis-kmeans --in "$TMP/few.h5:/X" --k 5 --out "$TMP/x.h5" >/dev/null 2>&1; rc=$?; set -e
+expect_eq "fewer rows than k refused (exit 3)" "$rc" "3"
+run 3 $BIN/precis-kmeans --in "$TMP/same.h5:/X" --k 3 --out "$TMP/same-out.h5" >/dev/null 2>&1 && \
+  $PY -c "import h5py; s = h5py.File('$TMP/same-out.h5'); assert s['sizes'][:].sum() == 40 and (s['centroids'][:] == 1).all()" \
+  && pass "all-identical rows: k centroids on the point, documented sizes" || fail "identical rows"
+run 4 $BIN/precis-kmeans --in "$TMP/same.h5:/X" --k 1 --out "$TMP/k1.h5" >/dev/null 2>&1 && pass "k=1" || fail "k=1"
+out=$(run 4 $BIN/precis-kmeans --in "$TMP/blobs.h5:/X" --k 4 --out "$TMP/b.h5" 2>&1) && [[ "$out" == *"not a Precis file"* ]] \
+  && pass "a foreign float32 matrix is accepted with a warning" || fail "foreign input: $out"
+$PY - "$TMP/blobs.h5" "$TMP/b.h5" <<'PYEOF' && pass "well-separated blobs are recovered (ARI = 1 vs the truth)" || fail "blobs"
+import sys, h5py, numpy as np
+from sklearn.metrics import adjusted_rand_score
+lab = h5py.File(sys.argv[2], "r")["labels"][:]
+truth = np.repeat(np.arange(4), 100)
+assert adjusted_rand_score(truth, lab) == 1.0
+PYEOF
+finish
