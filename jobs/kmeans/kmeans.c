@@ -205,6 +205,16 @@ fail:
     return rc;
 }
 
+/* Copy the parts to (out=1) or from (out=0) a checkpoint blob. Can't fail. */
+static void ckpt_blob(char *blob, int out, void *const *parts, const size_t *sizes)
+{
+    for (int i = 0; i < 7; i++) {
+        if (out) memcpy(blob, parts[i], sizes[i]);
+        else memcpy(parts[i], blob, sizes[i]);
+        blob += sizes[i];
+    }
+}
+
 static int read_rows(h5io_file *f, const char *dset, km *m, int *by_slots, int64_t *S, precis_err *e)
 {
     int64_t rows, cols, lo = 0, hi = 0, off, cnt;
@@ -312,6 +322,9 @@ agree_done:
     if (precis_agree(comm, e)) goto done;
 
     km_state st = {0, 0, -1, 0, 0, INFINITY};
+    /* checkpoint layout: state, centroids, init, best, best init, history, best history */
+    const size_t ck_sizes[] = {sizeof st, 8 * (size_t)(K * D), 8 * (size_t)(K * D), 8 * (size_t)(K * D),
+                            8 * (size_t)(K * D), 16 * (size_t)o.max_iter, 16 * (size_t)o.max_iter};
     /* the checkpoint must match the parameters that shape the result (not
      * the rank count, the log options or --resume itself) */
     char *pj = malloc(4096);
@@ -324,14 +337,8 @@ agree_done:
         if (ckpt_read(comm, o.c.checkpoint_dir, "kmeans", pj, &blob, &len, e)) { free(pj); goto done; }
         size_t want = sizeof st + 8 * (size_t)(4 * K * D + 4 * o.max_iter);
         if (len != want) { PERR(e, PRECIS_EXIT_DATA, "--resume: the checkpoint does not match this input (%zu bytes, %zu expected)", len, want); free(pj); goto done; }
-        char *p = blob;
-        memcpy(&st, p, sizeof st); p += sizeof st;
-        memcpy(C, p, 8 * (size_t)(K * D)); p += 8 * K * D;
-        memcpy(init, p, 8 * (size_t)(K * D)); p += 8 * K * D;
-        memcpy(best, p, 8 * (size_t)(K * D)); p += 8 * K * D;
-        memcpy(best_init, p, 8 * (size_t)(K * D)); p += 8 * K * D;
-        memcpy(hist, p, 8 * (size_t)(2 * o.max_iter)); p += 16 * o.max_iter;
-        memcpy(best_hist, p, 8 * (size_t)(2 * o.max_iter));
+        void *parts[] = {&st, C, init, best, best_init, hist, best_hist};
+        ckpt_blob(blob, 0, parts, ck_sizes);
         LOG_INFO("resuming run %lld at iteration %lld", (long long)st.run, (long long)st.iter);
     }
     for (; st.run < o.n_init; st.run++, st.iter = 0) {
@@ -345,15 +352,10 @@ agree_done:
         for (; st.iter < o.max_iter; st.iter++) {
             if (o.c.checkpoint_dir && ckpt_should_stop(comm, "iter", st.iter)) {
                 size_t len = sizeof st + 8 * (size_t)(4 * K * D + 4 * o.max_iter);
-                char *b = malloc(len), *p = b;
+                char *b = malloc(len);
                 if (!b) { PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); free(pj); goto done; }
-                memcpy(p, &st, sizeof st); p += sizeof st;
-                memcpy(p, C, 8 * (size_t)(K * D)); p += 8 * K * D;
-                memcpy(p, init, 8 * (size_t)(K * D)); p += 8 * K * D;
-                memcpy(p, best, 8 * (size_t)(K * D)); p += 8 * K * D;
-                memcpy(p, best_init, 8 * (size_t)(K * D)); p += 8 * K * D;
-                memcpy(p, hist, 8 * (size_t)(2 * o.max_iter)); p += 16 * o.max_iter;
-                memcpy(p, best_hist, 8 * (size_t)(2 * o.max_iter));
+                void *parts[] = {&st, C, init, best, best_init, hist, best_hist};
+                ckpt_blob(b, 1, parts, ck_sizes);
                 int w = ckpt_write(comm, o.c.checkpoint_dir, "kmeans", pj, b, len, e);
                 free(b);
                 if (w == 0) PERR(e, PRECIS_EXIT_STOPPED, "stopped at run %lld iteration %lld; checkpoint in %s; rerun with --resume",

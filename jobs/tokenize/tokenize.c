@@ -10,8 +10,8 @@
  * list join the result back to its own records; a trailing `status` column
  * says "ok" or why a row has no key (bad_utf8, missing_id, ...), so no row is
  * dropped silently. Raw identifiers are never written or logged.
- * Output is assembled per rank and written with MPI-IO at Exscan offsets
- * into <out>.tmp, then renamed. Collective.
+ * Output is assembled per rank and written in rank order with
+ * common/textout (MPI-IO into <out>.tmp, then renamed). Collective.
  */
 #include "tokenize.h"
 #include "check.h"
@@ -21,43 +21,11 @@
 #include "log.h"
 #include "opts.h"
 #include "pii.h"
+#include "textout.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-typedef struct sbuf {
-    char *p;
-    size_t n, cap;
-} sbuf;
-
-static int sb_put(sbuf *b, const char *s, size_t n)
-{
-    if (b->n + n + 1 > b->cap) {
-        size_t c = b->cap ? b->cap : 1 << 16;
-        while (c < b->n + n + 1) c *= 2;
-        char *q = realloc(b->p, c);
-        if (!q) return -1;
-        b->p = q;
-        b->cap = c;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    return 0;
-}
-
-static int sb_field(sbuf *b, const char *s, size_t n, int first)
-{
-    if (!first && sb_put(b, ",", 1)) return -1;
-    int q = memchr(s, ',', n) || memchr(s, '"', n) || memchr(s, '\n', n) || memchr(s, '\r', n);
-    if (!q) return sb_put(b, s, n);
-    if (sb_put(b, "\"", 1)) return -1;
-    for (size_t i = 0; i < n; i++)
-        if (sb_put(b, s + i, 1) || (s[i] == '"' && sb_put(b, "\"", 1))) return -1;
-    return sb_put(b, "\"", 1);
-}
 
 static int find_col(int nh, const char *const *names, const char *want)
 {
@@ -98,9 +66,8 @@ int tokenize_run(int argc, char **argv, MPI_Comm comm)
     memset(&key, 0, sizeof key);
     inputs_list in = {0, NULL};
     csv_reader *r = NULL;
-    sbuf out = {NULL, 0, 0};
-    char *tmp = NULL, *keep = NULL;
-    MPI_File fh = MPI_FILE_NULL;
+    textbuf out = {NULL, 0, 0};
+    char *keep = NULL;
     int rank;
     MPI_Comm_rank(comm, &rank);
     int rc = job_start(&cmd, &o.c, argc, argv, comm, "precis-tokenize", e);
@@ -143,15 +110,15 @@ int tokenize_run(int argc, char **argv, MPI_Comm comm)
     }
     if (precis_agree(comm, e)) goto done;
     if (rank == 0) { /* header */
-        sb_field(&out, "source_file", 11, 1);
-        sb_field(&out, "source_line", 11, 0);
+        textbuf_csv_field(&out, "source_file", 11, 1);
+        textbuf_csv_field(&out, "source_line", 11, 0);
         for (int k = 0; k < nh0; k++) {
-            if (k == ci) { sb_put(&out, ",customer_key,customer_key_lo", 29); continue; }
-            if (k == cp) { sb_put(&out, ",phone_token", 12); continue; }
-            if (k == cm) { sb_put(&out, ",email_token", 12); continue; }
-            if (keep[k]) sb_field(&out, h0[k], strlen(h0[k]), 0);
+            if (k == ci) { textbuf_put(&out, ",customer_key,customer_key_lo", 29); continue; }
+            if (k == cp) { textbuf_put(&out, ",phone_token", 12); continue; }
+            if (k == cm) { textbuf_put(&out, ",email_token", 12); continue; }
+            if (keep[k]) textbuf_csv_field(&out, h0[k], strlen(h0[k]), 0);
         }
-        sb_put(&out, ",status\n", 8);
+        textbuf_put(&out, ",status\n", 8);
     }
     csv_record rec;
     int64_t nrows = 0, nbad = 0;
@@ -160,15 +127,15 @@ int tokenize_run(int argc, char **argv, MPI_Comm comm)
         nrows++;
         const char *st = rec.status == CSV_OK ? "ok" : csv_status_name(rec.status);
         const char *path = csv_path(r, rec.file);
-        int fail = sb_field(&out, path, strlen(path), 1);
+        int fail = textbuf_csv_field(&out, path, strlen(path), 1);
         snprintf(num, sizeof num, ",%lld", (long long)rec.line);
-        fail |= sb_put(&out, num, strlen(num));
+        fail |= textbuf_put(&out, num, strlen(num));
         for (int k = 0; k < nh0 && !fail; k++) {
             const char *v = k < rec.nfields ? rec.f[k] : "";
             size_t l = k < rec.nfields ? rec.flen[k] : 0;
             if (rec.status != CSV_OK) { /* never copy fields of a broken record */
-                if (k == ci) fail |= sb_put(&out, ",,", 2);
-                else if (k == cp || k == cm || keep[k]) fail |= sb_put(&out, ",", 1);
+                if (k == ci) fail |= textbuf_put(&out, ",,", 2);
+                else if (k == cp || k == cm || keep[k]) fail |= textbuf_put(&out, ",", 1);
                 continue;
             }
             if (k == ci) {
@@ -179,19 +146,19 @@ int tokenize_run(int argc, char **argv, MPI_Comm comm)
                     snprintf(num, sizeof num, ",,");
                     st = "missing_id";
                 }
-                fail |= sb_put(&out, num, strlen(num));
+                fail |= textbuf_put(&out, num, strlen(num));
             } else if (k == cp || k == cm) {
                 int n = k == cp ? pii_norm_phone(v, l, o.region, norm, sizeof norm)
                                 : pii_norm_email(v, l, norm, sizeof norm);
                 uint64_t t = 0;
                 if (n > 0) pii_token(&key, k == cp ? PII_TOKEN_PHONE : PII_TOKEN_EMAIL, norm, (size_t)n, &t);
                 snprintf(num, sizeof num, ",%llu", (unsigned long long)t);
-                fail |= sb_put(&out, num, strlen(num));
+                fail |= textbuf_put(&out, num, strlen(num));
             } else if (keep[k]) {
-                fail |= sb_field(&out, v, l, 0);
+                fail |= textbuf_csv_field(&out, v, l, 0);
             }
         }
-        fail |= sb_put(&out, ",", 1) || sb_put(&out, st, strlen(st)) || sb_put(&out, "\n", 1);
+        fail |= textbuf_put(&out, ",", 1) || textbuf_put(&out, st, strlen(st)) || textbuf_put(&out, "\n", 1);
         if (strcmp(st, "ok") != 0) {
             nbad++;
             LOG_DEBUG("%s:%lld: no key (%s)", path, (long long)rec.line, st);
@@ -199,43 +166,22 @@ int tokenize_run(int argc, char **argv, MPI_Comm comm)
         if (fail) { PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); break; }
     }
     if (precis_agree(comm, e)) goto done;
-    /* MPI-IO write at Exscan offsets */
     {
-        size_t l = strlen(o.out) + 5;
-        tmp = malloc(l);
-        if (!tmp) { PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); goto done; }
-        snprintf(tmp, l, "%s.tmp", o.out);
-        if (rank == 0) unlink(tmp);
-        MPI_Barrier(comm);
-        int64_t n = (int64_t)out.n, off = 0, tot[2] = {nrows, nbad}, gtot[2];
-        MPI_CHECK(MPI_Exscan(&n, &off, 1, MPI_INT64_T, MPI_SUM, comm), e);
-        if (rank == 0) off = 0;
+        int64_t tot[2] = {nrows, nbad}, gtot[2];
         MPI_CHECK(MPI_Allreduce(tot, gtot, 2, MPI_INT64_T, MPI_SUM, comm), e);
-        int mrc = MPI_File_open(comm, tmp, MPI_MODE_CREATE | MPI_MODE_WRONLY, MPI_INFO_NULL, &fh);
-        if (mrc != MPI_SUCCESS) { PERR(e, PRECIS_EXIT_IO, "cannot create %s", tmp); goto fail; }
-        for (int64_t p = 0; p < n || p == 0; p += (1 << 30)) {
-            int c = (int)(n - p < (1 << 30) ? n - p : (1 << 30));
-            MPI_CHECK(MPI_File_write_at(fh, off + p, out.p ? out.p + p : "", c, MPI_CHAR, MPI_STATUS_IGNORE), e);
-            if (n == 0) break;
-        }
-        MPI_CHECK(MPI_File_close(&fh), e);
-        if (rank == 0 && rename(tmp, o.out) != 0) PERR(e, PRECIS_EXIT_IO, "cannot rename %s: %s", tmp, strerror(errno));
-        if (precis_agree(comm, e)) goto done;
-        LOG_INFO("tokenised %lld rows into %s (%lld without a key, see the status column)",
-                 (long long)gtot[0], o.out, (long long)gtot[1]);
+        if (textout_write(comm, o.out, &out, e) == 0)
+            LOG_INFO("tokenised %lld rows into %s (%lld without a key, see the status column)",
+                     (long long)gtot[0], o.out, (long long)gtot[1]);
         goto done;
     }
 fail:
     precis_agree(comm, e);
-    if (fh != MPI_FILE_NULL) MPI_File_close(&fh);
-    if (rank == 0 && tmp) unlink(tmp);
 done:
     rc = job_exit(comm, e);
     csv_close(r);
     inputs_free(&in);
     pii_key_wipe(&key);
-    free(out.p);
-    free(tmp);
+    textbuf_free(&out);
     free(keep);
     opts_free(&cmd);
     return rc;
