@@ -31,7 +31,8 @@
 #include <string.h>
 
 typedef struct km_opts {
-    char *in, *out, *init, *ckdir_unused;
+    char *in, *out, *init, *model;
+    int predict;
     int64_t k, n_init, max_iter;
     double tol;
     opt_common c;
@@ -251,6 +252,102 @@ fail:
     return -1;
 }
 
+/* read a string attribute or NULL when absent */
+static char *attr_or_null(h5io_file *f, const char *obj, const char *name)
+{
+    char *v = NULL;
+    precis_err tmp;
+    perr_clear(&tmp);
+    if (!h5io_exists(f, obj) && strcmp(obj, "/")) return NULL;
+    if (h5io_attr_get_str(f, obj, name, &v, &tmp)) return NULL;
+    return v;
+}
+
+static int same_str(const char *a, const char *b) { return (!a && !b) || (a && b && !strcmp(a, b)); }
+
+/* --predict: map the input through its own scaler back to transformed units,
+ * then through the model's scaler (skipped when both scalers are the same
+ * bits, so the training rows reproduce their labels exactly), and assign
+ * each row to the nearest model centroid. Collective. */
+static int kmeans_predict(km *m, km_opts *o, const char *path, const char *dset, const char *params, precis_err *e)
+{
+    h5io_file *mf = NULL, *in = NULL, *out = NULL;
+    char *mcols = NULL, *mtr = NULL, *mfp = NULL, *icols = NULL, *itr = NULL, *ifp = NULL, *inputs = NULL;
+    double *C = NULL, *ms = NULL, *md = NULL, *is = NULL, *id = NULL;
+    int32_t *lab = NULL;
+    uint64_t *keys = NULL, *klo = NULL;
+    int64_t K = 0, KD = 0, S = 0;
+    int by_slots = 0, rc = -1;
+    TRY(h5io_open(m->comm, o->model, 0, &mf, e));
+    TRY(h5io_open(m->comm, path, 1, &in, e));
+    TRY(read_rows(in, dset, m, &by_slots, &S, e));
+    TRY(h5io_dims(mf, "/centroids", &K, &KD, e));
+    CHECK(KD == m->D, e, PRECIS_EXIT_DATA, "%s has %lld columns; the model %s has %lld", path, (long long)m->D, o->model, (long long)KD);
+    mcols = attr_or_null(mf, "/model", "columns"); mtr = attr_or_null(mf, "/model", "transform"); mfp = attr_or_null(mf, "/", "key_fingerprint");
+    icols = attr_or_null(in, dset, "columns"); itr = attr_or_null(in, dset, "transform"); ifp = attr_or_null(in, "/", "key_fingerprint");
+    if (mcols && !*mcols) { free(mcols); mcols = NULL; }
+    if (mtr && !*mtr) { free(mtr); mtr = NULL; }
+    if (mfp && !*mfp) { free(mfp); mfp = NULL; }
+    CHECK(same_str(mcols, icols) && same_str(mtr, itr), e, PRECIS_EXIT_DATA,
+          "%s%s has columns '%s' (transform '%s') but the model %s has '%s' ('%s'); refusing to mix them", path, dset,
+          icols ? icols : "", itr ? itr : "", o->model, mcols ? mcols : "", mtr ? mtr : "");
+    CHECK(!mfp || !ifp || !strcmp(mfp, ifp), e, PRECIS_EXIT_DATA,
+          "key_fingerprint of %s (%s) differs from the model's (%s): the files were made with different PII keys", path, ifp, mfp);
+    C = malloc(8 * (size_t)(K * KD)); ms = malloc(8 * (size_t)KD); md = malloc(8 * (size_t)KD);
+    is = malloc(8 * (size_t)KD); id = malloc(8 * (size_t)KD); lab = malloc(4 * (size_t)(m->n ? m->n : 1));
+    CHECK(C && ms && md && is && id && lab, e, PRECIS_EXIT_INTERNAL, "out of memory");
+    TRY(h5io_read_rows(mf, "/centroids", H5T_NATIVE_DOUBLE, 0, K, C, e));
+    TRY(h5io_read_rows(mf, "/model/scaler_mean", H5T_NATIVE_DOUBLE, 0, KD, ms, e));
+    TRY(h5io_read_rows(mf, "/model/scaler_std", H5T_NATIVE_DOUBLE, 0, KD, md, e));
+    for (int64_t d = 0; d < KD; d++) { is[d] = 0; id[d] = 1; }
+    if (h5io_exists(in, "/features/scaler_mean") && h5io_exists(in, "/features/scaler_std")) {
+        TRY(h5io_read_rows(in, "/features/scaler_mean", H5T_NATIVE_DOUBLE, 0, KD, is, e));
+        TRY(h5io_read_rows(in, "/features/scaler_std", H5T_NATIVE_DOUBLE, 0, KD, id, e));
+    }
+    if (memcmp(is, ms, 8 * (size_t)KD) || memcmp(id, md, 8 * (size_t)KD))
+        for (int64_t i = 0; i < m->n; i++)
+            for (int64_t d = 0; d < KD; d++) {
+                double v = m->X[i * KD + d] * (id[d] > 0 ? id[d] : 1.0) + is[d];
+                m->X[i * KD + d] = (v - ms[d]) / (md[d] > 0 ? md[d] : 1.0);
+            }
+    for (int64_t i = 0; i < m->n; i++) {
+        double dd;
+        lab[i] = nearest(m->X + i * KD, C, K, KD, &dd);
+    }
+    char *ins[2] = {(char *)path, o->model};
+    TRY(h5io_inputs_json(m->comm, ins, 2, &inputs, e));
+    TRY(h5io_create(m->comm, o->out, &out, e));
+    TRY(h5io_set_provenance(out, "kmeans-predict", params, inputs, ifp ? ifp : "", e));
+    TRY(h5io_write_col(out, "/labels", H5T_NATIVE_INT32, lab, m->n, e));
+    if (by_slots) {
+        int64_t lo, hi;
+        slots_range(m->rank, m->size, S, &lo, &hi);
+        keys = malloc(8 * (size_t)(m->n ? m->n : 1)); klo = malloc(8 * (size_t)(m->n ? m->n : 1));
+        int64_t *slot = malloc(8 * (size_t)(m->n ? m->n : 1)), *offs = malloc(8 * (size_t)(hi - lo + 1));
+        int w = !keys || !klo || !slot || !offs ? PERR(e, PRECIS_EXIT_INTERNAL, "out of memory") : 0;
+        w = w || h5io_read_rows(in, "/customers/customer_key", H5T_NATIVE_UINT64, m->off, m->n, keys, e) ||
+            h5io_read_rows(in, "/customers/customer_key_lo", H5T_NATIVE_UINT64, m->off, m->n, klo, e);
+        for (int64_t i = 0; !w && i < m->n; i++) slot[i] = slots_of(keys[i], S);
+        w = w || h5io_write_col(out, "/customers/customer_key", H5T_NATIVE_UINT64, keys, m->n, e) ||
+            h5io_write_col(out, "/customers/customer_key_lo", H5T_NATIVE_UINT64, klo, m->n, e) ||
+            slots_offsets_local(m->comm, slot, m->n, lo, hi, offs, e) ||
+            h5io_write_slot_offsets(out, "/customers", lo, hi, offs, e) || h5io_attr_set_i64(out, "/customers", "slots", S, e);
+        free(slot);
+        free(offs);
+        if (w) goto fail;
+    }
+    rc = h5io_commit(out, e);
+    out = NULL;
+    if (rc == 0) LOG_INFO("wrote %s: %lld rows assigned to the %lld segments of %s", o->out, (long long)m->N, (long long)K, o->model);
+fail:
+    if (out) h5io_abort(out);
+    h5io_close(mf);
+    h5io_close(in);
+    free(mcols); free(mtr); free(mfp); free(icols); free(itr); free(ifp); free(inputs);
+    free(C); free(ms); free(md); free(is); free(id); free(lab); free(keys); free(klo);
+    return rc;
+}
+
 int kmeans_run(int argc, char **argv, MPI_Comm comm)
 {
     km_opts o;
@@ -265,10 +362,13 @@ int kmeans_run(int argc, char **argv, MPI_Comm comm)
         {"n-init", OPT_INT, &o.n_init, "3", "runs from different inits; the lowest inertia wins", 1, 1000, NULL},
         {"max-iter", OPT_INT, &o.max_iter, "100", "iterations per run", 1, 100000, NULL},
         {"tol", OPT_DOUBLE, &o.tol, "1e-4", "stop when the centroid shift <= tol x mean feature variance", 0, 1, NULL},
+        {"predict", OPT_FLAG, &o.predict, NULL, "assign the rows of --in to the segments of --model", 0, 0, NULL},
+        {"model", OPT_STR, &o.model, NULL, "segments.h5 to predict with (with --predict)", 0, 0, NULL},
         OPTS_COMMON_SPECS(&o.c),
     };
     const opt_cmd cmd = {"precis-kmeans", "Distributed k-means (Lloyd), byte-identical at any rank count.",
-                         "mpirun -np 4 precis-kmeans --in features.h5 --k 6 --out segments.h5", specs,
+                         "mpirun -np 4 precis-kmeans --in features.h5 --k 6 --out segments.h5\n"
+                         "  mpirun -np 4 precis-kmeans --predict --model segments.h5 --in new_features.h5 --out labels.h5", specs,
                          (int)(sizeof specs / sizeof specs[0])};
     precis_err err, *e = &err;
     perr_clear(e);
@@ -291,6 +391,13 @@ int kmeans_run(int argc, char **argv, MPI_Comm comm)
     if (colon) *colon = '\0';
     m.seed = (uint64_t)o.c.seed;
     m.K = o.k;
+    if (o.predict) {
+        if (!o.model) { PERR(e, PRECIS_EXIT_USAGE, "--predict needs --model segments.h5"); goto done; }
+        params = opts_to_json(&cmd);
+        kmeans_predict(&m, &o, path, dset, params, e);
+        precis_agree(comm, e);
+        goto done;
+    }
     int by_slots = 0;
     int64_t S = 0;
     if (h5io_open(comm, path, 1, &in, e) || read_rows(in, dset, &m, &by_slots, &S, e)) goto agree_done;

@@ -58,6 +58,31 @@ run 2 $BIN/precis-kmeans --in "$TMP/f.h5" --k 6 --seed 9 --checkpoint-dir "$TMP/
 set -e
 [ "$rc" != 0 ] && pass "--resume without a matching checkpoint fails (exit $rc)" || fail "resume with other k succeeded"
 
+echo "kmeans: --predict"
+for np in 1 3; do
+  run $np $BIN/precis-kmeans --predict --model "$TMP/s-kmeans++-1.h5" --in "$TMP/f.h5" --out "$TMP/p$np.h5" >/dev/null 2>&1 || fail "predict np=$np"
+done
+$PY -c "
+import h5py
+a, b, c = h5py.File('$TMP/s-kmeans++-1.h5'), h5py.File('$TMP/p1.h5'), h5py.File('$TMP/p3.h5')
+assert (a['labels'][:] == b['labels'][:]).all() and (b['labels'][:] == c['labels'][:]).all()
+assert (a['customers/customer_key'][:] == b['customers/customer_key'][:]).all()" \
+  && pass "--predict on the training customers reproduces their labels exactly (np=1 and 3)" || fail "predict labels"
+run 2 $BIN/precis-rfm --in "$TMP/c/clean.h5" --out "$TMP/f_win.h5" --window-days 200 >/dev/null 2>&1 || fail "rfm window"
+run 2 $BIN/precis-kmeans --predict --model "$TMP/s-kmeans++-1.h5" --in "$TMP/f_win.h5" --out "$TMP/pw.h5" >/dev/null 2>&1 || fail "predict new quarter"
+$PY - "$TMP/f_win.h5" "$TMP/s-kmeans++-1.h5" "$TMP/pw.h5" <<'PYEOF' && pass "--predict maps new features through both scalers to the nearest model centroid" || fail "predict mapping"
+import sys, h5py, numpy as np
+f, s, p = (h5py.File(x, "r") for x in sys.argv[1:])
+X = f["features/X"][:] * f["features/scaler_std"][:] + f["features/scaler_mean"][:]
+X = (X - s["model/scaler_mean"][:]) / s["model/scaler_std"][:]
+C = s["centroids"][:]
+want = ((X[:, None, :] - C[None]) ** 2).sum(axis=2).argmin(axis=1)
+assert (want == p["labels"][:]).mean() > 0.999, (want == p["labels"][:]).mean()
+PYEOF
+run 2 $BIN/precis-rfm --in "$TMP/c/clean.h5" --out "$TMP/f_other.h5" --features recency_days,frequency,monetary_total >/dev/null 2>&1 || fail "rfm other features"
+set +e; out=$(run 2 $BIN/precis-kmeans --predict --model "$TMP/s-kmeans++-1.h5" --in "$TMP/f_other.h5" --out "$TMP/px.h5" 2>&1); rc=$?; set -e
+expect_eq "--predict refuses other columns or transforms (exit 3)" "$rc" "3"
+
 echo "kmeans: degenerate inputs"
 $PY - "$TMP" <<'PYEOF'
 import sys, h5py, numpy as np
