@@ -252,6 +252,65 @@ fail:
     return -1;
 }
 
+static const char *const profile_cols[] = {"recency_days", "frequency", "monetary_total", "monetary_avg", "tenure_days"};
+enum { NPROF = 5 };
+
+/* /profile: the mean of each /rfm column per segment (exact sums), and a
+ * descriptive name from how each segment's means compare with the overall
+ * mean. Only when the input has /rfm rows aligned with the matrix. */
+static int write_profile(km *m, h5io_file *in, h5io_file *out, const int32_t *lab, precis_err *e)
+{
+    int64_t K = m->K, rows, one;
+    for (int j = 0; j < NPROF; j++) {
+        char p[64];
+        snprintf(p, sizeof p, "/rfm/%s", profile_cols[j]);
+        if (!h5io_exists(in, p) || h5io_dims(in, p, &rows, &one, e) || rows != m->N) { perr_clear(e); return 0; }
+    }
+    double *v = malloc(8 * (size_t)(m->n ? m->n : 1)), *mean = malloc(8 * (size_t)(K * NPROF)), *all = malloc(8 * NPROF);
+    racc *acc = calloc((size_t)((K + 1) * NPROF), sizeof(racc));
+    double *sums = malloc(8 * (size_t)((K + 1) * NPROF));
+    int64_t *cnt = calloc((size_t)K, 8), *gcnt = calloc((size_t)K, 8);
+    char **names = calloc((size_t)K, sizeof(char *));
+    int rc = -1;
+    CHECK(v && mean && all && acc && sums && cnt && gcnt && names, e, PRECIS_EXIT_INTERNAL, "out of memory");
+    for (int j = 0; j < NPROF; j++) {
+        char p[64];
+        snprintf(p, sizeof p, "/rfm/%s", profile_cols[j]);
+        TRY(h5io_read_rows(in, p, H5T_NATIVE_DOUBLE, m->off, m->n, v, e));
+        for (int64_t i = 0; i < m->n; i++) {
+            racc_add(&acc[lab[i] * NPROF + j], v[i]);
+            racc_add(&acc[K * NPROF + j], v[i]);
+        }
+    }
+    for (int64_t i = 0; i < m->n; i++) cnt[lab[i]]++;
+    MPI_CHECK(MPI_Allreduce(cnt, gcnt, (int)K, MPI_INT64_T, MPI_SUM, m->comm), e);
+    TRY(reduce_allreduce(m->comm, acc, (K + 1) * NPROF, sums, "profile", e));
+    for (int j = 0; j < NPROF; j++) all[j] = sums[K * NPROF + j] / (double)m->N;
+    for (int64_t k = 0; k < K; k++) {
+        for (int j = 0; j < NPROF; j++) mean[k * NPROF + j] = gcnt[k] ? sums[k * NPROF + j] / (double)gcnt[k] : NAN;
+        const double *mk = mean + k * NPROF;
+        char buf[128];
+        snprintf(buf, sizeof buf, "%s value, %s, %s",
+                 mk[2] > 1.5 * all[2] ? "high" : mk[2] < 0.5 * all[2] ? "low" : "mid",
+                 mk[0] < 0.5 * all[0] ? "recent" : mk[0] > 1.5 * all[0] ? "lapsed" : "active",
+                 mk[1] > 1.5 * all[1] ? "frequent" : mk[1] < 0.5 * all[1] ? "rare" : "regular");
+        names[k] = strdup(gcnt[k] ? buf : "empty");
+        CHECK(names[k], e, PRECIS_EXIT_INTERNAL, "out of memory");
+    }
+    int me0 = m->rank == 0;
+    TRY(h5io_write_mat(out, "/profile/rfm_mean", H5T_NATIVE_DOUBLE, mean, me0 ? K : 0, NPROF, profile_cols, e));
+    TRY(h5io_write_strings(out, "/profile/name", (const char *const *)names, me0 ? K : 0, e));
+    if (me0)
+        for (int64_t k = 0; k < K; k++)
+            LOG_INFO("segment %lld: %lld customers, %s (recency %.0f d, %.1f orders, %.2f spent)", (long long)k,
+                     (long long)gcnt[k], names[k], mean[k * NPROF], mean[k * NPROF + 1], mean[k * NPROF + 2]);
+    rc = 0;
+fail:
+    for (int64_t k = 0; names && k < K; k++) free(names[k]);
+    free(names); free(v); free(mean); free(all); free(acc); free(sums); free(cnt); free(gcnt);
+    return rc;
+}
+
 /* read a string attribute or NULL when absent */
 static char *attr_or_null(h5io_file *f, const char *obj, const char *name)
 {
@@ -571,6 +630,7 @@ agree_done:
                 h5io_attr_set_i64(out, "/", "iterations", st.best_iters, e) ||
                 h5io_attr_set_str(out, "/", "input_dataset", dset, e);
         free(cbuf);
+        if (!w) w = write_profile(&m, in, out, lab, e);
         if (!w && by_slots) {
             int64_t lo, hi, *slot = malloc(8 * (size_t)(m.n ? m.n : 1)), *offs = NULL;
             slots_range(m.rank, m.size, S, &lo, &hi);

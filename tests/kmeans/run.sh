@@ -43,6 +43,17 @@ orig[:, 1:] = np.expm1(orig[:, 1:])
 assert np.allclose(orig, s["centroids_original"][:], rtol=1e-12, atol=1e-9)
 PYEOF
 
+$PY - "$TMP/f.h5" "$TMP/s-kmeans++-1.h5" <<'PYEOF' && pass "/profile/rfm_mean equals the per-segment mean of /rfm (pandas)" || fail "profile"
+import sys, h5py, numpy as np, pandas as pd
+f, s = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
+cols = ["recency_days", "frequency", "monetary_total", "monetary_avg", "tenure_days"]
+df = pd.DataFrame({c: f["rfm/" + c][:] for c in cols})
+df["lab"] = s["labels"][:]
+want = df.groupby("lab")[cols].mean().reindex(range(len(s["sizes"]))).to_numpy()
+assert np.allclose(s["profile/rfm_mean"][:], want, rtol=1e-12, atol=1e-9, equal_nan=True)
+assert len(s["profile/name"]) == len(s["sizes"])
+PYEOF
+
 echo "kmeans: stop at iteration 5, resume at another rank count"
 mkdir -p "$TMP/ck"
 set +e
