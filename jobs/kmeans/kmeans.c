@@ -31,9 +31,9 @@
 #include <string.h>
 
 typedef struct km_opts {
-    char *in, *out, *init, *model;
+    char *in, *out, *init, *model, *k_range;
     int predict;
-    int64_t k, n_init, max_iter;
+    int64_t k, n_init, max_iter, sample_sil;
     double tol;
     opt_common c;
 } km_opts;
@@ -252,6 +252,130 @@ fail:
     return -1;
 }
 
+/* Sampled silhouette (Euclidean; rows drawn by a Philox stream keyed by
+ * (seed, row), so the sample is the same at any P) and Calinski-Harabasz
+ * (exact sums) of the labels that centroids C give. The sample's global rows
+ * are returned when rows != NULL (malloc'd, on every rank). Collective. */
+static int select_metrics(km *m, const double *C, double inertia, double *sil, double *ch, int64_t **rows,
+                          int64_t *nrows, int64_t sample, precis_err *e)
+{
+    int64_t K = m->K, D = m->D, ns = 0, NS = 0;
+    int rc = -1;
+    double *mine = malloc(8 * (size_t)((m->n + 1) * (D + 2))), *all = NULL;
+    int *cnts = malloc(sizeof(int) * (size_t)m->size), *displ = malloc(sizeof(int) * (size_t)m->size);
+    int64_t *nk = calloc((size_t)K, 8), *gnk = calloc((size_t)K, 8);
+    racc *acc = calloc((size_t)D, sizeof(racc));
+    double *mean = malloc(8 * (size_t)D);
+    gsl_rng *r = gsl_rng_alloc(rng_philox);
+    CHECK(mine && cnts && displ && nk && gnk && acc && mean && r, e, PRECIS_EXIT_INTERNAL, "out of memory");
+    double p = m->N <= sample ? 1.0 : (double)sample / (double)m->N;
+    for (int64_t i = 0; i < m->n; i++) {
+        double dd;
+        int l = nearest(m->X + i * D, C, K, D, &dd);
+        nk[l]++;
+        for (int64_t d = 0; d < D; d++) racc_add(&acc[d], m->X[i * D + d]);
+        rng_key(r, m->seed, (uint64_t)(m->off + i), rng_purpose("silhouette"));
+        if (gsl_rng_uniform(r) < p) {
+            double *q = mine + ns * (D + 2);
+            q[0] = (double)(m->off + i);
+            q[1] = l;
+            memcpy(q + 2, m->X + i * D, 8 * (size_t)D);
+            ns++;
+        }
+    }
+    MPI_CHECK(MPI_Allreduce(nk, gnk, (int)K, MPI_INT64_T, MPI_SUM, m->comm), e);
+    TRY(reduce_allreduce(m->comm, acc, D, mean, "mean", e));
+    {
+        /* Calinski-Harabasz on the labels' own cluster means (exact sums):
+         * (B / (k - 1)) / (W / (N - k)) */
+        racc *ka = calloc((size_t)(K * D + 1), sizeof(racc));
+        double *mu = malloc(8 * (size_t)(K * D + 1)), W = 0;
+        int bad = !ka || !mu;
+        for (int64_t i = 0; !bad && i < m->n; i++) {
+            double dd;
+            int l = nearest(m->X + i * D, C, K, D, &dd);
+            for (int64_t d = 0; d < D; d++) racc_add(&ka[l * D + d], m->X[i * D + d]);
+        }
+        if (!bad) bad = reduce_allreduce(m->comm, ka, K * D, mu, "cluster sums", e);
+        for (int64_t k = 0; !bad && k < K; k++)
+            for (int64_t d = 0; d < D; d++) mu[k * D + d] = gnk[k] ? mu[k * D + d] / (double)gnk[k] : 0;
+        for (int64_t j = 0; !bad && j <= K * D; j++) racc_init(&ka[j]);
+        for (int64_t i = 0; !bad && i < m->n; i++) {
+            double dd;
+            int l = nearest(m->X + i * D, C, K, D, &dd);
+            racc_add(&ka[0], dist2(m->X + i * D, mu + l * D, D));
+        }
+        if (!bad) bad = reduce_allreduce(m->comm, ka, 1, &W, "within-cluster dispersion", e);
+        double B = 0;
+        for (int64_t k = 0; !bad && k < K; k++) {
+            double s = 0;
+            for (int64_t d = 0; d < D; d++) {
+                double t = mu[k * D + d] - mean[d] / (double)m->N;
+                s += t * t;
+            }
+            B += (double)gnk[k] * s;
+        }
+        free(ka);
+        free(mu);
+        if (bad) { if (!e->code) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); goto fail; }
+        *ch = K > 1 && m->N > K && W > 0 ? (B / (double)(K - 1)) / (W / (double)(m->N - K)) : NAN;
+        (void)inertia;
+    }
+    int mc = (int)(ns * (D + 2));
+    MPI_CHECK(MPI_Allgather(&mc, 1, MPI_INT, cnts, 1, MPI_INT, m->comm), e);
+    int64_t tot = 0;
+    for (int q = 0; q < m->size; q++) { displ[q] = (int)tot; tot += cnts[q]; }
+    NS = tot / (D + 2);
+    all = malloc(8 * (size_t)(tot + 1));
+    CHECK(all, e, PRECIS_EXIT_INTERNAL, "out of memory");
+    MPI_CHECK(MPI_Allgatherv(mine, mc, MPI_DOUBLE, all, cnts, displ, MPI_DOUBLE, m->comm), e);
+    /* silhouette on rank 0, broadcast */
+    double s = NAN;
+    if (m->rank == 0 && K > 1 && NS > 1) {
+        double *sum = malloc(8 * (size_t)K);
+        int64_t *cnt = calloc((size_t)K, 8);
+        CHECK(sum && cnt, e, PRECIS_EXIT_INTERNAL, "out of memory");
+        for (int64_t i = 0; i < NS; i++) cnt[(int)all[i * (D + 2) + 1]]++;
+        racc total;
+        racc_init(&total);
+        for (int64_t i = 0; i < NS; i++) {
+            const double *xi = all + i * (D + 2);
+            int li = (int)xi[1];
+            for (int64_t k = 0; k < K; k++) sum[k] = 0;
+            for (int64_t j = 0; j < NS; j++) {
+                const double *xj = all + j * (D + 2);
+                sum[(int)xj[1]] += sqrt(dist2(xi + 2, xj + 2, D));
+            }
+            double si = 0;
+            if (cnt[li] > 1) {
+                double a = sum[li] / (double)(cnt[li] - 1), b = INFINITY;
+                for (int64_t k = 0; k < K; k++)
+                    if (k != li && cnt[k] > 0 && sum[k] / (double)cnt[k] < b) b = sum[k] / (double)cnt[k];
+                double mx = a > b ? a : b;
+                si = mx > 0 && isfinite(b) ? (b - a) / mx : 0;
+            }
+            racc_add(&total, si);
+        }
+        double st;
+        if (racc_value(&total, &st, "silhouette", e) == 0) s = st / (double)NS;
+        free(sum);
+        free(cnt);
+    }
+    MPI_CHECK(MPI_Bcast(&s, 1, MPI_DOUBLE, 0, m->comm), e);
+    *sil = s;
+    if (rows) {
+        *rows = malloc(8 * (size_t)(NS ? NS : 1));
+        CHECK(*rows, e, PRECIS_EXIT_INTERNAL, "out of memory");
+        for (int64_t i = 0; i < NS; i++) (*rows)[i] = (int64_t)all[i * (D + 2)];
+        *nrows = NS;
+    }
+    rc = 0;
+fail:
+    if (r) gsl_rng_free(r);
+    free(mine); free(all); free(cnts); free(displ); free(nk); free(gnk); free(acc); free(mean);
+    return rc;
+}
+
 static const char *const profile_cols[] = {"recency_days", "frequency", "monetary_total", "monetary_avg", "tenure_days"};
 enum { NPROF = 5 };
 
@@ -421,6 +545,8 @@ int kmeans_run(int argc, char **argv, MPI_Comm comm)
         {"n-init", OPT_INT, &o.n_init, "3", "runs from different inits; the lowest inertia wins", 1, 1000, NULL},
         {"max-iter", OPT_INT, &o.max_iter, "100", "iterations per run", 1, 100000, NULL},
         {"tol", OPT_DOUBLE, &o.tol, "1e-4", "stop when the centroid shift <= tol x mean feature variance", 0, 1, NULL},
+        {"k-range", OPT_STR, &o.k_range, NULL, "a:b: fit every k in [a, b] and keep the best by sampled silhouette", 0, 0, NULL},
+        {"sample-silhouette", OPT_INT, &o.sample_sil, "10000", "rows in the deterministic silhouette sample", 2, 1000000, NULL},
         {"predict", OPT_FLAG, &o.predict, NULL, "assign the rows of --in to the segments of --model", 0, 0, NULL},
         {"model", OPT_STR, &o.model, NULL, "segments.h5 to predict with (with --predict)", 0, 0, NULL},
         OPTS_COMMON_SPECS(&o.c),
@@ -437,6 +563,8 @@ int kmeans_run(int argc, char **argv, MPI_Comm comm)
     int32_t *lab = NULL;
     uint64_t *keys = NULL, *keys_lo = NULL;
     void *blob = NULL;
+    double *ksel = NULL;  /* --k-range scores: k, inertia, silhouette, CH */
+    km_state st;
     m.comm = comm;
     MPI_Comm_rank(comm, &m.rank);
     MPI_Comm_size(comm, &m.size);
@@ -463,9 +591,13 @@ int kmeans_run(int argc, char **argv, MPI_Comm comm)
     if (m.N < m.K) PERR(e, PRECIS_EXIT_DATA, "%s%s has %lld rows: fewer than --k %lld", path, dset, (long long)m.N, (long long)m.K);
 agree_done:
     if (precis_agree(comm, e)) goto done;
-    int64_t K = m.K, D = m.D;
-    C = malloc(8 * (size_t)(K * D)); Cn = malloc(8 * (size_t)(K * D)); best = malloc(8 * (size_t)(K * D));
-    best_init = malloc(8 * (size_t)(K * D)); init = malloc(8 * (size_t)(K * D));
+    int64_t K = m.K, D = m.D, KA = K;
+    {
+        long long a, b;
+        if (o.k_range && sscanf(o.k_range, "%lld:%lld", &a, &b) == 2 && b > KA && b <= 1000) KA = b;
+    }
+    C = malloc(8 * (size_t)(KA * D)); Cn = malloc(8 * (size_t)(KA * D)); best = malloc(8 * (size_t)(KA * D));
+    best_init = malloc(8 * (size_t)(KA * D)); init = malloc(8 * (size_t)(KA * D));
     hist = calloc((size_t)(2 * o.max_iter), 8); best_hist = calloc((size_t)(2 * o.max_iter), 8);
     lab = malloc(4 * (size_t)(m.n ? m.n : 1));
     if (!C || !Cn || !best || !best_init || !init || !hist || !best_hist || !lab) { PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); goto done; }
@@ -487,83 +619,119 @@ agree_done:
     free(dev);
     if (precis_agree(comm, e)) goto done;
 
-    km_state st = {0, 0, -1, 0, 0, INFINITY};
-    /* checkpoint layout: state, centroids, init, best, best init, history, best history */
-    const size_t ck_sizes[] = {sizeof st, 8 * (size_t)(K * D), 8 * (size_t)(K * D), 8 * (size_t)(K * D),
-                            8 * (size_t)(K * D), 16 * (size_t)o.max_iter, 16 * (size_t)o.max_iter};
-    /* the checkpoint must match the parameters that shape the result (not
-     * the rank count, the log options or --resume itself) */
-    char *pj = malloc(4096);
-    if (!pj) { PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); goto done; }
-    snprintf(pj, 4096, "{\"in\":\"%s\",\"dataset\":\"%s\",\"k\":%lld,\"init\":\"%s\",\"n_init\":%lld,\"max_iter\":%lld,\"tol\":%.17g,\"seed\":%lld,\"rows\":%lld,\"cols\":%lld}",
-             path, dset, (long long)K, o.init, (long long)o.n_init, (long long)o.max_iter, o.tol, (long long)o.c.seed,
-             (long long)m.N, (long long)D);
-    if (o.c.resume) {
-        size_t len = 0;
-        if (ckpt_read(comm, o.c.checkpoint_dir, "kmeans", pj, &blob, &len, e)) { free(pj); goto done; }
-        size_t want = sizeof st + 8 * (size_t)(4 * K * D + 4 * o.max_iter);
-        if (len != want) { PERR(e, PRECIS_EXIT_DATA, "--resume: the checkpoint does not match this input (%zu bytes, %zu expected)", len, want); free(pj); goto done; }
-        void *parts[] = {&st, C, init, best, best_init, hist, best_hist};
-        ckpt_blob(blob, 0, parts, ck_sizes);
-        LOG_INFO("resuming run %lld at iteration %lld", (long long)st.run, (long long)st.iter);
+    /* --k-range a:b: fit every k, score it (sampled silhouette, Calinski-Harabasz),
+     * choose the highest silhouette (ties: smaller k), then fit the chosen k again */
+    int64_t klo = K, khi = K, nsel = 0;
+    if (o.k_range) {
+        long long a, b;
+        if (sscanf(o.k_range, "%lld:%lld", &a, &b) != 2 || a < 2 || b < a || b > 1000) {
+            PERR(e, PRECIS_EXIT_USAGE, "option --k-range: '%s' is not a:b with 2 <= a <= b <= 1000", o.k_range);
+            goto done;
+        }
+        if (o.c.checkpoint_dir) { PERR(e, PRECIS_EXIT_USAGE, "--k-range cannot be combined with --checkpoint-dir yet"); goto done; }
+        if (b > m.N) { PERR(e, PRECIS_EXIT_DATA, "--k-range %s: only %lld rows", o.k_range, (long long)m.N); goto done; }
+        klo = a;
+        khi = b;
+        ksel = calloc((size_t)(4 * (khi - klo + 1)), 8);
+        if (!ksel) { PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); goto done; }
     }
-    for (; st.run < o.n_init; st.run++, st.iter = 0) {
-        if (st.iter == 0) {
-            if (init_centroids(&m, o.init, st.run, C, e)) { free(pj); goto done; }
-            memcpy(init, C, 8 * (size_t)(K * D));
-            memset(hist, 0, 16 * (size_t)o.max_iter);
+    int64_t chosen = K;
+    for (int pass = o.k_range ? 0 : 1; pass < 2; pass++)
+    for (int64_t kk = pass == 0 ? klo : chosen; kk <= (pass == 0 ? khi : chosen); kk++) {
+    K = m.K = kk;
+        st = (km_state){0, 0, -1, 0, 0, INFINITY};
+        /* checkpoint layout: state, centroids, init, best, best init, history, best history */
+        const size_t ck_sizes[] = {sizeof st, 8 * (size_t)(K * D), 8 * (size_t)(K * D), 8 * (size_t)(K * D),
+                                8 * (size_t)(K * D), 16 * (size_t)o.max_iter, 16 * (size_t)o.max_iter};
+        /* the checkpoint must match the parameters that shape the result (not
+         * the rank count, the log options or --resume itself) */
+        char *pj = malloc(4096);
+        if (!pj) { PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); goto done; }
+        snprintf(pj, 4096, "{\"in\":\"%s\",\"dataset\":\"%s\",\"k\":%lld,\"init\":\"%s\",\"n_init\":%lld,\"max_iter\":%lld,\"tol\":%.17g,\"seed\":%lld,\"rows\":%lld,\"cols\":%lld}",
+                 path, dset, (long long)K, o.init, (long long)o.n_init, (long long)o.max_iter, o.tol, (long long)o.c.seed,
+                 (long long)m.N, (long long)D);
+        if (o.c.resume) {
+            size_t len = 0;
+            if (ckpt_read(comm, o.c.checkpoint_dir, "kmeans", pj, &blob, &len, e)) { free(pj); goto done; }
+            size_t want = sizeof st + 8 * (size_t)(4 * K * D + 4 * o.max_iter);
+            if (len != want) { PERR(e, PRECIS_EXIT_DATA, "--resume: the checkpoint does not match this input (%zu bytes, %zu expected)", len, want); free(pj); goto done; }
+            void *parts[] = {&st, C, init, best, best_init, hist, best_hist};
+            ckpt_blob(blob, 0, parts, ck_sizes);
+            LOG_INFO("resuming run %lld at iteration %lld", (long long)st.run, (long long)st.iter);
         }
-        int converged = 0;
-        double inertia = 0;
-        for (; st.iter < o.max_iter; st.iter++) {
-            if (o.c.checkpoint_dir && ckpt_should_stop(comm, "iter", st.iter)) {
-                size_t len = sizeof st + 8 * (size_t)(4 * K * D + 4 * o.max_iter);
-                char *b = malloc(len);
-                if (!b) { PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); free(pj); goto done; }
-                void *parts[] = {&st, C, init, best, best_init, hist, best_hist};
-                ckpt_blob(b, 1, parts, ck_sizes);
-                int w = ckpt_write(comm, o.c.checkpoint_dir, "kmeans", pj, b, len, e);
-                free(b);
-                if (w == 0) PERR(e, PRECIS_EXIT_STOPPED, "stopped at run %lld iteration %lld; checkpoint in %s; rerun with --resume",
-                                 (long long)st.run, (long long)st.iter, o.c.checkpoint_dir);
-                free(pj);
-                goto done;
+        for (; st.run < o.n_init; st.run++, st.iter = 0) {
+            if (st.iter == 0) {
+                if (init_centroids(&m, o.init, st.run, C, e)) { free(pj); goto done; }
+                memcpy(init, C, 8 * (size_t)(K * D));
+                memset(hist, 0, 16 * (size_t)o.max_iter);
             }
-            double t0 = log_now();
-            if (lloyd_step(&m, C, Cn, lab, &inertia, e)) { free(pj); goto done; }
-            double shift = 0;
-            for (int64_t j = 0; j < K * D; j++) shift += (Cn[j] - C[j]) * (Cn[j] - C[j]);
-            memcpy(C, Cn, 8 * (size_t)(K * D));
-            hist[2 * st.iter] = inertia;
-            hist[2 * st.iter + 1] = shift;
-            LOG_INFO("run %lld iteration %lld: inertia %.10g, shift %.3g, %.3f s", (long long)st.run, (long long)st.iter,
-                     inertia, shift, log_now() - t0);
-            if (shift <= tolv) { converged = 1; st.iter++; break; }
-        }
-        /* final labels and inertia for the final centroids */
-        double fin = 0;
-        {
-            racc a;
-            racc_init(&a);
-            for (int64_t i = 0; i < m.n; i++) {
-                double dd;
-                lab[i] = nearest(m.X + i * D, C, K, D, &dd);
-                racc_add(&a, dd);
+            int converged = 0;
+            double inertia = 0;
+            for (; st.iter < o.max_iter; st.iter++) {
+                if (o.c.checkpoint_dir && ckpt_should_stop(comm, "iter", st.iter)) {
+                    size_t len = sizeof st + 8 * (size_t)(4 * K * D + 4 * o.max_iter);
+                    char *b = malloc(len);
+                    if (!b) { PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); free(pj); goto done; }
+                    void *parts[] = {&st, C, init, best, best_init, hist, best_hist};
+                    ckpt_blob(b, 1, parts, ck_sizes);
+                    int w = ckpt_write(comm, o.c.checkpoint_dir, "kmeans", pj, b, len, e);
+                    free(b);
+                    if (w == 0) PERR(e, PRECIS_EXIT_STOPPED, "stopped at run %lld iteration %lld; checkpoint in %s; rerun with --resume",
+                                     (long long)st.run, (long long)st.iter, o.c.checkpoint_dir);
+                    free(pj);
+                    goto done;
+                }
+                double t0 = log_now();
+                if (lloyd_step(&m, C, Cn, lab, &inertia, e)) { free(pj); goto done; }
+                double shift = 0;
+                for (int64_t j = 0; j < K * D; j++) shift += (Cn[j] - C[j]) * (Cn[j] - C[j]);
+                memcpy(C, Cn, 8 * (size_t)(K * D));
+                hist[2 * st.iter] = inertia;
+                hist[2 * st.iter + 1] = shift;
+                LOG_INFO("run %lld iteration %lld: inertia %.10g, shift %.3g, %.3f s", (long long)st.run, (long long)st.iter,
+                         inertia, shift, log_now() - t0);
+                if (shift <= tolv) { converged = 1; st.iter++; break; }
             }
-            if (reduce_allreduce(comm, &a, 1, &fin, "inertia", e)) { free(pj); goto done; }
+            /* final labels and inertia for the final centroids */
+            double fin = 0;
+            {
+                racc a;
+                racc_init(&a);
+                for (int64_t i = 0; i < m.n; i++) {
+                    double dd;
+                    lab[i] = nearest(m.X + i * D, C, K, D, &dd);
+                    racc_add(&a, dd);
+                }
+                if (reduce_allreduce(comm, &a, 1, &fin, "inertia", e)) { free(pj); goto done; }
+            }
+            LOG_INFO("run %lld: inertia %.10g after %lld iterations%s", (long long)st.run, fin, (long long)st.iter,
+                     converged ? "" : " (max-iter reached)");
+            if (fin < st.best_inertia) {
+                st.best_inertia = fin;
+                st.best_run = st.run;
+                st.best_iters = st.iter;
+                memcpy(best, C, 8 * (size_t)(K * D));
+                memcpy(best_init, init, 8 * (size_t)(K * D));
+                memcpy(best_hist, hist, 16 * (size_t)o.max_iter);
+            }
         }
-        LOG_INFO("run %lld: inertia %.10g after %lld iterations%s", (long long)st.run, fin, (long long)st.iter,
-                 converged ? "" : " (max-iter reached)");
-        if (fin < st.best_inertia) {
-            st.best_inertia = fin;
-            st.best_run = st.run;
-            st.best_iters = st.iter;
-            memcpy(best, C, 8 * (size_t)(K * D));
-            memcpy(best_init, init, 8 * (size_t)(K * D));
-            memcpy(best_hist, hist, 16 * (size_t)o.max_iter);
+        free(pj);
+    if (pass == 0) {
+        double sil = NAN, ch = NAN;
+        if (select_metrics(&m, best, st.best_inertia, &sil, &ch, NULL, NULL, o.sample_sil, e)) goto done;
+        double *r = ksel + 4 * (kk - klo);
+        r[0] = (double)kk; r[1] = st.best_inertia; r[2] = sil; r[3] = ch;
+        nsel++;
+        LOG_INFO("k=%lld: inertia %.10g, silhouette %.6f (sampled), Calinski-Harabasz %.6g", (long long)kk, st.best_inertia, sil, ch);
+        if (kk == khi) {
+            int64_t bi = 0;
+            for (int64_t j = 1; j < nsel; j++)
+                if (ksel[4 * j + 2] > ksel[4 * bi + 2]) bi = j;
+            chosen = (int64_t)ksel[4 * bi];
+            LOG_INFO("chose k=%lld: the highest sampled silhouette (%.6f); the smaller k wins a tie", (long long)chosen, ksel[4 * bi + 2]);
         }
     }
-    free(pj);
+    }
     /* labels of the best model */
     int64_t *sizes = calloc((size_t)K, 8), *gsizes = calloc((size_t)K, 8);
     if (!sizes || !gsizes) { free(sizes); free(gsizes); PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); goto done; }
@@ -631,6 +799,16 @@ agree_done:
                 h5io_attr_set_str(out, "/", "input_dataset", dset, e);
         free(cbuf);
         if (!w) w = write_profile(&m, in, out, lab, e);
+        if (!w && ksel) {
+            int64_t *srows = NULL, nsr = 0;
+            double sil, ch;
+            w = select_metrics(&m, best, st.best_inertia, &sil, &ch, &srows, &nsr, o.sample_sil, e) ||
+                h5io_write_mat(out, "/k_selection/scores", H5T_NATIVE_DOUBLE, ksel, me0 ? nsel : 0, 4,
+                               (const char *[]){"k", "inertia", "silhouette_sampled", "calinski_harabasz"}, e) ||
+                h5io_write_col(out, "/k_selection/sample_rows", H5T_NATIVE_INT64, srows, me0 ? nsr : 0, e) ||
+                h5io_attr_set_i64(out, "/k_selection", "chosen_k", chosen, e);
+            free(srows);
+        }
         if (!w && by_slots) {
             int64_t lo, hi, *slot = malloc(8 * (size_t)(m.n ? m.n : 1)), *offs = NULL;
             slots_range(m.rank, m.size, S, &lo, &hi);
@@ -662,7 +840,7 @@ done:
     h5io_close(in);
     free(path); free(dset); free(params); free(inputs); free(fp); free(cols); free(transform);
     free(C); free(Cn); free(best); free(best_init); free(init); free(hist); free(best_hist); free(lab);
-    free(keys); free(keys_lo); free(blob); free(m.X); free(m.offs);
+    free(keys); free(keys_lo); free(blob); free(m.X); free(m.offs); free(ksel);
     opts_free(&cmd);
     return rc;
 }

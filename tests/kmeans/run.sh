@@ -129,4 +129,32 @@ lab = h5py.File(sys.argv[2], "r")["labels"][:]
 truth = np.repeat(np.arange(4), 100)
 assert adjusted_rand_score(truth, lab) == 1.0
 PYEOF
+
+echo "kmeans: --k-range"
+for np in 1 3; do
+  run $np $BIN/precis-kmeans --in "$TMP/f.h5" --k-range 2:5 --sample-silhouette 1500 --n-init 2 --out "$TMP/kr$np.h5" > "$TMP/kr.log" 2>&1 || fail "k-range np=$np"
+done
+out=$($PY "$H/../h5same.py" "$TMP/kr1.h5" "$TMP/kr3.h5" | tail -1 || true)
+[[ "$out" == *", 0 differ" ]] && pass "--k-range identical at np=1 and 3 ($out)" || fail "k-range np=3: $out"
+grep -q "chose k=" "$TMP/kr.log" && pass "the choice is logged with its reason" || fail "no k-range log"
+$PY - "$TMP/f.h5" "$TMP/kr1.h5" <<'PYEOF' && pass "silhouette (sampled) and Calinski-Harabasz equal scikit-learn's; the highest silhouette is chosen" || fail "k-range metrics"
+import sys, h5py, numpy as np
+from sklearn.metrics import silhouette_score, calinski_harabasz_score
+X = h5py.File(sys.argv[1], "r")["features/X"][:]
+s = h5py.File(sys.argv[2], "r")
+sc = s["k_selection/scores"][:]
+k = int(s["k_selection"].attrs["chosen_k"])
+assert k == int(s.attrs["k"]) == len(s["sizes"])
+best = sc[np.argmax(sc[:, 2])]
+assert int(best[0]) == k
+row = sc[sc[:, 0] == k][0]
+lab, rows = s["labels"][:], s["sample_rows"][:] if "sample_rows" in s else s["k_selection/sample_rows"][:]
+assert abs(silhouette_score(X[rows], lab[rows]) - row[2]) < 1e-9, (silhouette_score(X[rows], lab[rows]), row[2])
+assert abs(calinski_harabasz_score(X, lab) - row[3]) <= 1e-9 * row[3], (calinski_harabasz_score(X, lab), row[3])
+assert abs(row[1] - float(s["inertia"][0])) <= 1e-12 * row[1]
+PYEOF
+run 2 $BIN/precis-kmeans --in "$TMP/blobs.h5:/X" --k-range 2:7 --out "$TMP/bk.h5" >/dev/null 2>&1 || fail "k-range blobs"
+$PY -c "import h5py; assert h5py.File('$TMP/bk.h5').attrs['k'] == 4" && pass "--k-range finds the 4 planted blobs" || fail "k-range blobs k"
+set +e; run 2 $BIN/precis-kmeans --in "$TMP/f.h5" --k-range 5:2 --out "$TMP/x.h5" >/dev/null 2>&1; rc=$?; set -e
+expect_eq "a bad --k-range exits 2" "$rc" "2"
 finish
