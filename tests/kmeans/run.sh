@@ -69,6 +69,20 @@ run 2 $BIN/precis-kmeans --in "$TMP/f.h5" --k 6 --seed 9 --checkpoint-dir "$TMP/
 set -e
 [ "$rc" != 0 ] && pass "--resume without a matching checkpoint fails (exit $rc)" || fail "resume with other k succeeded"
 
+echo "kmeans: SIGUSR1 under mpirun stops every rank at an iteration boundary (exit 75)"
+rm -rf "$TMP/sig" && mkdir -p "$TMP/sig"
+( set +e; run 2 $BIN/precis-kmeans --in "$TMP/f.h5" --k 5 --seed 9 --n-init 200 --checkpoint-dir "$TMP/sig" --out "$TMP/sig.h5" \
+    > "$TMP/sig.log" 2>&1; echo "exit=$?" >> "$TMP/sig.log" ) &
+for i in $(seq 1 600); do grep -q "iteration" "$TMP/sig.log" 2>/dev/null && break; sleep 0.05; done
+pkill -USR1 -x mpirun || true   # mpirun forwards SIGUSR1 to the ranks
+for i in $(seq 1 1200); do grep -q "^exit=" "$TMP/sig.log" 2>/dev/null && break; sleep 0.05; done
+expect_eq "SIGUSR1 -> exit 75" "$(grep -o '^exit=.*' "$TMP/sig.log")" "exit=75"
+[ -s "$TMP/sig/kmeans.ckpt" ] && [ ! -e "$TMP/sig.h5" ] && pass "a checkpoint and no output" || fail "after SIGUSR1"
+run 3 $BIN/precis-kmeans --in "$TMP/f.h5" --k 5 --seed 9 --n-init 200 --checkpoint-dir "$TMP/sig" --resume --out "$TMP/sig.h5" >/dev/null 2>&1 || fail "resume after SIGUSR1"
+run 1 $BIN/precis-kmeans --in "$TMP/f.h5" --k 5 --seed 9 --n-init 200 --out "$TMP/nosig.h5" >/dev/null 2>&1 || fail "uninterrupted n-init 200"
+out=$($PY "$H/../h5same.py" "$TMP/nosig.h5" "$TMP/sig.h5" | tail -1 || true)
+[[ "$out" == *", 0 differ" ]] && pass "resumed at np=3 after SIGUSR1: identical to the uninterrupted run ($out)" || fail "resume after signal: $out"
+
 echo "kmeans: --predict"
 for np in 1 3; do
   run $np $BIN/precis-kmeans --predict --model "$TMP/s-kmeans++-1.h5" --in "$TMP/f.h5" --out "$TMP/p$np.h5" >/dev/null 2>&1 || fail "predict np=$np"
