@@ -666,7 +666,6 @@ static int dedup_table(ctx *c, int ti, precis_err *e)
         t->dups += t->rows[i].state == ST_DUP;
         t->repeats += t->rows[i].state == ST_REPEAT;
     }
-    if (ti == T_TRANS && !t->has_order && c->o.dedup_exact) t->dups += 0;
     free(idx);
     return 0;
 }
@@ -1337,7 +1336,6 @@ int clean_run(int argc, char **argv, MPI_Comm comm)
     if (build_quality(c, q, &tin, &trej, e)) goto done;
     json_object_set_new(q, "quarantine_dir", json_string(qdir));
     {
-        char *fmt;
         const char *name;
         json_t *tj;
         json_object_foreach(json_object_get(q, "tables"), name, tj)
@@ -1352,7 +1350,6 @@ int clean_run(int argc, char **argv, MPI_Comm comm)
             if (!fq || fputs(report, fq) < 0 || fputc('\n', fq) < 0) PERR(e, PRECIS_EXIT_IO, "cannot write %s", qpath);
             if (fq) fclose(fq);
         }
-        (void)fmt;
     }
     print_quality(c, q);
     if (precis_agree(comm, e)) goto done;

@@ -128,6 +128,7 @@ typedef struct tw {
 
 typedef struct gen {
     gen_opts o;
+    MPI_Comm comm;
     int rank, size;
     uint64_t seed;
     int64_t t0, horizon; /* start ts and length in seconds */
@@ -749,18 +750,18 @@ static int write_truth(gen *g, const opt_cmd *cmd, precis_err *e)
         guest[k] = (int8_t)c.guest;
         memcpy(u + k * LATENT, c.u, sizeof c.u);
     }
-    if (reduce_allreduce(g->o.customers ? MPI_COMM_WORLD : MPI_COMM_WORLD, g->media_rev, (int64_t)C * W, mrev,
+    if (reduce_allreduce(g->comm, g->media_rev, (int64_t)C * W, mrev,
                          "realised media revenue", e))
         goto fail;
     int64_t defects[GT_NTABLES][GD_NKINDS][MAXF + 1];
-    MPI_CHECK(MPI_Allreduce(g->defects, defects, GT_NTABLES * GD_NKINDS * (MAXF + 1), MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD), e);
+    MPI_CHECK(MPI_Allreduce(g->defects, defects, GT_NTABLES * GD_NKINDS * (MAXF + 1), MPI_INT64_T, MPI_SUM, g->comm), e);
     int64_t expn[4][2], expc[4][2], rows[GT_NTABLES], myrows[GT_NTABLES];
-    MPI_CHECK(MPI_Allreduce(g->exp_n, expn, 8, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD), e);
-    MPI_CHECK(MPI_Allreduce(g->exp_conv, expc, 8, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD), e);
+    MPI_CHECK(MPI_Allreduce(g->exp_n, expn, 8, MPI_INT64_T, MPI_SUM, g->comm), e);
+    MPI_CHECK(MPI_Allreduce(g->exp_conv, expc, 8, MPI_INT64_T, MPI_SUM, g->comm), e);
     for (int t = 0; t < GT_NTABLES; t++) myrows[t] = g->t[t].rows;
-    MPI_CHECK(MPI_Allreduce(myrows, rows, GT_NTABLES, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD), e);
+    MPI_CHECK(MPI_Allreduce(myrows, rows, GT_NTABLES, MPI_INT64_T, MPI_SUM, g->comm), e);
 
-    TRY(h5io_create(MPI_COMM_WORLD, path, &f, e));
+    TRY(h5io_create(g->comm, path, &f, e));
     params = opts_to_json(cmd);
     CHECK(params, e, PRECIS_EXIT_INTERNAL, "out of memory");
     TRY(h5io_set_provenance(f, "gen", params, "[]", "", e));
@@ -900,6 +901,7 @@ int gen_run(int argc, char **argv, MPI_Comm comm)
     int rc = job_start(&cmd, &o->c, argc, argv, comm, "precis-gen", e);
     if (rc == 1) { opts_free(&cmd); free(g); return 0; }
     if (rc < 0) goto done;
+    g->comm = comm;
     MPI_Comm_rank(comm, &g->rank);
     MPI_Comm_size(comm, &g->size);
     if (!o->out) { PERR(e, PRECIS_EXIT_USAGE, "option --out DIR is required"); goto done; }
@@ -918,7 +920,6 @@ int gen_run(int argc, char **argv, MPI_Comm comm)
     if (!g->r || !g->rd) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
     else if (world_init(g, e) == 0 && clean_old_parts(g, e) == 0 && write_key(g, e) == 0) { }
     if (precis_agree(comm, e)) goto done;
-    for (int c = 0; c < g->C; c++) racc_init(&g->media_rev[c]);
     for (int k = 0; k < g->C * g->W; k++) racc_init(&g->media_rev[k]);
     if (open_tables(g, e) == 0) {
         int64_t off, cnt;

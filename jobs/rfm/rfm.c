@@ -163,7 +163,7 @@ int rfm_run(int argc, char **argv, MPI_Comm comm)
     /* per-customer outputs */
     uint64_t *ck = NULL, *cl = NULL;
     double *rec = NULL, *freq = NULL, *mtot = NULL, *mavg = NULL, *ten = NULL, *gap = NULL, *ditems = NULL;
-    int64_t *first_ts = NULL, *last_ts = NULL, *slot = NULL, *soff = NULL;
+    int64_t *first_ts = NULL, *last_ts = NULL, *slot = NULL;
     double *cf = NULL, *cr = NULL, *cT = NULL, *cm = NULL, *ch = NULL, *cshare = NULL, *hshare = NULL, *X = NULL;
     int32_t *sr = NULL, *sf = NULL, *sm = NULL, *seg = NULL, *topcat = NULL;
     uint64_t *obuf = NULL;
@@ -484,7 +484,7 @@ done:
     tx_free(&t);
     free(tzs); free(fp); free(cat_names); free(chan_names); free(params); free(inputs);
     free(ck); free(cl); free(rec); free(freq); free(mtot); free(mavg); free(ten); free(gap); free(ditems);
-    free(first_ts); free(last_ts); free(slot); free(soff);
+    free(first_ts); free(last_ts); free(slot);
     free(cf); free(cr); free(cT); free(cm); free(ch); free(cshare); free(hshare); free(X);
     free(sr); free(sf); free(sm); free(seg); free(topcat); free(obuf); free(ibuf); free(catacc);
     opts_free(&cmd);

@@ -23,7 +23,6 @@ for p in glob.glob(d + "/customers-part-*.csv"):
 for p in glob.glob(d + "/*-part-*.csv"):
     with open(p, encoding="utf-8", errors="surrogateescape") as f:
         for line in f:
-            m = re.match(r"^[^,]*?(CU\d{8})", line)
             for x in re.findall(r"CU\d{8}", line):
                 ids.add(x)
 ids.discard("")
