@@ -116,7 +116,7 @@ static const double exp_lift[4] = {0.25, 0.10, 0.0, 0.15};
 
 typedef struct gen_opts {
     int64_t customers, items, channels, weeks, segments, experiments;
-    double dirty;
+    double dirty, affinity;
     char *out, *start;
     opt_common c;
 } gen_opts;
@@ -168,6 +168,18 @@ static double lognormal_mean(gsl_rng *r, double mean, double sigma)
 static double hill(double a, double K, double S) { return a <= 0 ? 0 : pow(a, S) / (pow(K, S) + pow(a, S)); }
 
 static void cust_profile(gen *g, int64_t i, cust *c);
+
+/* the log-weight of item j for a customer with taste u, given s = u.v_j */
+static double affinity_score(const gen *g, const double *u, int64_t j, double s)
+{
+    if (g->o.affinity <= 0) return s;
+    double nu = 0, nv = 0;
+    for (int d = 0; d < LATENT; d++) {
+        nu += u[d] * u[d];
+        nv += g->item_v[j * LATENT + d] * g->item_v[j * LATENT + d];
+    }
+    return nu > 0 && nv > 0 ? g->o.affinity * s / sqrt(nu * nv) : 0;
+}
 
 static int world_init(gen *g, precis_err *e)
 {
@@ -229,6 +241,7 @@ static int world_init(gen *g, precis_err *e)
         for (int j = 0; j < I; j++) {
             double s = 0;
             for (int d = 0; d < LATENT; d++) s += cs.u[d] * g->item_v[j * LATENT + d];
+            s = affinity_score(g, cs.u, j, s);
             double w = exp(s > 30 ? 30 : s);
             z += w;
             zp += w * g->item_price[j];
@@ -558,6 +571,7 @@ static void gen_customer(gen *g, int64_t i)
     for (int j = 0; j < g->o.items; j++) {
         double s = 0;
         for (int d = 0; d < LATENT; d++) s += c.u[d] * g->item_v[j * LATENT + d];
+        s = affinity_score(g, c.u, j, s);
         cum += exp(s > 30 ? 30 : s);
         g->cum_item[j] = cum;
     }
@@ -887,6 +901,7 @@ int gen_run(int argc, char **argv, MPI_Comm comm)
         {"out", OPT_STR, &o->out, NULL, "output directory (created if missing)", 0, 0, NULL},
         {"customers", OPT_INT, &o->customers, "5000", "number of customers", 1, 4e12, NULL},
         {"items", OPT_INT, &o->items, "500", "number of items", 1, 1e7, NULL},
+        {"item-affinity", OPT_DOUBLE, &o->affinity, "0", "> 0: sharp personal item preferences, P(item) ~ exp(A cos(u, v)); 0: P(item) ~ exp(u.v)", 0, 100, NULL},
         {"channels", OPT_INT, &o->channels, "6", "number of marketing channels", 1, 8, NULL},
         {"weeks", OPT_INT, &o->weeks, "52", "weeks of history", 8, 520, NULL},
         {"segments", OPT_INT, &o->segments, "5", "behaviour segments planted", 2, 8, NULL},

@@ -1,0 +1,270 @@
+/* als_load.c - read interactions into the user side of precis-als.
+ *
+ * DESIGN
+ * From clean.h5 each rank reads exactly the transaction rows of its slots
+ * (they are sorted by customer), so a user's rows are contiguous and never
+ * shared with another rank. Rows are aggregated per (user, item): values
+ * summed (refunds are negative and net out), the latest timestamp kept.
+ * A pair whose net value is <= 0 carries no preference and is dropped
+ * (counted). The holdout then takes, per user, the N most recent pairs
+ * (last:N, only from users with more than N pairs, so each keeps one) or
+ * each pair with probability F from a stream keyed by the user (random:F).
+ */
+#include "als.h"
+#include "h5io.h"
+#include "log.h"
+#include "rng.h"
+#include "slots.h"
+
+#include <gsl/gsl_randist.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct pair {
+    int32_t item;
+    int32_t pad;
+    double v;
+    int64_t ts;
+} pair;
+
+typedef struct csr_build {
+    int64_t n, cap;      /* entries */
+    int32_t *item;
+    double *v;
+    int64_t hn, hcap;    /* held-out entries */
+    int32_t *hitem;
+} csr_build;
+
+static int grow(void **p, int64_t *cap, int64_t need, size_t esz)
+{
+    if (need <= *cap) return 0;
+    int64_t c = *cap ? *cap : 1024;
+    while (c < need) c *= 2;
+    void *q = realloc(*p, esz * (size_t)c);
+    if (!q) return -1;
+    *p = q;
+    *cap = c;
+    return 0;
+}
+
+static int cmp_pair_item(const void *x, const void *y)
+{
+    const pair *a = x, *b = y;
+    if (a->item != b->item) return a->item < b->item ? -1 : 1;
+    return (a->ts > b->ts) - (a->ts < b->ts);
+}
+
+/* most recent first; ties by item code */
+static int cmp_pair_recent(const void *x, const void *y)
+{
+    const pair *a = x, *b = y;
+    if (a->ts != b->ts) return a->ts > b->ts ? -1 : 1;
+    return (a->item > b->item) - (a->item < b->item);
+}
+
+static uint64_t mix64(uint64_t z)
+{
+    z += 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* Aggregate one user's rows p[0..n) (any order) and append them to the CSR.
+ * ukey identifies the user's random holdout stream. */
+static int finish_user(als *a, pair *p, int64_t n, uint64_t ukey, gsl_rng *r, csr_build *b)
+{
+    qsort(p, (size_t)n, sizeof *p, cmp_pair_item);
+    int64_t m = 0;
+    for (int64_t i = 0; i < n;) {
+        int64_t j = i;
+        double v = 0;
+        int64_t ts = p[i].ts;
+        for (; j < n && p[j].item == p[i].item; j++) {
+            v += p[j].v;
+            if (p[j].ts > ts) ts = p[j].ts;
+        }
+        a->pairs++;
+        if (v > 0) p[m++] = (pair){p[i].item, 0, v, ts};
+        else a->pairs_nonpos++;
+        i = j;
+    }
+    /* mark held-out pairs with pad = 1 */
+    const char *h = a->o->holdout;
+    if (!strncmp(h, "last:", 5)) {
+        int64_t N = atoll(h + 5);
+        if (m > N) {
+            qsort(p, (size_t)m, sizeof *p, cmp_pair_recent);
+            for (int64_t k = 0; k < N; k++) p[k].pad = 1;
+            qsort(p, (size_t)m, sizeof *p, cmp_pair_item);
+        }
+    } else if (!strncmp(h, "random:", 7)) {
+        double F = atof(h + 7);
+        rng_key(r, (uint64_t)a->o->c.seed, mix64(ukey), rng_purpose("als-holdout"));
+        for (int64_t k = 0; k < m; k++) p[k].pad = gsl_rng_uniform(r) < F;
+    }
+    int64_t nt = 0;
+    for (int64_t k = 0; k < m; k++) nt += !p[k].pad;
+    if (grow((void **)&b->item, &b->cap, b->n + nt, sizeof(int32_t)) ||
+        grow((void **)&b->hitem, &b->hcap, b->hn + (m - nt), sizeof(int32_t)))
+        return -1;
+    if (b->cap > 0) {
+        double *nv = realloc(b->v, sizeof(double) * (size_t)b->cap);
+        if (!nv) return -1;
+        b->v = nv;
+    }
+    for (int64_t k = 0; k < m; k++) {
+        if (p[k].pad) {
+            b->hitem[b->hn++] = p[k].item;
+        } else {
+            b->item[b->n] = p[k].item;
+            b->v[b->n++] = p[k].v;
+        }
+    }
+    a->pairs_train += nt;
+    a->pairs_holdout += m - nt;
+    if (nt == 0) a->cold_users++;
+    return 0;
+}
+
+/* value of one transaction row under --value */
+static double row_value(const char *how, double qty, double amount, uint8_t flags)
+{
+    if (!strcmp(how, "amount")) return amount;
+    if (!strcmp(how, "count")) return (flags & 4) ? -1.0 : 1.0;
+    return qty;
+}
+
+static int load_clean(als *a, char **key_fp, precis_err *e)
+{
+    const als_opts *o = a->o;
+    h5io_file *in = NULL;
+    uint64_t *k = NULL, *kl = NULL;
+    int32_t *item = NULL;
+    double *qty = NULL, *amt = NULL;
+    int64_t *ts = NULL;
+    uint8_t *flags = NULL;
+    pair *p = NULL;
+    gsl_rng *r = NULL;
+    csr_build b;
+    memset(&b, 0, sizeof b);
+    int64_t S = 0, lo, hi, off, cnt, one;
+    TRY(h5io_open(a->comm, o->in, 0, &in, e));
+    TRY(h5io_attr_get_i64(in, "/", "slots", &S, e));
+    TRY(h5io_attr_get_str(in, "/", "key_fingerprint", key_fp, e));
+    CHECK(h5io_exists(in, "/transactions/item") && h5io_exists(in, "/dict/item"), e, PRECIS_EXIT_DATA,
+          "%s: no /transactions/item or /dict/item: is it a precis-clean output with an item_id column?", o->in);
+    CHECK(strcmp(o->value, "column"), e, PRECIS_EXIT_USAGE, "--value column needs a CSV or HDF5 group input with --value-col");
+    TRY(h5io_dims(in, "/dict/item", &a->NI, &one, e));
+    if (a->NI > 0) TRY(h5io_read_strings(in, "/dict/item", 0, a->NI, &a->iname, &a->iname_w, e));
+    a->S = S;
+    slots_range(a->rank, a->size, S, &lo, &hi);
+    TRY(h5io_slot_rows(in, "/transactions", lo, hi, &off, &cnt, e));
+    size_t n1 = (size_t)(cnt ? cnt : 1);
+    k = malloc(8 * n1); kl = malloc(8 * n1); item = malloc(4 * n1); qty = malloc(8 * n1);
+    amt = malloc(8 * n1); ts = malloc(8 * n1); flags = malloc(n1); p = malloc(sizeof(pair) * n1);
+    r = rng_new(0, 0, 0);
+    CHECK(k && kl && item && qty && amt && ts && flags && p && r, e, PRECIS_EXIT_INTERNAL, "out of memory reading %lld rows", (long long)cnt);
+    TRY(h5io_read_rows(in, "/transactions/customer_key", H5T_NATIVE_UINT64, off, cnt, k, e));
+    TRY(h5io_read_rows(in, "/transactions/customer_key_lo", H5T_NATIVE_UINT64, off, cnt, kl, e));
+    TRY(h5io_read_rows(in, "/transactions/item", H5T_NATIVE_INT32, off, cnt, item, e));
+    TRY(h5io_read_rows(in, "/transactions/quantity", H5T_NATIVE_DOUBLE, off, cnt, qty, e));
+    TRY(h5io_read_rows(in, "/transactions/amount", H5T_NATIVE_DOUBLE, off, cnt, amt, e));
+    TRY(h5io_read_rows(in, "/transactions/ts", H5T_NATIVE_INT64, off, cnt, ts, e));
+    TRY(h5io_read_rows(in, "/transactions/flags", H5T_NATIVE_UINT8, off, cnt, flags, e));
+    h5io_close(in);
+    in = NULL;
+    a->rows_in = cnt;
+    /* users: runs of equal (key, key_lo) */
+    int64_t nus = 0;
+    for (int64_t i = 0; i < cnt; i++)
+        if (i == 0 || k[i] != k[i - 1] || kl[i] != kl[i - 1]) nus++;
+    a->ukey = malloc(8 * (size_t)(nus ? nus : 1));
+    a->ukey_lo = malloc(8 * (size_t)(nus ? nus : 1));
+    a->uslot = malloc(8 * (size_t)(nus ? nus : 1));
+    a->uptr = malloc(8 * (size_t)(nus + 1));
+    a->hptr = malloc(8 * (size_t)(nus + 1));
+    CHECK(a->ukey && a->ukey_lo && a->uslot && a->uptr && a->hptr, e, PRECIS_EXIT_INTERNAL, "out of memory");
+    a->nu = 0;
+    a->uptr[0] = a->hptr[0] = 0;
+    for (int64_t i = 0; i < cnt;) {
+        int64_t j = i;
+        for (; j < cnt && k[j] == k[i] && kl[j] == kl[i]; j++) {
+            if (item[j] < 0 || item[j] >= a->NI)
+                CHECK(0, e, PRECIS_EXIT_DATA, "%s: /transactions/item row %lld: code %d outside /dict/item (%lld items)",
+                      o->in, (long long)(off + j), item[j], (long long)a->NI);
+            double v = row_value(o->value, qty[j], amt[j], flags[j]);
+            CHECK(isfinite(v), e, PRECIS_EXIT_DATA, "%s: /transactions row %lld: %s is not finite", o->in,
+                  (long long)(off + j), o->value);
+            p[j - i] = (pair){item[j], 0, v, ts[j]};
+        }
+        int64_t u = a->nu++;
+        a->ukey[u] = k[i];
+        a->ukey_lo[u] = kl[i];
+        a->uslot[u] = slots_of(k[i], S);
+        CHECK(finish_user(a, p, j - i, k[i] ^ mix64(kl[i]), r, &b) == 0, e, PRECIS_EXIT_INTERNAL, "out of memory");
+        a->uptr[u + 1] = b.n;
+        a->hptr[u + 1] = b.hn;
+        i = j;
+    }
+    a->uitem = b.item; a->uval = b.v; a->hitem = b.hitem;
+    if (!a->uitem) a->uitem = malloc(4);
+    if (!a->uval) a->uval = malloc(8);
+    if (!a->hitem) a->hitem = malloc(4);
+    CHECK(a->uitem && a->uval && a->hitem, e, PRECIS_EXIT_INTERNAL, "out of memory");
+    free(k); free(kl); free(item); free(qty); free(amt); free(ts); free(flags); free(p);
+    gsl_rng_free(r);
+    return 0;
+fail:
+    if (in) h5io_close(in);
+    free(k); free(kl); free(item); free(qty); free(amt); free(ts); free(flags); free(p);
+    if (r) gsl_rng_free(r);
+    if (a->uitem != b.item) free(b.item);
+    if (a->uval != b.v) free(b.v);
+    if (a->hitem != b.hitem) free(b.hitem);
+    return -1;
+}
+
+/* Initial factors: N(0, 0.01/f) from streams keyed by (seed, entity). */
+int als_init_factors(als *a)
+{
+    gsl_rng *r = rng_new(0, 0, 0);
+    if (!r) return -1;
+    uint64_t seed = (uint64_t)a->o->c.seed;
+    for (int64_t u = 0; u < a->nu; u++) {
+        rng_key(r, seed, a->ukey ? a->ukey[u] ^ mix64(a->ukey_lo[u]) : (uint64_t)(a->uoff + u), rng_purpose("als-user-init"));
+        for (int j = 0; j < a->f; j++) a->X[u * a->f + j] = 0.1 * gsl_ran_gaussian(r, 1.0) / sqrt((double)a->f);
+    }
+    for (int64_t i = 0; i < a->ni; i++) {
+        rng_key(r, seed, (uint64_t)a->icode[i], rng_purpose("als-item-init"));
+        for (int j = 0; j < a->f; j++) a->Y[i * a->f + j] = 0.1 * gsl_ran_gaussian(r, 1.0) / sqrt((double)a->f);
+    }
+    if (a->as_float) {
+        als_round_float(a->X, a->nu * a->f);
+        als_round_float(a->Y, a->ni * a->f);
+    }
+    gsl_rng_free(r);
+    return 0;
+}
+
+
+int als_load(als *a, char **key_fp, precis_err *e)
+{
+    if (load_clean(a, key_fp, e)) {
+        precis_agree(a->comm, e);
+        return -1;
+    }
+    if (precis_agree(a->comm, e)) return -1;
+    /* global user offsets */
+    a->uoffs = calloc((size_t)a->size + 1, sizeof(int64_t));
+    if (!a->uoffs) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+    if (precis_agree(a->comm, e)) return -1;
+    MPI_CHECK(MPI_Allgather(&a->nu, 1, MPI_INT64_T, a->uoffs + 1, 1, MPI_INT64_T, a->comm), e);
+    for (int r = 0; r < a->size; r++) a->uoffs[r + 1] += a->uoffs[r];
+    a->NU = a->uoffs[a->size];
+    a->uoff = a->uoffs[a->rank];
+    return 0;
+fail:
+    return -1;
+}

@@ -1,0 +1,460 @@
+/* als_train.c - item layout, routes, Gram matrices, the two half-steps, loss.
+ *
+ * DESIGN
+ * A half-step solves, for each entity e with neighbours k (items of a user,
+ * or buyers of an item) and confidences c_k = 1 + alpha*v_k (or the log
+ * form), (G + sum_k (c_k - 1) y_k y_k' + lam_e I) x_e = sum_k c_k y_k, where
+ * G is the other side's Gram matrix. Cholesky forms the matrix (dsyrk over
+ * fixed blocks of neighbours) and calls LAPACKE_dposv; CG runs --cg-steps
+ * steps warm-started from the previous x_e and never forms it. Neighbours
+ * are visited in ascending global order, so an entity's arithmetic never
+ * depends on P. G itself is summed per slot with BLAS (a fixed partition),
+ * then across slots exactly with common/reduce.
+ */
+#include "als.h"
+#include "log.h"
+#include "reduce.h"
+#include "rng.h"
+#include "shuffle.h"
+#include "slots.h"
+
+#include <cblas.h>
+#include <lapacke.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+
+#define NB_BLOCK 256      /* neighbours per dsyrk block */
+
+static uint64_t mix64(uint64_t z)
+{
+    z += 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+int64_t als_item_slot(int64_t code, int64_t SI)
+{
+    return (int64_t)(mix64((uint64_t)code) & (uint64_t)(SI - 1));
+}
+
+static int item_owner(const als *a, int64_t code)
+{
+    return slots_owner(als_item_slot(code, a->SI), a->SI, a->size);
+}
+
+static int64_t item_lidx(int64_t code, const void *ctx)
+{
+    const als *a = ctx;
+    int64_t s = als_item_slot(code, a->SI), lo = 0, hi = a->ni;
+    while (lo < hi) {
+        int64_t m = (lo + hi) / 2;
+        if (a->islot[m] < s || (a->islot[m] == s && a->icode[m] < code)) lo = m + 1;
+        else hi = m;
+    }
+    return lo < a->ni && a->icode[lo] == code ? lo : -1;
+}
+
+static int64_t user_lidx(int64_t gid, const void *ctx)
+{
+    const als *a = ctx;
+    return gid >= a->uoff && gid < a->uoff + a->nu ? gid - a->uoff : -1;
+}
+
+static int user_owner(const als *a, int64_t gid)
+{
+    int lo = 0, hi = a->size - 1;
+    while (lo < hi) {   /* last rank r with uoffs[r] <= gid and a non-empty range */
+        int m = (lo + hi + 1) / 2;
+        if (a->uoffs[m] <= gid) lo = m;
+        else hi = m - 1;
+    }
+    while (lo > 0 && a->uoffs[lo + 1] == a->uoffs[lo]) lo--;
+    return lo;
+}
+
+void als_block_range(const als *a, int rank, int64_t *lo, int64_t *hi)
+{
+    int64_t NC = (a->NI + ALS_CHUNK - 1) / ALS_CHUNK;
+    int64_t c0 = NC * rank / a->size, c1 = NC * (rank + 1) / a->size;
+    *lo = c0 * ALS_CHUNK < a->NI ? c0 * ALS_CHUNK : a->NI;
+    *hi = c1 * ALS_CHUNK < a->NI ? c1 * ALS_CHUNK : a->NI;
+}
+
+static int block_owner(const als *a, int64_t code)
+{
+    /* the last rank whose first chunk is <= the code's chunk */
+    int64_t NC = (a->NI + ALS_CHUNK - 1) / ALS_CHUNK, c = code / ALS_CHUNK;
+    int lo = 0, hi = a->size - 1;
+    while (lo < hi) {
+        int m = (lo + hi + 1) / 2;
+        if (NC * m / a->size <= c) lo = m;
+        else hi = m - 1;
+    }
+    return lo;
+}
+
+static int64_t block_lidx(int64_t code, const void *ctx)
+{
+    const als *a = ctx;
+    int64_t l, h;
+    als_block_range(a, a->rank, &l, &h);
+    return code >= l && code < h ? code - l : -1;
+}
+
+typedef struct irec {
+    int32_t code, pad;
+    int64_t gid;
+    double v;
+} irec;
+
+static int cmp_irec(const void *x, const void *y)
+{
+    const irec *p = x, *q = y;
+    if (p->pad != q->pad) return p->pad < q->pad ? -1 : 1;   /* pad holds the local item index */
+    return (p->gid > q->gid) - (p->gid < q->gid);
+}
+
+static int cmp_i64(const void *x, const void *y)
+{
+    int64_t p = *(const int64_t *)x, q = *(const int64_t *)y;
+    return (p > q) - (p < q);
+}
+
+static int64_t lower_i64(const int64_t *v, int64_t n, int64_t x)
+{
+    int64_t lo = 0, hi = n;
+    while (lo < hi) {
+        int64_t m = (lo + hi) / 2;
+        if (v[m] < x) lo = m + 1;
+        else hi = m;
+    }
+    return lo;
+}
+
+/* distinct sorted values of v[0..n) */
+static int64_t *distinct(const int64_t *v, int64_t n, int64_t *nd)
+{
+    int64_t *d = malloc(8 * (size_t)(n ? n : 1));
+    if (!d) return NULL;
+    memcpy(d, v, 8 * (size_t)n);
+    qsort(d, (size_t)n, 8, cmp_i64);
+    int64_t m = 0;
+    for (int64_t i = 0; i < n; i++)
+        if (m == 0 || d[m - 1] != d[i]) d[m++] = d[i];
+    *nd = m;
+    return d;
+}
+
+int als_setup_items(als *a, precis_err *e)
+{
+    MPI_Comm comm = a->comm;
+    irec *send = NULL, *recv = NULL;
+    int *dest = NULL, *own = NULL;
+    int64_t *tmp = NULL, *need = NULL, nrecv = 0, nneed = 0, nt = a->uptr[a->nu];
+    a->SI = a->o->item_slots;
+    /* this rank's items, sorted by (item slot, code) */
+    a->ni = 0;
+    for (int64_t c = 0; c < a->NI; c++) a->ni += item_owner(a, c) == a->rank;
+    a->icode = malloc(4 * (size_t)(a->ni + 1));
+    a->islot = malloc(8 * (size_t)(a->ni + 1));
+    tmp = malloc(8 * (size_t)(a->ni + 1));
+    CHECK(a->icode && a->islot && tmp, e, PRECIS_EXIT_INTERNAL, "out of memory");
+    int64_t m = 0;
+    for (int64_t c = 0; c < a->NI; c++)
+        if (item_owner(a, c) == a->rank) tmp[m++] = (als_item_slot(c, a->SI) << 32) | c;
+    qsort(tmp, (size_t)m, 8, cmp_i64);
+    for (int64_t i = 0; i < m; i++) {
+        a->islot[i] = tmp[i] >> 32;
+        a->icode[i] = (int32_t)(tmp[i] & 0xffffffff);
+    }
+    free(tmp);
+    tmp = NULL;
+    /* training pairs to the items' owners */
+    send = malloc(sizeof(irec) * (size_t)(nt ? nt : 1));
+    dest = malloc(sizeof(int) * (size_t)(nt ? nt : 1));
+    CHECK(send && dest, e, PRECIS_EXIT_INTERNAL, "out of memory");
+    for (int64_t u = 0; u < a->nu; u++)
+        for (int64_t k = a->uptr[u]; k < a->uptr[u + 1]; k++) {
+            send[k] = (irec){a->uitem[k], 0, a->uoff + u, a->uval[k]};
+            dest[k] = item_owner(a, a->uitem[k]);
+        }
+fail:
+    if (precis_agree(comm, e)) goto out;
+    if (shuffle_exchange(comm, send, nt, sizeof(irec), dest, 0, (void **)&recv, &nrecv, e)) goto out;
+    free(send); free(dest);
+    send = NULL; dest = NULL;
+    for (int64_t k = 0; k < nrecv; k++) {
+        int64_t l = item_lidx(recv[k].code, a);
+        if (l < 0) { PERR(e, PRECIS_EXIT_INTERNAL, "item %d sent to the wrong rank", recv[k].code); break; }
+        recv[k].pad = (int32_t)l;
+    }
+    if (!e->code) qsort(recv, (size_t)nrecv, sizeof(irec), cmp_irec);
+    a->iptr = calloc((size_t)a->ni + 1, 8);
+    a->iuser = malloc(8 * (size_t)(nrecv ? nrecv : 1));
+    a->ival = malloc(8 * (size_t)(nrecv ? nrecv : 1));
+    a->pop = calloc((size_t)(a->NI ? a->NI : 1), 8);
+    if (!e->code && (!a->iptr || !a->iuser || !a->ival || !a->pop)) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+    if (precis_agree(comm, e)) goto out;
+    for (int64_t k = 0; k < nrecv; k++) {
+        a->iptr[recv[k].pad + 1]++;
+        a->iuser[k] = recv[k].gid;
+        a->ival[k] = recv[k].v;
+    }
+    for (int64_t i = 0; i < a->ni; i++) {
+        a->pop[a->icode[i]] = a->iptr[i + 1];
+        a->iptr[i + 1] += a->iptr[i];
+    }
+    free(recv);
+    recv = NULL;
+    if (MPI_Allreduce(MPI_IN_PLACE, a->pop, (int)a->NI, MPI_INT64_T, MPI_SUM, comm) != MPI_SUCCESS)
+        PERR(e, PRECIS_EXIT_INTERNAL, "MPI_Allreduce of item popularity failed");
+    if (precis_agree(comm, e)) goto out;
+
+    /* route: item factors to the ranks of their buyers */
+    {
+        int64_t *codes = malloc(8 * (size_t)(nt ? nt : 1));
+        if (codes)
+            for (int64_t k = 0; k < nt; k++) codes[k] = a->uitem[k];
+        need = codes ? distinct(codes, nt, &nneed) : NULL;
+        free(codes);
+        own = malloc(sizeof(int) * (size_t)(nneed + 1));
+        a->ucol = malloc(8 * (size_t)(nt ? nt : 1));
+        if (!need || !own || !a->ucol) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+        else {
+            for (int64_t k = 0; k < nneed; k++) own[k] = item_owner(a, need[k]);
+            for (int64_t k = 0; k < nt; k++) a->ucol[k] = lower_i64(need, nneed, a->uitem[k]);
+        }
+        if (precis_agree(comm, e) || route_build(comm, need, own, nneed, item_lidx, a, &a->ur, e)) goto out;
+        a->Yn = malloc(8 * (size_t)a->f * (size_t)(nneed + 1));
+        free(need); free(own);
+        need = NULL; own = NULL;
+    }
+    /* route: user factors to the owners of the items they bought */
+    {
+        int64_t ntot = a->iptr[a->ni];
+        need = distinct(a->iuser, ntot, &nneed);
+        own = malloc(sizeof(int) * (size_t)(nneed + 1));
+        a->icol = malloc(8 * (size_t)(ntot ? ntot : 1));
+        if (!need || !own || !a->icol) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+        else {
+            for (int64_t k = 0; k < nneed; k++) own[k] = user_owner(a, need[k]);
+            for (int64_t k = 0; k < ntot; k++) a->icol[k] = lower_i64(need, nneed, a->iuser[k]);
+        }
+        if (precis_agree(comm, e) || route_build(comm, need, own, nneed, user_lidx, a, &a->ir, e)) goto out;
+        a->Xn = malloc(8 * (size_t)a->f * (size_t)(nneed + 1));
+    }
+    a->X = calloc((size_t)(a->nu + 1) * (size_t)a->f, 8);
+    a->Y = calloc((size_t)(a->ni + 1) * (size_t)a->f, 8);
+    if (!a->Yn || !a->Xn || !a->X || !a->Y) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory for factors");
+    a->bytes_per_iter = (double)(a->ur.remote_rows + a->ir.remote_rows) * a->f * (a->as_float ? 4 : 8);
+    MPI_Allreduce(MPI_IN_PLACE, &a->bytes_per_iter, 1, MPI_DOUBLE, MPI_SUM, comm);
+out:
+    free(send); free(dest); free(recv); free(need); free(own); free(tmp);
+    return precis_agree(comm, e);
+}
+
+void als_round_float(double *v, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) v[i] = (double)(float)v[i];
+}
+
+int als_gram(als *a, int users, double *G, precis_err *e)
+{
+    int f = a->f, nt = f * (f + 1) / 2;
+    int64_t n = users ? a->nu : a->ni;
+    const int64_t *slot = users ? a->uslot : a->islot;
+    const double *F = users ? a->X : a->Y;
+    racc *acc = malloc(sizeof(racc) * (size_t)nt);
+    double *blk = aligned_alloc(64, 8 * (size_t)NB_BLOCK * (size_t)f);
+    double *part = aligned_alloc(64, 8 * (size_t)f * (size_t)f);
+    double *out = malloc(8 * (size_t)nt);
+    int rc = -1;
+    if (!acc || !blk || !part || !out) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory for the Gram matrix");
+    if (precis_agree(a->comm, e)) goto done;
+    for (int t = 0; t < nt; t++) racc_init(&acc[t]);
+    for (int64_t g0 = 0; g0 < n;) {
+        int64_t g1 = g0;
+        while (g1 < n && slot[g1] == slot[g0]) g1++;
+        memset(part, 0, 8 * (size_t)f * (size_t)f);
+        for (int64_t b = g0; b < g1; b += NB_BLOCK) {
+            int nb = (int)(g1 - b < NB_BLOCK ? g1 - b : NB_BLOCK);
+            memcpy(blk, F + b * f, 8 * (size_t)nb * (size_t)f);
+            cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, f, nb, 1.0, blk, f, 1.0, part, f);
+        }
+        for (int i = 0, t = 0; i < f; i++)
+            for (int j = i; j < f; j++) racc_add(&acc[t++], part[i * f + j]);
+        g0 = g1;
+    }
+    if (reduce_allreduce(a->comm, acc, nt, out, users ? "X'X" : "Y'Y", e)) goto done;
+    for (int i = 0, t = 0; i < f; i++)
+        for (int j = i; j < f; j++, t++) G[i * f + j] = G[j * f + i] = out[t];
+    rc = 0;
+done:
+    free(acc); free(blk); free(part); free(out);
+    return rc;
+}
+
+static inline double confidence(const als_opts *o, double v)
+{
+    if (o->confidence[1] == 'o') return 1.0 + o->alpha * log1p(v / o->eps);   /* "log" */
+    return 1.0 + o->alpha * v;
+}
+
+static inline double dot(const double *x, const double *y, int f)
+{
+    double s = 0;
+    for (int j = 0; j < f; j++) s += x[j] * y[j];
+    return s;
+}
+
+/* out = (G + lam I) p + sum_k (c_k - 1)(y_k . p) y_k */
+static void apply_A(const als *a, const double *G, double lam, const int64_t *col, const double *val, int64_t deg,
+                    const double *nb, const double *p, double *out)
+{
+    int f = a->f;
+    cblas_dsymv(CblasRowMajor, CblasUpper, f, 1.0, G, f, p, 1, 0.0, out, 1);
+    for (int j = 0; j < f; j++) out[j] += lam * p[j];
+    for (int64_t k = 0; k < deg; k++) {
+        const double *y = nb + col[k] * f;
+        double t = (confidence(a->o, val[k]) - 1.0) * dot(y, p, f);
+        for (int j = 0; j < f; j++) out[j] += t * y[j];
+    }
+}
+
+int als_half(als *a, int users, const double *G, precis_err *e)
+{
+    int f = a->f, chol = a->o->solver[1] == 'h';
+    int64_t n = users ? a->nu : a->ni;
+    const int64_t *ptr = users ? a->uptr : a->iptr, *col = users ? a->ucol : a->icol;
+    const double *val = users ? a->uval : a->ival, *nb = users ? a->Yn : a->Xn;
+    double *F = users ? a->X : a->Y;
+    double *A = aligned_alloc(64, 8 * (size_t)f * (size_t)f), *blk = aligned_alloc(64, 8 * (size_t)NB_BLOCK * (size_t)f);
+    double *b = malloc(8 * (size_t)f), *r = malloc(8 * (size_t)f), *p = malloc(8 * (size_t)f), *Ap = malloc(8 * (size_t)f);
+    int rc = -1;
+    int64_t bad = -1;
+    if (!A || !blk || !b || !r || !p || !Ap) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory in the solver");
+    if (precis_agree(a->comm, e)) goto done;
+    for (int64_t i = 0; i < n && bad < 0; i++) {
+        int64_t k0 = ptr[i], deg = ptr[i + 1] - k0;
+        double *x = F + i * f;
+        if (deg == 0) { memset(x, 0, 8 * (size_t)f); continue; }
+        double lam = a->o->lambda * (a->o->reg_scale[0] == 'c' ? (double)deg : 1.0);
+        memset(b, 0, 8 * (size_t)f);
+        for (int64_t k = 0; k < deg; k++) {
+            const double *y = nb + col[k0 + k] * f;
+            double c = confidence(a->o, val[k0 + k]);
+            for (int j = 0; j < f; j++) b[j] += c * y[j];
+        }
+        if (chol) {
+            memcpy(A, G, 8 * (size_t)f * (size_t)f);
+            for (int j = 0; j < f; j++) A[j * f + j] += lam;
+            for (int64_t s = 0; s < deg; s += NB_BLOCK) {
+                int m = (int)(deg - s < NB_BLOCK ? deg - s : NB_BLOCK);
+                for (int q = 0; q < m; q++) {
+                    const double *y = nb + col[k0 + s + q] * f;
+                    double w = sqrt(confidence(a->o, val[k0 + s + q]) - 1.0);
+                    for (int j = 0; j < f; j++) blk[q * f + j] = w * y[j];
+                }
+                cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, f, m, 1.0, blk, f, 1.0, A, f);
+            }
+            lapack_int info = LAPACKE_dposv(LAPACK_ROW_MAJOR, 'U', f, 1, A, f, b, 1);
+            if (info != 0) { bad = i; break; }
+            memcpy(x, b, 8 * (size_t)f);
+        } else {
+            apply_A(a, G, lam, col + k0, val + k0, deg, nb, x, Ap);
+            for (int j = 0; j < f; j++) p[j] = r[j] = b[j] - Ap[j];
+            double rs = dot(r, r, f);
+            for (int64_t s = 0; s < a->o->cg_steps && rs >= 1e-20; s++) {
+                apply_A(a, G, lam, col + k0, val + k0, deg, nb, p, Ap);
+                double alpha = rs / dot(p, Ap, f);
+                for (int j = 0; j < f; j++) {
+                    x[j] += alpha * p[j];
+                    r[j] -= alpha * Ap[j];
+                }
+                double rn = dot(r, r, f);
+                for (int j = 0; j < f; j++) p[j] = r[j] + (rn / rs) * p[j];
+                rs = rn;
+            }
+        }
+        if (a->as_float) als_round_float(x, f);
+    }
+    if (bad >= 0)
+        PERR(e, PRECIS_EXIT_DATA, "the normal equations of %s %lld are not positive definite (try --lambda > 0)",
+             users ? "user" : "item", (long long)(users ? a->uoff + bad : a->icode[bad]));
+    rc = precis_agree(a->comm, e);
+done:
+    free(A); free(blk); free(b); free(r); free(p); free(Ap);
+    return rc;
+}
+
+int als_loss(als *a, const double *Gy, double *loss, precis_err *e)
+{
+    int f = a->f;
+    double *t = malloc(8 * (size_t)f);
+    racc acc;
+    racc_init(&acc);
+    if (!t) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+    if (precis_agree(a->comm, e)) { free(t); return -1; }
+    int count = a->o->reg_scale[0] == 'c';
+    for (int64_t u = 0; u < a->nu; u++) {
+        const double *x = a->X + u * f;
+        int64_t k0 = a->uptr[u], deg = a->uptr[u + 1] - k0;
+        cblas_dsymv(CblasRowMajor, CblasUpper, f, 1.0, Gy, f, x, 1, 0.0, t, 1);
+        double l = dot(x, t, f) + a->o->lambda * (count ? (double)deg : 1.0) * dot(x, x, f);
+        for (int64_t k = 0; k < deg; k++) {
+            double s = dot(x, a->Yn + a->ucol[k0 + k] * f, f), c = confidence(a->o, a->uval[k0 + k]);
+            l += c * (1.0 - s) * (1.0 - s) - s * s;
+        }
+        racc_add(&acc, l);
+    }
+    for (int64_t i = 0; i < a->ni; i++) {
+        const double *y = a->Y + i * f;
+        int64_t deg = a->iptr[i + 1] - a->iptr[i];
+        racc_add(&acc, a->o->lambda * (count ? (double)deg : 1.0) * dot(y, y, f));
+    }
+    free(t);
+    return reduce_allreduce(a->comm, &acc, 1, loss, "loss", e);
+}
+
+int als_items_to_blocks(als *a, double *Yb, precis_err *e)
+{
+    int64_t lo, hi;
+    route rt;
+    als_block_range(a, a->rank, &lo, &hi);
+    int64_t *need = malloc(8 * (size_t)(hi - lo + 1));
+    int *own = malloc(sizeof(int) * (size_t)(hi - lo + 1));
+    if (!need || !own) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+    else
+        for (int64_t c = lo; c < hi; c++) {
+            need[c - lo] = c;
+            own[c - lo] = item_owner(a, c);
+        }
+    int rc = precis_agree(a->comm, e) || route_build(a->comm, need, own, hi - lo, item_lidx, a, &rt, e);
+    free(need); free(own);
+    if (rc) return -1;
+    rc = route_move(a->comm, &rt, a->Y, a->f, 0, Yb, e);
+    route_free(&rt);
+    return rc;
+}
+
+int als_blocks_to_items(als *a, const double *Yb, precis_err *e)
+{
+    route rt;
+    int64_t *need = malloc(8 * (size_t)(a->ni + 1));
+    int *own = malloc(sizeof(int) * (size_t)(a->ni + 1));
+    if (!need || !own) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+    else
+        for (int64_t i = 0; i < a->ni; i++) {
+            need[i] = a->icode[i];
+            own[i] = block_owner(a, a->icode[i]);
+        }
+    int rc = precis_agree(a->comm, e) || route_build(a->comm, need, own, a->ni, block_lidx, a, &rt, e);
+    free(need); free(own);
+    if (rc) return -1;
+    rc = route_move(a->comm, &rt, Yb, a->f, 0, a->Y, e);
+    route_free(&rt);
+    return rc;
+}
