@@ -21,7 +21,7 @@ for t in "$BUILD"/tests/test_*; do
     echo "  FAIL $(basename "$t")"; tail -20 "$BUILD/$(basename "$t").log"; status=1
   fi
 done
-for suite in tests/mpi/run.sh tests/jobs/run.sh tests/clean/run.sh tests/rfm/run.sh tests/kmeans/run.sh tests/slurm/run.sh; do
+for suite in tests/mpi/run.sh tests/jobs/run.sh tests/clean/run.sh tests/rfm/run.sh tests/kmeans/run.sh tests/als/run.sh tests/slurm/run.sh; do
   [ -f "$suite" ] || continue
   echo "== $suite"
   bash "$suite" > "$BUILD/suite.log" 2>&1 || status=1

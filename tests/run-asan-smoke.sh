@@ -29,6 +29,8 @@ run2 "$BIN/precis-rfm" --in "$T/c/clean.h5" --out "$T/c/features.h5" 2> "$T/rfm.
 echo "  ok   precis-rfm np=2"
 run2 "$BIN/precis-kmeans" --in "$T/c/features.h5" --k 4 --out "$T/c/segments.h5" 2> "$T/km.log" || { echo "  FAIL precis-kmeans np=2"; tail -30 "$T/km.log"; exit 1; }
 echo "  ok   precis-kmeans np=2"
+run2 "$BIN/precis-als" --in "$T/c/clean.h5" --factors 8 --iterations 2 --holdout last:1 --max-replicated-mb 0 --out "$T/c/recs.h5" 2> "$T/als.log" || { echo "  FAIL precis-als np=2"; tail -30 "$T/als.log"; exit 1; }
+echo "  ok   precis-als np=2"
 PRECIS_SHUFFLE_CHUNK=5 run2 "$BUILD/tests/t_shuffle" > "$T/sh.log" 2>&1 || { echo "  FAIL t_shuffle np=2"; tail -30 "$T/sh.log"; exit 1; }
 echo "  ok   t_shuffle np=2"
 run2 "$BUILD/tests/t_h5io" write "$T/h.h5" > "$T/h.log" 2>&1 && run2 "$BUILD/tests/t_h5io" read "$T/h.h5" >> "$T/h.log" 2>&1 \

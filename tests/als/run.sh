@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# tests/als/run.sh - precis-als against planted preferences, numpy references,
+# P-invariance (np = 1..4), stop/resume at another rank count and edge cases.
+source "$(dirname "$0")/../lib.sh"
+PY=/usr/bin/python3
+H=$(dirname "$0")
+N=${GEN_CUSTOMERS:-20000}
+run 2 $BIN/precis-gen --customers $N --items 500 --item-affinity 12 --seed 21 --out "$TMP/g" >/dev/null 2>&1 || fail "gen"
+install -m 0600 "$TMP/g/pii.key" "$TMP/pii.key"
+mkdir -p "$TMP/c" "$TMP/ck"
+run 2 $BIN/precis-clean --in "$TMP/g" --pii-key "$TMP/pii.key" --out "$TMP/c/clean.h5" >/dev/null 2>&1 || fail "clean"
+C="$TMP/c/clean.h5"
+A=(--factors 16 --alpha 5 --lambda 1)
+metric() { $PY -c "import h5py,sys; f=h5py.File(sys.argv[1],'r'); print('%.6f' % f['metrics/$2'][${3}])" "$1"; }
+
+echo "als: planted low-rank preferences, holdout last:1"
+run 2 $BIN/precis-als --in "$C" --out "$TMP/cg.h5" "${A[@]}" --iterations 15 --holdout last:1 > "$TMP/cg.log" 2>&1 || { fail "als cg"; tail -5 "$TMP/cg.log"; }
+run 2 $BIN/precis-als --in "$C" --out "$TMP/ch.h5" "${A[@]}" --iterations 15 --holdout last:1 --solver cholesky --dtype float64 > "$TMP/ch.log" 2>&1 || fail "als cholesky"
+pa=$(metric "$TMP/cg.h5" als 0); pp=$(metric "$TMP/cg.h5" popularity 0)
+[ "$(echo "$pa >= 3 * $pp" | bc -l)" = 1 ] && pass "precision@10 $pa >= 3 x popularity $pp" || fail "precision@10 $pa vs popularity $pp"
+grep -q "precision@K  als" "$TMP/cg.log" && pass "metrics side by side on stderr" || fail "metrics not logged"
+$PY - "$TMP/ch.h5" "$TMP/cg.h5" <<'PYEOF' && pass "Cholesky loss never increases (1e-9 rel); CG final loss within 1% of Cholesky" || fail "loss monotonic / CG vs Cholesky"
+import sys, h5py, numpy as np
+ch = h5py.File(sys.argv[1], "r")["history/loss"][:]
+cg = h5py.File(sys.argv[2], "r")["history/loss"][:]
+assert all(ch[i + 1] <= ch[i] * (1 + 1e-9) for i in range(len(ch) - 1)), ch
+assert abs(cg[-1] - ch[-1]) <= 0.01 * ch[-1], (cg[-1], ch[-1])
+PYEOF
+$PY $H/check_als.py "$C" "$TMP/ch.h5" 5 1 last:1 chol > "$TMP/check.out" 2>&1 && pass "numpy: loss, item half = dense solve (1e-8), top-10 brute force, metrics recomputed" || { fail "numpy reference"; cat "$TMP/check.out"; }
+
+echo "als: byte-identical at np=1..4 (float32 ring scoring; float64 Cholesky gather)"
+for np in 1 2 3 4; do
+  run $np $BIN/precis-als --in "$C" --out "$TMP/p$np.h5" "${A[@]}" --iterations 4 --holdout random:0.2 --max-replicated-mb 0 >/dev/null 2>&1 || fail "als np=$np"
+done
+for np in 2 3 4; do
+  out=$($PY "$H/../h5same.py" "$TMP/p1.h5" "$TMP/p$np.h5" | tail -1 || true)
+  [[ "$out" == *", 0 differ" ]] && pass "recs.h5 np=$np identical to np=1 ($out)" || fail "np=$np: $out"
+done
+run 1 $BIN/precis-als --in "$C" --out "$TMP/d1.h5" "${A[@]}" --iterations 3 --solver cholesky --dtype float64 --exclude-seen >/dev/null 2>&1 || fail "als d1"
+run 3 $BIN/precis-als --in "$C" --out "$TMP/d3.h5" "${A[@]}" --iterations 3 --solver cholesky --dtype float64 --exclude-seen >/dev/null 2>&1 || fail "als d3"
+out=$($PY "$H/../h5same.py" "$TMP/d1.h5" "$TMP/d3.h5" | tail -1 || true)
+[[ "$out" == *", 0 differ" ]] && pass "float64 Cholesky np=3 identical to np=1 ($out)" || fail "float64 np=3: $out"
+
+echo "als: small float64 problem: CG and Cholesky converge to the same loss"
+run 2 $BIN/precis-als --in "$C" --out "$TMP/sc.h5" --factors 8 --alpha 5 --lambda 1 --iterations 40 --dtype float64 >/dev/null 2>&1 || fail "small cg"
+run 2 $BIN/precis-als --in "$C" --out "$TMP/sh.h5" --factors 8 --alpha 5 --lambda 1 --iterations 40 --dtype float64 --solver cholesky >/dev/null 2>&1 || fail "small chol"
+$PY - "$TMP/sc.h5" "$TMP/sh.h5" <<'PYEOF' && pass "CG vs Cholesky loss within 1e-3 relative after 40 iterations" || fail "CG vs Cholesky after convergence"
+import sys, h5py
+a = h5py.File(sys.argv[1], "r")["history/loss"][-1]; b = h5py.File(sys.argv[2], "r")["history/loss"][-1]
+print(a, b); assert abs(a - b) <= 1e-3 * b
+PYEOF
+
+echo "als: stop through the test hook, resume at another rank count"
+set +e
+PRECIS_STOP_AT=iter:2 run 2 $BIN/precis-als --in "$C" --out "$TMP/s.h5" "${A[@]}" --iterations 4 --holdout random:0.2 --checkpoint-dir "$TMP/ck" > "$TMP/stop.log" 2>&1
+rc=$?
+set -e
+expect_eq "stop exit code" "$rc" 75
+[ -f "$TMP/ck/als.ckpt.h5" ] && [ ! -e "$TMP/s.h5" ] && pass "checkpoint written, no output" || fail "checkpoint/output after stop"
+run 3 $BIN/precis-als --in "$C" --out "$TMP/s.h5" "${A[@]}" --iterations 4 --holdout random:0.2 --checkpoint-dir "$TMP/ck" --resume >/dev/null 2>&1 || fail "resume np=3"
+out=$($PY "$H/../h5same.py" "$TMP/p1.h5" "$TMP/s.h5" | tail -1 || true)
+[[ "$out" == *", 0 differ" ]] && pass "resumed at np=3 = uninterrupted np=1 ($out)" || fail "resume: $out"
+[ ! -e "$TMP/ck/als.ckpt.h5" ] && pass "checkpoint removed after success" || fail "checkpoint left behind"
+run 2 $BIN/precis-als --in "$C" --out "$TMP/e.h5" "${A[@]}" --iterations 4 --checkpoint-dir "$TMP/ck" --checkpoint-every 2 >/dev/null 2>&1 || fail "checkpoint-every"
+PRECIS_STOP_AT=iter:1 run 2 $BIN/precis-als --in "$C" --out "$TMP/x.h5" "${A[@]}" --iterations 4 --checkpoint-dir "$TMP/ck" >/dev/null 2>&1 || true
+set +e
+run 2 $BIN/precis-als --in "$C" --out "$TMP/x.h5" --factors 8 --alpha 5 --lambda 1 --iterations 4 --checkpoint-dir "$TMP/ck" --resume > "$TMP/mis.log" 2>&1
+rc=$?
+set -e
+expect_eq "resume with other parameters refused" "$rc" 3
+grep -q "other parameters" "$TMP/mis.log" && pass "... with a message naming the cause" || fail "mismatch message"
+
+echo "als: edge cases (item bought by everyone, one-interaction user, item without training, duplicates, negatives)"
+cat > "$TMP/edge.csv" <<'CSV'
+customer_id,item_id,quantity,amount,ts
+U1,EVERY,1,10,2025-01-01
+U2,EVERY,1,10,2025-01-01
+U2,A,1,5,2025-01-02
+U2,A,1,5,2025-01-02
+U3,EVERY,1,10,2025-01-01
+U3,B,2,8,2025-01-03
+U3,B,-2,-8,2025-01-04
+U4,EVERY,1,10,2025-01-01
+U4,A,1,5,2025-01-05
+U4,C,3,9,2025-01-06
+U5,EVERY,2,20,2025-01-01
+U5,D,1,4,2025-01-02
+U5,D,-1,-4,2025-01-03
+U5,C,1,3,2025-01-07
+U6,EVERY,1,10,2025-01-01
+U6,B,1,4,2025-01-08
+U6,C,1,3,2025-01-08
+U7,EVERY,1,10,2025-01-01
+U7,EVERY,-1,-10,2025-01-02
+CSV
+mkdir -p "$TMP/edge"
+run 2 $BIN/precis-clean --transactions "$TMP/edge.csv" --pii-key "$TMP/pii.key" --out "$TMP/edge/clean.h5" >/dev/null 2>&1 || fail "clean edge"
+for np in 1 3; do
+  run $np $BIN/precis-als --in "$TMP/edge/clean.h5" --out "$TMP/edge/r$np.h5" --factors 3 --alpha 2 --lambda 0.1 --iterations 5 --topn 3 --exclude-seen --solver cholesky --dtype float64 > "$TMP/edge$np.log" 2>&1 || { fail "als edge np=$np"; tail -3 "$TMP/edge$np.log"; }
+done
+out=$($PY "$H/../h5same.py" "$TMP/edge/r1.h5" "$TMP/edge/r3.h5" | tail -1 || true)
+[[ "$out" == *", 0 differ" ]] && pass "edge case np=3 identical to np=1 (a rank with few or no users)" || fail "edge np=3: $out"
+grep -q "3 with net value <= 0 dropped" "$TMP/edge1.log" && pass "net-zero pairs (refunds) dropped and counted" || { fail "net-zero pairs count"; grep users "$TMP/edge1.log"; }
+$PY $H/check_als.py "$TMP/edge/clean.h5" "$TMP/edge/r1.h5" 2 0.1 none chol excl > "$TMP/edgecheck.out" 2>&1 && pass "edge: loss, dense solve (duplicate rows summed), top-N" || { fail "edge numpy reference"; cat "$TMP/edgecheck.out"; }
+$PY - "$TMP/edge/r1.h5" "$TMP/pii.key" <<'PYEOF' && pass "edge behaviours as documented" || fail "edge behaviours"
+import sys, h5py, hmac, hashlib, numpy as np
+f = h5py.File(sys.argv[1], "r"); key = open(sys.argv[2], "rb").read()
+items = [x.decode() for x in f["items/id"][:]]
+def row(cid):
+    h = hmac.new(key, cid.encode(), hashlib.sha256).digest()
+    k, kl = int.from_bytes(h[:8], "big"), int.from_bytes(h[8:16], "big")
+    m = (f["users/customer_key"][:] == k) & (f["users/customer_key_lo"][:] == kl)
+    return int(np.flatnonzero(m)[0])
+pop = dict(zip(items, f["items/popularity"][:]))
+assert pop == {"A": 2, "B": 1, "C": 3, "D": 0, "EVERY": 6}, pop
+Y = f["item_factors"][:]
+assert np.all(Y[items.index("D")] == 0), "an item without training pairs has a zero factor"
+assert np.all(np.isfinite(Y)) and np.any(Y[items.index("EVERY")] != 0)
+top, cold = f["topn/items"][:], f["topn/cold_start"][:]
+every = items.index("EVERY")
+for u in ("U1", "U2", "U3", "U4", "U5", "U6"):
+    r = row(u)
+    assert cold[r] == 0 and every not in top[r], (u, top[r])
+r1 = row("U1")
+assert len(set(top[r1])) == 3 and set(top[r1]) <= {items.index(x) for x in "ABCD"}, top[r1]  # one interaction: a full list
+r7 = row("U7")
+assert cold[r7] == 1, "a user whose only pair nets to zero is cold start"
+want = sorted(range(len(items)), key=lambda j: (-pop[items[j]], j))[:3]
+assert list(top[r7]) == want, (list(top[r7]), want)
+assert list(f["topn/scores"][r7]) == [pop[items[j]] for j in want]
+PYEOF
+
+echo "als: bad input and usage"
+set +e
+run 2 $BIN/precis-als --in "$C" --out "$TMP/u.h5" --holdout last:x > "$TMP/u.log" 2>&1; expect_eq "bad --holdout exit code" "$?" 2
+run 2 $BIN/precis-als --in "$TMP/nope.h5" --out "$TMP/u.h5" > "$TMP/u.log" 2>&1; rc=$?
+[ "$rc" = 3 ] || [ "$rc" = 4 ] && pass "missing input: exit $rc" || fail "missing input: exit $rc"
+run 2 $BIN/precis-als --in "$TMP/p1.h5" --out "$TMP/u.h5" > "$TMP/u.log" 2>&1; expect_eq "not a clean.h5: exit code" "$?" 3
+set -e
+$PY - "$TMP/p1.h5" <<'PYEOF' && pass "recs.h5 readable with h5py; documented datasets present" || fail "recs.h5 layout"
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+for d in ("users/id", "users/customer_key", "users/customer_key_lo", "users/slot_offsets", "items/id", "items/popularity",
+          "user_factors", "item_factors", "topn/items", "topn/scores", "topn/cold_start", "metrics/name", "metrics/als",
+          "metrics/popularity", "metrics/lift", "history/loss"):
+    assert d in f, d
+assert f.attrs["job"] in (b"als", "als") and f["user_factors"].dtype.name == "float32"
+PYEOF
+finish
