@@ -373,9 +373,13 @@ int h5io_read_strings(h5io_file *f, const char *dset, int64_t off, int64_t count
     H5_CHECK_ID(mt, H5Tcopy(H5T_C_S1), e);
     H5_CHECK(H5Tset_size(mt, *width), e);
     H5_CHECK(H5Tset_strpad(mt, H5T_STR_NULLPAD), e);
-    *buf = calloc((size_t)(count ? count : 1), *width + 0);
+    /* a string that fills the stored width has no NUL: give every string one more byte */
+    *buf = calloc((size_t)(count ? count : 1), *width + 1);
     CHECK(*buf, e, PRECIS_EXIT_INTERNAL, "out of memory");
     if (read_slab(f, dset, mt, off, count, *buf, e)) goto fail;
+    for (int64_t i = count - 1; i > 0; i--) memmove(*buf + i * (*width + 1), *buf + i * *width, *width);
+    for (int64_t i = 0; i < count; i++) (*buf)[i * (*width + 1) + *width] = '\0';
+    *width += 1;
     H5Tclose(mt); H5Tclose(ft); H5Dclose(d);
     return 0;
 fail:

@@ -69,7 +69,8 @@ int h5io_read_rows(h5io_file *f, const char *dset, hid_t memtype, int64_t off,
                    int64_t count, void *buf, precis_err *e);
 
 /* Read rows [off, off+count) of a fixed-length string dataset into a malloc'd
- * block of count*width bytes (NUL-padded); *width gets the string size. */
+ * block of count*width bytes; *width gets the stride: the stored string size
+ * plus one, so every string is NUL-terminated even when it fills the field. */
 int h5io_read_strings(h5io_file *f, const char *dset, int64_t off, int64_t count,
                       char **buf, size_t *width, precis_err *e);
 

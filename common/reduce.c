@@ -25,19 +25,23 @@ static void racc_normalise(racc *a)
 
 void racc_add(racc *a, double x)
 {
-    if (!isfinite(x)) {
-        a->bad |= isnan(x) ? 1 : (x > 0 ? 2 : 4);
+    /* x = m * 2^e with an integer m of at most 53 bits, read off the IEEE bits */
+    uint64_t u;
+    memcpy(&u, &x, sizeof u);
+    int be = (int)((u >> 52) & 0x7ff);
+    int64_t m = (int64_t)(u & ((UINT64_C(1) << 52) - 1));
+    if (be == 0x7ff) {
+        a->bad |= m ? 1 : ((u >> 63) ? 4 : 2);
         return;
     }
-    if (x == 0.0) return;
-    int e2;
-    double f = frexp(x, &e2);           /* x = f * 2^e2, 0.5 <= |f| < 1 */
-    int64_t m = (int64_t)ldexp(f, 53);  /* exact: 53-bit integer */
-    int e = e2 - 53;                    /* x = m * 2^e */
-    if (e < EMIN) {                     /* subnormal: m has trailing zeros */
-        m >>= (EMIN - e);
-        e = EMIN;
+    int e = EMIN;                        /* subnormal: x = frac * 2^-1074 */
+    if (be) {
+        m |= INT64_C(1) << 52;
+        e = be - 1075;
+    } else if (m == 0) {
+        return;                          /* +-0 */
     }
+    if (u >> 63) m = -m;
     int pos = e - EMIN, b = pos / BIN_BITS, s = pos % BIN_BITS;
     a->bin[b] += (__int128)m * ((__int128)1 << s);
     if (++a->nadd >= NORMALISE_EVERY) racc_normalise(a);

@@ -2,6 +2,9 @@
 set -euo pipefail
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1
+# OpenBLAS 0.3.21 falls back to its slowest kernels on CPUs it does not know; every rank
+# must use the same kernels anyway (precis-als logs and checks them)
+if [ -z "${OPENBLAS_CORETYPE:-}" ] && grep -qw avx2 /proc/cpuinfo 2>/dev/null; then export OPENBLAS_CORETYPE=Haswell; fi
 # keep Open MPI quiet and local on CI machines without a network
 export OMPI_MCA_btl=self,vader OMPI_MCA_btl_vader_single_copy_mechanism=none
 BUILD=${BUILD:-build}

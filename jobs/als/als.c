@@ -19,8 +19,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 void openblas_set_num_threads(int num_threads);
+char *openblas_get_corename(void);
+
+/* One BLAS thread per rank, and the same kernels on every rank: OpenBLAS
+ * picks kernels per CPU, and other kernels round differently. */
+static void blas_setup(MPI_Comm comm)
+{
+    openblas_set_num_threads(1);
+    const char *core = openblas_get_corename();
+    uint64_t h = 1469598103934665603ULL, mm[2];
+    for (const char *c = core ? core : ""; *c; c++) h = (h ^ (uint64_t)(unsigned char)*c) * 1099511628211ULL;
+    mm[0] = h;
+    mm[1] = ~h;
+    MPI_Allreduce(MPI_IN_PLACE, mm, 2, MPI_UINT64_T, MPI_MAX, comm);
+    LOG_INFO("BLAS: OpenBLAS %s kernels, 1 thread per rank", core ? core : "(unknown)");
+    if (mm[0] != ~mm[1])
+        LOG_WARN("ranks use different OpenBLAS kernels: results may differ in the last bits from a run with another "
+                 "placement; export the same OPENBLAS_CORETYPE to every rank");
+    if (core && !strcasecmp(core, "Prescott") && __builtin_cpu_supports("avx2"))
+        LOG_WARN("OpenBLAS did not recognise this CPU and uses its slowest kernels; export OPENBLAS_CORETYPE=Haswell "
+                 "(or SkylakeX) to every rank, e.g. mpirun -x OPENBLAS_CORETYPE");
+}
 
 static const char *const metric_names[7] = {"precision@K", "recall@K", "ndcg@K", "map@K", "auc_sampled", "coverage", "users_evaluated"};
 
@@ -234,7 +256,7 @@ int als_run(int argc, char **argv, MPI_Comm comm)
     if (parse_holdout(o.holdout, e)) goto done;
     if (!slots_valid(o.item_slots)) { PERR(e, PRECIS_EXIT_USAGE, "option --item-slots: %lld is not a power of two", (long long)o.item_slots); goto done; }
     if ((o.c.resume || o.checkpoint_every) && !o.c.checkpoint_dir) { PERR(e, PRECIS_EXIT_USAGE, "--resume and --checkpoint-every need --checkpoint-dir"); goto done; }
-    openblas_set_num_threads(1);
+    blas_setup(comm);
     a.f = (int)o.factors;
     a.as_float = !strcmp(o.dtype, "float32");
     params = opts_to_json(&cmd);
@@ -252,8 +274,8 @@ int als_run(int argc, char **argv, MPI_Comm comm)
     }
     if (als_setup_items(&a, e)) goto done;
     LOG_INFO("loaded and routed in %.2f s; %.3g MB sent between ranks per iteration", log_now() - t_load, a.bytes_per_iter / 1e6);
-    Gx = malloc(8 * (size_t)(a.f * a.f));
-    Gy = malloc(8 * (size_t)(a.f * a.f));
+    Gx = als_aalloc(8 * (size_t)(a.f * a.f));   /* aligned: BLAS takes the same path at any P */
+    Gy = als_aalloc(8 * (size_t)(a.f * a.f));
     hist = calloc((size_t)o.iterations + 1, 8);
     cparams = malloc(2048);
     if (!Gx || !Gy || !hist || !cparams) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
@@ -288,14 +310,23 @@ int als_run(int argc, char **argv, MPI_Comm comm)
         double t0 = log_now();
         if (als_half(&a, 1, Gy, e)) goto done;
         double t1 = log_now();
-        if (route_move(comm, &a.ir, a.X, a.f, a.as_float, a.Xn, e) || als_gram(&a, 1, Gx, e) || als_half(&a, 0, Gx, e)) goto done;
+        if (route_move(comm, &a.ir, a.X, a.f, a.as_float, a.Xn, e)) goto done;
+        double t1r = log_now();
+        if (als_gram(&a, 1, Gx, e)) goto done;
+        double t1g = log_now();
+        if (als_half(&a, 0, Gx, e)) goto done;
         double t2 = log_now();
-        if (route_move(comm, &a.ur, a.Y, a.f, a.as_float, a.Yn, e) || als_gram(&a, 0, Gy, e) || als_loss(&a, Gy, &hist[it], e))
-            goto done;
+        if (route_move(comm, &a.ur, a.Y, a.f, a.as_float, a.Yn, e)) goto done;
+        double t2r = log_now();
+        if (als_gram(&a, 0, Gy, e)) goto done;
+        double t2g = log_now();
+        if (als_loss(&a, Gy, &hist[it], e)) goto done;
+        LOG_DEBUG("iteration %lld phases: user solve %.3f, route X %.3f, X'X %.3f, item solve %.3f, route Y %.3f, Y'Y %.3f, loss %.3f s",
+                  (long long)it + 1, t1 - t0, t1r - t1, t1g - t1r, t2 - t1g, t2r - t2, t2g - t2r, log_now() - t2g);
         tu_sum += t1 - t0;
         ti_sum += t2 - t1;
         LOG_INFO("iteration %lld: loss %.12g, user half %.3f s, item half %.3f s, loss %.3f s", (long long)it + 1, hist[it], t1 - t0,
-                 t2 - t1, log_now() - t2);
+                 t2 - t1, log_now() - t2r);
         if (o.checkpoint_every && (it + 1) % o.checkpoint_every == 0 && it + 1 < o.iterations &&
             write_ckpt(&a, cparams, fp, it + 1, hist, e))
             goto done;

@@ -20,6 +20,14 @@
 
 int als_run(int argc, char **argv, MPI_Comm comm);
 
+#include <stdlib.h>
+/* 64-byte aligned allocation (size rounded up, as C11 requires): BLAS sees
+ * the same alignment, hence the same code path, on every rank. */
+static inline void *als_aalloc(size_t n)
+{
+    return aligned_alloc(64, (n + 63) / 64 * 64 + 64);
+}
+
 #define ALS_CHUNK 256   /* items per scoring chunk: the unit of the block (code-order) layout */
 
 typedef struct als_opts {

@@ -77,6 +77,7 @@ typedef struct scorer {
 /* score users against items [lo, hi) whose factors are rows of Yb */
 static void score_block(scorer *sc, const double *Yb, int64_t lo, int64_t hi)
 {
+    int N = sc->t.N;
     als *a = sc->a;
     int f = a->f;
     for (int64_t c0 = lo; c0 < hi; c0 += ALS_CHUNK) {
@@ -101,11 +102,19 @@ static void score_block(scorer *sc, const double *Yb, int64_t lo, int64_t hi)
                     int64_t v = idx[q];
                     const double *srow = sc->S + (int64_t)q * nc;
                     const int32_t *seen = a->uitem + a->uptr[v];
-                    int64_t ns = a->uptr[v + 1] - a->uptr[v];
+                    int64_t ns = a->uptr[v + 1] - a->uptr[v], sp = 0;
+                    while (sp < ns && seen[sp] < c0) sp++;
+                    int full = sc->t.cnt[v] == N;
+                    double thr = full ? sc->t.s[v * N + N - 1] : -INFINITY;
                     for (int j = 0; j < nc; j++) {
+                        if (srow[j] < thr) continue;   /* cannot enter the list: most items stop here */
                         int32_t code = (int32_t)(c0 + j);
-                        if (sc->excl && has_item(seen, ns, code)) continue;
+                        if (sc->excl) {
+                            while (sp < ns && seen[sp] < code) sp++;
+                            if (sp < ns && seen[sp] == code) continue;
+                        }
                         topn_insert(&sc->t, v, srow[j], code);
+                        if (sc->t.cnt[v] == N) thr = sc->t.s[v * N + N - 1];
                     }
                     for (int64_t k = a->hptr[v]; k < a->hptr[v + 1]; k++) {
                         if (a->hitem[k] >= c0 && a->hitem[k] < c0 + nc) sc->hs[k] = srow[a->hitem[k] - c0];
@@ -175,17 +184,17 @@ int als_recommend(als *a, const double *Yb, als_recs *R, precis_err *e)
     sc.hs = malloc(8 * (size_t)(nh + 1));
     sc.ns = malloc(8 * (size_t)(nh + 1));
     sc.neg = malloc(4 * (size_t)(nh + 1));
-    sc.U = aligned_alloc(64, 8 * (size_t)USER_BATCH * (size_t)f);
-    sc.Yc = aligned_alloc(64, 8 * (size_t)ALS_CHUNK * (size_t)f);
-    sc.S = aligned_alloc(64, 8 * (size_t)USER_BATCH * ALS_CHUNK);
+    sc.U = als_aalloc(8 * (size_t)USER_BATCH * (size_t)f);
+    sc.Yc = als_aalloc(8 * (size_t)ALS_CHUNK * (size_t)f);
+    sc.S = als_aalloc(8 * (size_t)USER_BATCH * ALS_CHUNK);
     R->items = malloc(4 * nu1 * (size_t)N);
     R->scores = malloc(8 * nu1 * (size_t)N);
     R->cold = calloc(nu1, 1);
     int gather = (double)NI * f * 8 <= (double)a->o->max_repl_mb * 1048576.0;
-    if (gather) full = aligned_alloc(64, 8 * (size_t)(NI + 1) * (size_t)f);
+    if (gather) full = als_aalloc(8 * (size_t)(NI + 1) * (size_t)f);
     else {
-        ring = aligned_alloc(64, 8 * (size_t)(maxrows + 1) * (size_t)f);
-        next = aligned_alloc(64, 8 * (size_t)(maxrows + 1) * (size_t)f);
+        ring = als_aalloc(8 * (size_t)(maxrows + 1) * (size_t)f);
+        next = als_aalloc(8 * (size_t)(maxrows + 1) * (size_t)f);
     }
     if (!order || !cov || !plist || !r || !sc.t.s || !sc.t.it || !sc.t.cnt || !sc.hs || !sc.ns || !sc.neg || !sc.U ||
         !sc.Yc || !sc.S || !R->items || !R->scores || !R->cold || (gather ? !full : (!ring || !next)))

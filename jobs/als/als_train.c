@@ -268,8 +268,8 @@ int als_gram(als *a, int users, double *G, precis_err *e)
     const int64_t *slot = users ? a->uslot : a->islot;
     const double *F = users ? a->X : a->Y;
     racc *acc = malloc(sizeof(racc) * (size_t)nt);
-    double *blk = aligned_alloc(64, 8 * (size_t)NB_BLOCK * (size_t)f);
-    double *part = aligned_alloc(64, 8 * (size_t)f * (size_t)f);
+    double *blk = als_aalloc(8 * (size_t)NB_BLOCK * (size_t)f);
+    double *part = als_aalloc(8 * (size_t)f * (size_t)f);
     double *out = malloc(8 * (size_t)nt);
     int rc = -1;
     if (!acc || !blk || !part || !out) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory for the Gram matrix");
@@ -310,65 +310,113 @@ static inline double dot(const double *x, const double *y, int f)
     return s;
 }
 
-/* out = (G + lam I) p + sum_k (c_k - 1)(y_k . p) y_k */
-static void apply_A(const als *a, const double *G, double lam, const int64_t *col, const double *val, int64_t deg,
-                    const double *nb, const double *p, double *out)
+#define GATHER_MAX 4096   /* neighbour rows gathered at once; larger degrees go in fixed blocks */
+
+/* Per-entity scratch: the neighbours' factor rows gathered contiguously (so
+ * BLAS sees the same shapes and aligned buffers at any P), their weights. */
+typedef struct solve_ws {
+    int f;
+    double *Yg;    /* GATHER_MAX x f */
+    double *w;     /* c - 1 per neighbour */
+    double *c;     /* c per neighbour */
+    double *t;     /* GATHER_MAX */
+    double *A, *b, *r, *p, *Ap, *x;
+} solve_ws;
+
+static int ws_init(solve_ws *w, int f, int64_t maxdeg)
 {
-    int f = a->f;
-    cblas_dsymv(CblasRowMajor, CblasUpper, f, 1.0, G, f, p, 1, 0.0, out, 1);
+    memset(w, 0, sizeof *w);
+    w->f = f;
+    size_t ff = 8 * (size_t)f * (size_t)f, fv = 8 * (size_t)((f + 7) / 8 * 8), nd = 8 * (size_t)(maxdeg + 8);
+    w->Yg = als_aalloc(8 * (size_t)GATHER_MAX * (size_t)f);
+    w->t = als_aalloc(8 * (size_t)GATHER_MAX);
+    w->w = malloc(nd);
+    w->c = malloc(nd);
+    w->A = als_aalloc(ff);
+    w->b = als_aalloc(fv); w->r = als_aalloc(fv); w->p = als_aalloc(fv);
+    w->Ap = als_aalloc(fv); w->x = als_aalloc(fv);
+    return w->Yg && w->t && w->w && w->c && w->A && w->b && w->r && w->p && w->Ap && w->x ? 0 : -1;
+}
+
+static void ws_free(solve_ws *w)
+{
+    free(w->Yg); free(w->t); free(w->w); free(w->c); free(w->A); free(w->b); free(w->r); free(w->p); free(w->Ap); free(w->x);
+}
+
+static void gather(int f, const double *nb, const int64_t *col, int64_t n, double *Yg)
+{
+    for (int64_t k = 0; k < n; k++) memcpy(Yg + k * f, nb + col[k] * f, 8 * (size_t)f);
+}
+
+/* out = (G + lam I) p + sum_k w_k (y_k . p) y_k, neighbours in fixed blocks of GATHER_MAX */
+static void apply_A(solve_ws *ws, const double *G, double lam, const int64_t *col, int64_t deg, const double *nb,
+                    int gathered, const double *p, double *out)
+{
+    int f = ws->f;
+    cblas_dgemv(CblasRowMajor, CblasNoTrans, f, f, 1.0, G, f, p, 1, 0.0, out, 1);
     for (int j = 0; j < f; j++) out[j] += lam * p[j];
-    for (int64_t k = 0; k < deg; k++) {
-        const double *y = nb + col[k] * f;
-        double t = (confidence(a->o, val[k]) - 1.0) * dot(y, p, f);
-        for (int j = 0; j < f; j++) out[j] += t * y[j];
+    for (int64_t s = 0; s < deg; s += GATHER_MAX) {
+        int m = (int)(deg - s < GATHER_MAX ? deg - s : GATHER_MAX);
+        if (!gathered) gather(f, nb, col + s, m, ws->Yg);
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, m, f, 1.0, ws->Yg, f, p, 1, 0.0, ws->t, 1);
+        for (int k = 0; k < m; k++) ws->t[k] *= ws->w[s + k];
+        cblas_dgemv(CblasRowMajor, CblasTrans, m, f, 1.0, ws->Yg, f, ws->t, 1, 1.0, out, 1);
     }
 }
 
 int als_half(als *a, int users, const double *G, precis_err *e)
 {
     int f = a->f, chol = a->o->solver[1] == 'h';
-    int64_t n = users ? a->nu : a->ni;
+    int64_t n = users ? a->nu : a->ni, maxdeg = 0;
     const int64_t *ptr = users ? a->uptr : a->iptr, *col = users ? a->ucol : a->icol;
     const double *val = users ? a->uval : a->ival, *nb = users ? a->Yn : a->Xn;
     double *F = users ? a->X : a->Y;
-    double *A = aligned_alloc(64, 8 * (size_t)f * (size_t)f), *blk = aligned_alloc(64, 8 * (size_t)NB_BLOCK * (size_t)f);
-    double *b = malloc(8 * (size_t)f), *r = malloc(8 * (size_t)f), *p = malloc(8 * (size_t)f), *Ap = malloc(8 * (size_t)f);
+    solve_ws ws;
     int rc = -1;
     int64_t bad = -1;
-    if (!A || !blk || !b || !r || !p || !Ap) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory in the solver");
+    for (int64_t i = 0; i < n; i++)
+        if (ptr[i + 1] - ptr[i] > maxdeg) maxdeg = ptr[i + 1] - ptr[i];
+    if (ws_init(&ws, f, maxdeg)) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory in the solver");
     if (precis_agree(a->comm, e)) goto done;
+    double *A = ws.A, *b = ws.b, *r = ws.r, *p = ws.p, *Ap = ws.Ap, *x = ws.x;
     for (int64_t i = 0; i < n && bad < 0; i++) {
         int64_t k0 = ptr[i], deg = ptr[i + 1] - k0;
-        double *x = F + i * f;
-        if (deg == 0) { memset(x, 0, 8 * (size_t)f); continue; }
+        if (deg == 0) { memset(F + i * f, 0, 8 * (size_t)f); continue; }
         double lam = a->o->lambda * (a->o->reg_scale[0] == 'c' ? (double)deg : 1.0);
-        memset(b, 0, 8 * (size_t)f);
         for (int64_t k = 0; k < deg; k++) {
-            const double *y = nb + col[k0 + k] * f;
-            double c = confidence(a->o, val[k0 + k]);
-            for (int j = 0; j < f; j++) b[j] += c * y[j];
+            ws.c[k] = confidence(a->o, val[k0 + k]);
+            ws.w[k] = ws.c[k] - 1.0;
+        }
+        int gathered = deg <= GATHER_MAX;
+        /* b = sum_k c_k y_k */
+        memset(b, 0, 8 * (size_t)f);
+        for (int64_t s = 0; s < deg; s += GATHER_MAX) {
+            int m = (int)(deg - s < GATHER_MAX ? deg - s : GATHER_MAX);
+            gather(f, nb, col + k0 + s, m, ws.Yg);
+            cblas_dgemv(CblasRowMajor, CblasTrans, m, f, 1.0, ws.Yg, f, ws.c + s, 1, 1.0, b, 1);
         }
         if (chol) {
             memcpy(A, G, 8 * (size_t)f * (size_t)f);
             for (int j = 0; j < f; j++) A[j * f + j] += lam;
-            for (int64_t s = 0; s < deg; s += NB_BLOCK) {
-                int m = (int)(deg - s < NB_BLOCK ? deg - s : NB_BLOCK);
+            for (int64_t s = 0; s < deg; s += GATHER_MAX) {
+                int m = (int)(deg - s < GATHER_MAX ? deg - s : GATHER_MAX);
                 for (int q = 0; q < m; q++) {
                     const double *y = nb + col[k0 + s + q] * f;
-                    double w = sqrt(confidence(a->o, val[k0 + s + q]) - 1.0);
-                    for (int j = 0; j < f; j++) blk[q * f + j] = w * y[j];
+                    double sw = sqrt(ws.w[s + q]);
+                    for (int j = 0; j < f; j++) ws.Yg[q * f + j] = sw * y[j];
                 }
-                cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, f, m, 1.0, blk, f, 1.0, A, f);
+                cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, f, m, 1.0, ws.Yg, f, 1.0, A, f);
             }
             lapack_int info = LAPACKE_dposv(LAPACK_ROW_MAJOR, 'U', f, 1, A, f, b, 1);
             if (info != 0) { bad = i; break; }
             memcpy(x, b, 8 * (size_t)f);
         } else {
-            apply_A(a, G, lam, col + k0, val + k0, deg, nb, x, Ap);
+            memcpy(x, F + i * f, 8 * (size_t)f);
+            apply_A(&ws, G, lam, col + k0, deg, nb, gathered, x, Ap);
             for (int j = 0; j < f; j++) p[j] = r[j] = b[j] - Ap[j];
             double rs = dot(r, r, f);
             for (int64_t s = 0; s < a->o->cg_steps && rs >= 1e-20; s++) {
-                apply_A(a, G, lam, col + k0, val + k0, deg, nb, p, Ap);
+                apply_A(&ws, G, lam, col + k0, deg, nb, gathered, p, Ap);
                 double alpha = rs / dot(p, Ap, f);
                 for (int j = 0; j < f; j++) {
                     x[j] += alpha * p[j];
@@ -379,34 +427,43 @@ int als_half(als *a, int users, const double *G, precis_err *e)
                 rs = rn;
             }
         }
-        if (a->as_float) als_round_float(x, f);
+        memcpy(F + i * f, x, 8 * (size_t)f);
+        if (a->as_float) als_round_float(F + i * f, f);
     }
     if (bad >= 0)
         PERR(e, PRECIS_EXIT_DATA, "the normal equations of %s %lld are not positive definite (try --lambda > 0)",
              users ? "user" : "item", (long long)(users ? a->uoff + bad : a->icode[bad]));
     rc = precis_agree(a->comm, e);
 done:
-    free(A); free(blk); free(b); free(r); free(p); free(Ap);
+    ws_free(&ws);
     return rc;
 }
 
 int als_loss(als *a, const double *Gy, double *loss, precis_err *e)
 {
     int f = a->f;
-    double *t = malloc(8 * (size_t)f);
+    int64_t maxdeg = 0;
+    solve_ws ws;
     racc acc;
     racc_init(&acc);
-    if (!t) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
-    if (precis_agree(a->comm, e)) { free(t); return -1; }
+    for (int64_t u = 0; u < a->nu; u++)
+        if (a->uptr[u + 1] - a->uptr[u] > maxdeg) maxdeg = a->uptr[u + 1] - a->uptr[u];
+    if (ws_init(&ws, f, maxdeg)) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+    if (precis_agree(a->comm, e)) { ws_free(&ws); return -1; }
     int count = a->o->reg_scale[0] == 'c';
     for (int64_t u = 0; u < a->nu; u++) {
-        const double *x = a->X + u * f;
         int64_t k0 = a->uptr[u], deg = a->uptr[u + 1] - k0;
-        cblas_dsymv(CblasRowMajor, CblasUpper, f, 1.0, Gy, f, x, 1, 0.0, t, 1);
-        double l = dot(x, t, f) + a->o->lambda * (count ? (double)deg : 1.0) * dot(x, x, f);
-        for (int64_t k = 0; k < deg; k++) {
-            double s = dot(x, a->Yn + a->ucol[k0 + k] * f, f), c = confidence(a->o, a->uval[k0 + k]);
-            l += c * (1.0 - s) * (1.0 - s) - s * s;
+        memcpy(ws.x, a->X + u * f, 8 * (size_t)f);
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, f, f, 1.0, Gy, f, ws.x, 1, 0.0, ws.r, 1);
+        double l = dot(ws.x, ws.r, f) + a->o->lambda * (count ? (double)deg : 1.0) * dot(ws.x, ws.x, f);
+        for (int64_t s = 0; s < deg; s += GATHER_MAX) {
+            int m = (int)(deg - s < GATHER_MAX ? deg - s : GATHER_MAX);
+            gather(f, a->Yn, a->ucol + k0 + s, m, ws.Yg);
+            cblas_dgemv(CblasRowMajor, CblasNoTrans, m, f, 1.0, ws.Yg, f, ws.x, 1, 0.0, ws.t, 1);
+            for (int k = 0; k < m; k++) {
+                double sc = ws.t[k], c = confidence(a->o, a->uval[k0 + s + k]);
+                l += c * (1.0 - sc) * (1.0 - sc) - sc * sc;
+            }
         }
         racc_add(&acc, l);
     }
@@ -415,7 +472,7 @@ int als_loss(als *a, const double *Gy, double *loss, precis_err *e)
         int64_t deg = a->iptr[i + 1] - a->iptr[i];
         racc_add(&acc, a->o->lambda * (count ? (double)deg : 1.0) * dot(y, y, f));
     }
-    free(t);
+    ws_free(&ws);
     return reduce_allreduce(a->comm, &acc, 1, loss, "loss", e);
 }
 
