@@ -10,7 +10,7 @@ PKGS=(
   libgsl-dev libcmocka-dev
   libopenblas-dev liblapacke-dev
   libssl-dev librandom123-dev libjansson-dev
-  python3 python3-numpy python3-h5py python3-pandas python3-sklearn bc
+  python3 python3-numpy python3-scipy python3-h5py python3-pandas python3-sklearn bc
   slurm-wlm munge
 )
 # Sanitizer runtimes ship with gcc (libasan8, libubsan1) on Debian 12.
