@@ -162,16 +162,22 @@ static int write_output(als *a, const als_opts *o, const char *params, const cha
     offs = malloc(8 * (size_t)(a->S + 2));
     CHECK(ids && idbuf && offs, e, PRECIS_EXIT_INTERNAL, "out of memory");
     for (int64_t u = 0; u < a->nu; u++) {
-        ids[u] = idbuf + 33 * u;
-        snprintf(ids[u], 33, "%016llx%016llx", (unsigned long long)a->ukey[u], (unsigned long long)a->ukey_lo[u]);
+        if (a->generic) {
+            ids[u] = a->uid + (size_t)u * a->uid_w;   /* as given */
+        } else {
+            ids[u] = idbuf + 33 * u;
+            snprintf(ids[u], 33, "%016llx%016llx", (unsigned long long)a->ukey[u], (unsigned long long)a->ukey_lo[u]);
+        }
     }
-    TRY(h5io_write_col(out, "/users/customer_key", H5T_NATIVE_UINT64, a->ukey, a->nu, e));
-    TRY(h5io_write_col(out, "/users/customer_key_lo", H5T_NATIVE_UINT64, a->ukey_lo, a->nu, e));
     TRY(h5io_write_strings(out, "/users/id", (const char *const *)ids, a->nu, e));
-    slots_range(a->rank, a->size, a->S, &slo, &shi);
-    TRY(slots_offsets_local(comm, a->uslot, a->nu, slo, shi, offs, e));
-    TRY(h5io_write_slot_offsets(out, "/users", slo, shi, offs, e));
-    TRY(h5io_attr_set_i64(out, "/users", "slots", a->S, e));
+    if (!a->generic) {  /* customer identity for joins (generic ids are not customer keys) */
+        TRY(h5io_write_col(out, "/users/customer_key", H5T_NATIVE_UINT64, a->ukey, a->nu, e));
+        TRY(h5io_write_col(out, "/users/customer_key_lo", H5T_NATIVE_UINT64, a->ukey_lo, a->nu, e));
+        slots_range(a->rank, a->size, a->S, &slo, &shi);
+        TRY(slots_offsets_local(comm, a->uslot, a->nu, slo, shi, offs, e));
+        TRY(h5io_write_slot_offsets(out, "/users", slo, shi, offs, e));
+        TRY(h5io_attr_set_i64(out, "/users", "slots", a->S, e));
+    }
     /* items in code order (block layout) */
     free(ids);
     ids = malloc(sizeof(char *) * (size_t)(hi - lo + 1));
@@ -215,7 +221,11 @@ int als_run(int argc, char **argv, MPI_Comm comm)
     memset(&o, 0, sizeof o);
     memset(&a, 0, sizeof a);
     const opt_spec specs[] = {
-        {"in", OPT_STR, &o.in, NULL, "clean.h5 from precis-clean", 0, 0, NULL},
+        {"in", OPT_STR, &o.in, NULL, "clean.h5 from precis-clean, or a CSV file/directory/glob of (already pseudonymised) interactions", 0, 0, NULL},
+        {"user-col", OPT_STR, &o.user_col, NULL, "CSV input: the user id column", 0, 0, NULL},
+        {"item-col", OPT_STR, &o.item_col, NULL, "CSV input: the item id column", 0, 0, NULL},
+        {"value-col", OPT_STR, &o.value_col, NULL, "CSV input: the value column (default: 1 per row)", 0, 0, NULL},
+        {"time-col", OPT_STR, &o.time_col, NULL, "CSV input: the time column (ISO date/time, yyyymmdd, yyyy/mm/dd or epoch), for --holdout last:N", 0, 0, NULL},
         {"out", OPT_STR, &o.out, NULL, "output recs.h5", 0, 0, NULL},
         {"value", OPT_STR, &o.value, "quantity", "interaction strength per (user, item): summed quantity, row count or amount", 0, 0, "quantity|count|amount|column"},
         {"confidence", OPT_STR, &o.confidence, "linear", "c = 1 + alpha*v (linear) or 1 + alpha*log(1 + v/eps) (log)", 0, 0, "linear|log"},

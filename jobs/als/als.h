@@ -48,6 +48,7 @@ typedef struct als {
     /* ---- users (this rank's slots, global order) ---- */
     int64_t nu, NU, uoff, *uoffs;  /* local, global, first global row, per-rank offsets (size+1) */
     uint64_t *ukey, *ukey_lo;      /* identity (clean.h5 input) */
+    int generic;                   /* generic input: ids are strings, keys are SHA-256 of them */
     char *uid; size_t uid_w;       /* identity strings (generic input), nu x uid_w */
     int64_t *uslot;                /* slot of each user */
     int64_t *uptr; int32_t *uitem; double *uval;  /* training interactions, items ascending */

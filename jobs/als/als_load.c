@@ -9,17 +9,31 @@
  * (counted). The holdout then takes, per user, the N most recent pairs
  * (last:N, only from users with more than N pairs, so each keeps one) or
  * each pair with probability F from a stream keyed by the user (random:F).
+ *
+ * A generic CSV (--user-col/--item-col) is read in byte ranges; a user's
+ * identity is SHA-256 of its id (the input is assumed pseudonymised), which
+ * gives the same (slot, key) order as clean.h5; rows are shuffled to the
+ * slot owners and fully sorted, and item ids become codes of a global sorted
+ * dictionary. Ids are written back as given.
  */
 #include "als.h"
+#include "csv.h"
+#include "datefmt.h"
 #include "h5io.h"
+#include "inputs.h"
 #include "log.h"
 #include "rng.h"
+#include "shuffle.h"
 #include "slots.h"
+#include "strdict.h"
+
+#include <openssl/evp.h>
 
 #include <gsl/gsl_randist.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 typedef struct pair {
     int32_t item;
@@ -128,6 +142,227 @@ static int finish_user(als *a, pair *p, int64_t n, uint64_t ukey, gsl_rng *r, cs
     return 0;
 }
 
+
+static int alloc_users(als *a, int64_t nus)
+{
+    a->ukey = malloc(8 * (size_t)(nus ? nus : 1));
+    a->ukey_lo = malloc(8 * (size_t)(nus ? nus : 1));
+    a->uslot = malloc(8 * (size_t)(nus ? nus : 1));
+    a->uptr = malloc(8 * (size_t)(nus + 1));
+    a->hptr = malloc(8 * (size_t)(nus + 1));
+    if (!a->ukey || !a->ukey_lo || !a->uslot || !a->uptr || !a->hptr) return -1;
+    a->nu = 0;
+    a->uptr[0] = a->hptr[0] = 0;
+    return 0;
+}
+
+/* hand the built arrays to a (never NULL) */
+static int take_csr(als *a, csr_build *b)
+{
+    a->uitem = b->item ? b->item : malloc(4);
+    a->uval = b->v ? b->v : malloc(8);
+    a->hitem = b->hitem ? b->hitem : malloc(4);
+    memset(b, 0, sizeof *b);
+    return a->uitem && a->uval && a->hitem ? 0 : -1;
+}
+
+#define UID_MAX 64   /* generic user ids: at most 63 bytes */
+
+typedef struct grec {
+    uint64_t k, kl;
+    int32_t item, pad;
+    double v;
+    int64_t ts;
+    char uid[UID_MAX];
+} grec;
+
+static int cmp_grec(const void *x, const void *y)
+{
+    const grec *p = x, *q = y;
+    if (p->pad != q->pad) return p->pad < q->pad ? -1 : 1;   /* pad = slot (fits: S <= 2^30) */
+    if (p->k != q->k) return p->k < q->k ? -1 : 1;
+    if (p->kl != q->kl) return p->kl < q->kl ? -1 : 1;
+    int c = strcmp(p->uid, q->uid);
+    if (c) return c;
+    if (p->item != q->item) return p->item < q->item ? -1 : 1;
+    if (p->ts != q->ts) return p->ts < q->ts ? -1 : 1;
+    return (p->v > q->v) - (p->v < q->v);
+}
+
+static int cmp_grec_user(const grec *p, const grec *q)
+{
+    return p->pad != q->pad || p->k != q->k || p->kl != q->kl || strcmp(p->uid, q->uid);
+}
+
+static int find_col(const csv_reader *r, int file, const char *name)
+{
+    int nf;
+    const char *const *names;
+    const size_t *lens;
+    csv_header(r, file, &nf, &names, &lens);
+    for (int i = 0; i < nf; i++)
+        if (strlen(name) == lens[i] && !memcmp(names[i], name, lens[i])) return i;
+    return -1;
+}
+
+static int parse_ts(const char *s, size_t n, int64_t *ts)
+{
+    for (int f = 0; f < DF_N; f++)
+        if (datefmt_parse(f, s, n, 0, ts) == 0) return 0;
+    return -1;
+}
+
+/* --in FILE.csv (or a directory / glob of part files) with --user-col, --item-col */
+static int load_csv(als *a, precis_err *e)
+{
+    const als_opts *o = a->o;
+    inputs_list in = {0, NULL};
+    csv_reader *r = NULL;
+    strdict d;
+    grec *rec = NULL, *recv = NULL;
+    int *dest = NULL, *cols = NULL;
+    int32_t *map = NULL;
+    int64_t n = 0, cap = 0, nrecv = 0, rejected = 0;
+    char first_bad[512] = "";
+    csv_opts co;
+    strdict_init(&d);
+    csv_opts_default(&co);
+    a->generic = 1;
+    a->S = SLOTS_DEFAULT;
+    CHECK(o->user_col && o->item_col, e, PRECIS_EXIT_USAGE, "a CSV --in needs --user-col and --item-col");
+    CHECK(strcmp(o->value, "column") || o->value_col, e, PRECIS_EXIT_USAGE, "--value column needs --value-col");
+    CHECK(!strcmp(o->value, "column") || !strcmp(o->value, "count") || !strcmp(o->value, "quantity"), e, PRECIS_EXIT_USAGE,
+          "--value %s: a CSV input takes its value from --value-col (or counts rows with --value count)", o->value);
+    CHECK(strncmp(o->holdout, "last:", 5) || o->time_col, e, PRECIS_EXIT_USAGE, "--holdout last:N needs --time-col for a CSV input");
+    TRY(inputs_expand(o->in, "*.csv", 0, &in, e));
+    TRY(csv_open(a->comm, in.path, in.n, &co, &r, e));
+    cols = malloc(sizeof(int) * 4 * (size_t)in.n);
+    CHECK(cols, e, PRECIS_EXIT_INTERNAL, "out of memory");
+    const char *want[4] = {o->user_col, o->item_col, o->value_col, o->time_col};
+    for (int fi = 0; fi < in.n; fi++)
+        for (int c = 0; c < 4; c++) {
+            cols[fi * 4 + c] = want[c] ? find_col(r, fi, want[c]) : -1;
+            CHECK(!want[c] || cols[fi * 4 + c] >= 0, e, PRECIS_EXIT_DATA, "%s: no column '%s' in the header", in.path[fi], want[c]);
+        }
+    csv_record cr;
+    const char *field_name[4] = {"user", "item", "value", "time"};
+    while (csv_next(r, &cr)) {
+        const char *why = NULL;
+        int bad = -1;
+        const int *cc = cols + cr.file * 4;
+        double v = 1.0;
+        int64_t ts = 0;
+        if (cr.status != CSV_OK) {
+            why = csv_status_name(cr.status);
+        } else {
+            size_t ul = cr.flen[cc[0]], il = cr.flen[cc[1]];
+            if (ul == 0 || ul >= UID_MAX) { why = ul ? "user id longer than 63 bytes" : "empty user id"; bad = 0; }
+            else if (il == 0) { why = "empty item id"; bad = 1; }
+            if (!why && cc[2] >= 0 && strcmp(o->value, "count")) {
+                char buf[64], *end;
+                size_t l = cr.flen[cc[2]];
+                if (l == 0 || l >= sizeof buf) { why = "value is not a number"; bad = 2; }
+                else {
+                    memcpy(buf, cr.f[cc[2]], l);
+                    buf[l] = '\0';
+                    v = strtod(buf, &end);
+                    if (*end || !isfinite(v)) { why = "value is not a finite number"; bad = 2; }
+                }
+            }
+            if (!why && cc[3] >= 0 && parse_ts(cr.f[cc[3]], cr.flen[cc[3]], &ts)) { why = "unparseable time"; bad = 3; }
+        }
+        if (why) {
+            if (rejected++ == 0)
+                snprintf(first_bad, sizeof first_bad, "%s:%lld%s%s: %s", csv_path(r, cr.file), (long long)cr.line,
+                         bad >= 0 ? " field " : "", bad >= 0 ? want[bad] ? want[bad] : field_name[bad] : "", why);
+            continue;
+        }
+        if (n == cap) {
+            cap = cap ? 2 * cap : 4096;
+            grec *t = realloc(rec, sizeof(grec) * (size_t)cap);
+            CHECK(t, e, PRECIS_EXIT_INTERNAL, "out of memory reading %s", in.path[cr.file]);
+            rec = t;
+        }
+        grec *g = &rec[n++];
+        memset(g, 0, sizeof *g);
+        memcpy(g->uid, cr.f[cc[0]], cr.flen[cc[0]]);
+        unsigned char md[32];
+        EVP_Digest(g->uid, cr.flen[cc[0]], md, NULL, EVP_sha256(), NULL);
+        for (int b = 0; b < 8; b++) {
+            g->k = (g->k << 8) | md[b];
+            g->kl = (g->kl << 8) | md[8 + b];
+        }
+        g->item = strdict_intern(&d, cr.f[cc[1]], cr.flen[cc[1]]);
+        CHECK(g->item >= 0, e, PRECIS_EXIT_INTERNAL, "out of memory");
+        g->v = v;
+        g->ts = ts;
+    }
+fail:
+    if (precis_agree(a->comm, e)) goto out;
+    {
+        int64_t tot[2] = {n, rejected};
+        MPI_Allreduce(MPI_IN_PLACE, tot, 2, MPI_INT64_T, MPI_SUM, a->comm);
+        if (rejected) log_all(LOG_WARN, "%lld rows rejected here; the first: %s", (long long)rejected, first_bad);
+        if (tot[1]) LOG_WARN("%lld of %lld rows rejected in all (not used; see the messages above)", (long long)tot[1], (long long)(tot[0] + tot[1]));
+        if (tot[0] == 0) PERR(e, PRECIS_EXIT_DATA, "%s: no usable rows", o->in);
+        if (precis_agree(a->comm, e)) goto out;
+        a->rows_in = n;
+    }
+    if (strdict_globalise(a->comm, &d, &map, e)) goto out;
+    a->NI = d.nglobal;
+    a->iname_w = 1;
+    for (int32_t i = 0; i < d.nglobal; i++)
+        if (strlen(d.global[i]) + 1 > a->iname_w) a->iname_w = strlen(d.global[i]) + 1;
+    a->iname = calloc((size_t)(a->NI ? a->NI : 1), a->iname_w);
+    dest = malloc(sizeof(int) * (size_t)(n ? n : 1));
+    if (!a->iname || !dest) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+    if (precis_agree(a->comm, e)) goto out;
+    for (int32_t i = 0; i < d.nglobal; i++) memcpy(a->iname + (size_t)i * a->iname_w, d.global[i], strlen(d.global[i]));
+    for (int64_t i = 0; i < n; i++) {
+        rec[i].item = map[rec[i].item];
+        rec[i].pad = (int32_t)slots_of(rec[i].k, a->S);
+        dest[i] = slots_owner(rec[i].pad, a->S, a->size);
+    }
+    if (shuffle_exchange(a->comm, rec, n, sizeof(grec), dest, 0, (void **)&recv, &nrecv, e)) goto out;
+    qsort(recv, (size_t)nrecv, sizeof(grec), cmp_grec);
+    {
+        int64_t nus = 0;
+        for (int64_t i = 0; i < nrecv; i++)
+            if (i == 0 || cmp_grec_user(&recv[i], &recv[i - 1])) nus++;
+        if (alloc_users(a, nus)) { PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); goto out; }
+        a->uid = calloc((size_t)(nus ? nus : 1), UID_MAX);
+        a->uid_w = UID_MAX;
+        pair *p = malloc(sizeof(pair) * (size_t)(nrecv ? nrecv : 1));
+        gsl_rng *rg = rng_new(0, 0, 0);
+        csr_build b;
+        memset(&b, 0, sizeof b);
+        if (!a->uid || !p || !rg) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+        for (int64_t i = 0; !e->code && i < nrecv;) {
+            int64_t j = i;
+            for (; j < nrecv && !cmp_grec_user(&recv[j], &recv[i]); j++) p[j - i] = (pair){recv[j].item, 0, recv[j].v, recv[j].ts};
+            int64_t u = a->nu++;
+            a->ukey[u] = recv[i].k;
+            a->ukey_lo[u] = recv[i].kl;
+            a->uslot[u] = recv[i].pad;
+            memcpy(a->uid + u * UID_MAX, recv[i].uid, UID_MAX);
+            if (finish_user(a, p, j - i, recv[i].k ^ mix64(recv[i].kl), rg, &b)) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+            a->uptr[u + 1] = b.n;
+            a->hptr[u + 1] = b.hn;
+            i = j;
+        }
+        free(p);
+        if (rg) gsl_rng_free(rg);
+        if (take_csr(a, &b)) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+    }
+out:
+    if (r) csv_close(r);
+    inputs_free(&in);
+    strdict_free(&d);
+    free(rec); free(recv); free(dest); free(cols); free(map);
+    return precis_agree(a->comm, e);
+}
+
+
 /* value of one transaction row under --value */
 static double row_value(const char *how, double qty, double amount, uint8_t flags)
 {
@@ -180,14 +415,7 @@ static int load_clean(als *a, char **key_fp, precis_err *e)
     int64_t nus = 0;
     for (int64_t i = 0; i < cnt; i++)
         if (i == 0 || k[i] != k[i - 1] || kl[i] != kl[i - 1]) nus++;
-    a->ukey = malloc(8 * (size_t)(nus ? nus : 1));
-    a->ukey_lo = malloc(8 * (size_t)(nus ? nus : 1));
-    a->uslot = malloc(8 * (size_t)(nus ? nus : 1));
-    a->uptr = malloc(8 * (size_t)(nus + 1));
-    a->hptr = malloc(8 * (size_t)(nus + 1));
-    CHECK(a->ukey && a->ukey_lo && a->uslot && a->uptr && a->hptr, e, PRECIS_EXIT_INTERNAL, "out of memory");
-    a->nu = 0;
-    a->uptr[0] = a->hptr[0] = 0;
+    CHECK(alloc_users(a, nus) == 0, e, PRECIS_EXIT_INTERNAL, "out of memory");
     for (int64_t i = 0; i < cnt;) {
         int64_t j = i;
         for (; j < cnt && k[j] == k[i] && kl[j] == kl[i]; j++) {
@@ -208,11 +436,7 @@ static int load_clean(als *a, char **key_fp, precis_err *e)
         a->hptr[u + 1] = b.hn;
         i = j;
     }
-    a->uitem = b.item; a->uval = b.v; a->hitem = b.hitem;
-    if (!a->uitem) a->uitem = malloc(4);
-    if (!a->uval) a->uval = malloc(8);
-    if (!a->hitem) a->hitem = malloc(4);
-    CHECK(a->uitem && a->uval && a->hitem, e, PRECIS_EXIT_INTERNAL, "out of memory");
+    CHECK(take_csr(a, &b) == 0, e, PRECIS_EXIT_INTERNAL, "out of memory");
     free(k); free(kl); free(item); free(qty); free(amt); free(ts); free(flags); free(p);
     gsl_rng_free(r);
     return 0;
@@ -220,9 +444,7 @@ fail:
     if (in) h5io_close(in);
     free(k); free(kl); free(item); free(qty); free(amt); free(ts); free(flags); free(p);
     if (r) gsl_rng_free(r);
-    if (a->uitem != b.item) free(b.item);
-    if (a->uval != b.v) free(b.v);
-    if (a->hitem != b.hitem) free(b.hitem);
+    free(b.item); free(b.v); free(b.hitem);
     return -1;
 }
 
@@ -251,7 +473,9 @@ int als_init_factors(als *a)
 
 int als_load(als *a, char **key_fp, precis_err *e)
 {
-    if (load_clean(a, key_fp, e)) {
+    size_t L = strlen(a->o->in);
+    int csv = a->o->user_col || (L > 4 && !strcasecmp(a->o->in + L - 4, ".csv"));
+    if (csv ? load_csv(a, e) : load_clean(a, key_fp, e)) {
         precis_agree(a->comm, e);
         return -1;
     }
