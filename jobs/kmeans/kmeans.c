@@ -31,7 +31,7 @@
 #include <string.h>
 
 typedef struct km_opts {
-    char *in, *out, *init, *model, *k_range;
+    char *in, *out, *init, *model, *k_range, *previous;
     int predict;
     int64_t k, n_init, max_iter, sample_sil;
     double tol;
@@ -457,7 +457,7 @@ static int kmeans_predict(km *m, km_opts *o, const char *path, const char *dset,
     h5io_file *mf = NULL, *in = NULL, *out = NULL;
     char *mcols = NULL, *mtr = NULL, *mfp = NULL, *icols = NULL, *itr = NULL, *ifp = NULL, *inputs = NULL;
     double *C = NULL, *ms = NULL, *md = NULL, *is = NULL, *id = NULL;
-    int32_t *lab = NULL;
+    int32_t *lab = NULL, *segid = NULL;
     uint64_t *keys = NULL, *klo = NULL;
     int64_t K = 0, KD = 0, S = 0;
     int by_slots = 0, rc = -1;
@@ -480,6 +480,11 @@ static int kmeans_predict(km *m, km_opts *o, const char *path, const char *dset,
     is = malloc(8 * (size_t)KD); id = malloc(8 * (size_t)KD); lab = malloc(4 * (size_t)(m->n ? m->n : 1));
     CHECK(C && ms && md && is && id && lab, e, PRECIS_EXIT_INTERNAL, "out of memory");
     TRY(h5io_read_rows(mf, "/centroids", H5T_NATIVE_DOUBLE, 0, K, C, e));
+    if (h5io_exists(mf, "/segment_ids")) {
+        segid = malloc(4 * (size_t)K);
+        CHECK(segid, e, PRECIS_EXIT_INTERNAL, "out of memory");
+        TRY(h5io_read_rows(mf, "/segment_ids", H5T_NATIVE_INT32, 0, K, segid, e));
+    }
     TRY(h5io_read_rows(mf, "/model/scaler_mean", H5T_NATIVE_DOUBLE, 0, KD, ms, e));
     TRY(h5io_read_rows(mf, "/model/scaler_std", H5T_NATIVE_DOUBLE, 0, KD, md, e));
     for (int64_t d = 0; d < KD; d++) { is[d] = 0; id[d] = 1; }
@@ -496,6 +501,7 @@ static int kmeans_predict(km *m, km_opts *o, const char *path, const char *dset,
     for (int64_t i = 0; i < m->n; i++) {
         double dd;
         lab[i] = nearest(m->X + i * KD, C, K, KD, &dd);
+        if (segid) lab[i] = segid[lab[i]];   /* a model built with --previous: rows carry segment IDs */
     }
     char *ins[2] = {(char *)path, o->model};
     TRY(h5io_inputs_json(m->comm, ins, 2, &inputs, e));
@@ -527,7 +533,7 @@ fail:
     h5io_close(mf);
     h5io_close(in);
     free(mcols); free(mtr); free(mfp); free(icols); free(itr); free(ifp); free(inputs);
-    free(C); free(ms); free(md); free(is); free(id); free(lab); free(keys); free(klo);
+    free(C); free(ms); free(md); free(is); free(id); free(lab); free(segid); free(keys); free(klo);
     return rc;
 }
 
@@ -549,6 +555,7 @@ int kmeans_run(int argc, char **argv, MPI_Comm comm)
         {"sample-silhouette", OPT_INT, &o.sample_sil, "10000", "rows in the deterministic silhouette sample", 2, 1000000, NULL},
         {"predict", OPT_FLAG, &o.predict, NULL, "assign the rows of --in to the segments of --model", 0, 0, NULL},
         {"model", OPT_STR, &o.model, NULL, "segments.h5 to predict with (with --predict)", 0, 0, NULL},
+        {"previous", OPT_STR, &o.previous, NULL, "last quarter's segments.h5: keep its segment IDs (optimal matching) and write the transitions", 0, 0, NULL},
         OPTS_COMMON_SPECS(&o.c),
     };
     const opt_cmd cmd = {"precis-kmeans", "Distributed k-means (Lloyd), byte-identical at any rank count.",
@@ -560,8 +567,10 @@ int kmeans_run(int argc, char **argv, MPI_Comm comm)
     h5io_file *in = NULL, *out = NULL;
     char *path = NULL, *dset = NULL, *params = NULL, *inputs = NULL, *fp = NULL, *cols = NULL, *transform = NULL;
     double *C = NULL, *Cn = NULL, *best = NULL, *best_init = NULL, *init = NULL, *hist = NULL, *best_hist = NULL;
-    int32_t *lab = NULL;
+    int32_t *lab = NULL, *ids = NULL;
     uint64_t *keys = NULL, *keys_lo = NULL;
+    km_prev pv;
+    memset(&pv, 0, sizeof pv);
     void *blob = NULL;
     double *ksel = NULL;  /* --k-range scores: k, inertia, silhouette, CH */
     km_state st;
@@ -761,6 +770,45 @@ agree_done:
             h5io_read_rows(in, "/customers/customer_key_lo", H5T_NATIVE_UINT64, m.off, m.n, keys_lo, e);
     }
     if (precis_agree(comm, e)) { free(smean); free(sstd); free(orig); free(gsizes); goto done; }
+    /* --previous: carry last quarter's IDs over; model rows sorted by ID */
+    if (o.previous) {
+        int64_t *ord = malloc(8 * (size_t)K), *rowof = malloc(8 * (size_t)K);
+        double *tmp = malloc(8 * (size_t)(K * D + K));
+        int32_t *ti = malloc(4 * (size_t)K * 2);
+        ids = malloc(4 * (size_t)(m.n + 1));
+        if (!ord || !rowof || !tmp || !ti || !ids) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+        else if (km_previous(&pv, comm, o.previous, K, D, cols, transform, fp, smean, sstd, best, e) == 0) {
+            for (int64_t j = 0; j < K; j++) ord[j] = j;
+            for (int64_t a = 1; a < K; a++)   /* insertion sort of clusters by ID */
+                for (int64_t b = a; b > 0 && pv.id[ord[b - 1]] > pv.id[ord[b]]; b--) {
+                    int64_t t = ord[b]; ord[b] = ord[b - 1]; ord[b - 1] = t;
+                }
+            for (int64_t r = 0; r < K; r++) rowof[ord[r]] = r;
+            memcpy(tmp, best, 8 * (size_t)(K * D));
+            for (int64_t r = 0; r < K; r++) memcpy(best + r * D, tmp + ord[r] * D, 8 * (size_t)D);
+            memcpy(tmp, best_init, 8 * (size_t)(K * D));
+            for (int64_t r = 0; r < K; r++) memcpy(best_init + r * D, tmp + ord[r] * D, 8 * (size_t)D);
+            int64_t *gs = (int64_t *)tmp;
+            memcpy(gs, gsizes, 8 * (size_t)K);
+            for (int64_t r = 0; r < K; r++) gsizes[r] = gs[ord[r]];
+            double *dd = tmp;
+            memcpy(dd, pv.dist, 8 * (size_t)K);
+            for (int64_t r = 0; r < K; r++) pv.dist[r] = dd[ord[r]];
+            memcpy(ti, pv.id, 4 * (size_t)K);
+            memcpy(ti + K, pv.prev_id, 4 * (size_t)K);
+            for (int64_t r = 0; r < K; r++) { pv.id[r] = ti[ord[r]]; pv.prev_id[r] = ti[K + ord[r]]; }
+            for (int64_t i = 0; i < m.n; i++) {
+                lab[i] = (int32_t)rowof[lab[i]];
+                ids[i] = pv.id[lab[i]];
+            }
+            for (int64_t r = 0; r < K; r++)
+                LOG_INFO("segment %d: %s (distance %.4g), %lld customers", pv.id[r], pv.prev_id[r] >= 0 ? "matched to last quarter's" : "new",
+                         pv.dist[r], (long long)gsizes[r]);
+            km_transitions(&pv, comm, m.rank, m.size, S, by_slots ? keys : NULL, keys_lo, ids, m.n, e);
+        }
+        free(ord); free(rowof); free(tmp); free(ti);
+        if (precis_agree(comm, e)) { free(smean); free(sstd); free(orig); free(gsizes); goto done; }
+    }
     /* centroids in original units: inverse scaler, then inverse transform */
     for (int64_t k = 0; k < K; k++) {
         const char *tp = transform;
@@ -785,7 +833,7 @@ agree_done:
                 h5io_write_mat(out, "/centroids", H5T_NATIVE_DOUBLE, best, me0 ? K : 0, (int)D, names, e) ||
                 h5io_write_mat(out, "/centroids_original", H5T_NATIVE_DOUBLE, orig, me0 ? K : 0, (int)D, names, e) ||
                 h5io_write_mat(out, "/init_centroids", H5T_NATIVE_DOUBLE, best_init, me0 ? K : 0, (int)D, names, e) ||
-                h5io_write_col(out, "/labels", H5T_NATIVE_INT32, lab, m.n, e) ||
+                h5io_write_col(out, "/labels", H5T_NATIVE_INT32, o.previous ? ids : lab, m.n, e) ||
                 h5io_write_col(out, "/sizes", H5T_NATIVE_INT64, gsizes, me0 ? K : 0, e) ||
                 h5io_write_col(out, "/inertia", H5T_NATIVE_DOUBLE, &st.best_inertia, me0 ? 1 : 0, e) ||
                 h5io_write_mat(out, "/history", H5T_NATIVE_DOUBLE, best_hist, me0 ? st.best_iters : 0, 2,
@@ -798,6 +846,18 @@ agree_done:
                 h5io_attr_set_i64(out, "/", "iterations", st.best_iters, e) ||
                 h5io_attr_set_str(out, "/", "input_dataset", dset, e);
         free(cbuf);
+        if (!w && o.previous) {
+            w = h5io_write_col(out, "/segment_ids", H5T_NATIVE_INT32, pv.id, me0 ? K : 0, e) ||
+                h5io_write_col(out, "/mapping_to_previous", H5T_NATIVE_INT32, pv.prev_id, me0 ? K : 0, e) ||
+                h5io_write_col(out, "/mapping_distance", H5T_NATIVE_DOUBLE, pv.dist, me0 ? K : 0, e) ||
+                h5io_attr_set_str(out, "/mapping_to_previous", "previous", o.previous, e);
+            if (!w && pv.have_trans)
+                w = h5io_write_mat(out, "/transitions", H5T_NATIVE_INT64, pv.trans, me0 ? pv.n_old_ids : 0, pv.n_new_ids, NULL, e) ||
+                    h5io_attr_set_f64(out, "/transitions", "changed_share", pv.changed_share, e) ||
+                    h5io_attr_set_i64(out, "/transitions", "customers_both", pv.both, e) ||
+                    h5io_attr_set_i64(out, "/transitions", "customers_new", pv.only_new, e) ||
+                    h5io_attr_set_i64(out, "/transitions", "customers_gone", pv.only_old, e);
+        }
         if (!w) w = write_profile(&m, in, out, lab, e);
         if (!w && ksel) {
             int64_t *srows = NULL, nsr = 0;
@@ -840,7 +900,8 @@ done:
     h5io_close(in);
     free(path); free(dset); free(params); free(inputs); free(fp); free(cols); free(transform);
     free(C); free(Cn); free(best); free(best_init); free(init); free(hist); free(best_hist); free(lab);
-    free(keys); free(keys_lo); free(blob); free(m.X); free(m.offs); free(ksel);
+    free(keys); free(keys_lo); free(blob); free(m.X); free(m.offs); free(ksel); free(ids);
+    km_prev_free(&pv);
     opts_free(&cmd);
     return rc;
 }

@@ -171,4 +171,51 @@ run 2 $BIN/precis-kmeans --in "$TMP/blobs.h5:/X" --k-range 2:7 --out "$TMP/bk.h5
 $PY -c "import h5py; assert h5py.File('$TMP/bk.h5').attrs['k'] == 4" && pass "--k-range finds the 4 planted blobs" || fail "k-range blobs k"
 set +e; run 2 $BIN/precis-kmeans --in "$TMP/f.h5" --k-range 5:2 --out "$TMP/x.h5" >/dev/null 2>&1; rc=$?; set -e
 expect_eq "a bad --k-range exits 2" "$rc" "2"
+echo "kmeans: --previous keeps segment IDs across quarters"
+$PY $H/make_quarters.py "$TMP"
+run 2 $BIN/precis-kmeans --in "$TMP/q1.h5" --k 6 --seed 1 --out "$TMP/s1.h5" >/dev/null 2>&1 || fail "quarter 1"
+run 2 $BIN/precis-kmeans --in "$TMP/q2.h5" --k 6 --seed 7 --out "$TMP/s2raw.h5" >/dev/null 2>&1 || fail "quarter 2 without --previous"
+for np in 1 3; do
+  run $np $BIN/precis-kmeans --in "$TMP/q2.h5" --k 6 --seed 7 --previous "$TMP/s1.h5" --out "$TMP/s2p$np.h5" > "$TMP/prev$np.log" 2>&1 || fail "quarter 2 --previous np=$np"
+done
+out=$($PY "$H/../h5same.py" "$TMP/s2p1.h5" "$TMP/s2p3.h5" | tail -1 || true)
+[[ "$out" == *", 0 differ" ]] && pass "--previous: np=3 identical to np=1 ($out)" || fail "--previous np=3: $out"
+$PY - "$TMP" <<'PYEOF' && pass "stable IDs for every customer, transition matrix = the planted moves (5% changed)" || fail "--previous IDs / transitions"
+import sys, h5py, numpy as np
+d = sys.argv[1]
+t = np.load(d + "/truth.npz"); s1, s2 = t["seg1"], t["seg2"]
+a = h5py.File(d + "/s1.h5", "r")["labels"][:]
+raw = h5py.File(d + "/s2raw.h5", "r")["labels"][:]
+p = h5py.File(d + "/s2p1.h5", "r")
+f = {s: int(np.bincount(a[s1 == s]).argmax()) for s in range(6)}          # planted segment -> quarter-1 ID
+g = {s: int(np.bincount(raw[s2 == s]).argmax()) for s in range(6)}
+assert sorted(f.values()) == list(range(6)) and all((a == np.array([f[x] for x in s1])))
+print("quarter-1 IDs", f, "quarter-2 IDs without --previous", g)
+assert f != g, "the test needs quarter 2 to number its clusters differently"
+lab = p["labels"][:]
+assert (lab == np.array([f[x] for x in s2])).all(), "a customer got another ID"
+want = np.zeros((6, 6), dtype=np.int64)
+for x, y in zip(s1, s2):
+    want[f[x], f[y]] += 1
+T = p["transitions"][:]
+assert (T == want).all(), (T, want)
+assert abs(p["transitions"].attrs["changed_share"] - 0.05) < 1e-12
+assert list(p["segment_ids"][:]) == list(range(6)) and list(p["mapping_to_previous"][:]) == list(range(6))
+c1, c2 = h5py.File(d + "/s1.h5", "r")["centroids"][:], p["centroids"][:]
+assert np.abs(c1 - c2).max() < 0.1, "row r of both models is the same segment"
+PYEOF
+$PY - "$TMP" <<'PYEOF'
+import sys, h5py
+d = sys.argv[1]
+with h5py.File(d + "/q2.h5", "r") as src, h5py.File(d + "/q2cols.h5", "w") as dst:
+    for k, v in src.attrs.items(): dst.attrs[k] = v
+    for g in ("customers", "features"): src.copy(g, dst)
+    dst["features/X"].attrs["columns"] = "a,b,z"
+PYEOF
+set +e
+run 2 $BIN/precis-kmeans --in "$TMP/q2cols.h5" --k 6 --previous "$TMP/s1.h5" --out "$TMP/sx.h5" > "$TMP/px.log" 2>&1; rc=$?
+set -e
+expect_eq "--previous with other feature columns: exit code" "$rc" 3
+grep -q "feature columns differ" "$TMP/px.log" && pass "... with a message naming the cause" || fail "--previous refusal message"
+
 finish

@@ -10,6 +10,7 @@
 #include "opts.h"
 #include "slots.h"
 #include "timeutil.h"
+#include "kmeans.h"
 
 typedef struct {
     int64_t n;
@@ -136,12 +137,51 @@ static void test_calendar(void **st)
     assert_string_equal(b, "1969-12-31 23:59:59");
 }
 
+/* brute force: the cheapest assignment of n rows to distinct columns of m */
+static double best_rec(const double *c, int n, int m, int i, int *used)
+{
+    if (i == n) return 0;
+    double best = 1e300;
+    for (int j = 0; j < m; j++) {
+        if (used[j]) continue;
+        used[j] = 1;
+        double v = c[i * m + j] + best_rec(c, n, m, i + 1, used);
+        used[j] = 0;
+        if (v < best) best = v;
+    }
+    return best;
+}
+
+static void test_hungarian(void **state)
+{
+    (void)state;
+    unsigned s = 12345;
+    for (int trial = 0; trial < 300; trial++) {
+        int n = 1 + trial % 6, m = n + (trial / 6) % 3;
+        double c[8 * 8];
+        int col[8], used[8] = {0}, seen[8] = {0};
+        for (int i = 0; i < n * m; i++) {
+            s = s * 1103515245u + 12345u;
+            c[i] = (double)((s >> 8) % (trial % 2 ? 5 : 1000));   /* odd trials: many ties */
+        }
+        assert_int_equal(km_hungarian(c, n, m, col), 0);
+        double got = 0;
+        for (int i = 0; i < n; i++) {
+            assert_true(col[i] >= 0 && col[i] < m && !seen[col[i]]);
+            seen[col[i]] = 1;
+            got += c[i * m + col[i]];
+        }
+        assert_true(got == best_rec(c, n, m, 0, used));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_opts),
         cmocka_unit_test(test_slots),
         cmocka_unit_test(test_calendar),
+        cmocka_unit_test(test_hungarian),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
