@@ -204,6 +204,9 @@ assert list(p["segment_ids"][:]) == list(range(6)) and list(p["mapping_to_previo
 c1, c2 = h5py.File(d + "/s1.h5", "r")["centroids"][:], p["centroids"][:]
 assert np.abs(c1 - c2).max() < 0.1, "row r of both models is the same segment"
 PYEOF
+run 2 $BIN/precis-kmeans --predict --model "$TMP/s2p1.h5" --in "$TMP/q2.h5" --out "$TMP/pl.h5" >/dev/null 2>&1 || fail "predict with a --previous model"
+$PY -c "import h5py,sys; a=h5py.File(sys.argv[1])['labels'][:]; b=h5py.File(sys.argv[2])['labels'][:]; sys.exit(0 if (a==b).all() else 1)" "$TMP/s2p1.h5" "$TMP/pl.h5" \
+  && pass "--predict with a --previous model gives the segment IDs" || fail "predict IDs"
 $PY - "$TMP" <<'PYEOF'
 import sys, h5py
 d = sys.argv[1]
