@@ -33,7 +33,7 @@
 typedef struct km_opts {
     char *in, *out, *init, *model, *k_range, *previous;
     int predict;
-    int64_t k, n_init, max_iter, sample_sil;
+    int64_t k, n_init, max_iter, sample_sil, checkpoint_every;
     double tol;
     opt_common c;
 } km_opts;
@@ -111,6 +111,135 @@ fail:
     return -1;
 }
 
+
+static uint64_t km_mix(uint64_t z)
+{
+    z += 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+#define PAR_ROUNDS 5
+
+/* k-means|| (Bahmani et al.): a uniform first candidate, then PAR_ROUNDS
+ * rounds in which every row joins independently with probability
+ * min(1, l d^2 / psi), l = 2k, its draw keyed by (seed, run, row, round);
+ * candidates are weighted by the rows nearest to them (integer counts) and
+ * reduced to k centres by a weighted k-means++ and 10 weighted Lloyd steps,
+ * computed identically on every rank. psi is an exact sum, candidates are
+ * gathered in global row order: the same at any P. */
+static int init_par(km *m, int64_t run, gsl_rng *r, double *C, precis_err *e)
+{
+    int64_t K = m->K, D = m->D, nc = 1, cap = 64;
+    double *cand = malloc(8 * (size_t)(cap * D)), *d2 = malloc(8 * (size_t)(m->n + 1)), *sel = NULL, *cw = NULL, *cd = NULL;
+    int *cnt = malloc(sizeof(int) * (size_t)m->size), *dsp = malloc(sizeof(int) * (size_t)m->size);
+    int64_t *w = NULL;
+    gsl_rng *rr = rng_new(0, 0, 0);
+    MPI_Datatype row = MPI_DATATYPE_NULL;
+    int rc = -1;
+    double psi;
+    CHECK(cand && d2 && cnt && dsp && rr, e, PRECIS_EXIT_INTERNAL, "out of memory");
+    MPI_CHECK(MPI_Type_contiguous((int)D, MPI_DOUBLE, &row), e);
+    MPI_CHECK(MPI_Type_commit(&row), e);
+    int64_t first = (int64_t)(gsl_rng_uniform(r) * (double)m->N);
+    TRY(fetch_row(m, first < m->N ? first : m->N - 1, cand, e));
+    for (int64_t i = 0; i < m->n; i++) d2[i] = dist2(m->X + i * D, cand, D);
+    TRY(reduce_sum(m->comm, d2, m->n, &psi, e));
+    uint64_t seed = m->seed ^ km_mix((uint64_t)run + 1);
+    for (int round = 0; round < PAR_ROUNDS && psi > 0; round++) {
+        int64_t ns = 0;
+        free(sel);
+        sel = malloc(8 * (size_t)(m->n * D + 1));
+        CHECK(sel, e, PRECIS_EXIT_INTERNAL, "out of memory");
+        for (int64_t i = 0; i < m->n; i++) {
+            rng_key(rr, seed, (uint64_t)(m->off + i), rng_purpose("kmeans-par") + (uint64_t)round);
+            double p = 2.0 * (double)K * d2[i] / psi;
+            if (gsl_rng_uniform(rr) < p) memcpy(sel + (ns++) * D, m->X + i * D, 8 * (size_t)D);
+        }
+        int mine = (int)ns, tot = 0;
+        MPI_CHECK(MPI_Allgather(&mine, 1, MPI_INT, cnt, 1, MPI_INT, m->comm), e);
+        for (int q = 0; q < m->size; q++) { dsp[q] = tot; tot += cnt[q]; }
+        if (nc + tot > cap) {
+            while (nc + tot > cap) cap *= 2;
+            double *t = realloc(cand, 8 * (size_t)(cap * D));
+            CHECK(t, e, PRECIS_EXIT_INTERNAL, "out of memory");
+            cand = t;
+        }
+        MPI_CHECK(MPI_Allgatherv(sel, mine, row, cand + nc * D, cnt, dsp, row, m->comm), e);
+        for (int64_t i = 0; i < m->n; i++)
+            for (int64_t c = nc; c < nc + tot; c++) {
+                double dd = dist2(m->X + i * D, cand + c * D, D);
+                if (dd < d2[i]) d2[i] = dd;
+            }
+        nc += tot;
+        TRY(reduce_sum(m->comm, d2, m->n, &psi, e));
+    }
+    /* weights: rows nearest to each candidate (ties: lowest candidate) */
+    w = calloc((size_t)nc, 8);
+    cw = malloc(8 * (size_t)nc);
+    cd = malloc(8 * (size_t)nc);
+    CHECK(w && cw && cd, e, PRECIS_EXIT_INTERNAL, "out of memory");
+    for (int64_t i = 0; i < m->n; i++) {
+        double dd;
+        w[nearest(m->X + i * D, cand, nc, D, &dd)]++;
+    }
+    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, w, (int)nc, MPI_INT64_T, MPI_SUM, m->comm), e);
+    LOG_DEBUG("k-means|| run %lld: %lld candidates after %d rounds", (long long)run, (long long)nc, PAR_ROUNDS);
+    /* weighted k-means++ over the candidates (serial, the same on every rank):
+     * cd = squared distance to the nearest chosen centre, sel = weights */
+    free(sel);
+    sel = malloc(8 * (size_t)nc);
+    CHECK(sel, e, PRECIS_EXIT_INTERNAL, "out of memory");
+    for (int64_t c = 0; c < nc; c++) {
+        cw[c] = (double)w[c];
+        cd[c] = INFINITY;
+    }
+    for (int64_t k = 0; k < K; k++) {
+        double tot = 0;
+        for (int64_t c = 0; c < nc; c++) {
+            sel[c] = k == 0 ? cw[c] : cw[c] * cd[c];
+            tot += sel[c];
+        }
+        int64_t pick = k % nc;
+        if (tot > 0) {
+            double u = gsl_rng_uniform(r) * tot;
+            pick = nc - 1;
+            for (int64_t c = 0; c < nc; c++) {
+                if (u < sel[c]) { pick = c; break; }
+                u -= sel[c];
+            }
+        }
+        memcpy(C + k * D, cand + pick * D, 8 * (size_t)D);
+        for (int64_t c = 0; c < nc; c++) {
+            double dd = dist2(cand + c * D, C + k * D, D);
+            if (dd < cd[c]) cd[c] = dd;
+        }
+    }
+    /* weighted Lloyd steps on the candidates */
+    for (int it = 0; it < 10; it++) {
+        double *sum = calloc((size_t)(K * D), 8), *ws = calloc((size_t)K, 8);
+        CHECK(sum && ws, e, PRECIS_EXIT_INTERNAL, "out of memory");
+        for (int64_t c = 0; c < nc; c++) {
+            double dd;
+            int b = nearest(cand + c * D, C, K, D, &dd);
+            ws[b] += cw[c];
+            for (int64_t d = 0; d < D; d++) sum[b * D + d] += cw[c] * cand[c * D + d];
+        }
+        for (int64_t k = 0; k < K; k++)
+            if (ws[k] > 0)
+                for (int64_t d = 0; d < D; d++) C[k * D + d] = sum[k * D + d] / ws[k];
+        free(sum);
+        free(ws);
+    }
+    rc = 0;
+fail:
+    if (row != MPI_DATATYPE_NULL) MPI_Type_free(&row);
+    if (rr) gsl_rng_free(rr);
+    free(cand); free(d2); free(sel); free(cw); free(cd); free(w); free(cnt); free(dsp);
+    return rc;
+}
+
 /* k-means++ (D^2 sampling) or random rows; deterministic at any P. */
 static int init_centroids(km *m, const char *method, int64_t run, double *C, precis_err *e)
 {
@@ -120,6 +249,10 @@ static int init_centroids(km *m, const char *method, int64_t run, double *C, pre
     int64_t row;
     int rc = -1;
     CHECK(r && d2 && w, e, PRECIS_EXIT_INTERNAL, "out of memory");
+    if (!strcmp(method, "kmeans-par")) {
+        rc = init_par(m, run, r, C, e);
+        goto fail;
+    }
     if (!strcmp(method, "random")) {
         /* K distinct rows (or with repeats if N < K), by rejection over global indices */
         int64_t *chosen = malloc(sizeof(int64_t) * (size_t)m->K);
@@ -547,7 +680,7 @@ int kmeans_run(int argc, char **argv, MPI_Comm comm)
         {"in", OPT_STR, &o.in, NULL, "FILE.h5[:/dataset] holding a 2-D matrix [dataset: /features/X]", 0, 0, NULL},
         {"out", OPT_STR, &o.out, NULL, "output segments.h5", 0, 0, NULL},
         {"k", OPT_INT, &o.k, "8", "number of segments", 1, 100000, NULL},
-        {"init", OPT_STR, &o.init, "kmeans++", "initialisation", 0, 0, "kmeans++|random"},
+        {"init", OPT_STR, &o.init, "kmeans-par", "initialisation: k-means|| (Bahmani et al.), k-means++ or random rows", 0, 0, "kmeans-par|kmeans++|random"},
         {"n-init", OPT_INT, &o.n_init, "3", "runs from different inits; the lowest inertia wins", 1, 1000, NULL},
         {"max-iter", OPT_INT, &o.max_iter, "100", "iterations per run", 1, 100000, NULL},
         {"tol", OPT_DOUBLE, &o.tol, "1e-4", "stop when the centroid shift <= tol x mean feature variance", 0, 1, NULL},
@@ -555,6 +688,7 @@ int kmeans_run(int argc, char **argv, MPI_Comm comm)
         {"sample-silhouette", OPT_INT, &o.sample_sil, "10000", "rows in the deterministic silhouette sample", 2, 1000000, NULL},
         {"predict", OPT_FLAG, &o.predict, NULL, "assign the rows of --in to the segments of --model", 0, 0, NULL},
         {"model", OPT_STR, &o.model, NULL, "segments.h5 to predict with (with --predict)", 0, 0, NULL},
+        {"checkpoint-every", OPT_INT, &o.checkpoint_every, "0", "also write a checkpoint every N iterations (needs --checkpoint-dir)", 0, 1000000, NULL},
         {"previous", OPT_STR, &o.previous, NULL, "last quarter's segments.h5: keep its segment IDs (optimal matching) and write the transitions", 0, 0, NULL},
         OPTS_COMMON_SPECS(&o.c),
     };
@@ -581,6 +715,7 @@ int kmeans_run(int argc, char **argv, MPI_Comm comm)
     if (rc == 1) { opts_free(&cmd); return 0; }
     if (rc < 0) goto done;
     if (!o.in || !o.out) { PERR(e, PRECIS_EXIT_USAGE, "options --in and --out are required"); goto done; }
+    if ((o.checkpoint_every || o.c.resume) && !o.c.checkpoint_dir) { PERR(e, PRECIS_EXIT_USAGE, "--checkpoint-every and --resume need --checkpoint-dir"); goto done; }
     path = strdup(o.in);
     char *colon = strchr(path, ':');
     dset = strdup(colon ? colon + 1 : "/features/X");
@@ -677,7 +812,9 @@ agree_done:
             int converged = 0;
             double inertia = 0;
             for (; st.iter < o.max_iter; st.iter++) {
-                if (o.c.checkpoint_dir && ckpt_should_stop(comm, "iter", st.iter)) {
+                int stop = o.c.checkpoint_dir && ckpt_should_stop(comm, "iter", st.iter);
+                int periodic = !stop && o.checkpoint_every && st.iter > 0 && st.iter % o.checkpoint_every == 0;
+                if (stop || periodic) {
                     size_t len = sizeof st + 8 * (size_t)(4 * K * D + 4 * o.max_iter);
                     char *b = malloc(len);
                     if (!b) { PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); free(pj); goto done; }
@@ -685,10 +822,12 @@ agree_done:
                     ckpt_blob(b, 1, parts, ck_sizes);
                     int w = ckpt_write(comm, o.c.checkpoint_dir, "kmeans", pj, b, len, e);
                     free(b);
-                    if (w == 0) PERR(e, PRECIS_EXIT_STOPPED, "stopped at run %lld iteration %lld; checkpoint in %s; rerun with --resume",
-                                     (long long)st.run, (long long)st.iter, o.c.checkpoint_dir);
-                    free(pj);
-                    goto done;
+                    if (w || stop) {
+                        if (w == 0) PERR(e, PRECIS_EXIT_STOPPED, "stopped at run %lld iteration %lld; checkpoint in %s; rerun with --resume",
+                                         (long long)st.run, (long long)st.iter, o.c.checkpoint_dir);
+                        free(pj);
+                        goto done;
+                    }
                 }
                 double t0 = log_now();
                 if (lloyd_step(&m, C, Cn, lab, &inertia, e)) { free(pj); goto done; }

@@ -42,8 +42,8 @@ out=$($PY "$H/../h5same.py" "$TMP/d1.h5" "$TMP/d3.h5" | tail -1 || true)
 [[ "$out" == *", 0 differ" ]] && pass "float64 Cholesky np=3 identical to np=1 ($out)" || fail "float64 np=3: $out"
 
 echo "als: small float64 problem: CG and Cholesky converge to the same loss"
-run 2 $BIN/precis-als --in "$C" --out "$TMP/sc.h5" --factors 8 --alpha 5 --lambda 1 --iterations 40 --dtype float64 >/dev/null 2>&1 || fail "small cg"
-run 2 $BIN/precis-als --in "$C" --out "$TMP/sh.h5" --factors 8 --alpha 5 --lambda 1 --iterations 40 --dtype float64 --solver cholesky >/dev/null 2>&1 || fail "small chol"
+run 2 $BIN/precis-als --in "$C" --out "$TMP/sc.h5" --factors 8 --alpha 5 --lambda 1 --iterations 40 --dtype float64 > "$TMP/sc.log" 2>&1 || { fail "small cg"; tail -5 "$TMP/sc.log"; }
+run 2 $BIN/precis-als --in "$C" --out "$TMP/sh.h5" --factors 8 --alpha 5 --lambda 1 --iterations 40 --dtype float64 --solver cholesky > "$TMP/sh.log" 2>&1 || { fail "small chol"; tail -5 "$TMP/sh.log"; }
 $PY - "$TMP/sc.h5" "$TMP/sh.h5" <<'PYEOF' && pass "CG vs Cholesky loss within 1e-3 relative after 40 iterations" || fail "CG vs Cholesky after convergence"
 import sys, h5py
 a = h5py.File(sys.argv[1], "r")["history/loss"][-1]; b = h5py.File(sys.argv[2], "r")["history/loss"][-1]

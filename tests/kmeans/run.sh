@@ -11,7 +11,7 @@ run 2 $BIN/precis-clean --in "$TMP/g" --pii-key "$TMP/key" --out "$TMP/c/clean.h
 run 2 $BIN/precis-rfm --in "$TMP/c/clean.h5" --out "$TMP/f.h5" >/dev/null 2>&1 || fail "rfm"
 
 echo "kmeans: byte-identical labels and centroids at np=1..4, for each init"
-for init in kmeans++ random; do
+for init in kmeans-par kmeans++ random; do
   for np in 1 2 3 4; do
     run $np $BIN/precis-kmeans --in "$TMP/f.h5" --k 5 --init $init --seed 9 --out "$TMP/s-$init-$np.h5" > "$TMP/km.log" 2>&1 || { fail "kmeans $init np=$np"; tail -3 "$TMP/km.log"; }
   done
@@ -62,7 +62,7 @@ set -e
 expect_eq "PRECIS_STOP_AT=iter:5 exits 75" "$rc" "75"
 [ ! -e "$TMP/r.h5" ] && pass "no output after the stop" || fail "output after stop"
 run 2 $BIN/precis-kmeans --in "$TMP/f.h5" --k 5 --seed 9 --checkpoint-dir "$TMP/ck" --resume --out "$TMP/r.h5" >/dev/null 2>&1 || fail "resume"
-out=$($PY "$H/../h5same.py" "$TMP/s-kmeans++-1.h5" "$TMP/r.h5" | tail -1 || true)
+out=$($PY "$H/../h5same.py" "$TMP/s-kmeans-par-1.h5" "$TMP/r.h5" | tail -1 || true)
 [[ "$out" == *", 0 differ" ]] && pass "resumed at np=2: identical to the uninterrupted run ($out)" || fail "resume: $out"
 set +e
 run 2 $BIN/precis-kmeans --in "$TMP/f.h5" --k 6 --seed 9 --checkpoint-dir "$TMP/ck" --resume --out "$TMP/r2.h5" >/dev/null 2>&1; rc=$?
@@ -171,6 +171,16 @@ run 2 $BIN/precis-kmeans --in "$TMP/blobs.h5:/X" --k-range 2:7 --out "$TMP/bk.h5
 $PY -c "import h5py; assert h5py.File('$TMP/bk.h5').attrs['k'] == 4" && pass "--k-range finds the 4 planted blobs" || fail "k-range blobs k"
 set +e; run 2 $BIN/precis-kmeans --in "$TMP/f.h5" --k-range 5:2 --out "$TMP/x.h5" >/dev/null 2>&1; rc=$?; set -e
 expect_eq "a bad --k-range exits 2" "$rc" "2"
+echo "kmeans: --checkpoint-every survives a crash (here: an unwritable --out)"
+mkdir -p "$TMP/every"
+set +e
+run 2 $BIN/precis-kmeans --in "$TMP/f.h5" --k 5 --seed 9 --checkpoint-dir "$TMP/every" --checkpoint-every 2 --out "$TMP/nodir/x.h5" >/dev/null 2>&1; rc=$?
+set -e
+[ "$rc" != 0 ] && [ -f "$TMP/every/kmeans.ckpt" ] && pass "failed run (exit $rc) left its periodic checkpoint" || fail "periodic checkpoint (rc=$rc)"
+run 3 $BIN/precis-kmeans --in "$TMP/f.h5" --k 5 --seed 9 --checkpoint-dir "$TMP/every" --resume --out "$TMP/every.h5" >/dev/null 2>&1 || fail "resume from periodic checkpoint"
+out=$($PY "$H/../h5same.py" "$TMP/s-kmeans-par-1.h5" "$TMP/every.h5" | tail -1 || true)
+[[ "$out" == *", 0 differ" ]] && pass "resumed at np=3 = uninterrupted ($out)" || fail "resume from periodic: $out"
+
 echo "kmeans: --previous keeps segment IDs across quarters"
 $PY $H/make_quarters.py "$TMP"
 run 2 $BIN/precis-kmeans --in "$TMP/q1.h5" --k 6 --seed 1 --out "$TMP/s1.h5" >/dev/null 2>&1 || fail "quarter 1"
