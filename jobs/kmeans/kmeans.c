@@ -31,7 +31,7 @@
 #include <string.h>
 
 typedef struct km_opts {
-    char *in, *out, *init, *model, *k_range, *previous;
+    char *in, *out, *init, *model, *k_range, *previous, *algorithm;
     int predict;
     int64_t k, n_init, max_iter, sample_sil, checkpoint_every;
     double tol;
@@ -295,23 +295,113 @@ fail:
     return rc;
 }
 
-/* One Lloyd step: labels, exact sums, new centroids, inertia, empty-cluster
- * re-seeding. Returns the inertia of the labels w.r.t. the old centroids. */
-static int lloyd_step(km *m, const double *C, double *Cn, int32_t *lab, double *inertia, precis_err *e)
+/* Hamerly's bounds (one lower bound per point) with exact per-cluster sums
+ * kept incrementally: a point that keeps its centroid costs one distance and
+ * no sum update. */
+typedef struct hamerly {
+    int valid;        /* bounds and sums describe the current labels */
+    double *l;        /* n: lower bound on the distance to every other centroid */
+    racc *S;          /* K*D: exact local sums of the points of each cluster */
+    int64_t *cnt;     /* K: local counts */
+    double *Cprev;    /* K*D: the centroids the bounds refer to */
+    racc *tmp;        /* K*D + 1: scratch for the allreduce */
+} hamerly;
+
+/* nearest and second-nearest squared distances; the same choice as nearest() */
+static inline int nearest2(const double *x, const double *C, int64_t K, int64_t D, double *best, double *second)
 {
-    int64_t K = m->K, D = m->D;
-    racc *acc = calloc((size_t)(K * D + 1), sizeof(racc));
-    int64_t *cnt = calloc((size_t)K, sizeof(int64_t)), *gcnt = calloc((size_t)K, sizeof(int64_t));
+    int b = 0;
+    double bd = dist2(x, C, D), sd = INFINITY;
+    for (int64_t k = 1; k < K; k++) {
+        double dd = dist2(x, C + k * D, D);
+        if (dd < bd) { sd = bd; bd = dd; b = (int)k; }
+        else if (dd < sd) sd = dd;
+    }
+    *best = bd;
+    *second = sd;
+    return b;
+}
+
+/* One Lloyd step: labels, exact sums, new centroids, inertia, empty-cluster
+ * re-seeding. Returns the inertia of the labels w.r.t. the old centroids.
+ * With H (Hamerly), a point is re-examined only when its distance to its own
+ * centroid exceeds, by a relative margin of 1e-9 (far above rounding), the
+ * larger of its lower bound and half the distance from that centroid to the
+ * nearest other one; every examined point uses the same kernel as Lloyd, so
+ * labels, sums and centroids are the same bits as Lloyd's. */
+static int lloyd_step(km *m, const double *C, double *Cn, int32_t *lab, double *inertia, hamerly *H, precis_err *e)
+{
+    int64_t K = m->K, D = m->D, full = 0;
+    racc *acc = H ? H->tmp : calloc((size_t)(K * D + 1), sizeof(racc));
+    int64_t *cnt = H ? H->cnt : calloc((size_t)K, sizeof(int64_t)), *gcnt = calloc((size_t)K, sizeof(int64_t));
     double *sums = malloc(sizeof(double) * (size_t)(K * D + 1)), *dmin = malloc(sizeof(double) * (size_t)(m->n ? m->n : 1));
+    double *half = malloc(sizeof(double) * (size_t)K), *delta = malloc(sizeof(double) * (size_t)K);
     int rc = -1;
-    CHECK(acc && cnt && gcnt && sums && dmin, e, PRECIS_EXIT_INTERNAL, "out of memory");
-    for (int64_t i = 0; i < m->n; i++) {
-        const double *x = m->X + i * D;
-        int b = nearest(x, C, K, D, &dmin[i]);
-        lab[i] = b;
-        cnt[b]++;
-        for (int64_t d = 0; d < D; d++) racc_add(&acc[b * D + d], x[d]);
-        racc_add(&acc[K * D], dmin[i]);
+    CHECK(acc && cnt && gcnt && sums && dmin && half && delta, e, PRECIS_EXIT_INTERNAL, "out of memory");
+    if (!H) {
+        for (int64_t i = 0; i < m->n; i++) {
+            const double *x = m->X + i * D;
+            int b = nearest(x, C, K, D, &dmin[i]);
+            lab[i] = b;
+            cnt[b]++;
+            for (int64_t d = 0; d < D; d++) racc_add(&acc[b * D + d], x[d]);
+            racc_add(&acc[K * D], dmin[i]);
+        }
+    } else {
+        racc ia;
+        racc_init(&ia);
+        if (!H->valid) {
+            for (int64_t t = 0; t < K * D; t++) racc_init(&H->S[t]);
+            memset(cnt, 0, sizeof(int64_t) * (size_t)K);
+        }
+        /* centroid moves since the bounds were set, and half-distances to the nearest other centroid */
+        double dmax = 0, dmax2 = 0;
+        int64_t kmax = -1;
+        for (int64_t k = 0; k < K; k++) {
+            delta[k] = H->valid ? sqrt(dist2(C + k * D, H->Cprev + k * D, D)) : 0;
+            if (delta[k] > dmax) { dmax2 = dmax; dmax = delta[k]; kmax = k; }
+            else if (delta[k] > dmax2) dmax2 = delta[k];
+            half[k] = INFINITY;
+            for (int64_t j = 0; j < K; j++)
+                if (j != k) {
+                    double h = 0.5 * sqrt(dist2(C + k * D, C + j * D, D));
+                    if (h < half[k]) half[k] = h;
+                }
+        }
+        for (int64_t i = 0; i < m->n; i++) {
+            const double *x = m->X + i * D;
+            if (H->valid) {
+                int a = lab[i];
+                double da = dist2(x, C + a * D, D);
+                H->l[i] -= a == kmax ? dmax2 : dmax;
+                double bound = H->l[i] > half[a] ? H->l[i] : half[a];
+                if (sqrt(da) <= bound * (1.0 - 1e-9)) {
+                    dmin[i] = da;
+                    racc_add(&ia, da);
+                    continue;
+                }
+            }
+            full++;
+            double d1, d2;
+            int b = nearest2(x, C, K, D, &d1, &d2);
+            dmin[i] = d1;
+            H->l[i] = sqrt(d2);
+            racc_add(&ia, d1);
+            if (!H->valid || b != lab[i]) {
+                if (H->valid) {
+                    for (int64_t d = 0; d < D; d++) racc_add(&H->S[lab[i] * D + d], -x[d]);
+                    cnt[lab[i]]--;
+                }
+                for (int64_t d = 0; d < D; d++) racc_add(&H->S[b * D + d], x[d]);
+                cnt[b]++;
+                lab[i] = b;
+            }
+        }
+        H->valid = 1;
+        memcpy(H->Cprev, C, sizeof(double) * (size_t)(K * D));
+        memcpy(acc, H->S, sizeof(racc) * (size_t)(K * D));   /* the allreduce works in place */
+        acc[K * D] = ia;
+        LOG_DEBUG("hamerly: %lld of %lld points re-examined", (long long)full, (long long)m->n);
     }
     MPI_CHECK(MPI_Allreduce(cnt, gcnt, (int)K, MPI_INT64_T, MPI_SUM, m->comm), e);
     TRY(reduce_allreduce(m->comm, acc, K * D + 1, sums, "centroid sums", e));
@@ -335,7 +425,8 @@ static int lloyd_step(km *m, const double *C, double *Cn, int32_t *lab, double *
     }
     rc = 0;
 fail:
-    free(acc); free(cnt); free(gcnt); free(sums); free(dmin);
+    if (!H) { free(acc); free(cnt); }
+    free(gcnt); free(sums); free(dmin); free(half); free(delta);
     return rc;
 }
 
@@ -680,7 +771,7 @@ int kmeans_run(int argc, char **argv, MPI_Comm comm)
         {"in", OPT_STR, &o.in, NULL, "FILE.h5[:/dataset] holding a 2-D matrix [dataset: /features/X]", 0, 0, NULL},
         {"out", OPT_STR, &o.out, NULL, "output segments.h5", 0, 0, NULL},
         {"k", OPT_INT, &o.k, "8", "number of segments", 1, 100000, NULL},
-        {"init", OPT_STR, &o.init, "kmeans-par", "initialisation: k-means|| (Bahmani et al.), k-means++ or random rows", 0, 0, "kmeans-par|kmeans++|random"},
+        {"init", OPT_STR, &o.init, "kmeans-par", "initialisation: kmeans-par (k-means||, Bahmani et al.), kmeans++, random rows, or FILE.h5:/dataset (k x D centroids)", 0, 0, NULL},
         {"n-init", OPT_INT, &o.n_init, "3", "runs from different inits; the lowest inertia wins", 1, 1000, NULL},
         {"max-iter", OPT_INT, &o.max_iter, "100", "iterations per run", 1, 100000, NULL},
         {"tol", OPT_DOUBLE, &o.tol, "1e-4", "stop when the centroid shift <= tol x mean feature variance", 0, 1, NULL},
@@ -688,6 +779,7 @@ int kmeans_run(int argc, char **argv, MPI_Comm comm)
         {"sample-silhouette", OPT_INT, &o.sample_sil, "10000", "rows in the deterministic silhouette sample", 2, 1000000, NULL},
         {"predict", OPT_FLAG, &o.predict, NULL, "assign the rows of --in to the segments of --model", 0, 0, NULL},
         {"model", OPT_STR, &o.model, NULL, "segments.h5 to predict with (with --predict)", 0, 0, NULL},
+        {"algorithm", OPT_STR, &o.algorithm, "lloyd", "lloyd, or hamerly (bounds skip most distances; same labels and centroids, bit for bit)", 0, 0, "lloyd|hamerly"},
         {"checkpoint-every", OPT_INT, &o.checkpoint_every, "0", "also write a checkpoint every N iterations (needs --checkpoint-dir)", 0, 1000000, NULL},
         {"previous", OPT_STR, &o.previous, NULL, "last quarter's segments.h5: keep its segment IDs (optimal matching) and write the transitions", 0, 0, NULL},
         OPTS_COMMON_SPECS(&o.c),
@@ -702,6 +794,10 @@ int kmeans_run(int argc, char **argv, MPI_Comm comm)
     char *path = NULL, *dset = NULL, *params = NULL, *inputs = NULL, *fp = NULL, *cols = NULL, *transform = NULL;
     double *C = NULL, *Cn = NULL, *best = NULL, *best_init = NULL, *init = NULL, *hist = NULL, *best_hist = NULL;
     int32_t *lab = NULL, *ids = NULL;
+    double *init_given = NULL;
+    hamerly hm;
+    int ham = 0;
+    memset(&hm, 0, sizeof hm);
     uint64_t *keys = NULL, *keys_lo = NULL;
     km_prev pv;
     memset(&pv, 0, sizeof pv);
@@ -735,6 +831,30 @@ int kmeans_run(int argc, char **argv, MPI_Comm comm)
     if (m.N < m.K) PERR(e, PRECIS_EXIT_DATA, "%s%s has %lld rows: fewer than --k %lld", path, dset, (long long)m.N, (long long)m.K);
 agree_done:
     if (precis_agree(comm, e)) goto done;
+    if (strcmp(o.init, "kmeans-par") && strcmp(o.init, "kmeans++") && strcmp(o.init, "random")) {
+        /* --init FILE.h5:/dataset: given centroids (the same for every run) */
+        char *ip = strdup(o.init), *ic = ip ? strchr(ip, ':') : NULL;
+        h5io_file *fi = NULL;
+        int64_t r0 = 0, c0 = 0;
+        if (!ic) {
+            PERR(e, PRECIS_EXIT_USAGE, "option --init: '%s' is not kmeans-par, kmeans++, random or FILE.h5:/dataset", o.init);
+        } else {
+            *ic = '\0';
+            if (h5io_open(comm, ip, 1, &fi, e) == 0) {
+                if (h5io_dims(fi, ic + 1, &r0, &c0, e) == 0) {
+                    if (r0 != m.K || c0 != m.D || o.k_range)
+                        PERR(e, PRECIS_EXIT_DATA, "--init %s is %lld x %lld; --k %lld and the input's %lld columns need %lld x %lld%s", o.init,
+                             (long long)r0, (long long)c0, (long long)m.K, (long long)m.D, (long long)m.K, (long long)m.D,
+                             o.k_range ? " (and no --k-range)" : "");
+                    else if (!(init_given = malloc(8 * (size_t)(m.K * m.D)))) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+                    else h5io_read_rows(fi, ic + 1, H5T_NATIVE_DOUBLE, 0, m.K, init_given, e);
+                }
+                h5io_close(fi);
+            }
+        }
+        free(ip);
+        if (precis_agree(comm, e)) goto done;
+    }
     int64_t K = m.K, D = m.D, KA = K;
     {
         long long a, b;
@@ -744,6 +864,15 @@ agree_done:
     best_init = malloc(8 * (size_t)(KA * D)); init = malloc(8 * (size_t)(KA * D));
     hist = calloc((size_t)(2 * o.max_iter), 8); best_hist = calloc((size_t)(2 * o.max_iter), 8);
     lab = malloc(4 * (size_t)(m.n ? m.n : 1));
+    ham = !strcmp(o.algorithm, "hamerly");
+    if (ham) {
+        hm.l = malloc(8 * (size_t)(m.n + 1));
+        hm.S = malloc(sizeof(racc) * (size_t)(KA * D));
+        hm.tmp = malloc(sizeof(racc) * (size_t)(KA * D + 1));
+        hm.cnt = malloc(8 * (size_t)KA);
+        hm.Cprev = malloc(8 * (size_t)(KA * D));
+        if (!hm.l || !hm.S || !hm.tmp || !hm.cnt || !hm.Cprev) { PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); goto done; }
+    }
     if (!C || !Cn || !best || !best_init || !init || !hist || !best_hist || !lab) { PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); goto done; }
     /* tolerance scaled by the mean per-feature variance (exact sums, two passes) */
     double *colsum = malloc(8 * (size_t)D), *dev = malloc(8 * (size_t)(m.n * D + 1)), tolv = 0;
@@ -803,14 +932,18 @@ agree_done:
             ckpt_blob(blob, 0, parts, ck_sizes);
             LOG_INFO("resuming run %lld at iteration %lld", (long long)st.run, (long long)st.iter);
         }
+        LOG_INFO("Lloyd: %lld x %lld rows, k=%lld; %zu bytes per rank per iteration into one allreduce (exact sums)",
+                 (long long)m.N, (long long)D, (long long)K, (size_t)(K * D + 1) * sizeof(racc) + (size_t)K * 8);
         for (; st.run < o.n_init; st.run++, st.iter = 0) {
             if (st.iter == 0) {
-                if (init_centroids(&m, o.init, st.run, C, e)) { free(pj); goto done; }
+                if (init_given) memcpy(C, init_given, 8 * (size_t)(K * D));
+                else if (init_centroids(&m, o.init, st.run, C, e)) { free(pj); goto done; }
                 memcpy(init, C, 8 * (size_t)(K * D));
                 memset(hist, 0, 16 * (size_t)o.max_iter);
             }
             int converged = 0;
             double inertia = 0;
+            hm.valid = 0;   /* a new run, or a resume: the bounds are recomputed */
             for (; st.iter < o.max_iter; st.iter++) {
                 int stop = o.c.checkpoint_dir && ckpt_should_stop(comm, "iter", st.iter);
                 int periodic = !stop && o.checkpoint_every && st.iter > 0 && st.iter % o.checkpoint_every == 0;
@@ -830,7 +963,7 @@ agree_done:
                     }
                 }
                 double t0 = log_now();
-                if (lloyd_step(&m, C, Cn, lab, &inertia, e)) { free(pj); goto done; }
+                if (lloyd_step(&m, C, Cn, lab, &inertia, ham ? &hm : NULL, e)) { free(pj); goto done; }
                 double shift = 0;
                 for (int64_t j = 0; j < K * D; j++) shift += (Cn[j] - C[j]) * (Cn[j] - C[j]);
                 memcpy(C, Cn, 8 * (size_t)(K * D));
@@ -1039,7 +1172,8 @@ done:
     h5io_close(in);
     free(path); free(dset); free(params); free(inputs); free(fp); free(cols); free(transform);
     free(C); free(Cn); free(best); free(best_init); free(init); free(hist); free(best_hist); free(lab);
-    free(keys); free(keys_lo); free(blob); free(m.X); free(m.offs); free(ksel); free(ids);
+    free(keys); free(keys_lo); free(blob); free(m.X); free(m.offs); free(ksel); free(ids); free(init_given);
+    free(hm.l); free(hm.S); free(hm.tmp); free(hm.cnt); free(hm.Cprev);
     km_prev_free(&pv);
     opts_free(&cmd);
     return rc;

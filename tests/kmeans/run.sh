@@ -21,6 +21,30 @@ for init in kmeans-par kmeans++ random; do
   done
 done
 
+echo "kmeans: --algorithm hamerly gives Lloyd's bytes (labels, centroids, history) at np=1..4"
+for init in kmeans-par kmeans++; do
+  for np in 1 2 3 4; do
+    run $np $BIN/precis-kmeans --in "$TMP/f.h5" --k 5 --init $init --seed 9 --algorithm hamerly --out "$TMP/h-$init-$np.h5" > "$TMP/h.log" 2>&1 || { fail "hamerly $init np=$np"; tail -3 "$TMP/h.log"; }
+    out=$($PY "$H/../h5same.py" "$TMP/s-$init-1.h5" "$TMP/h-$init-$np.h5" | tail -1 || true)
+    [[ "$out" == *", 0 differ" ]] && pass "hamerly $init np=$np = lloyd np=1 ($out)" || fail "hamerly $init np=$np: $out"
+  done
+done
+mkdir -p "$TMP/hck"
+set +e
+PRECIS_STOP_AT=iter:4 run 2 $BIN/precis-kmeans --in "$TMP/f.h5" --k 5 --seed 9 --algorithm hamerly --checkpoint-dir "$TMP/hck" --out "$TMP/hr.h5" >/dev/null 2>&1; rc=$?
+set -e
+expect_eq "hamerly stop at iteration 4: exit code" "$rc" 75
+run 3 $BIN/precis-kmeans --in "$TMP/f.h5" --k 5 --seed 9 --algorithm hamerly --checkpoint-dir "$TMP/hck" --resume --out "$TMP/hr.h5" >/dev/null 2>&1 || fail "hamerly resume"
+out=$($PY "$H/../h5same.py" "$TMP/s-kmeans-par-1.h5" "$TMP/hr.h5" | tail -1 || true)
+[[ "$out" == *", 0 differ" ]] && pass "hamerly resumed at np=3 (bounds recomputed) = uninterrupted lloyd ($out)" || fail "hamerly resume: $out"
+run 2 $BIN/precis-kmeans --in "$TMP/f.h5" --k 5 --seed 9 --algorithm hamerly --log-level debug --out "$TMP/hd.h5" > "$TMP/hd.log" 2>&1 || fail "hamerly debug"
+$PY - "$TMP/hd.log" <<'PYEOF' && pass "hamerly skips most distance computations after the first iterations" || fail "hamerly skipping"
+import re, sys
+v = [(int(a), int(b)) for a, b in re.findall(r"\[rank 0\].*hamerly: (\d+) of (\d+) points re-examined", open(sys.argv[1]).read())]
+late = v[3:]
+assert late and sum(a for a, b in late) < 0.5 * sum(b for a, b in late), v[:8]
+PYEOF
+
 echo "kmeans: inertia within 1.001x of scikit-learn from the same initial centroids"
 $PY - "$TMP/f.h5" "$TMP/s-kmeans++-1.h5" <<'PYEOF' && pass "inertia vs sklearn.cluster.KMeans (lloyd)" || fail "inertia vs sklearn"
 import sys, h5py, numpy as np
