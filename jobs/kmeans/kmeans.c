@@ -779,7 +779,7 @@ int kmeans_run(int argc, char **argv, MPI_Comm comm)
         {"sample-silhouette", OPT_INT, &o.sample_sil, "10000", "rows in the deterministic silhouette sample", 2, 1000000, NULL},
         {"predict", OPT_FLAG, &o.predict, NULL, "assign the rows of --in to the segments of --model", 0, 0, NULL},
         {"model", OPT_STR, &o.model, NULL, "segments.h5 to predict with (with --predict)", 0, 0, NULL},
-        {"algorithm", OPT_STR, &o.algorithm, "lloyd", "lloyd, or hamerly (bounds skip most distances; same labels and centroids, bit for bit)", 0, 0, "lloyd|hamerly"},
+        {"algorithm", OPT_STR, &o.algorithm, "hamerly", "hamerly (bounds skip most distances) or plain lloyd: the same labels and centroids, bit for bit", 0, 0, "lloyd|hamerly"},
         {"checkpoint-every", OPT_INT, &o.checkpoint_every, "0", "also write a checkpoint every N iterations (needs --checkpoint-dir)", 0, 1000000, NULL},
         {"previous", OPT_STR, &o.previous, NULL, "last quarter's segments.h5: keep its segment IDs (optimal matching) and write the transitions", 0, 0, NULL},
         OPTS_COMMON_SPECS(&o.c),
