@@ -242,6 +242,7 @@ int als_run(int argc, char **argv, MPI_Comm comm)
         {"exclude-seen", OPT_FLAG, &o.exclude_seen, NULL, "never recommend an item the user interacted with in training (implied by --holdout)", 0, 0, NULL},
         {"holdout", OPT_STR, &o.holdout, "none", "none, last:N (each user's N most recent items) or random:F", 0, 0, NULL},
         {"max-replicated-mb", OPT_INT, &o.max_repl_mb, "1024", "gather all item factors for scoring while they fit; else pass blocks around a ring", 0, 1 << 30, NULL},
+        {"heavy-item-users", OPT_INT, &o.heavy_users, "100000", "items with at least this many training buyers get their normal equations summed on the buyers' ranks", 1, 1e15, NULL},
         {"item-slots", OPT_INT, &o.item_slots, "4096", "hash slots that partition items over ranks (power of two)", 1, 1 << 30, NULL},
         {"checkpoint-every", OPT_INT, &o.checkpoint_every, "0", "write a checkpoint every N iterations (0: only on a stop signal)", 0, 1000000, NULL},
         OPTS_COMMON_SPECS(&o.c),
@@ -293,9 +294,9 @@ int als_run(int argc, char **argv, MPI_Comm comm)
     snprintf(cparams, 2048,
              "{\"in\":\"%s\",\"users\":%lld,\"items\":%lld,\"value\":\"%s\",\"confidence\":\"%s\",\"alpha\":%.17g,\"eps\":%.17g,"
              "\"factors\":%d,\"lambda\":%.17g,\"reg_scale\":\"%s\",\"solver\":\"%s\",\"cg_steps\":%lld,\"dtype\":\"%s\","
-             "\"holdout\":\"%s\",\"seed\":%lld}",
+             "\"holdout\":\"%s\",\"seed\":%lld,\"heavy_item_users\":%lld}",
              o.in, (long long)a.NU, (long long)a.NI, o.value, o.confidence, o.alpha, o.eps, a.f, o.lambda, o.reg_scale, o.solver,
-             (long long)o.cg_steps, o.dtype, o.holdout, (long long)o.c.seed);
+             (long long)o.cg_steps, o.dtype, o.holdout, (long long)o.c.seed, (long long)o.heavy_users);
     int64_t it0 = 0;
     if (o.c.resume) {
         if (read_ckpt(&a, cparams, &it0, hist, e)) goto done;
@@ -378,6 +379,7 @@ done:
     free(a.uoffs); free(a.ukey); free(a.ukey_lo); free(a.uid); free(a.uslot); free(a.uptr); free(a.uitem); free(a.uval);
     free(a.hptr); free(a.hitem); free(a.ucol); free(a.X); free(a.Yn); free(a.icode); free(a.islot); free(a.iptr);
     free(a.iuser); free(a.ival); free(a.icol); free(a.Y); free(a.Xn); free(a.pop); free(a.iname);
+    free(a.hcode); free(a.ihidx); free(a.uhidx); free(a.HA); free(a.Hb);
     route_free(&a.ur);
     route_free(&a.ir);
     opts_free(&cmd);

@@ -66,6 +66,10 @@ typedef struct als {
     double *Xn;                                /* routed user factors */
     route ir;                                  /* users' ranks -> item owners */
     int64_t *pop;                              /* NI: training buyers per item (global) */
+    int64_t nh; int32_t *hcode;                /* heavy items (>= --heavy-item-users buyers), codes ascending */
+    int32_t *ihidx;                            /* per local item: heavy index or -1 */
+    int32_t *uhidx;                            /* per training pair of a local user: heavy index or -1 */
+    double *HA, *Hb;                           /* nh x f x f and nh x f: summed normal equations of heavy items */
     char *iname; size_t iname_w;               /* NI item ids (every rank) */
     /* ---- counters for the report ---- */
     int64_t rows_in, pairs, pairs_nonpos, pairs_train, pairs_holdout, cold_users;
@@ -81,6 +85,7 @@ int als_init_factors(als *a);
 void als_round_float(double *v, int64_t n);
 int als_gram(als *a, int users, double *G, precis_err *e);
 int als_half(als *a, int users, const double *G, precis_err *e);
+int als_heavy_normal(als *a, precis_err *e);
 int als_loss(als *a, const double *Gy, double *loss, precis_err *e);
 /* gather the item factors into code order: rows [code_lo, code_hi) of the
  * block layout on this rank */

@@ -104,6 +104,18 @@ static int64_t block_lidx(int64_t code, const void *ctx)
     return code >= l && code < h ? code - l : -1;
 }
 
+/* index of an item in the heavy list, or -1 */
+static int32_t heavy_index(const als *a, int64_t code)
+{
+    int64_t lo = 0, hi = a->nh;
+    while (lo < hi) {
+        int64_t m = (lo + hi) / 2;
+        if (a->hcode[m] < code) lo = m + 1;
+        else hi = m;
+    }
+    return lo < a->nh && a->hcode[lo] == code ? (int32_t)lo : -1;
+}
+
 typedef struct irec {
     int32_t code, pad;
     int64_t gid;
@@ -198,20 +210,40 @@ fail:
     a->pop = calloc((size_t)(a->NI ? a->NI : 1), 8);
     if (!e->code && (!a->iptr || !a->iuser || !a->ival || !a->pop)) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
     if (precis_agree(comm, e)) goto out;
-    for (int64_t k = 0; k < nrecv; k++) {
-        a->iptr[recv[k].pad + 1]++;
-        a->iuser[k] = recv[k].gid;
-        a->ival[k] = recv[k].v;
-    }
-    for (int64_t i = 0; i < a->ni; i++) {
-        a->pop[a->icode[i]] = a->iptr[i + 1];
-        a->iptr[i + 1] += a->iptr[i];
-    }
-    free(recv);
-    recv = NULL;
+    /* popularity (training buyers per item) first: it decides the heavy items */
+    for (int64_t k = 0; k < nrecv; k++) a->pop[a->icode[recv[k].pad]]++;
     if (MPI_Allreduce(MPI_IN_PLACE, a->pop, (int)a->NI, MPI_INT64_T, MPI_SUM, comm) != MPI_SUCCESS)
         PERR(e, PRECIS_EXIT_INTERNAL, "MPI_Allreduce of item popularity failed");
     if (precis_agree(comm, e)) goto out;
+    /* heavy items: their normal equations are summed where their buyers live
+     * (als_heavy_normal), so their pairs stay out of the item side */
+    a->nh = 0;
+    for (int64_t c = 0; c < a->NI; c++) a->nh += a->pop[c] >= a->o->heavy_users;
+    a->hcode = malloc(4 * (size_t)(a->nh + 1));
+    a->ihidx = malloc(4 * (size_t)(a->ni + 1));
+    a->uhidx = malloc(4 * (size_t)(nt + 1));
+    if (!a->hcode || !a->ihidx || !a->uhidx) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+    if (precis_agree(comm, e)) goto out;
+    for (int64_t c = 0, h = 0; c < a->NI; c++)
+        if (a->pop[c] >= a->o->heavy_users) a->hcode[h++] = (int32_t)c;
+    for (int64_t i = 0; i < a->ni; i++) a->ihidx[i] = heavy_index(a, a->icode[i]);
+    for (int64_t k = 0; k < nt; k++) a->uhidx[k] = heavy_index(a, a->uitem[k]);
+    if (a->nh) {
+        int64_t hp = 0;
+        for (int64_t h = 0; h < a->nh; h++) hp += a->pop[a->hcode[h]];
+        LOG_INFO("%lld heavy items (>= %lld training buyers, %lld pairs): their normal equations are summed on the buyers' ranks",
+                 (long long)a->nh, (long long)a->o->heavy_users, (long long)hp);
+    }
+    int64_t kept = 0;
+    for (int64_t k = 0; k < nrecv; k++) {
+        if (a->ihidx[recv[k].pad] >= 0) continue;
+        a->iptr[recv[k].pad + 1]++;
+        a->iuser[kept] = recv[k].gid;
+        a->ival[kept++] = recv[k].v;
+    }
+    for (int64_t i = 0; i < a->ni; i++) a->iptr[i + 1] += a->iptr[i];
+    free(recv);
+    recv = NULL;
 
     /* route: item factors to the ranks of their buyers */
     {
@@ -364,6 +396,70 @@ static void apply_A(solve_ws *ws, const double *G, double lam, const int64_t *co
     }
 }
 
+/* The heavy items' normal equations, summed where their buyers live: per
+ * user slot (a partition that does not depend on P), sum_u (c-1) x x' and
+ * sum_u c x in double in user order, then the slot partials are added
+ * exactly (common/reduce) and allreduced. */
+int als_heavy_normal(als *a, precis_err *e)
+{
+    int f = a->f;
+    int64_t nh = a->nh, nt1 = (int64_t)f * (f + 1) / 2 + f;
+    racc *acc = malloc(sizeof(racc) * (size_t)(nh * nt1));
+    double *PA = calloc((size_t)(nh * f * f), 8), *Pb = calloc((size_t)(nh * f), 8), *out = malloc(8 * (size_t)(nh * nt1));
+    char *touched = calloc((size_t)nh, 1);
+    int32_t *tl = malloc(4 * (size_t)nh);
+    int rc = -1;
+    if (!acc || !PA || !Pb || !out || !touched || !tl || (!a->HA && !(a->HA = malloc(8 * (size_t)(nh * f * f)))) ||
+        (!a->Hb && !(a->Hb = malloc(8 * (size_t)(nh * f)))))
+        PERR(e, PRECIS_EXIT_INTERNAL, "out of memory for %lld heavy items (%.0f MB per rank)", (long long)nh,
+             (double)(nh * nt1) * sizeof(racc) / 1e6);
+    if (precis_agree(a->comm, e)) goto done;
+    for (int64_t t = 0; t < nh * nt1; t++) racc_init(&acc[t]);
+    for (int64_t g0 = 0; g0 < a->nu;) {
+        int64_t g1 = g0, ntl = 0;
+        while (g1 < a->nu && a->uslot[g1] == a->uslot[g0]) g1++;
+        for (int64_t u = g0; u < g1; u++) {
+            const double *x = a->X + u * f;
+            for (int64_t k = a->uptr[u]; k < a->uptr[u + 1]; k++) {
+                int32_t h = a->uhidx[k];
+                if (h < 0) continue;
+                double c = confidence(a->o, a->uval[k]), w = c - 1.0;
+                double *A = PA + (int64_t)h * f * f, *b = Pb + (int64_t)h * f;
+                for (int i = 0; i < f; i++) {
+                    double wx = w * x[i];
+                    for (int j = i; j < f; j++) A[i * f + j] += wx * x[j];
+                    b[i] += c * x[i];
+                }
+                if (!touched[h]) { touched[h] = 1; tl[ntl++] = h; }
+            }
+        }
+        for (int64_t q = 0; q < ntl; q++) {
+            int32_t h = tl[q];
+            double *A = PA + (int64_t)h * f * f, *b = Pb + (int64_t)h * f;
+            racc *r = acc + (int64_t)h * nt1;
+            for (int i = 0, t = 0; i < f; i++)
+                for (int j = i; j < f; j++) racc_add(&r[t++], A[i * f + j]);
+            for (int i = 0; i < f; i++) racc_add(&r[nt1 - f + i], b[i]);
+            memset(A, 0, 8 * (size_t)f * (size_t)f);
+            memset(b, 0, 8 * (size_t)f);
+            touched[h] = 0;
+        }
+        g0 = g1;
+    }
+    if (reduce_allreduce(a->comm, acc, nh * nt1, out, "heavy-item normal equations", e)) goto done;
+    for (int64_t h = 0; h < nh; h++) {
+        const double *o = out + h * nt1;
+        double *A = a->HA + h * f * f;
+        for (int i = 0, t = 0; i < f; i++)
+            for (int j = i; j < f; j++, t++) A[i * f + j] = A[j * f + i] = o[t];
+        memcpy(a->Hb + h * f, o + nt1 - f, 8 * (size_t)f);
+    }
+    rc = 0;
+done:
+    free(acc); free(PA); free(Pb); free(out); free(touched); free(tl);
+    return rc;
+}
+
 int als_half(als *a, int users, const double *G, precis_err *e)
 {
     int f = a->f, chol = a->o->solver[1] == 'h';
@@ -379,8 +475,39 @@ int als_half(als *a, int users, const double *G, precis_err *e)
     if (ws_init(&ws, f, maxdeg)) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory in the solver");
     if (precis_agree(a->comm, e)) goto done;
     double *A = ws.A, *b = ws.b, *r = ws.r, *p = ws.p, *Ap = ws.Ap, *x = ws.x;
+    if (!users && a->nh && als_heavy_normal(a, e)) goto done;
     for (int64_t i = 0; i < n && bad < 0; i++) {
         int64_t k0 = ptr[i], deg = ptr[i + 1] - k0;
+        int32_t h = users ? -1 : a->ihidx[i];
+        if (h >= 0) {   /* a heavy item: its matrix was summed on the buyers' ranks */
+            double lam = a->o->lambda * (a->o->reg_scale[0] == 'c' ? (double)a->pop[a->icode[i]] : 1.0);
+            for (int j = 0; j < f * f; j++) A[j] = G[j] + a->HA[(int64_t)h * f * f + j];
+            for (int j = 0; j < f; j++) A[j * f + j] += lam;
+            memcpy(b, a->Hb + (int64_t)h * f, 8 * (size_t)f);
+            if (chol) {
+                if (LAPACKE_dposv(LAPACK_ROW_MAJOR, 'U', f, 1, A, f, b, 1) != 0) { bad = i; break; }
+                memcpy(x, b, 8 * (size_t)f);
+            } else {
+                memcpy(x, F + i * f, 8 * (size_t)f);
+                cblas_dgemv(CblasRowMajor, CblasNoTrans, f, f, 1.0, A, f, x, 1, 0.0, Ap, 1);
+                for (int j = 0; j < f; j++) p[j] = r[j] = b[j] - Ap[j];
+                double rs = dot(r, r, f);
+                for (int64_t s2 = 0; s2 < a->o->cg_steps && rs >= 1e-20; s2++) {
+                    cblas_dgemv(CblasRowMajor, CblasNoTrans, f, f, 1.0, A, f, p, 1, 0.0, Ap, 1);
+                    double alpha = rs / dot(p, Ap, f);
+                    for (int j = 0; j < f; j++) {
+                        x[j] += alpha * p[j];
+                        r[j] -= alpha * Ap[j];
+                    }
+                    double rn = dot(r, r, f);
+                    for (int j = 0; j < f; j++) p[j] = r[j] + (rn / rs) * p[j];
+                    rs = rn;
+                }
+            }
+            memcpy(F + i * f, x, 8 * (size_t)f);
+            if (a->as_float) als_round_float(F + i * f, f);
+            continue;
+        }
         if (deg == 0) { memset(F + i * f, 0, 8 * (size_t)f); continue; }
         double lam = a->o->lambda * (a->o->reg_scale[0] == 'c' ? (double)deg : 1.0);
         for (int64_t k = 0; k < deg; k++) {
@@ -469,7 +596,7 @@ int als_loss(als *a, const double *Gy, double *loss, precis_err *e)
     }
     for (int64_t i = 0; i < a->ni; i++) {
         const double *y = a->Y + i * f;
-        int64_t deg = a->iptr[i + 1] - a->iptr[i];
+        int64_t deg = a->pop[a->icode[i]];   /* heavy items have no pairs on the item side */
         racc_add(&acc, a->o->lambda * (count ? (double)deg : 1.0) * dot(y, y, f));
     }
     ws_free(&ws);

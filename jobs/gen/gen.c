@@ -101,6 +101,15 @@ static const seg_profile seg_table[8] = {
     {"occasional", 0.15, 1.5, 0.8, 0.20, 0},
 };
 
+/* --separated-segments: far apart in frequency and spend (x4 orders, x2.5
+ * price per step), no churn, so RFM features can recover them */
+static const seg_profile sep_table[4] = {
+    {"rare_small", 0.25, 6, 0.4, 0.00, 0},
+    {"regular_mid", 0.25, 24, 1.0, 0.00, 0},
+    {"frequent_big", 0.25, 96, 2.5, 0.00, 0},
+    {"constant_top", 0.25, 384, 6.25, 0.00, 0},
+};
+
 static const char *const channel_names[8] = {"email", "sms", "search", "social", "display", "app", "affiliate", "tv"};
 static const char *const channel_events[8] = {"open", "open", "click", "impression", "impression", "visit", "click", "impression"};
 static const double channel_touch_cost[8] = {0.002, 0.01, 0.45, 0.05, 0.004, 0.0, 0.2, 0.03};
@@ -117,6 +126,7 @@ static const double exp_lift[4] = {0.25, 0.10, 0.0, 0.15};
 typedef struct gen_opts {
     int64_t customers, items, channels, weeks, segments, experiments;
     double dirty, affinity;
+    int separated;
     char *out, *start;
     opt_common c;
 } gen_opts;
@@ -128,6 +138,7 @@ typedef struct tw {
 
 typedef struct gen {
     gen_opts o;
+    const seg_profile *segs;   /* the segment table in use */
     MPI_Comm comm;
     int rank, size;
     uint64_t seed;
@@ -246,7 +257,7 @@ static int world_init(gen *g, precis_err *e)
             z += w;
             zp += w * g->item_price[j];
         }
-        aov_sum += 1.5 * seg_table[cs.seg].price_mult * zp / z;
+        aov_sum += 1.5 * g->segs[cs.seg].price_mult * zp / z;
     }
     g->aov = aov_sum / nsample;
     double cum = 0;
@@ -276,7 +287,7 @@ static void cust_profile(gen *g, int64_t i, cust *c)
     rng_key(r, g->seed, (uint64_t)i, P_CUST);
     c->i = i;
     double w[8], tot = 0;
-    for (int k = 0; k < g->K; k++) tot += (w[k] = seg_table[k].weight);
+    for (int k = 0; k < g->K; k++) tot += (w[k] = g->segs[k].weight);
     double u = gsl_rng_uniform(r) * tot;
     c->seg = 0;
     for (int k = 0; k < g->K; k++) {
@@ -284,7 +295,7 @@ static void cust_profile(gen *g, int64_t i, cust *c)
         u -= w[k];
         c->seg = k;
     }
-    const seg_profile *p = &seg_table[c->seg];
+    const seg_profile *p = &g->segs[c->seg];
     c->guest = gsl_rng_uniform(r) < 0.02;
     double start_frac = p->late_signup ? 0.75 + 0.2 * gsl_rng_uniform(r) : -0.5 + gsl_rng_uniform(r) * 0.9;
     c->churned = gsl_rng_uniform(r) < p->churn_prob;
@@ -475,7 +486,7 @@ static double order_row(gen *g, const cust *c, int64_t j, int64_t ts, int ch, co
     gsl_rng *r = g->r;
     int item = pick_cum(g->cum_item, (int)g->o.items, gsl_rng_uniform(r));
     int64_t q = 1 + gsl_ran_poisson(r, 0.5);
-    double up = round(100.0 * g->item_price[item] * seg_table[c->seg].price_mult * (0.95 + 0.1 * gsl_rng_uniform(r))) / 100.0;
+    double up = round(100.0 * g->item_price[item] * g->segs[c->seg].price_mult * (0.95 + 0.1 * gsl_rng_uniform(r))) / 100.0;
     if (up < 0.01) up = 0.01;
     double amount = round(100.0 * (double)q * up) / 100.0;
     rw->nf = 10;
@@ -788,11 +799,11 @@ static int write_truth(gen *g, const opt_cmd *cmd, precis_err *e)
     const char *segnames[8];
     double segv[8][4];
     for (int k = 0; k < g->K; k++) {
-        segnames[k] = seg_table[k].name;
-        segv[k][0] = seg_table[k].weight;
-        segv[k][1] = seg_table[k].orders_per_year;
-        segv[k][2] = seg_table[k].price_mult;
-        segv[k][3] = seg_table[k].churn_prob;
+        segnames[k] = g->segs[k].name;
+        segv[k][0] = g->segs[k].weight;
+        segv[k][1] = g->segs[k].orders_per_year;
+        segv[k][2] = g->segs[k].price_mult;
+        segv[k][3] = g->segs[k].churn_prob;
     }
     const char *scols[4] = {"weight", "orders_per_year", "price_mult", "churn_prob"};
     TRY(h5io_write_strings(f, "/segments/name", segnames, me0 ? g->K : 0, e));
@@ -905,6 +916,7 @@ int gen_run(int argc, char **argv, MPI_Comm comm)
         {"channels", OPT_INT, &o->channels, "6", "number of marketing channels", 1, 8, NULL},
         {"weeks", OPT_INT, &o->weeks, "52", "weeks of history", 8, 520, NULL},
         {"segments", OPT_INT, &o->segments, "5", "behaviour segments planted", 2, 8, NULL},
+        {"separated-segments", OPT_FLAG, &o->separated, NULL, "plant up to 4 segments far apart in RFM space (x4 orders and x2.5 spend per step, no churn)", 0, 0, NULL},
         {"experiments", OPT_INT, &o->experiments, "3", "A/B experiments planted", 0, 4, NULL},
         {"dirty", OPT_DOUBLE, &o->dirty, "0", "probability that a row gets one defect", 0, 0.5, NULL},
         {"start", OPT_STR, &o->start, "2025-01-06", "first week (YYYY-MM-DD, UTC)", 0, 0, NULL},
@@ -923,6 +935,11 @@ int gen_run(int argc, char **argv, MPI_Comm comm)
     if (parse_start(o->start, &g->t0)) { PERR(e, PRECIS_EXIT_USAGE, "option --start: '%s' is not a YYYY-MM-DD date", o->start); goto done; }
     g->seed = (uint64_t)o->c.seed;
     g->K = (int)o->segments;
+    g->segs = o->separated ? sep_table : seg_table;
+    if (o->separated && g->K > 4) {
+        PERR(e, PRECIS_EXIT_USAGE, "--separated-segments plants at most 4 segments (--segments %d)", g->K);
+        goto done;
+    }
     g->C = (int)o->channels;
     g->W = (int)o->weeks;
     g->E = (int)o->experiments;

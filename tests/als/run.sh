@@ -50,6 +50,15 @@ a = h5py.File(sys.argv[1], "r")["history/loss"][-1]; b = h5py.File(sys.argv[2], 
 print(a, b); assert abs(a - b) <= 1e-3 * b
 PYEOF
 
+echo "als: heavy items (--heavy-item-users): normal equations summed on the buyers' ranks"
+for np in 1 3; do
+  run $np $BIN/precis-als --in "$C" --out "$TMP/hv$np.h5" "${A[@]}" --iterations 4 --solver cholesky --dtype float64 --heavy-item-users 800 > "$TMP/hv$np.log" 2>&1 || { fail "heavy np=$np"; tail -3 "$TMP/hv$np.log"; }
+done
+grep -q "heavy items (>= 800 training buyers" "$TMP/hv1.log" && pass "heavy items found and logged" || fail "no heavy items"
+out=$($PY "$H/../h5same.py" "$TMP/hv1.h5" "$TMP/hv3.h5" | tail -1 || true)
+[[ "$out" == *", 0 differ" ]] && pass "heavy items: np=3 identical to np=1 ($out)" || fail "heavy np=3: $out"
+$PY $H/check_als.py "$C" "$TMP/hv1.h5" 5 1 none chol > "$TMP/hvcheck.out" 2>&1 && pass "heavy items: item half = dense numpy solve (1e-8), loss" || { fail "heavy numpy"; cat "$TMP/hvcheck.out"; }
+
 echo "als: stop through the test hook, resume at another rank count"
 set +e
 PRECIS_STOP_AT=iter:2 run 2 $BIN/precis-als --in "$C" --out "$TMP/s.h5" "${A[@]}" --iterations 4 --holdout random:0.2 --checkpoint-dir "$TMP/ck" > "$TMP/stop.log" 2>&1
@@ -96,7 +105,7 @@ CSV
 mkdir -p "$TMP/edge"
 run 2 $BIN/precis-clean --transactions "$TMP/edge.csv" --pii-key "$TMP/pii.key" --out "$TMP/edge/clean.h5" >/dev/null 2>&1 || fail "clean edge"
 for np in 1 3; do
-  run $np $BIN/precis-als --in "$TMP/edge/clean.h5" --out "$TMP/edge/r$np.h5" --factors 3 --alpha 2 --lambda 0.1 --iterations 5 --topn 3 --exclude-seen --solver cholesky --dtype float64 > "$TMP/edge$np.log" 2>&1 || { fail "als edge np=$np"; tail -3 "$TMP/edge$np.log"; }
+  run $np $BIN/precis-als --in "$TMP/edge/clean.h5" --out "$TMP/edge/r$np.h5" --factors 3 --alpha 2 --lambda 0.1 --iterations 5 --topn 3 --exclude-seen --solver cholesky --dtype float64 --heavy-item-users 6 > "$TMP/edge$np.log" 2>&1 || { fail "als edge np=$np"; tail -3 "$TMP/edge$np.log"; }
 done
 out=$($PY "$H/../h5same.py" "$TMP/edge/r1.h5" "$TMP/edge/r3.h5" | tail -1 || true)
 [[ "$out" == *", 0 differ" ]] && pass "edge case np=3 identical to np=1 (a rank with few or no users)" || fail "edge np=3: $out"
