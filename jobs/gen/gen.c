@@ -101,13 +101,13 @@ static const seg_profile seg_table[8] = {
     {"occasional", 0.15, 1.5, 0.8, 0.20, 0},
 };
 
-/* --separated-segments: far apart in frequency and spend (x4 orders, x2.5
+/* --separated-segments: far apart in frequency and spend (x4 orders, x6.5
  * price per step), no churn, so RFM features can recover them */
 static const seg_profile sep_table[4] = {
-    {"rare_small", 0.25, 6, 0.4, 0.00, 0},
-    {"regular_mid", 0.25, 24, 1.0, 0.00, 0},
-    {"frequent_big", 0.25, 96, 2.5, 0.00, 0},
-    {"constant_top", 0.25, 384, 6.25, 0.00, 0},
+    {"rare_small", 0.25, 12, 0.15, 0.00, 0},
+    {"regular_mid", 0.25, 48, 1.0, 0.00, 0},
+    {"frequent_big", 0.25, 192, 6.5, 0.00, 0},
+    {"constant_top", 0.25, 768, 42.0, 0.00, 0},
 };
 
 static const char *const channel_names[8] = {"email", "sms", "search", "social", "display", "app", "affiliate", "tv"};

@@ -205,6 +205,16 @@ run 3 $BIN/precis-kmeans --in "$TMP/f.h5" --k 5 --seed 9 --checkpoint-dir "$TMP/
 out=$($PY "$H/../h5same.py" "$TMP/s-kmeans-par-1.h5" "$TMP/every.h5" | tail -1 || true)
 [[ "$out" == *", 0 differ" ]] && pass "resumed at np=3 = uninterrupted ($out)" || fail "resume from periodic: $out"
 
+echo "kmeans: planted segments of the generator (--separated-segments) are recovered"
+run 2 $BIN/precis-gen --customers 4000 --segments 4 --separated-segments --weeks 13 --seed 5 --out "$TMP/sg" >/dev/null 2>&1 || fail "gen separated"
+install -m 0600 "$TMP/sg/pii.key" "$TMP/sgkey"
+mkdir -p "$TMP/sgc"
+run 2 $BIN/precis-clean --in "$TMP/sg" --pii-key "$TMP/sgkey" --out "$TMP/sgc/clean.h5" >/dev/null 2>&1 || fail "clean separated"
+run 2 $BIN/precis-rfm --in "$TMP/sgc/clean.h5" --out "$TMP/sgc/f.h5" --features "log1p(frequency),log1p(monetary_total)" >/dev/null 2>&1 || fail "rfm separated"
+run 3 $BIN/precis-kmeans --in "$TMP/sgc/f.h5" --k 4 --out "$TMP/sgc/s.h5" >/dev/null 2>&1 || fail "kmeans separated"
+$PY $H/check_planted.py "$TMP/sg/truth.h5" "$TMP/sgc/s.h5" "$TMP/sgkey" > "$TMP/planted.out" 2>&1 \
+  && pass "$(head -1 "$TMP/planted.out") >= 0.9; every planted segment recovered (recall and precision >= 0.9)" || { fail "planted segments"; cat "$TMP/planted.out"; }
+
 echo "kmeans: --previous keeps segment IDs across quarters"
 $PY $H/make_quarters.py "$TMP"
 run 2 $BIN/precis-kmeans --in "$TMP/q1.h5" --k 6 --seed 1 --out "$TMP/s1.h5" >/dev/null 2>&1 || fail "quarter 1"
