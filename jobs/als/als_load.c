@@ -212,6 +212,100 @@ static int parse_ts(const char *s, size_t n, int64_t *ts)
     return -1;
 }
 
+
+static int add_grec(grec **rec, int64_t *n, int64_t *cap, strdict *d, const char *uid, size_t ul, const char *item, size_t il,
+                    double v, int64_t ts)
+{
+    if (*n == *cap) {
+        int64_t c = *cap ? 2 * *cap : 4096;
+        grec *t = realloc(*rec, sizeof(grec) * (size_t)c);
+        if (!t) return -1;
+        *rec = t;
+        *cap = c;
+    }
+    grec *g = &(*rec)[(*n)++];
+    memset(g, 0, sizeof *g);
+    memcpy(g->uid, uid, ul);
+    unsigned char md[32];
+    EVP_Digest(g->uid, ul, md, NULL, EVP_sha256(), NULL);
+    for (int b = 0; b < 8; b++) {
+        g->k = (g->k << 8) | md[b];
+        g->kl = (g->kl << 8) | md[8 + b];
+    }
+    g->item = strdict_intern(d, item, il);
+    g->v = v;
+    g->ts = ts;
+    return g->item >= 0 ? 0 : -1;
+}
+
+/* One column of a generic HDF5 group as strings (integers in decimal), rows [off, off+cnt). */
+static int h5_col_strings(h5io_file *f, const char *dset, int64_t off, int64_t cnt, char **buf, size_t *w, precis_err *e)
+{
+    hid_t d = H5Dopen2(f->fid, dset, H5P_DEFAULT), t = d >= 0 ? H5Dget_type(d) : -1;
+    H5T_class_t cl = t >= 0 ? H5Tget_class(t) : H5T_NO_CLASS;
+    if (t >= 0) H5Tclose(t);
+    if (d >= 0) H5Dclose(d);
+    if (cl == H5T_STRING) return h5io_read_strings(f, dset, off, cnt, buf, w, e);
+    if (cl != H5T_INTEGER) return PERR(e, PRECIS_EXIT_DATA, "%s:%s is neither an integer nor a fixed-length string column", f->path, dset);
+    int64_t *v = malloc(8 * (size_t)(cnt + 1));
+    *w = 24;
+    *buf = calloc((size_t)(cnt + 1), *w);
+    if (!v || !*buf) { free(v); return PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); }
+    if (h5io_read_rows(f, dset, H5T_NATIVE_INT64, off, cnt, v, e)) { free(v); return -1; }
+    for (int64_t i = 0; i < cnt; i++) snprintf(*buf + (size_t)i * *w, *w, "%lld", (long long)v[i]);
+    free(v);
+    return 0;
+}
+
+/* --in FILE.h5:/group: columns --user-col (user), --item-col (item), optional
+ * --value-col (numbers) and --time-col (integer epoch seconds); each rank
+ * reads an even block of rows. */
+static int read_h5group(als *a, const char *spec, const char *const *want, grec **rec, int64_t *n, int64_t *cap, strdict *d,
+                        int64_t *rejected, char *first_bad, size_t fbl, precis_err *e)
+{
+    char *file = strdup(spec), *grp = file ? strchr(file, ':') : NULL, dset[4][512];
+    char *ub = NULL, *ib = NULL;
+    size_t uw = 0, iw = 0;
+    double *v = NULL;
+    int64_t *ts = NULL, rows = 0, one, off, cnt;
+    h5io_file *f = NULL;
+    int rc = -1;
+    if (!grp) { PERR(e, PRECIS_EXIT_USAGE, "--in %s: expected FILE.h5:/group", spec); goto out; }
+    *grp++ = '\0';
+    if (h5io_open(a->comm, file, 1, &f, e)) goto out;
+    for (int c = 0; c < 4; c++) {
+        snprintf(dset[c], sizeof dset[c], "%s/%s", grp, want[c] ? want[c] : "");
+        if (want[c] && !h5io_exists(f, dset[c])) { PERR(e, PRECIS_EXIT_DATA, "%s: no dataset %s", file, dset[c]); goto out; }
+    }
+    if (h5io_dims(f, dset[0], &rows, &one, e)) goto out;
+    h5io_even_block(rows, a->rank, a->size, &off, &cnt);
+    v = malloc(8 * (size_t)(cnt + 1));
+    ts = calloc((size_t)(cnt + 1), 8);
+    if (!v || !ts) { PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); goto out; }
+    for (int64_t i = 0; i < cnt; i++) v[i] = 1.0;
+    if (h5_col_strings(f, dset[0], off, cnt, &ub, &uw, e) || h5_col_strings(f, dset[1], off, cnt, &ib, &iw, e)) goto out;
+    if (want[2] && strcmp(a->o->value, "count") && h5io_read_rows(f, dset[2], H5T_NATIVE_DOUBLE, off, cnt, v, e)) goto out;
+    if (want[3] && h5io_read_rows(f, dset[3], H5T_NATIVE_INT64, off, cnt, ts, e)) goto out;
+    for (int64_t i = 0; i < cnt; i++) {
+        const char *u = ub + (size_t)i * uw, *it = ib + (size_t)i * iw, *why = NULL;
+        int bad = 0;
+        size_t ul = strlen(u), il = strlen(it);
+        if (ul == 0 || ul >= UID_MAX) why = ul ? "user id longer than 63 bytes" : "empty user id";
+        else if (il == 0) { why = "empty item id"; bad = 1; }
+        else if (!isfinite(v[i])) { why = "value is not finite"; bad = 2; }
+        if (why) {
+            if ((*rejected)++ == 0) snprintf(first_bad, fbl, "%s:%s row %lld field %s: %s", file, grp, (long long)(off + i), want[bad], why);
+            continue;
+        }
+        if (add_grec(rec, n, cap, d, u, ul, it, il, v[i], ts[i])) { PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); goto out; }
+    }
+    rc = 0;
+out:
+    if (f) h5io_close(f);
+    free(file); free(ub); free(ib); free(v); free(ts);
+    return rc;
+}
+
 /* --in FILE.csv (or a directory / glob of part files) with --user-col, --item-col */
 static int load_csv(als *a, precis_err *e)
 {
@@ -229,16 +323,25 @@ static int load_csv(als *a, precis_err *e)
     csv_opts_default(&co);
     a->generic = 1;
     a->S = SLOTS_DEFAULT;
-    CHECK(o->user_col && o->item_col, e, PRECIS_EXIT_USAGE, "a CSV --in needs --user-col and --item-col");
+    const char *colon = strstr(o->in, ".h5:");
+    const char *want[4] = {o->user_col, o->item_col, o->value_col, o->time_col};
+    if (colon) {   /* a generic HDF5 group: default column names */
+        if (!want[0]) want[0] = "user";
+        if (!want[1]) want[1] = "item";
+    }
+    CHECK(want[0] && want[1], e, PRECIS_EXIT_USAGE, "a CSV --in needs --user-col and --item-col");
     CHECK(strcmp(o->value, "column") || o->value_col, e, PRECIS_EXIT_USAGE, "--value column needs --value-col");
     CHECK(!strcmp(o->value, "column") || !strcmp(o->value, "count") || !strcmp(o->value, "quantity"), e, PRECIS_EXIT_USAGE,
           "--value %s: a CSV input takes its value from --value-col (or counts rows with --value count)", o->value);
     CHECK(strncmp(o->holdout, "last:", 5) || o->time_col, e, PRECIS_EXIT_USAGE, "--holdout last:N needs --time-col for a CSV input");
+    if (colon) {
+        read_h5group(a, o->in, want, &rec, &n, &cap, &d, &rejected, first_bad, sizeof first_bad, e);
+        goto fail;
+    }
     TRY(inputs_expand(o->in, "*.csv", 0, &in, e));
     TRY(csv_open(a->comm, in.path, in.n, &co, &r, e));
     cols = malloc(sizeof(int) * 4 * (size_t)in.n);
     CHECK(cols, e, PRECIS_EXIT_INTERNAL, "out of memory");
-    const char *want[4] = {o->user_col, o->item_col, o->value_col, o->time_col};
     for (int fi = 0; fi < in.n; fi++)
         for (int c = 0; c < 4; c++) {
             cols[fi * 4 + c] = want[c] ? find_col(r, fi, want[c]) : -1;
@@ -277,25 +380,8 @@ static int load_csv(als *a, precis_err *e)
                          bad >= 0 ? " field " : "", bad >= 0 ? want[bad] ? want[bad] : field_name[bad] : "", why);
             continue;
         }
-        if (n == cap) {
-            cap = cap ? 2 * cap : 4096;
-            grec *t = realloc(rec, sizeof(grec) * (size_t)cap);
-            CHECK(t, e, PRECIS_EXIT_INTERNAL, "out of memory reading %s", in.path[cr.file]);
-            rec = t;
-        }
-        grec *g = &rec[n++];
-        memset(g, 0, sizeof *g);
-        memcpy(g->uid, cr.f[cc[0]], cr.flen[cc[0]]);
-        unsigned char md[32];
-        EVP_Digest(g->uid, cr.flen[cc[0]], md, NULL, EVP_sha256(), NULL);
-        for (int b = 0; b < 8; b++) {
-            g->k = (g->k << 8) | md[b];
-            g->kl = (g->kl << 8) | md[8 + b];
-        }
-        g->item = strdict_intern(&d, cr.f[cc[1]], cr.flen[cc[1]]);
-        CHECK(g->item >= 0, e, PRECIS_EXIT_INTERNAL, "out of memory");
-        g->v = v;
-        g->ts = ts;
+        CHECK(add_grec(&rec, &n, &cap, &d, cr.f[cc[0]], cr.flen[cc[0]], cr.f[cc[1]], cr.flen[cc[1]], v, ts) == 0, e,
+              PRECIS_EXIT_INTERNAL, "out of memory reading %s", in.path[cr.file]);
     }
 fail:
     if (precis_agree(a->comm, e)) goto out;
@@ -474,7 +560,7 @@ int als_init_factors(als *a)
 int als_load(als *a, char **key_fp, precis_err *e)
 {
     size_t L = strlen(a->o->in);
-    int csv = a->o->user_col || (L > 4 && !strcasecmp(a->o->in + L - 4, ".csv"));
+    int csv = a->o->user_col || (L > 4 && !strcasecmp(a->o->in + L - 4, ".csv")) || strstr(a->o->in, ".h5:");
     if (csv ? load_csv(a, e) : load_clean(a, key_fp, e)) {
         precis_agree(a->comm, e);
         return -1;

@@ -169,6 +169,20 @@ assert [x.decode() for x in r["items/id"][:]] == sorted({x["sku"] for x in rows}
 assert "users/customer_key" not in r
 assert r["metrics/als"][0] >= 3 * r["metrics/popularity"][0], (r["metrics/als"][0], r["metrics/popularity"][0])
 PYEOF
+$PY - "$TMP/inter.csv" "$TMP/inter.h5" <<'PYEOF'
+import sys, csv, h5py, numpy as np
+rows = list(csv.DictReader(open(sys.argv[1])))[:-2]
+with h5py.File(sys.argv[2], "w") as f:
+    g = f.create_group("orders")
+    g["visitor"] = np.array([r["user"].encode() for r in rows])
+    g["sku"] = np.array([r["sku"].encode() for r in rows])
+    g["qty"] = np.array([float(r["qty"]) for r in rows])
+    g["when"] = np.array([int(r["when"]) for r in rows], dtype=np.int64)
+PYEOF
+run 3 $BIN/precis-als --in "$TMP/inter.h5:/orders" --user-col visitor --item-col sku --value-col qty --time-col when --out "$TMP/h5g.h5" \
+  "${A[@]}" --iterations 6 --holdout last:1 > "$TMP/h5g.log" 2>&1 || { fail "als HDF5 group input"; tail -3 "$TMP/h5g.log"; }
+out=$($PY "$H/../h5same.py" "$TMP/csv1.h5" "$TMP/h5g.h5" | tail -1 || true)
+[[ "$out" == *", 0 differ" ]] && pass "--in FILE.h5:/group (foreign file, np=3) = the same rows as CSV (np=1) ($out)" || fail "HDF5 group vs CSV: $out"
 set +e
 run 2 $BIN/precis-als --in "$TMP/inter.csv" --user-col user --item-col nosuch --out "$TMP/u.h5" > "$TMP/u.log" 2>&1; rc=$?
 set -e
