@@ -329,9 +329,10 @@ static inline int nearest2(const double *x, const double *C, int64_t K, int64_t 
  * larger of its lower bound and half the distance from that centroid to the
  * nearest other one; every examined point uses the same kernel as Lloyd, so
  * labels, sums and centroids are the same bits as Lloyd's. */
-static int lloyd_step(km *m, const double *C, double *Cn, int32_t *lab, double *inertia, hamerly *H, precis_err *e)
+static int lloyd_step(km *m, const double *C, double *Cn, int32_t *lab, double *inertia, hamerly *H, int first,
+                      int64_t *moved, precis_err *e)
 {
-    int64_t K = m->K, D = m->D, full = 0;
+    int64_t K = m->K, D = m->D, full = 0, nmoved = 0;
     racc *acc = H ? H->tmp : calloc((size_t)(K * D + 1), sizeof(racc));
     int64_t *cnt = H ? H->cnt : calloc((size_t)K, sizeof(int64_t)), *gcnt = calloc((size_t)K, sizeof(int64_t));
     double *sums = malloc(sizeof(double) * (size_t)(K * D + 1)), *dmin = malloc(sizeof(double) * (size_t)(m->n ? m->n : 1));
@@ -342,6 +343,7 @@ static int lloyd_step(km *m, const double *C, double *Cn, int32_t *lab, double *
         for (int64_t i = 0; i < m->n; i++) {
             const double *x = m->X + i * D;
             int b = nearest(x, C, K, D, &dmin[i]);
+            nmoved += first || b != lab[i];
             lab[i] = b;
             cnt[b]++;
             for (int64_t d = 0; d < D; d++) racc_add(&acc[b * D + d], x[d]);
@@ -387,6 +389,7 @@ static int lloyd_step(km *m, const double *C, double *Cn, int32_t *lab, double *
             dmin[i] = d1;
             H->l[i] = sqrt(d2);
             racc_add(&ia, d1);
+            nmoved += first || b != lab[i];
             if (!H->valid || b != lab[i]) {
                 if (H->valid) {
                     for (int64_t d = 0; d < D; d++) racc_add(&H->S[lab[i] * D + d], -x[d]);
@@ -404,6 +407,7 @@ static int lloyd_step(km *m, const double *C, double *Cn, int32_t *lab, double *
         LOG_DEBUG("hamerly: %lld of %lld points re-examined", (long long)full, (long long)m->n);
     }
     MPI_CHECK(MPI_Allreduce(cnt, gcnt, (int)K, MPI_INT64_T, MPI_SUM, m->comm), e);
+    MPI_CHECK(MPI_Allreduce(&nmoved, moved, 1, MPI_INT64_T, MPI_SUM, m->comm), e);
     TRY(reduce_allreduce(m->comm, acc, K * D + 1, sums, "centroid sums", e));
     *inertia = sums[K * D];
     for (int64_t k = 0; k < K; k++)
@@ -944,6 +948,7 @@ agree_done:
             int converged = 0;
             double inertia = 0;
             hm.valid = 0;   /* a new run, or a resume: the bounds are recomputed */
+            int first_step = 1;   /* labels from before this run (or a resume) are not this run's */
             for (; st.iter < o.max_iter; st.iter++) {
                 int stop = o.c.checkpoint_dir && ckpt_should_stop(comm, "iter", st.iter);
                 int periodic = !stop && o.checkpoint_every && st.iter > 0 && st.iter % o.checkpoint_every == 0;
@@ -963,14 +968,19 @@ agree_done:
                     }
                 }
                 double t0 = log_now();
-                if (lloyd_step(&m, C, Cn, lab, &inertia, ham ? &hm : NULL, e)) { free(pj); goto done; }
+                int64_t moved = 0;
+                if (lloyd_step(&m, C, Cn, lab, &inertia, ham ? &hm : NULL, !hm.valid && (st.iter == 0 || first_step), &moved, e)) {
+                    free(pj);
+                    goto done;
+                }
+                first_step = 0;
                 double shift = 0;
                 for (int64_t j = 0; j < K * D; j++) shift += (Cn[j] - C[j]) * (Cn[j] - C[j]);
                 memcpy(C, Cn, 8 * (size_t)(K * D));
                 hist[2 * st.iter] = inertia;
                 hist[2 * st.iter + 1] = shift;
-                LOG_INFO("run %lld iteration %lld: inertia %.10g, shift %.3g, %.3f s", (long long)st.run, (long long)st.iter,
-                         inertia, shift, log_now() - t0);
+                LOG_INFO("run %lld iteration %lld: inertia %.10g, shift %.3g, %lld points reassigned, %.3f s", (long long)st.run,
+                         (long long)st.iter, inertia, shift, (long long)moved, log_now() - t0);
                 if (shift <= tolv) { converged = 1; st.iter++; break; }
             }
             /* final labels and inertia for the final centroids */
