@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""check_als.py clean.h5 recs.h5 ALPHA LAMBDA HOLDOUT [chol] [excl]
+"""check_als.py clean.h5 recs.h5 ALPHA LAMBDA HOLDOUT [chol] [excl] [log] [regcount] [value=quantity|amount|count]
 Independent numpy/pandas checks of a precis-als run (linear confidence,
 --value quantity, float64 factors):
   - the interactions (aggregated with pandas, net value > 0, holdout none or last:1);
@@ -17,10 +17,15 @@ import pandas as pd
 clean, recs, alpha, lam, holdout = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
 chol = "chol" in sys.argv[6:]
 excl_flag = "excl" in sys.argv[6:]
+logc = "log" in sys.argv[6:]            # --confidence log (eps 1)
+regcount = "regcount" in sys.argv[6:]   # --reg-scale count
+value = ([a[6:] for a in sys.argv[6:] if a.startswith("value=")] or ["quantity"])[0]
+conf = (lambda v: 1 + alpha * np.log1p(v)) if logc else (lambda v: 1 + alpha * v)
 c, r = h5py.File(clean, "r"), h5py.File(recs, "r")
 t = c["transactions"]
-df = pd.DataFrame({"k": t["customer_key"][:], "kl": t["customer_key_lo"][:], "item": t["item"][:],
-                   "v": t["quantity"][:], "ts": t["ts"][:]})
+v = {"quantity": t["quantity"][:], "amount": t["amount"][:],
+     "count": np.where(t["flags"][:] & 4, -1.0, 1.0)}[value]
+df = pd.DataFrame({"k": t["customer_key"][:], "kl": t["customer_key_lo"][:], "item": t["item"][:], "v": v, "ts": t["ts"][:]})
 agg = df.groupby(["k", "kl", "item"], sort=False).agg(v=("v", "sum"), ts=("ts", "max")).reset_index()
 agg = agg[agg.v > 0]
 users = pd.DataFrame({"k": r["users/customer_key"][:], "kl": r["users/customer_key_lo"][:]})
@@ -48,9 +53,11 @@ def report(name, good, detail=""):
 rows, cols, vals = agg.row.to_numpy().astype(int), agg.item.to_numpy().astype(int), agg.v.to_numpy()
 S = X @ Y.T
 C = np.ones((NU, NI)); P = np.zeros((NU, NI))
-C[rows, cols] = 1 + alpha * vals
+C[rows, cols] = conf(vals)
 P[rows, cols] = 1
-loss = float((C * (P - S) ** 2).sum() + lam * ((X ** 2).sum() + (Y ** 2).sum()))
+nu_ = np.bincount(rows, minlength=NU) if regcount else np.ones(NU)
+ni_ = np.bincount(cols, minlength=NI) if regcount else np.ones(NI)
+loss = float((C * (P - S) ** 2).sum() + lam * ((nu_ * (X ** 2).sum(axis=1)).sum() + (ni_ * (Y ** 2).sum(axis=1)).sum()))
 got = float(r["history/loss"][-1])
 report("loss of the final factors", abs(loss - got) <= 1e-9 * abs(loss), "numpy %.12g precis %.12g" % (loss, got))
 
@@ -61,8 +68,8 @@ if chol:
     want = np.zeros_like(Y)
     for i, g in by_item:
         xu = X[g.row.to_numpy().astype(int)]
-        cu = 1 + alpha * g.v.to_numpy()
-        A = G + (xu * (cu - 1)[:, None]).T @ xu + lam * np.eye(X.shape[1])
+        cu = conf(g.v.to_numpy())
+        A = G + (xu * (cu - 1)[:, None]).T @ xu + lam * ni_[i] * np.eye(X.shape[1])
         b = (xu * cu[:, None]).sum(axis=0)
         want[i] = np.linalg.solve(A, b)
     worst = float(np.abs(want - Y).max() / max(1.0, np.abs(want).max()))

@@ -60,6 +60,16 @@ out=$($PY "$H/../h5same.py" "$TMP/hv1.h5" "$TMP/hv3.h5" | tail -1 || true)
 [[ "$out" == *", 0 differ" ]] && pass "heavy items: np=3 identical to np=1 ($out)" || fail "heavy np=3: $out"
 $PY $H/check_als.py "$C" "$TMP/hv1.h5" 5 1 none chol > "$TMP/hvcheck.out" 2>&1 && pass "heavy items: item half = dense numpy solve (1e-8), loss" || { fail "heavy numpy"; cat "$TMP/hvcheck.out"; }
 
+echo "als: --confidence log, --reg-scale count, --value amount / count against numpy"
+run 2 $BIN/precis-als --in "$C" --out "$TMP/o1.h5" --factors 8 --alpha 3 --lambda 0.5 --iterations 3 --solver cholesky --dtype float64 \
+  --confidence log --reg-scale count --value amount > "$TMP/o1.log" 2>&1 || { fail "options run 1"; tail -3 "$TMP/o1.log"; }
+$PY $H/check_als.py "$C" "$TMP/o1.h5" 3 0.5 none chol log regcount value=amount > "$TMP/o1.out" 2>&1 \
+  && pass "log confidence + ALS-WR regularisation + amount: loss and item half = numpy" || { fail "options 1 vs numpy"; cat "$TMP/o1.out"; }
+run 3 $BIN/precis-als --in "$C" --out "$TMP/o2.h5" --factors 8 --alpha 2 --lambda 0.5 --iterations 3 --solver cholesky --dtype float64 \
+  --value count > "$TMP/o2.log" 2>&1 || { fail "options run 2"; tail -3 "$TMP/o2.log"; }
+$PY $H/check_als.py "$C" "$TMP/o2.h5" 2 0.5 none chol value=count > "$TMP/o2.out" 2>&1 \
+  && pass "--value count (a refund row counts -1): loss and item half = numpy" || { fail "options 2 vs numpy"; cat "$TMP/o2.out"; }
+
 echo "als: stop through the test hook, resume at another rank count"
 set +e
 PRECIS_STOP_AT=iter:2 run 2 $BIN/precis-als --in "$C" --out "$TMP/s.h5" "${A[@]}" --iterations 4 --holdout random:0.2 --checkpoint-dir "$TMP/ck" > "$TMP/stop.log" 2>&1
