@@ -28,6 +28,16 @@ void rng_key(gsl_rng *r, uint64_t seed, uint64_t entity, uint64_t purpose);
 /* Next raw 64-bit output of a philox gsl_rng. Can't fail. */
 uint64_t rng_u64(gsl_rng *r);
 
+/* SplitMix64 finaliser: a fast bijective 64-bit mix, for hashing ids and
+ * combining keys into stream entities. Can't fail. */
+static inline uint64_t rng_mix64(uint64_t z)
+{
+    z += 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
 /* Purpose tags: stable small integers; never reuse one for another purpose. */
 uint64_t rng_purpose(const char *name);
 

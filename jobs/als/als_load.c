@@ -77,14 +77,6 @@ static int cmp_pair_recent(const void *x, const void *y)
     return (a->item > b->item) - (a->item < b->item);
 }
 
-static uint64_t mix64(uint64_t z)
-{
-    z += 0x9e3779b97f4a7c15ULL;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
 /* Aggregate one user's rows p[0..n) (any order) and append them to the CSR.
  * ukey identifies the user's random holdout stream. */
 static int finish_user(als *a, pair *p, int64_t n, uint64_t ukey, gsl_rng *r, csr_build *b)
@@ -115,7 +107,7 @@ static int finish_user(als *a, pair *p, int64_t n, uint64_t ukey, gsl_rng *r, cs
         }
     } else if (!strncmp(h, "random:", 7)) {
         double F = atof(h + 7);
-        rng_key(r, (uint64_t)a->o->c.seed, mix64(ukey), rng_purpose("als-holdout"));
+        rng_key(r, (uint64_t)a->o->c.seed, rng_mix64(ukey), rng_purpose("als-holdout"));
         for (int64_t k = 0; k < m; k++) p[k].pad = gsl_rng_uniform(r) < F;
     }
     int64_t nt = 0;
@@ -431,7 +423,7 @@ fail:
             a->ukey_lo[u] = recv[i].kl;
             a->uslot[u] = recv[i].pad;
             memcpy(a->uid + u * UID_MAX, recv[i].uid, UID_MAX);
-            if (finish_user(a, p, j - i, recv[i].k ^ mix64(recv[i].kl), rg, &b)) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+            if (finish_user(a, p, j - i, recv[i].k ^ rng_mix64(recv[i].kl), rg, &b)) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
             a->uptr[u + 1] = b.n;
             a->hptr[u + 1] = b.hn;
             i = j;
@@ -517,7 +509,7 @@ static int load_clean(als *a, char **key_fp, precis_err *e)
         a->ukey[u] = k[i];
         a->ukey_lo[u] = kl[i];
         a->uslot[u] = slots_of(k[i], S);
-        CHECK(finish_user(a, p, j - i, k[i] ^ mix64(kl[i]), r, &b) == 0, e, PRECIS_EXIT_INTERNAL, "out of memory");
+        CHECK(finish_user(a, p, j - i, k[i] ^ rng_mix64(kl[i]), r, &b) == 0, e, PRECIS_EXIT_INTERNAL, "out of memory");
         a->uptr[u + 1] = b.n;
         a->hptr[u + 1] = b.hn;
         i = j;
@@ -541,7 +533,7 @@ int als_init_factors(als *a)
     if (!r) return -1;
     uint64_t seed = (uint64_t)a->o->c.seed;
     for (int64_t u = 0; u < a->nu; u++) {
-        rng_key(r, seed, a->ukey ? a->ukey[u] ^ mix64(a->ukey_lo[u]) : (uint64_t)(a->uoff + u), rng_purpose("als-user-init"));
+        rng_key(r, seed, a->ukey ? a->ukey[u] ^ rng_mix64(a->ukey_lo[u]) : (uint64_t)(a->uoff + u), rng_purpose("als-user-init"));
         for (int j = 0; j < a->f; j++) a->X[u * a->f + j] = 0.1 * gsl_ran_gaussian(r, 1.0) / sqrt((double)a->f);
     }
     for (int64_t i = 0; i < a->ni; i++) {

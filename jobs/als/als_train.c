@@ -27,17 +27,9 @@
 
 #define NB_BLOCK 256      /* neighbours per dsyrk block */
 
-static uint64_t mix64(uint64_t z)
-{
-    z += 0x9e3779b97f4a7c15ULL;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
 int64_t als_item_slot(int64_t code, int64_t SI)
 {
-    return (int64_t)(mix64((uint64_t)code) & (uint64_t)(SI - 1));
+    return (int64_t)(rng_mix64((uint64_t)code) & (uint64_t)(SI - 1));
 }
 
 static int item_owner(const als *a, int64_t code)
@@ -396,6 +388,44 @@ static void apply_A(solve_ws *ws, const double *G, double lam, const int64_t *co
     }
 }
 
+/* The matrix of one solve: explicit (heavy items), or G + lam I plus the
+ * entity's gathered neighbours (apply_A). */
+typedef struct cg_op {
+    const double *A;
+    const double *G, *nb;
+    double lam;
+    const int64_t *col;
+    int64_t deg;
+    int gathered;
+} cg_op;
+
+static void op_apply(solve_ws *ws, const cg_op *op, const double *p, double *out)
+{
+    if (op->A) cblas_dgemv(CblasRowMajor, CblasNoTrans, ws->f, ws->f, 1.0, op->A, ws->f, p, 1, 0.0, out, 1);
+    else apply_A(ws, op->G, op->lam, op->col, op->deg, op->nb, op->gathered, p, out);
+}
+
+/* `steps` conjugate-gradient steps on op x = b, warm-started from x. */
+static void cg_solve(solve_ws *ws, const cg_op *op, int64_t steps, const double *b, double *x)
+{
+    int f = ws->f;
+    double *r = ws->r, *p = ws->p, *Ap = ws->Ap;
+    op_apply(ws, op, x, Ap);
+    for (int j = 0; j < f; j++) p[j] = r[j] = b[j] - Ap[j];
+    double rs = dot(r, r, f);
+    for (int64_t s = 0; s < steps && rs >= 1e-20; s++) {
+        op_apply(ws, op, p, Ap);
+        double alpha = rs / dot(p, Ap, f);
+        for (int j = 0; j < f; j++) {
+            x[j] += alpha * p[j];
+            r[j] -= alpha * Ap[j];
+        }
+        double rn = dot(r, r, f);
+        for (int j = 0; j < f; j++) p[j] = r[j] + (rn / rs) * p[j];
+        rs = rn;
+    }
+}
+
 /* The heavy items' normal equations, summed where their buyers live: per
  * user slot (a partition that does not depend on P), sum_u (c-1) x x' and
  * sum_u c x in double in user order, then the slot partials are added
@@ -474,7 +504,7 @@ int als_half(als *a, int users, const double *G, precis_err *e)
         if (ptr[i + 1] - ptr[i] > maxdeg) maxdeg = ptr[i + 1] - ptr[i];
     if (ws_init(&ws, f, maxdeg)) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory in the solver");
     if (precis_agree(a->comm, e)) goto done;
-    double *A = ws.A, *b = ws.b, *r = ws.r, *p = ws.p, *Ap = ws.Ap, *x = ws.x;
+    double *A = ws.A, *b = ws.b, *x = ws.x;
     if (!users && a->nh && als_heavy_normal(a, e)) goto done;
     for (int64_t i = 0; i < n && bad < 0; i++) {
         int64_t k0 = ptr[i], deg = ptr[i + 1] - k0;
@@ -489,20 +519,8 @@ int als_half(als *a, int users, const double *G, precis_err *e)
                 memcpy(x, b, 8 * (size_t)f);
             } else {
                 memcpy(x, F + i * f, 8 * (size_t)f);
-                cblas_dgemv(CblasRowMajor, CblasNoTrans, f, f, 1.0, A, f, x, 1, 0.0, Ap, 1);
-                for (int j = 0; j < f; j++) p[j] = r[j] = b[j] - Ap[j];
-                double rs = dot(r, r, f);
-                for (int64_t s2 = 0; s2 < a->o->cg_steps && rs >= 1e-20; s2++) {
-                    cblas_dgemv(CblasRowMajor, CblasNoTrans, f, f, 1.0, A, f, p, 1, 0.0, Ap, 1);
-                    double alpha = rs / dot(p, Ap, f);
-                    for (int j = 0; j < f; j++) {
-                        x[j] += alpha * p[j];
-                        r[j] -= alpha * Ap[j];
-                    }
-                    double rn = dot(r, r, f);
-                    for (int j = 0; j < f; j++) p[j] = r[j] + (rn / rs) * p[j];
-                    rs = rn;
-                }
+                cg_op op = {A, NULL, NULL, 0, NULL, 0, 0};
+                cg_solve(&ws, &op, a->o->cg_steps, b, x);
             }
             memcpy(F + i * f, x, 8 * (size_t)f);
             if (a->as_float) als_round_float(F + i * f, f);
@@ -539,20 +557,8 @@ int als_half(als *a, int users, const double *G, precis_err *e)
             memcpy(x, b, 8 * (size_t)f);
         } else {
             memcpy(x, F + i * f, 8 * (size_t)f);
-            apply_A(&ws, G, lam, col + k0, deg, nb, gathered, x, Ap);
-            for (int j = 0; j < f; j++) p[j] = r[j] = b[j] - Ap[j];
-            double rs = dot(r, r, f);
-            for (int64_t s = 0; s < a->o->cg_steps && rs >= 1e-20; s++) {
-                apply_A(&ws, G, lam, col + k0, deg, nb, gathered, p, Ap);
-                double alpha = rs / dot(p, Ap, f);
-                for (int j = 0; j < f; j++) {
-                    x[j] += alpha * p[j];
-                    r[j] -= alpha * Ap[j];
-                }
-                double rn = dot(r, r, f);
-                for (int j = 0; j < f; j++) p[j] = r[j] + (rn / rs) * p[j];
-                rs = rn;
-            }
+            cg_op op = {NULL, G, nb, lam, col + k0, deg, gathered};
+            cg_solve(&ws, &op, a->o->cg_steps, b, x);
         }
         memcpy(F + i * f, x, 8 * (size_t)f);
         if (a->as_float) als_round_float(F + i * f, f);

@@ -112,14 +112,6 @@ fail:
 }
 
 
-static uint64_t km_mix(uint64_t z)
-{
-    z += 0x9e3779b97f4a7c15ULL;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
 #define PAR_ROUNDS 5
 
 /* k-means|| (Bahmani et al.): a uniform first candidate, then PAR_ROUNDS
@@ -146,7 +138,7 @@ static int init_par(km *m, int64_t run, gsl_rng *r, double *C, precis_err *e)
     TRY(fetch_row(m, first < m->N ? first : m->N - 1, cand, e));
     for (int64_t i = 0; i < m->n; i++) d2[i] = dist2(m->X + i * D, cand, D);
     TRY(reduce_sum(m->comm, d2, m->n, &psi, e));
-    uint64_t seed = m->seed ^ km_mix((uint64_t)run + 1);
+    uint64_t seed = m->seed ^ rng_mix64((uint64_t)run + 1);
     for (int round = 0; round < PAR_ROUNDS && psi > 0; round++) {
         int64_t ns = 0;
         free(sel);
