@@ -47,7 +47,12 @@ typedef struct km {
     uint64_t seed;
 } km;
 
-/* checkpointed state */
+/* checkpointed state: the position in a --k-range sweep (pass 0 scores every
+ * k, pass 1 fits the chosen k), then the state of the current fit */
+typedef struct km_sweep {
+    int64_t pass, kk, nsel, chosen;
+} km_sweep;
+
 typedef struct km_state {
     int64_t run, iter, best_run, best_iters, done;
     double best_inertia;
@@ -426,14 +431,28 @@ fail:
     return rc;
 }
 
-/* Copy the parts to (out=1) or from (out=0) a checkpoint blob. Can't fail. */
-static void ckpt_blob(char *blob, int out, void *const *parts, const size_t *sizes)
+/* Copy the n parts to (out=1) or from (out=0) a checkpoint blob. Can't fail. */
+static void ckpt_blob(char *blob, int out, void *const *parts, const size_t *sizes, int n)
 {
-    for (int i = 0; i < 7; i++) {
+    for (int i = 0; i < n; i++) {
+        if (!sizes[i]) continue;
         if (out) memcpy(blob, parts[i], sizes[i]);
         else memcpy(parts[i], blob, sizes[i]);
         blob += sizes[i];
     }
+}
+
+/* Write the checkpoint made of the n parts. */
+static int ckpt_save(MPI_Comm comm, const char *dir, const char *pj, void *const *parts, const size_t *sizes, int n, precis_err *e)
+{
+    size_t len = 0;
+    for (int i = 0; i < n; i++) len += sizes[i];
+    char *b = malloc(len ? len : 1);
+    if (!b) return PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+    ckpt_blob(b, 1, parts, sizes, n);
+    int w = ckpt_write(comm, dir, "kmeans", pj, b, len, e);
+    free(b);
+    return w;
 }
 
 static int read_rows(h5io_file *f, const char *dset, km *m, int *by_slots, int64_t *S, precis_err *e)
@@ -800,6 +819,7 @@ int kmeans_run(int argc, char **argv, MPI_Comm comm)
     void *blob = NULL;
     double *ksel = NULL;  /* --k-range scores: k, inertia, silhouette, CH */
     km_state st;
+    char *pj = NULL;   /* the checkpoint's parameters */
     m.comm = comm;
     MPI_Comm_rank(comm, &m.rank);
     MPI_Comm_size(comm, &m.size);
@@ -890,50 +910,82 @@ agree_done:
 
     /* --k-range a:b: fit every k, score it (sampled silhouette, Calinski-Harabasz),
      * choose the highest silhouette (ties: smaller k), then fit the chosen k again */
-    int64_t klo = K, khi = K, nsel = 0;
+    int64_t klo = K, khi = K;
     if (o.k_range) {
         long long a, b;
         if (sscanf(o.k_range, "%lld:%lld", &a, &b) != 2 || a < 2 || b < a || b > 1000) {
             PERR(e, PRECIS_EXIT_USAGE, "option --k-range: '%s' is not a:b with 2 <= a <= b <= 1000", o.k_range);
             goto done;
         }
-        if (o.c.checkpoint_dir) { PERR(e, PRECIS_EXIT_USAGE, "--k-range cannot be combined with --checkpoint-dir yet"); goto done; }
         if (b > m.N) { PERR(e, PRECIS_EXIT_DATA, "--k-range %s: only %lld rows", o.k_range, (long long)m.N); goto done; }
         klo = a;
         khi = b;
         ksel = calloc((size_t)(4 * (khi - klo + 1)), 8);
         if (!ksel) { PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); goto done; }
     }
-    int64_t chosen = K;
-    for (int pass = o.k_range ? 0 : 1; pass < 2; pass++)
-    for (int64_t kk = pass == 0 ? klo : chosen; kk <= (pass == 0 ? khi : chosen); kk++) {
-    K = m.K = kk;
-        st = (km_state){0, 0, -1, 0, 0, INFINITY};
-        /* checkpoint layout: state, centroids, init, best, best init, history, best history */
-        const size_t ck_sizes[] = {sizeof st, 8 * (size_t)(K * D), 8 * (size_t)(K * D), 8 * (size_t)(K * D),
-                                8 * (size_t)(K * D), 16 * (size_t)o.max_iter, 16 * (size_t)o.max_iter};
-        /* the checkpoint must match the parameters that shape the result (not
-         * the rank count, the log options or --resume itself) */
-        char *pj = malloc(4096);
-        if (!pj) { PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); goto done; }
-        snprintf(pj, 4096, "{\"in\":\"%s\",\"dataset\":\"%s\",\"k\":%lld,\"init\":\"%s\",\"n_init\":%lld,\"max_iter\":%lld,\"tol\":%.17g,\"seed\":%lld,\"rows\":%lld,\"cols\":%lld}",
-                 path, dset, (long long)K, o.init, (long long)o.n_init, (long long)o.max_iter, o.tol, (long long)o.c.seed,
-                 (long long)m.N, (long long)D);
-        if (o.c.resume) {
-            size_t len = 0;
-            if (ckpt_read(comm, o.c.checkpoint_dir, "kmeans", pj, &blob, &len, e)) { free(pj); goto done; }
-            size_t want = sizeof st + 8 * (size_t)(4 * K * D + 4 * o.max_iter);
-            if (len != want) { PERR(e, PRECIS_EXIT_DATA, "--resume: the checkpoint does not match this input (%zu bytes, %zu expected)", len, want); free(pj); goto done; }
-            void *parts[] = {&st, C, init, best, best_init, hist, best_hist};
-            ckpt_blob(blob, 0, parts, ck_sizes);
-            LOG_INFO("resuming run %lld at iteration %lld", (long long)st.run, (long long)st.iter);
+    /* The sweep's position (and the --k-range scores so far) is checkpointed with
+     * the state of the k being fitted, so a sweep stops and resumes like one fit. */
+    km_sweep sw = {o.k_range ? 0 : 1, o.k_range ? klo : K, 0, K};
+    const int64_t nk = o.k_range ? khi - klo + 1 : 0;
+    /* the checkpoint must match the parameters that shape the result (not
+     * the rank count, the log options or --resume itself) */
+    char kdesc[160];
+    if (o.k_range) snprintf(kdesc, sizeof kdesc, "\"k_range\":\"%lld:%lld\",\"sample_silhouette\":%lld", (long long)klo,
+                            (long long)khi, (long long)o.sample_sil);
+    else snprintf(kdesc, sizeof kdesc, "\"k\":%lld", (long long)K);
+    pj = malloc(4096);
+    if (!pj) { PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); goto done; }
+    snprintf(pj, 4096, "{\"in\":\"%s\",\"dataset\":\"%s\",%s,\"init\":\"%s\",\"n_init\":%lld,\"max_iter\":%lld,\"tol\":%.17g,\"seed\":%lld,\"rows\":%lld,\"cols\":%lld}",
+             path, dset, kdesc, o.init, (long long)o.n_init, (long long)o.max_iter, o.tol, (long long)o.c.seed,
+             (long long)m.N, (long long)D);
+    /* checkpoint layout: sweep, k-range scores, state, centroids, init, best,
+     * best init, history, best history */
+#define CK_PARTS {&sw, ksel, &st, C, init, best, best_init, hist, best_hist}
+#define CK_SIZES(k) {sizeof sw, 32 * (size_t)nk, sizeof st, 8 * (size_t)((k) * D), 8 * (size_t)((k) * D), 8 * (size_t)((k) * D), \
+                     8 * (size_t)((k) * D), 16 * (size_t)o.max_iter, 16 * (size_t)o.max_iter}
+    int resumed = 0;
+    if (o.c.resume) {
+        size_t len = 0;
+        if (ckpt_read(comm, o.c.checkpoint_dir, "kmeans", pj, &blob, &len, e)) goto done;
+        int64_t ck = -1;
+        if (len >= sizeof sw) {
+            memcpy(&sw, blob, sizeof sw);
+            ck = sw.kk;
         }
+        const size_t ck_sizes[] = CK_SIZES(ck);
+        size_t want = 0;
+        for (int i = 0; i < 9; i++) want += ck_sizes[i];
+        if (ck < klo || ck > khi || sw.pass < 0 || sw.pass > 1 || sw.nsel < 0 || sw.nsel > nk || len != want) {
+            PERR(e, PRECIS_EXIT_DATA, "--resume: the checkpoint does not match this input (%zu bytes, k %lld)", len, (long long)ck);
+            goto done;
+        }
+        void *parts[] = CK_PARTS;
+        ckpt_blob(blob, 0, parts, ck_sizes, 9);
+        resumed = 1;
+        if (o.k_range) LOG_INFO("resuming the k-range sweep at k=%lld (%lld of %lld scored) run %lld iteration %lld", (long long)sw.kk,
+                                (long long)sw.nsel, (long long)nk, (long long)st.run, (long long)st.iter);
+        else LOG_INFO("resuming run %lld at iteration %lld", (long long)st.run, (long long)st.iter);
+    }
+    for (;;) {
+        K = m.K = sw.kk;
+        if (!resumed) st = (km_state){0, 0, -1, 0, 0, INFINITY};
+        const size_t ck_sizes[] = CK_SIZES(K);
+        void *parts[] = CK_PARTS;
+        /* a stop between two k of the sweep (PRECIS_STOP_AT=k:K), or before the
+         * chosen k is fitted again (PRECIS_STOP_AT=refit), or a signal */
+        if (!resumed && o.k_range && o.c.checkpoint_dir && ckpt_should_stop(comm, sw.pass ? "refit" : "k", sw.kk)) {
+            if (ckpt_save(comm, o.c.checkpoint_dir, pj, parts, ck_sizes, 9, e) == 0)
+                PERR(e, PRECIS_EXIT_STOPPED, "stopped before %s k=%lld of --k-range; checkpoint in %s; rerun with --resume",
+                     sw.pass ? "refitting the chosen" : "fitting", (long long)sw.kk, o.c.checkpoint_dir);
+            goto done;
+        }
+        resumed = 0;
         LOG_INFO("Lloyd: %lld x %lld rows, k=%lld; %zu bytes per rank per iteration into one allreduce (exact sums)",
                  (long long)m.N, (long long)D, (long long)K, (size_t)(K * D + 1) * sizeof(racc) + (size_t)K * 8);
         for (; st.run < o.n_init; st.run++, st.iter = 0) {
             if (st.iter == 0) {
                 if (init_given) memcpy(C, init_given, 8 * (size_t)(K * D));
-                else if (init_centroids(&m, o.init, st.run, C, e)) { free(pj); goto done; }
+                else if (init_centroids(&m, o.init, st.run, C, e)) goto done;
                 memcpy(init, C, 8 * (size_t)(K * D));
                 memset(hist, 0, 16 * (size_t)o.max_iter);
             }
@@ -945,26 +997,16 @@ agree_done:
                 int stop = o.c.checkpoint_dir && ckpt_should_stop(comm, "iter", st.iter);
                 int periodic = !stop && o.checkpoint_every && st.iter > 0 && st.iter % o.checkpoint_every == 0;
                 if (stop || periodic) {
-                    size_t len = sizeof st + 8 * (size_t)(4 * K * D + 4 * o.max_iter);
-                    char *b = malloc(len);
-                    if (!b) { PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); free(pj); goto done; }
-                    void *parts[] = {&st, C, init, best, best_init, hist, best_hist};
-                    ckpt_blob(b, 1, parts, ck_sizes);
-                    int w = ckpt_write(comm, o.c.checkpoint_dir, "kmeans", pj, b, len, e);
-                    free(b);
+                    int w = ckpt_save(comm, o.c.checkpoint_dir, pj, parts, ck_sizes, 9, e);
                     if (w || stop) {
-                        if (w == 0) PERR(e, PRECIS_EXIT_STOPPED, "stopped at run %lld iteration %lld; checkpoint in %s; rerun with --resume",
-                                         (long long)st.run, (long long)st.iter, o.c.checkpoint_dir);
-                        free(pj);
+                        if (w == 0) PERR(e, PRECIS_EXIT_STOPPED, "stopped at k=%lld run %lld iteration %lld; checkpoint in %s; rerun with --resume",
+                                         (long long)K, (long long)st.run, (long long)st.iter, o.c.checkpoint_dir);
                         goto done;
                     }
                 }
                 double t0 = log_now();
                 int64_t moved = 0;
-                if (lloyd_step(&m, C, Cn, lab, &inertia, ham ? &hm : NULL, !hm.valid && (st.iter == 0 || first_step), &moved, e)) {
-                    free(pj);
-                    goto done;
-                }
+                if (lloyd_step(&m, C, Cn, lab, &inertia, ham ? &hm : NULL, !hm.valid && (st.iter == 0 || first_step), &moved, e)) goto done;
                 first_step = 0;
                 double shift = 0;
                 for (int64_t j = 0; j < K * D; j++) shift += (Cn[j] - C[j]) * (Cn[j] - C[j]);
@@ -985,7 +1027,7 @@ agree_done:
                     lab[i] = nearest(m.X + i * D, C, K, D, &dd);
                     racc_add(&a, dd);
                 }
-                if (reduce_allreduce(comm, &a, 1, &fin, "inertia", e)) { free(pj); goto done; }
+                if (reduce_allreduce(comm, &a, 1, &fin, "inertia", e)) goto done;
             }
             LOG_INFO("run %lld: inertia %.10g after %lld iterations%s", (long long)st.run, fin, (long long)st.iter,
                      converged ? "" : " (max-iter reached)");
@@ -998,23 +1040,24 @@ agree_done:
                 memcpy(best_hist, hist, 16 * (size_t)o.max_iter);
             }
         }
-        free(pj);
-    if (pass == 0) {
+        if (sw.pass == 1) break;
         double sil = NAN, ch = NAN;
         if (select_metrics(&m, best, st.best_inertia, &sil, &ch, NULL, NULL, o.sample_sil, e)) goto done;
-        double *r = ksel + 4 * (kk - klo);
-        r[0] = (double)kk; r[1] = st.best_inertia; r[2] = sil; r[3] = ch;
-        nsel++;
-        LOG_INFO("k=%lld: inertia %.10g, silhouette %.6f (sampled), Calinski-Harabasz %.6g", (long long)kk, st.best_inertia, sil, ch);
-        if (kk == khi) {
-            int64_t bi = 0;
-            for (int64_t j = 1; j < nsel; j++)
-                if (ksel[4 * j + 2] > ksel[4 * bi + 2]) bi = j;
-            chosen = (int64_t)ksel[4 * bi];
-            LOG_INFO("chose k=%lld: the highest sampled silhouette (%.6f); the smaller k wins a tie", (long long)chosen, ksel[4 * bi + 2]);
-        }
+        double *r = ksel + 4 * (sw.kk - klo);
+        r[0] = (double)sw.kk; r[1] = st.best_inertia; r[2] = sil; r[3] = ch;
+        sw.nsel++;
+        LOG_INFO("k=%lld: inertia %.10g, silhouette %.6f (sampled), Calinski-Harabasz %.6g", (long long)sw.kk, st.best_inertia, sil, ch);
+        if (sw.kk < khi) { sw.kk++; continue; }
+        int64_t bi = 0;
+        for (int64_t j = 1; j < sw.nsel; j++)
+            if (ksel[4 * j + 2] > ksel[4 * bi + 2]) bi = j;
+        sw.chosen = (int64_t)ksel[4 * bi];
+        LOG_INFO("chose k=%lld: the highest sampled silhouette (%.6f); the smaller k wins a tie", (long long)sw.chosen, ksel[4 * bi + 2]);
+        sw.pass = 1;
+        sw.kk = sw.chosen;
     }
-    }
+#undef CK_PARTS
+#undef CK_SIZES
     /* labels of the best model */
     int64_t *sizes = calloc((size_t)K, 8), *gsizes = calloc((size_t)K, 8);
     if (!sizes || !gsizes) { free(sizes); free(gsizes); PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); goto done; }
@@ -1137,10 +1180,10 @@ agree_done:
             int64_t *srows = NULL, nsr = 0;
             double sil, ch;
             w = select_metrics(&m, best, st.best_inertia, &sil, &ch, &srows, &nsr, o.sample_sil, e) ||
-                h5io_write_mat(out, "/k_selection/scores", H5T_NATIVE_DOUBLE, ksel, me0 ? nsel : 0, 4,
+                h5io_write_mat(out, "/k_selection/scores", H5T_NATIVE_DOUBLE, ksel, me0 ? sw.nsel : 0, 4,
                                (const char *[]){"k", "inertia", "silhouette_sampled", "calinski_harabasz"}, e) ||
                 h5io_write_col(out, "/k_selection/sample_rows", H5T_NATIVE_INT64, srows, me0 ? nsr : 0, e) ||
-                h5io_attr_set_i64(out, "/k_selection", "chosen_k", chosen, e);
+                h5io_attr_set_i64(out, "/k_selection", "chosen_k", sw.chosen, e);
             free(srows);
         }
         if (!w && by_slots) {
@@ -1173,6 +1216,7 @@ done:
     rc = job_exit(comm, e);
     h5io_close(in);
     free(path); free(dset); free(params); free(inputs); free(fp); free(cols); free(transform);
+    free(pj);
     free(C); free(Cn); free(best); free(best_init); free(init); free(hist); free(best_hist); free(lab);
     free(keys); free(keys_lo); free(blob); free(m.X); free(m.offs); free(ksel); free(ids); free(init_given);
     free(hm.l); free(hm.S); free(hm.tmp); free(hm.cnt); free(hm.Cprev);

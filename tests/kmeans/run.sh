@@ -191,6 +191,23 @@ assert abs(silhouette_score(X[rows], lab[rows]) - row[2]) < 1e-9, (silhouette_sc
 assert abs(calinski_harabasz_score(X, lab) - row[3]) <= 1e-9 * row[3], (calinski_harabasz_score(X, lab), row[3])
 assert abs(row[1] - float(s["inertia"][0])) <= 1e-12 * row[1]
 PYEOF
+echo "kmeans: a --k-range sweep stops and resumes at other rank counts (between k, inside a fit, before the refit)"
+KR=(--in "$TMP/f.h5" --k-range 2:5 --sample-silhouette 1500 --n-init 2 --checkpoint-dir "$TMP/krck" --out "$TMP/krr.h5")
+mkdir -p "$TMP/krck"
+set +e
+PRECIS_STOP_AT=k:4 run 2 $BIN/precis-kmeans "${KR[@]}" > "$TMP/krr.log" 2>&1; rc1=$?
+PRECIS_STOP_AT=iter:1 run 4 $BIN/precis-kmeans "${KR[@]}" --resume > "$TMP/krr2.log" 2>&1; rc2=$?
+PRECIS_STOP_AT=refit run 1 $BIN/precis-kmeans "${KR[@]}" --resume > "$TMP/krr3.log" 2>&1; rc3=$?
+set -e
+expect_eq "k-range stops (before k=4 at np=2, at k=4 iteration 1 at np=4, before the refit at np=1): exit codes" "$rc1 $rc2 $rc3" "75 75 75"
+grep -q "resuming the k-range sweep at k=4 (2 of 4 scored) run 0 iteration 0" "$TMP/krr2.log" && pass "the sweep resumed at k=4 with k=2,3 scored" || fail "k-range resume position: $(grep resum "$TMP/krr2.log")"
+[ ! -e "$TMP/krr.h5" ] && pass "no output while stopped" || fail "output written by a stopped sweep"
+run 3 $BIN/precis-kmeans "${KR[@]}" --resume > "$TMP/krr4.log" 2>&1 || { fail "k-range final resume"; tail -3 "$TMP/krr4.log"; }
+out=$($PY "$H/../h5same.py" "$TMP/kr1.h5" "$TMP/krr.h5" | tail -1 || true)
+[[ "$out" == *", 0 differ" ]] && pass "k-range stopped 3 times, finished at np=3 = uninterrupted np=1 ($out)" || fail "k-range resume: $out"
+[ ! -e "$TMP/krck/kmeans.ckpt" ] && pass "checkpoint removed after success" || fail "k-range checkpoint left behind"
+set +e; run 2 $BIN/precis-kmeans --in "$TMP/f.h5" --k-range 2:6 --sample-silhouette 1500 --n-init 2 --checkpoint-dir "$TMP/krck" --resume --out "$TMP/x.h5" >/dev/null 2>&1; rc=$?; set -e
+[ "$rc" != 0 ] && pass "--resume refuses a sweep without its checkpoint (exit $rc)" || fail "k-range resume without checkpoint"
 run 2 $BIN/precis-kmeans --in "$TMP/blobs.h5:/X" --k-range 2:7 --out "$TMP/bk.h5" >/dev/null 2>&1 || fail "k-range blobs"
 $PY -c "import h5py; assert h5py.File('$TMP/bk.h5').attrs['k'] == 4" && pass "--k-range finds the 4 planted blobs" || fail "k-range blobs k"
 set +e; run 2 $BIN/precis-kmeans --in "$TMP/f.h5" --k-range 5:2 --out "$TMP/x.h5" >/dev/null 2>&1; rc=$?; set -e
