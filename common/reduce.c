@@ -173,3 +173,173 @@ int reduce_colsum(MPI_Comm comm, const double *x, int64_t nrows, int ncols,
     free(a);
     return rc;
 }
+
+/* ---- slot-tree sums ---- */
+
+#define STREE_DEPTH 130   /* 2 * 63 levels + the pending leaf and slack */
+
+typedef struct stnode {
+    int64_t level, idx;   /* the node covers slots [idx << level, (idx + 1) << level) */
+    int64_t empty;
+    double *v;
+} stnode;
+
+struct stree {
+    int64_t n, S, lo, hi, next;   /* next: the first slot not yet pushed */
+    int top;                      /* entries on the stack */
+    stnode st[STREE_DEPTH];
+    double *pool[STREE_DEPTH + 1];   /* free vectors (allocated on demand) */
+    int npool;
+    int leaf_open;                /* stree_leaf handed out st[top] */
+    int oom;
+};
+
+static double *st_vec(stree *t)
+{
+    if (t->npool) return t->pool[--t->npool];
+    double *v = malloc(8 * (size_t)(t->n ? t->n : 1));
+    if (!v) t->oom = 1;
+    return v;
+}
+
+static void st_release(stree *t, double *v)
+{
+    if (!v) return;
+    if (t->npool < STREE_DEPTH + 1) t->pool[t->npool++] = v;
+    else free(v);
+}
+
+stree *stree_new(int64_t n, int64_t S, int64_t lo, int64_t hi)
+{
+    stree *t = calloc(1, sizeof *t);
+    if (!t) return NULL;
+    t->n = n; t->S = S; t->lo = lo; t->hi = hi; t->next = lo;
+    return t;
+}
+
+void stree_free(stree *t)
+{
+    if (!t) return;
+    for (int i = 0; i < t->top; i++) free(t->st[i].v);
+    if (t->leaf_open) free(t->st[t->top].v);
+    for (int i = 0; i < t->npool; i++) free(t->pool[i]);
+    free(t);
+}
+
+/* Push node b (its vector owned by the stack from now on) and merge it with
+ * its left sibling while that is the top: the canonical combination rule. */
+static void st_push(stree *t, stnode b)
+{
+    while (t->top > 0) {
+        stnode *a = &t->st[t->top - 1];
+        if (a->level != b.level || (a->idx & 1) || a->idx + 1 != b.idx) break;
+        if (a->empty) {
+            st_release(t, a->v);
+            a->v = b.v; a->empty = b.empty;
+        } else if (!b.empty) {
+            for (int64_t j = 0; j < t->n; j++) a->v[j] += b.v[j];
+            st_release(t, b.v);
+        } else {
+            st_release(t, b.v);
+        }
+        a->level++;
+        a->idx >>= 1;
+        b = *a;
+        t->top--;
+    }
+    t->st[t->top++] = b;
+}
+
+/* The empty leaves of slots [next, s). */
+static void st_skip_to(stree *t, int64_t s)
+{
+    for (; t->next < s; t->next++) st_push(t, (stnode){0, t->next, 1, NULL});
+}
+
+static void st_close_leaf(stree *t)
+{
+    if (!t->leaf_open) return;
+    stnode b = t->st[t->top];
+    t->leaf_open = 0;
+    st_push(t, b);
+}
+
+double *stree_leaf(stree *t, int64_t s)
+{
+    st_close_leaf(t);
+    if (s < t->next || s >= t->hi) return NULL;
+    st_skip_to(t, s);
+    double *v = st_vec(t);
+    if (!v) return NULL;
+    memset(v, 0, 8 * (size_t)t->n);
+    t->st[t->top] = (stnode){0, s, 0, v};
+    t->leaf_open = 1;
+    t->next = s + 1;
+    return v;
+}
+
+int stree_allreduce(MPI_Comm comm, stree *t, double *out, precis_err *e)
+{
+    int rank, size, rc = 0;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &size);
+    st_close_leaf(t);
+    st_skip_to(t, t->hi);
+    int64_t n = t->n;
+    int64_t *meta = malloc(8 * 3 * STREE_DEPTH);
+    double *buf = malloc(8 * (size_t)(n ? n : 1) * STREE_DEPTH);
+    if (!meta || !buf || t->oom) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory for a slot-tree sum");
+    if (precis_agree(comm, e)) { rc = -1; goto done; }
+    /* binomial tree over ranks: rank r + d's slots follow rank r's */
+    for (int d = 1; d < size; d *= 2) {
+        if (rank % (2 * d) == d) {
+            int m = t->top, nv = 0;
+            for (int i = 0; i < m; i++) {
+                meta[3 * i] = t->st[i].level; meta[3 * i + 1] = t->st[i].idx; meta[3 * i + 2] = t->st[i].empty;
+                if (!t->st[i].empty) memcpy(buf + (size_t)nv++ * (size_t)n, t->st[i].v, 8 * (size_t)n);
+            }
+            MPI_CHECK(MPI_Send(meta, 3 * m, MPI_INT64_T, rank - d, 71, comm), e);
+            MPI_CHECK(MPI_Send(buf, (int)(nv * n), MPI_DOUBLE, rank - d, 72, comm), e);
+            break;
+        }
+        if (rank % (2 * d) == 0 && rank + d < size) {
+            MPI_Status stt;
+            int cnt = 0, nv = 0;
+            MPI_CHECK(MPI_Recv(meta, 3 * STREE_DEPTH, MPI_INT64_T, rank + d, 71, comm, &stt), e);
+            MPI_Get_count(&stt, MPI_INT64_T, &cnt);
+            MPI_CHECK(MPI_Recv(buf, (int)(n * STREE_DEPTH), MPI_DOUBLE, rank + d, 72, comm, MPI_STATUS_IGNORE), e);
+            for (int i = 0; i < cnt / 3; i++) {
+                stnode b = {meta[3 * i], meta[3 * i + 1], meta[3 * i + 2], NULL};
+                if (!b.empty) {
+                    if (!(b.v = st_vec(t))) break;
+                    memcpy(b.v, buf + (size_t)nv++ * (size_t)n, 8 * (size_t)n);
+                }
+                st_push(t, b);
+            }
+        }
+    }
+    if (t->oom) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory for a slot-tree sum");
+    if (precis_agree(comm, e)) { rc = -1; goto done; }
+    if (rank == 0) {
+        /* [0, S) as maximal aligned blocks, largest first: fold from the right */
+        memset(out, 0, 8 * (size_t)n);
+        int have = 0;
+        for (int i = t->top - 1; i >= 0; i--) {
+            if (t->st[i].empty) continue;
+            if (!have) memcpy(out, t->st[i].v, 8 * (size_t)n);
+            else for (int64_t j = 0; j < n; j++) out[j] = t->st[i].v[j] + out[j];
+            have = 1;
+        }
+    }
+    MPI_CHECK(MPI_Bcast(out, (int)n, MPI_DOUBLE, 0, comm), e);
+    goto done;
+fail:
+    rc = -1;
+done:
+    for (int i = 0; i < t->top; i++) st_release(t, t->st[i].v);
+    t->top = 0;
+    t->oom = 0;
+    t->next = t->lo;
+    free(meta); free(buf);
+    return rc;
+}

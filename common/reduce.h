@@ -59,4 +59,29 @@ int reduce_sum(MPI_Comm comm, const double *x, int64_t n, double *out, precis_er
 int reduce_colsum(MPI_Comm comm, const double *x, int64_t nrows, int ncols,
                   double *out, precis_err *e);
 
+/* Slot-tree sums: reproducible and fast for large vectors.
+ *
+ * The sum over hash slots 0..S-1 of one n-vector per slot, added with plain
+ * float64 additions in one fixed binary tree over the slot indices: a node's
+ * value is left + right, or the one child that is not empty (a slot nobody
+ * pushed is empty). The tree does not depend on P, so neither do the bits,
+ * while the cost is one addition per element per slot instead of an exact
+ * accumulation. Each rank pushes the slots of its own range [lo, hi) in
+ * increasing order; the ranks' ranges must be contiguous and ascending in
+ * rank order (as slots_range() gives). Partial trees travel up a binomial
+ * tree of ranks (at most 2 log2 S + 2 vectors per message). */
+typedef struct stree stree;
+
+/* n doubles per slot, this rank's slots [lo, hi) of S. Returns NULL when out
+ * of memory. */
+stree *stree_new(int64_t n, int64_t S, int64_t lo, int64_t hi);
+/* A zeroed vector for slot s (lo <= s < hi, increasing over calls) for the
+ * caller to fill before the next call. NULL if s is out of order. */
+double *stree_leaf(stree *t, int64_t s);
+/* Collective. out[n] = the tree's sum, the same bits on every rank and at
+ * any P (an all-empty tree sums to zeros). Resets t for reuse. Returns 0 or
+ * -1 (same verdict on every rank). */
+int stree_allreduce(MPI_Comm comm, stree *t, double *out, precis_err *e);
+void stree_free(stree *t);
+
 #endif

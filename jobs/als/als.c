@@ -331,7 +331,7 @@ int als_run(int argc, char **argv, MPI_Comm comm)
         double t2r = log_now();
         if (als_gram(&a, 0, Gy, e)) goto done;
         double t2g = log_now();
-        if (als_loss(&a, Gy, &hist[it], e)) goto done;
+        if (als_loss(&a, Gx, Gy, &hist[it], e)) goto done;
         LOG_DEBUG("iteration %lld phases: user solve %.3f, route X %.3f, X'X %.3f, item solve %.3f, route Y %.3f, Y'Y %.3f, loss %.3f s",
                   (long long)it + 1, t1 - t0, t1r - t1, t1g - t1r, t2 - t1g, t2r - t2, t2g - t2r, log_now() - t2g);
         tu_sum += t1 - t0;

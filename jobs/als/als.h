@@ -86,7 +86,7 @@ void als_round_float(double *v, int64_t n);
 int als_gram(als *a, int users, double *G, precis_err *e);
 int als_half(als *a, int users, const double *G, precis_err *e);
 int als_heavy_normal(als *a, precis_err *e);
-int als_loss(als *a, const double *Gy, double *loss, precis_err *e);
+int als_loss(als *a, const double *Gx, const double *Gy, double *loss, precis_err *e);
 /* gather the item factors into code order: rows [code_lo, code_hi) of the
  * block layout on this rank */
 void als_block_range(const als *a, int rank, int64_t *lo, int64_t *hi);

@@ -285,20 +285,23 @@ void als_round_float(double *v, int64_t n)
     for (int64_t i = 0; i < n; i++) v[i] = (double)(float)v[i];
 }
 
+/* G = F'F over this side's factors: one dsyrk per slot (the same rows and
+ * shapes at any P), the slots' upper triangles summed in the fixed slot tree
+ * of common/reduce (plain additions, the same bits at any P). */
 int als_gram(als *a, int users, double *G, precis_err *e)
 {
     int f = a->f, nt = f * (f + 1) / 2;
-    int64_t n = users ? a->nu : a->ni;
+    int64_t n = users ? a->nu : a->ni, S = users ? a->S : a->SI, slo, shi;
     const int64_t *slot = users ? a->uslot : a->islot;
     const double *F = users ? a->X : a->Y;
-    racc *acc = malloc(sizeof(racc) * (size_t)nt);
+    slots_range(a->rank, a->size, S, &slo, &shi);
+    stree *t = stree_new(nt, S, slo, shi);
     double *blk = als_aalloc(8 * (size_t)NB_BLOCK * (size_t)f);
     double *part = als_aalloc(8 * (size_t)f * (size_t)f);
     double *out = malloc(8 * (size_t)nt);
     int rc = -1;
-    if (!acc || !blk || !part || !out) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory for the Gram matrix");
+    if (!t || !blk || !part || !out) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory for the Gram matrix");
     if (precis_agree(a->comm, e)) goto done;
-    for (int t = 0; t < nt; t++) racc_init(&acc[t]);
     for (int64_t g0 = 0; g0 < n;) {
         int64_t g1 = g0;
         while (g1 < n && slot[g1] == slot[g0]) g1++;
@@ -308,16 +311,20 @@ int als_gram(als *a, int users, double *G, precis_err *e)
             memcpy(blk, F + b * f, 8 * (size_t)nb * (size_t)f);
             cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, f, nb, 1.0, blk, f, 1.0, part, f);
         }
-        for (int i = 0, t = 0; i < f; i++)
-            for (int j = i; j < f; j++) racc_add(&acc[t++], part[i * f + j]);
+        double *leaf = stree_leaf(t, slot[g0]);
+        if (!leaf) break;   /* out of memory: reported by stree_allreduce */
+        for (int i = 0, k = 0; i < f; i++) {   /* row i of the upper triangle */
+            memcpy(leaf + k, part + i * f + i, 8 * (size_t)(f - i));
+            k += f - i;
+        }
         g0 = g1;
     }
-    if (reduce_allreduce(a->comm, acc, nt, out, users ? "X'X" : "Y'Y", e)) goto done;
-    for (int i = 0, t = 0; i < f; i++)
-        for (int j = i; j < f; j++, t++) G[i * f + j] = G[j * f + i] = out[t];
+    if (stree_allreduce(a->comm, t, out, e)) goto done;
+    for (int i = 0, k = 0; i < f; i++)
+        for (int j = i; j < f; j++, k++) G[i * f + j] = G[j * f + i] = out[k];
     rc = 0;
 done:
-    free(acc); free(blk); free(part); free(out);
+    stree_free(t); free(blk); free(part); free(out);
     return rc;
 }
 
@@ -327,11 +334,17 @@ static inline double confidence(const als_opts *o, double v)
     return 1.0 + o->alpha * v;
 }
 
+/* x.y in a fixed order with eight independent partial sums (one serial
+ * chain of f dependent additions would be latency-bound). */
 static inline double dot(const double *x, const double *y, int f)
 {
-    double s = 0;
-    for (int j = 0; j < f; j++) s += x[j] * y[j];
-    return s;
+    double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int j = 0;
+    for (; j + 8 <= f; j += 8)
+        for (int k = 0; k < 8; k++) s[k] += x[j + k] * y[j + k];
+    double t = ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+    for (; j < f; j++) t += x[j] * y[j];
+    return t;
 }
 
 #define GATHER_MAX 4096   /* neighbour rows gathered at once; larger degrees go in fixed blocks */
@@ -572,31 +585,32 @@ done:
     return rc;
 }
 
-int als_loss(als *a, const double *Gy, double *loss, precis_err *e)
+/* The objective: sum over all (u, i) of c_ui (p_ui - x_u.y_i)^2 plus the
+ * regularisation. The all-pairs part sum_u x_u' (Y'Y) x_u is the Frobenius
+ * product <X'X, Y'Y> of the two Gram matrices (already the same bits at any
+ * P); the observed pairs add c (1 - s)^2 - s^2 with s = x_u.y_i. Exact sums. */
+int als_loss(als *a, const double *Gx, const double *Gy, double *loss, precis_err *e)
 {
     int f = a->f;
-    int64_t maxdeg = 0;
-    solve_ws ws;
     racc acc;
     racc_init(&acc);
-    for (int64_t u = 0; u < a->nu; u++)
-        if (a->uptr[u + 1] - a->uptr[u] > maxdeg) maxdeg = a->uptr[u + 1] - a->uptr[u];
-    if (ws_init(&ws, f, maxdeg)) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
-    if (precis_agree(a->comm, e)) { ws_free(&ws); return -1; }
+    if (a->rank == 0) {
+        double q = 0;
+        for (int i = 0; i < f; i++) {
+            double r = Gx[i * f + i] * Gy[i * f + i];
+            for (int j = i + 1; j < f; j++) r += 2.0 * Gx[i * f + j] * Gy[i * f + j];
+            q += r;
+        }
+        racc_add(&acc, q);
+    }
     int count = a->o->reg_scale[0] == 'c';
     for (int64_t u = 0; u < a->nu; u++) {
         int64_t k0 = a->uptr[u], deg = a->uptr[u + 1] - k0;
-        memcpy(ws.x, a->X + u * f, 8 * (size_t)f);
-        cblas_dgemv(CblasRowMajor, CblasNoTrans, f, f, 1.0, Gy, f, ws.x, 1, 0.0, ws.r, 1);
-        double l = dot(ws.x, ws.r, f) + a->o->lambda * (count ? (double)deg : 1.0) * dot(ws.x, ws.x, f);
-        for (int64_t s = 0; s < deg; s += GATHER_MAX) {
-            int m = (int)(deg - s < GATHER_MAX ? deg - s : GATHER_MAX);
-            gather(f, a->Yn, a->ucol + k0 + s, m, ws.Yg);
-            cblas_dgemv(CblasRowMajor, CblasNoTrans, m, f, 1.0, ws.Yg, f, ws.x, 1, 0.0, ws.t, 1);
-            for (int k = 0; k < m; k++) {
-                double sc = ws.t[k], c = confidence(a->o, a->uval[k0 + s + k]);
-                l += c * (1.0 - sc) * (1.0 - sc) - sc * sc;
-            }
+        const double *x = a->X + u * f;
+        double l = a->o->lambda * (count ? (double)deg : 1.0) * dot(x, x, f);
+        for (int64_t k = k0; k < k0 + deg; k++) {
+            double sc = dot(x, a->Yn + a->ucol[k] * f, f), c = confidence(a->o, a->uval[k]);
+            l += c * (1.0 - sc) * (1.0 - sc) - sc * sc;
         }
         racc_add(&acc, l);
     }
@@ -605,7 +619,6 @@ int als_loss(als *a, const double *Gy, double *loss, precis_err *e)
         int64_t deg = a->pop[a->icode[i]];   /* heavy items have no pairs on the item side */
         racc_add(&acc, a->o->lambda * (count ? (double)deg : 1.0) * dot(y, y, f));
     }
-    ws_free(&ws);
     return reduce_allreduce(a->comm, &acc, 1, loss, "loss", e);
 }
 

@@ -20,6 +20,20 @@ print(float.hex(math.fsum(x)))")
 got=$($PY -c "print(float.hex(float.fromhex('$ref')))")
 expect_eq "reduce equals math.fsum" "$got" "$fsum"
 
+echo "mpi: slot-tree sums are bit-identical at np=1..4 and equal the tree's definition (tests/mpi/stree_ref.py)"
+sref=""
+for np in 1 2 3 4; do
+  out=$(run $np $B/t_stree "$TMP/stree.bin" 2>"$TMP/stree.err") || { fail "t_stree np=$np exited $?"; cat "$TMP/stree.err"; continue; }
+  [ "$(echo "$out" | sed -n 1p)" = "$(echo "$out" | sed -n 2p)" ] && pass "stree np=$np: reuse after reset gives the same sums" || fail "stree np=$np reuse: $out"
+  out=$(echo "$out" | sed -n 1p)
+  [ -z "$sref" ] && sref=$out
+  expect_eq "stree np=$np (5 sums, S=1000, empty slots)" "$out" "$sref"
+done
+want=$($PY "$(dirname "$0")/stree_ref.py" "$TMP/stree.bin" 1000 5)
+got=$(echo "$sref" | $PY -c "import sys; print(' '.join(float.hex(float.fromhex(v)) for v in sys.stdin.read().split()))")
+expect_eq "stree = the fixed tree computed in Python; within 1e-12 of math.fsum" "$got
+close" "$want"
+
 echo "mpi: csv records equal Python's csv module at np=1..4, with quoted newlines on the split points"
 $PY "$(dirname "$0")/make_split_csv.py" "$TMP/split.csv" "$TMP/split.expected"
 for np in 1 2 3 4; do
