@@ -5,10 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-int shuffle_exchange(MPI_Comm comm, void *send, int64_t n, size_t recsize,
-                     const int *dest, int64_t chunk, void **recv, int64_t *nrecv,
-                     precis_err *e)
+/* consume: the result reuses the send array (realloc'd; *sendp is updated
+ * and owned by the caller as the result) */
+static int exchange(MPI_Comm comm, void **sendp, int64_t n, size_t recsize,
+                    const int *dest, int64_t chunk, int consume, void **recv, int64_t *nrecv,
+                    precis_err *e)
 {
+    void *send = *sendp;
     int size, rank;
     MPI_Datatype rt = MPI_DATATYPE_NULL;
     int64_t *scount = NULL, *rcount = NULL, *sdispl = NULL, *rdispl = NULL, *fill = NULL;
@@ -64,11 +67,17 @@ int shuffle_exchange(MPI_Comm comm, void *send, int64_t n, size_t recsize,
     MPI_CHECK(MPI_Alltoall(scount, 1, MPI_INT64_T, rcount, 1, MPI_INT64_T, comm), e);
     for (int q = 0; q < size; q++) rdispl[q + 1] = rdispl[q] + rcount[q];
     *nrecv = rdispl[size];
-    out = malloc(recsize * (size_t)(*nrecv ? *nrecv : 1));
+    /* this rank's own records never pass through MPI: copied once, or (consume)
+     * left where they are; `out` holds the others' records (consume) or all */
+    const int64_t self = scount[rank];
+    const int64_t nout = consume ? *nrecv - self : *nrecv;
+    out = malloc(recsize * (size_t)(nout ? nout : 1));
     CHECK(out, e, PRECIS_EXIT_INTERNAL, "out of memory in shuffle (%lld records)", (long long)*nrecv);
+    if (!consume && self) memcpy(out + recsize * (size_t)rdispl[rank], sorted + recsize * (size_t)sdispl[rank], recsize * (size_t)self);
 
     int64_t mymax = 0, rounds = 0;
     for (int q = 0; q < size; q++) {
+        if (q == rank) continue;
         int64_t a = (scount[q] + chunk - 1) / chunk, b = (rcount[q] + chunk - 1) / chunk;
         if (a > mymax) mymax = a;
         if (b > mymax) mymax = b;
@@ -78,6 +87,7 @@ int shuffle_exchange(MPI_Comm comm, void *send, int64_t n, size_t recsize,
     MPI_CHECK(MPI_Type_commit(&rt), e);
     int64_t stage_s = 0, stage_r = 0;
     for (int q = 0; q < size; q++) {
+        if (q == rank) continue;
         stage_s += scount[q] < chunk ? scount[q] : chunk;
         stage_r += rcount[q] < chunk ? rcount[q] : chunk;
     }
@@ -88,7 +98,7 @@ int shuffle_exchange(MPI_Comm comm, void *send, int64_t n, size_t recsize,
         int64_t off = round * chunk;
         int so = 0, ro = 0;
         for (int q = 0; q < size; q++) {
-            int64_t s = scount[q] - off, r = rcount[q] - off;
+            int64_t s = q == rank ? 0 : scount[q] - off, r = q == rank ? 0 : rcount[q] - off;
             sc[q] = (int)(s <= 0 ? 0 : s < chunk ? s : chunk);
             rc[q] = (int)(r <= 0 ? 0 : r < chunk ? r : chunk);
             sd[q] = so;
@@ -98,8 +108,26 @@ int shuffle_exchange(MPI_Comm comm, void *send, int64_t n, size_t recsize,
             ro += rc[q];
         }
         MPI_CHECK(MPI_Alltoallv(sstage, sc, sd, rt, rstage, rc, rd, rt, comm), e);
-        for (int q = 0; q < size; q++)
-            if (rc[q]) memcpy(out + recsize * (size_t)(rdispl[q] + off), rstage + recsize * (size_t)rd[q], recsize * (size_t)rc[q]);
+        for (int q = 0; q < size; q++) {
+            int64_t at = rdispl[q] - (consume && q > rank ? self : 0);
+            if (rc[q]) memcpy(out + recsize * (size_t)(at + off), rstage + recsize * (size_t)rd[q], recsize * (size_t)rc[q]);
+        }
+    }
+    if (consume) {
+        /* own records to the front, grow (or shrink) the array, then put every
+         * part at its place in source-rank order */
+        if (self && sdispl[rank]) memmove(sorted, sorted + recsize * (size_t)sdispl[rank], recsize * (size_t)self);
+        char *buf = realloc(sorted, recsize * (size_t)(*nrecv ? *nrecv : 1));
+        CHECK(buf, e, PRECIS_EXIT_INTERNAL, "out of memory in shuffle (%lld records)", (long long)*nrecv);
+        *sendp = NULL;
+        if (self && rdispl[rank]) memmove(buf + recsize * (size_t)rdispl[rank], buf, recsize * (size_t)self);
+        for (int q = 0; q < size; q++) {
+            if (q == rank || !rcount[q]) continue;
+            int64_t at = rdispl[q] - (q > rank ? self : 0);
+            memcpy(buf + recsize * (size_t)rdispl[q], out + recsize * (size_t)at, recsize * (size_t)rcount[q]);
+        }
+        free(out);
+        out = buf;
     }
     *recv = out;
     out = NULL;
@@ -115,4 +143,18 @@ fail:
     free(sc); free(rc); free(sd); free(rd);
     *nrecv = 0;
     return -1;
+}
+
+int shuffle_exchange(MPI_Comm comm, void *send, int64_t n, size_t recsize,
+                     const int *dest, int64_t chunk, void **recv, int64_t *nrecv,
+                     precis_err *e)
+{
+    return exchange(comm, &send, n, recsize, dest, chunk, 0, recv, nrecv, e);
+}
+
+int shuffle_exchange_consume(MPI_Comm comm, void **send, int64_t n, size_t recsize,
+                             const int *dest, int64_t chunk, void **recv, int64_t *nrecv,
+                             precis_err *e)
+{
+    return exchange(comm, send, n, recsize, dest, chunk, 1, recv, nrecv, e);
 }

@@ -35,6 +35,7 @@
 #include "pii.h"
 #include "quantile.h"
 #include "reduce.h"
+#include "rsort.h"
 #include "shuffle.h"
 #include "slots.h"
 #include "strdict.h"
@@ -579,6 +580,21 @@ static int cmp_keyed(const void *a, const void *b)
     return x->src < y->src ? -1 : x->src > y->src;
 }
 
+/* radix keys: (slot, customer_key) as one integer (the slot is the key's low
+ * bits: rotate them to the top); ts with the sign bit flipped */
+static uint64_t rkey_keyed(const void *a, const void *ctx)
+{
+    const crow *x = a;
+    int b = *(const int *)ctx;
+    return b ? (x->key >> b) | (x->key << (64 - b)) : x->key;
+}
+
+static uint64_t rkey_ts(const void *a, const void *ctx)
+{
+    (void)ctx;
+    return (uint64_t)((const crow *)a)->ts ^ (UINT64_C(1) << 63);
+}
+
 static int cmp_spend(const void *a, const void *b)
 {
     const crow *x = a, *y = b;
@@ -597,13 +613,16 @@ static int shuffle_table(ctx *c, int ti, precis_err *e)
     if (!dest) return PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
     for (int64_t i = 0; i < t->n; i++)
         dest[i] = TD[ti].keyed ? slots_owner(slots_of(t->rows[i].key, c->o.slots), c->o.slots, c->size) : 0;
-    int rc = shuffle_exchange(c->comm, t->rows, t->n, sizeof(crow), dest, 0, &out, &nout, e);
+    void *rows = t->rows;
+    int rc = shuffle_exchange_consume(c->comm, &rows, t->n, sizeof(crow), dest, 0, &out, &nout, e);
     free(dest);
     if (rc) return -1;
-    free(t->rows);
     t->rows = out;
     t->n = t->cap = nout;
-    qsort(t->rows, (size_t)t->n, sizeof(crow), TD[ti].keyed ? cmp_keyed : cmp_spend);
+    int bits = 0;
+    while ((INT64_C(1) << bits) < c->o.slots) bits++;
+    if (rsort_records(t->rows, t->n, sizeof(crow), TD[ti].keyed ? rkey_keyed : rkey_ts, &bits, TD[ti].keyed ? cmp_keyed : cmp_spend))
+        return PERR(e, PRECIS_EXIT_INTERNAL, "out of memory sorting %lld rows of %s", (long long)t->n, TD[ti].name);
     return 0;
 }
 
@@ -696,6 +715,12 @@ static int cmp_okey(const void *a, const void *b)
     return x->src < y->src ? -1 : x->src > y->src;
 }
 
+static uint64_t rkey_order(const void *a, const void *ctx)
+{
+    (void)ctx;
+    return ((const okey_rec *)a)->order_key;
+}
+
 static int cmp_i64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -720,8 +745,10 @@ static int order_conflicts(ctx *c, precis_err *e)
         s[ns] = (okey_rec){r->order_key, r->key, r->key_lo, r->ts, r->src};
         dest[ns++] = (int)(r->order_key % (uint64_t)c->size);
     }
-    TRY(shuffle_exchange(c->comm, s, ns, sizeof(okey_rec), dest, 0, (void **)&o, &no, e));
-    qsort(o, (size_t)no, sizeof(okey_rec), cmp_okey);
+    TRY(shuffle_exchange_consume(c->comm, (void **)&s, ns, sizeof(okey_rec), dest, 0, (void **)&o, &no, e));
+    free(dest);
+    dest = NULL;
+    CHECK(rsort_records(o, no, sizeof(okey_rec), rkey_order, NULL, cmp_okey) == 0, e, PRECIS_EXIT_INTERNAL, "out of memory");
     bdest = malloc(sizeof(int) * (size_t)(no ? no : 1));
     back = malloc(sizeof(okey_rec) * (size_t)(no ? no : 1));
     CHECK(bdest && back, e, PRECIS_EXIT_INTERNAL, "out of memory");
@@ -1307,28 +1334,35 @@ int clean_run(int argc, char **argv, MPI_Comm comm)
     if (precis_agree(comm, e)) goto done;
 
     /* 1. parse */
+    double tph[8];
+    tph[0] = log_now();
     for (int ti = 0; ti < T_N; ti++) {
         if (!c->t[ti].present) continue;
         if (load_table(c, ti, e)) goto done;
         if (ckpt_should_stop(comm, "parse", ti)) { PERR(e, PRECIS_EXIT_STOPPED, "stopped by a signal after parsing %s; rerun to start afresh", TD[ti].name); goto done; }
     }
     /* 2. global dictionaries */
+    tph[1] = log_now();
     globalise(c, e);
     if (precis_agree(comm, e)) goto done;
     /* 3-4. shard, sort, dedup, conflicts, orphans, outliers, imputation */
+    tph[2] = log_now();
     for (int ti = 0; ti < T_N && e->code == 0; ti++) {
         if (!c->t[ti].present) continue;
         if (shuffle_table(c, ti, e) || dedup_table(c, ti, e)) break;
     }
     if (precis_agree(comm, e)) goto done;
+    tph[3] = log_now();
     if (c->t[T_TRANS].has_order) order_conflicts(c, e);
     if (precis_agree(comm, e)) goto done;
+    tph[4] = log_now();
     if (count_orphans(c, e) == 0)
         for (int ti = 0; ti < T_N; ti++)
             if (c->t[ti].present && outliers_and_impute(c, ti, e)) break;
     if (precis_agree(comm, e)) goto done;
     if (ckpt_should_stop(comm, "clean", 0)) { PERR(e, PRECIS_EXIT_STOPPED, "stopped by a signal before writing; rerun to start afresh"); goto done; }
     /* 5. outputs */
+    tph[5] = log_now();
     for (int ti = 0; ti < T_N; ti++)
         if (c->t[ti].present && write_quarantine(c, ti, qdir, e)) goto done;
     q = json_object();
@@ -1368,7 +1402,14 @@ int clean_run(int argc, char **argv, MPI_Comm comm)
         h5io_inputs_json(comm, paths, nin, &inputs, e);
     }
     if (precis_agree(comm, e)) goto done;
-    if (write_clean(c, params, inputs, report, e) == 0) LOG_INFO("wrote %s", o->out);
+    tph[6] = log_now();
+    if (write_clean(c, params, inputs, report, e) == 0) {
+        tph[7] = log_now();
+        LOG_INFO("wrote %s", o->out);
+        LOG_INFO("seconds: parse %.2f, dictionaries %.2f, shard+sort+dedup %.2f, order conflicts %.2f, orphans+outliers+imputation %.2f, "
+                 "quarantine+quality %.2f, write %.2f", tph[1] - tph[0], tph[2] - tph[1], tph[3] - tph[2], tph[4] - tph[3],
+                 tph[5] - tph[4], tph[6] - tph[5], tph[7] - tph[6]);
+    }
     precis_agree(comm, e);
 done:
     rc = job_exit(comm, e);

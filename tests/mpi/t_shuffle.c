@@ -2,13 +2,16 @@
  * Each rank makes a rank-count dependent number of records (rank 1 makes
  * none), keyed by Philox draws; the shuffle (chunk forced by
  * PRECIS_SHUFFLE_CHUNK) must deliver each to the owner of its slot. Counts
- * and an order-free checksum are compared before and after. Exit 0 on success. */
+ * and an order-free checksum are compared before and after; the consuming
+ * variant (shuffle_exchange_consume) must give the same bytes in the same
+ * order. Exit 0 on success. */
 #include "rng.h"
 #include "shuffle.h"
 #include "slots.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct { uint64_t key, lo; int64_t payload; } rec;
 
@@ -33,6 +36,8 @@ int main(int argc, char **argv)
         sum_before += a[i].key ^ a[i].lo ^ (uint64_t)a[i].payload;
     }
     gsl_rng_free(r);
+    void *a2 = malloc(sizeof(rec) * (size_t)(n + 1)), *out2 = NULL;
+    memcpy(a2, a, sizeof(rec) * (size_t)n);
     void *out = NULL;
     int64_t nout = 0, tot_in = 0, tot_out = 0;
     precis_err e;
@@ -55,7 +60,14 @@ int main(int argc, char **argv)
     sum_after = x;
     int64_t gbad = 0;
     MPI_Allreduce(&bad, &gbad, 1, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
-    int ok = rc == 0 && tot_in == tot_out && sum_before == sum_after && gbad == 0;
+    int64_t nout2 = -1, gsame = 0;
+    int rc2 = shuffle_exchange_consume(MPI_COMM_WORLD, &a2, n, sizeof(rec), dest, 0, &out2, &nout2, &e);
+    int same = rc2 == 0 && a2 == NULL && nout2 == nout && (nout == 0 || memcmp(out, out2, sizeof(rec) * (size_t)nout) == 0);
+    int64_t s1 = same;
+    MPI_Allreduce(&s1, &gsame, 1, MPI_INT64_T, MPI_MIN, MPI_COMM_WORLD);
+    if (rank == 0) printf("shuffle np=%d: consuming variant %s\n", size, gsame ? "identical" : "DIFFERENT");
+    free(out2); free(a2);
+    int ok = rc == 0 && tot_in == tot_out && sum_before == sum_after && gbad == 0 && gsame;
     if (rank == 0)
         printf("shuffle np=%d: %lld records in, %lld out, misplaced %lld, checksum %s\n", size,
                (long long)tot_in, (long long)tot_out, (long long)gbad, sum_before == sum_after ? "equal" : "DIFFERENT");

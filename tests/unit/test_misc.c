@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "opts.h"
+#include "rsort.h"
 #include "slots.h"
 #include "timeutil.h"
 #include "kmeans.h"
@@ -175,6 +176,50 @@ static void test_hungarian(void **state)
     }
 }
 
+
+/* rsort = qsort with the same total order, on wide records with many equal
+ * keys (the tie comparator decides), a single key, and sorted/reversed input */
+typedef struct wrec { uint64_t k; int64_t tie; char pad[100]; int64_t id; } wrec;
+
+static uint64_t wkey(const void *a, const void *ctx) { (void)ctx; return ((const wrec *)a)->k; }
+static int wtie(const void *a, const void *b)
+{
+    const wrec *x = a, *y = b;
+    if (x->tie != y->tie) return x->tie < y->tie ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+static int wfull(const void *a, const void *b)
+{
+    const wrec *x = a, *y = b;
+    if (x->k != y->k) return x->k < y->k ? -1 : 1;
+    return wtie(a, b);
+}
+
+static void test_rsort(void **state)
+{
+    (void)state;
+    const int64_t n = 20000;
+    wrec *a = calloc((size_t)n, sizeof *a), *b = calloc((size_t)n, sizeof *b);
+    assert_non_null(a);
+    assert_non_null(b);
+    for (int mode = 0; mode < 4; mode++) {
+        uint64_t x = 88172645463325252ULL;
+        for (int64_t i = 0; i < n; i++) {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            a[i].k = mode == 0 ? x : mode == 1 ? x % 97 : mode == 2 ? 5 : (uint64_t)(n - i) << 40;
+            a[i].tie = (int64_t)(x >> 50) % 5;
+            a[i].id = i;
+            memset(a[i].pad, (int)(i & 0xff), sizeof a[i].pad);
+        }
+        memcpy(b, a, sizeof *a * (size_t)n);
+        qsort(b, (size_t)n, sizeof *b, wfull);
+        assert_int_equal(rsort_records(a, n, sizeof *a, wkey, NULL, wtie), 0);
+        assert_memory_equal(a, b, sizeof *a * (size_t)n);
+    }
+    free(a);
+    free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -182,6 +227,7 @@ int main(void)
         cmocka_unit_test(test_slots),
         cmocka_unit_test(test_calendar),
         cmocka_unit_test(test_hungarian),
+        cmocka_unit_test(test_rsort),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
