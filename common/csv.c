@@ -1,6 +1,10 @@
 /* csv.c - RFC 4180 byte-range reader with cross-rank boundary agreement. */
 #include "csv.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -22,7 +26,12 @@ typedef struct csv_file {
     int64_t b, e;      /* this rank's share [b, e) of the data region */
     int64_t start;     /* agreed first record start of this rank (>= b) */
     int64_t start_line;
+    int64_t released;  /* pages below this offset were given back (madvise) */
 } csv_file;
+
+/* Read pages are given back in steps of this many bytes, so a rank's RSS
+ * holds a window of its input, not the whole mapped range. */
+#define RELEASE_STEP ((int64_t)16 << 20)
 
 struct csv_reader {
     csv_opts o;
@@ -154,9 +163,46 @@ static int ensure_fields(csv_reader *r, int n)
     return 0;
 }
 
+/* A record without any quote: fields end at the delimiters, found 16 bytes
+ * at a time (SSE2 where there is SSE2). Returns the status. */
+static int split_plain(csv_reader *r, const char *a, size_t len, int *nf, int *bad)
+{
+    char delim = r->o.delim;
+    int k = 0;
+    size_t start = 0, i = 0;
+#define FIELD_END(at)                                                    \
+    do {                                                                 \
+        if (ensure_fields(r, k + 1)) return -1;                          \
+        r->fv[k] = a + start;                                            \
+        r->fl[k] = (at) - start;                                         \
+        k++;                                                             \
+        start = (at) + 1;                                                \
+    } while (0)
+#ifdef __SSE2__
+    const __m128i dv = _mm_set1_epi8(delim);
+    for (; i + 16 <= len; i += 16) {
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(a + i)), dv));
+        while (m) {
+            FIELD_END(i + (size_t)__builtin_ctz(m));
+            m &= m - 1;
+        }
+    }
+#endif
+    for (; i < len; i++)
+        if (a[i] == delim) FIELD_END(i);
+    FIELD_END(len);   /* the last field (empty after a trailing delimiter) */
+#undef FIELD_END
+    *nf = k;
+    *bad = -1;
+    for (int j = 0; j < k; j++)
+        if (r->fl[j] > r->o.max_field) { *bad = j; return CSV_FIELD_TOO_LONG; }
+    return CSV_OK;
+}
+
 /* Split [a, b) into fields. Returns the status; sets *bad to the field index. */
 static int split_fields(csv_reader *r, const char *a, size_t len, int *nf, int *bad)
 {
+    if (!memchr(a, '"', len)) return split_plain(r, a, len, nf, bad);
     char delim = r->o.delim;
     if (r->scap < len + 1) {
         size_t c = r->scap ? r->scap : 4096;
@@ -201,11 +247,13 @@ static int split_fields(csv_reader *r, const char *a, size_t len, int *nf, int *
                 i = dl ? (size_t)(dl - a) : len;
             }
         } else {
-            const char *dl = memchr(a + i, delim, len - i);
-            size_t end = dl ? (size_t)(dl - a) : len;
+            /* fields are short: one byte loop beats two library calls */
+            size_t end = i;
+            int quote = 0;
+            while (end < len && a[end] != delim) quote |= a[end++] == '"';
             r->fv[k] = a + i;
             r->fl[k] = end - i;
-            if (status == CSV_OK && memchr(a + i, '"', end - i)) { status = CSV_BAD_QUOTE; *bad = k; }
+            if (status == CSV_OK && quote) { status = CSV_BAD_QUOTE; *bad = k; }
             i = end;
         }
         if (status == CSV_OK && r->fl[k] > r->o.max_field) { status = CSV_FIELD_TOO_LONG; *bad = k; }
@@ -413,6 +461,14 @@ int csv_next(csv_reader *r, csv_record *rec)
             continue;
         }
         int64_t s = r->pos;
+        if (s < f->released) f->released = s;   /* a second pass (csv_rewind) */
+        if (s - f->released >= RELEASE_STEP) {
+            /* records before s are done with (rec->raw of the last one is
+             * only valid until this call); whole pages only */
+            int64_t pg = (int64_t)sysconf(_SC_PAGESIZE), a = f->released / pg * pg, b = s / pg * pg;
+            if (b > a) madvise((void *)(f->d + a), (size_t)(b - a), MADV_DONTNEED);
+            f->released = b;
+        }
         int st;
         int64_t end = rec_end(f->d, f->size, s, r->o.max_field, &st);
         int64_t le = end;

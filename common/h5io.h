@@ -36,6 +36,7 @@ typedef struct h5io_file {
     int rank, size;
     char *path; /* final path */
     char *tmp;  /* path being written, NULL when reading */
+    int raw;    /* 1: the next datasets are written without shuffle+deflate */
 } h5io_file;
 
 /* Create <path>.tmp for writing (truncating any old .tmp). */
@@ -46,6 +47,11 @@ int h5io_open(MPI_Comm comm, const char *path, int generic_ok, h5io_file **f, pr
 
 /* Close a file opened for reading. Can't fail (errors are ignored). */
 void h5io_close(h5io_file *f);
+
+/* Datasets written after this call are stored without compression (raw=1:
+ * for incompressible data such as keyed hashes, where deflate costs time and
+ * saves nothing) or with shuffle+deflate (raw=0, the default). Can't fail. */
+static inline void h5io_set_raw(h5io_file *f, int raw) { f->raw = raw; }
 
 /* Write this rank's nlocal elements of a 1-D column (parents created). */
 int h5io_write_col(h5io_file *f, const char *dset, hid_t type, const void *buf,

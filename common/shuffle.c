@@ -16,7 +16,7 @@ static int exchange(MPI_Comm comm, void **sendp, int64_t n, size_t recsize,
     MPI_Datatype rt = MPI_DATATYPE_NULL;
     int64_t *scount = NULL, *rcount = NULL, *sdispl = NULL, *rdispl = NULL, *fill = NULL;
     int *sc = NULL, *rc = NULL, *sd = NULL, *rd = NULL;
-    char *sorted = send, *out = NULL, *sstage = NULL, *rstage = NULL, *tmp = NULL;
+    char *sorted = send, *out = NULL, *sstage = NULL, *rstage = NULL;
     int64_t *tgt = NULL;
     *recv = NULL;
     *nrecv = 0;
@@ -47,23 +47,11 @@ static int exchange(MPI_Comm comm, void **sendp, int64_t n, size_t recsize,
         scount[dest[i]]++;
     }
     for (int q = 0; q < size; q++) sdispl[q + 1] = sdispl[q] + scount[q];
-    /* stable counting sort by destination, in place: record i belongs at
-     * tgt[i]; follow the permutation's cycles with one spare record */
+    /* the records grouped by destination (stable), as indices: records are
+     * read where they are, never permuted */
     tgt = malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
-    tmp = malloc(recsize);
-    CHECK(tgt && tmp, e, PRECIS_EXIT_INTERNAL, "out of memory in shuffle (%lld records)", (long long)n);
-    for (int64_t i = 0; i < n; i++) tgt[i] = sdispl[dest[i]] + fill[dest[i]]++;
-    for (int64_t i = 0; i < n; i++)
-        while (tgt[i] != i) {
-            int64_t j = tgt[i];
-            memcpy(tmp, sorted + recsize * (size_t)j, recsize);
-            memcpy(sorted + recsize * (size_t)j, sorted + recsize * (size_t)i, recsize);
-            memcpy(sorted + recsize * (size_t)i, tmp, recsize);
-            tgt[i] = tgt[j];
-            tgt[j] = j;
-        }
-    free(tgt);
-    tgt = NULL;
+    CHECK(tgt, e, PRECIS_EXIT_INTERNAL, "out of memory in shuffle (%lld records)", (long long)n);
+    for (int64_t i = 0; i < n; i++) tgt[sdispl[dest[i]] + fill[dest[i]]++] = i;
     MPI_CHECK(MPI_Alltoall(scount, 1, MPI_INT64_T, rcount, 1, MPI_INT64_T, comm), e);
     for (int q = 0; q < size; q++) rdispl[q + 1] = rdispl[q] + rcount[q];
     *nrecv = rdispl[size];
@@ -73,7 +61,9 @@ static int exchange(MPI_Comm comm, void **sendp, int64_t n, size_t recsize,
     const int64_t nout = consume ? *nrecv - self : *nrecv;
     out = malloc(recsize * (size_t)(nout ? nout : 1));
     CHECK(out, e, PRECIS_EXIT_INTERNAL, "out of memory in shuffle (%lld records)", (long long)*nrecv);
-    if (!consume && self) memcpy(out + recsize * (size_t)rdispl[rank], sorted + recsize * (size_t)sdispl[rank], recsize * (size_t)self);
+    if (!consume)
+        for (int64_t k = 0; k < self; k++)
+            memcpy(out + recsize * (size_t)(rdispl[rank] + k), sorted + recsize * (size_t)tgt[sdispl[rank] + k], recsize);
 
     int64_t mymax = 0, rounds = 0;
     for (int q = 0; q < size; q++) {
@@ -103,7 +93,8 @@ static int exchange(MPI_Comm comm, void **sendp, int64_t n, size_t recsize,
             rc[q] = (int)(r <= 0 ? 0 : r < chunk ? r : chunk);
             sd[q] = so;
             rd[q] = ro;
-            if (sc[q]) memcpy(sstage + recsize * (size_t)so, sorted + recsize * (size_t)(sdispl[q] + off), recsize * (size_t)sc[q]);
+            for (int64_t k = 0; k < sc[q]; k++)
+                memcpy(sstage + recsize * (size_t)(so + k), sorted + recsize * (size_t)tgt[sdispl[q] + off + k], recsize);
             so += sc[q];
             ro += rc[q];
         }
@@ -116,7 +107,10 @@ static int exchange(MPI_Comm comm, void **sendp, int64_t n, size_t recsize,
     if (consume) {
         /* own records to the front, grow (or shrink) the array, then put every
          * part at its place in source-rank order */
-        if (self && sdispl[rank]) memmove(sorted, sorted + recsize * (size_t)sdispl[rank], recsize * (size_t)self);
+        for (int64_t k = 0; k < self; k++) {   /* sources ascend and are >= k: forward moves are safe */
+            int64_t j = tgt[sdispl[rank] + k];
+            if (j != k) memmove(sorted + recsize * (size_t)k, sorted + recsize * (size_t)j, recsize);
+        }
         char *buf = realloc(sorted, recsize * (size_t)(*nrecv ? *nrecv : 1));
         CHECK(buf, e, PRECIS_EXIT_INTERNAL, "out of memory in shuffle (%lld records)", (long long)*nrecv);
         *sendp = NULL;
@@ -131,14 +125,16 @@ static int exchange(MPI_Comm comm, void **sendp, int64_t n, size_t recsize,
     }
     *recv = out;
     out = NULL;
+    free(tgt);
+    tgt = NULL;
     MPI_Type_free(&rt);
-    free(sstage); free(rstage); free(tmp);
+    free(sstage); free(rstage);
     free(scount); free(rcount); free(sdispl); free(rdispl); free(fill);
     free(sc); free(rc); free(sd); free(rd);
     return 0;
 fail:
     if (rt != MPI_DATATYPE_NULL) MPI_Type_free(&rt);
-    free(out); free(sstage); free(rstage); free(tmp); free(tgt);
+    free(out); free(sstage); free(rstage); free(tgt);
     free(scount); free(rcount); free(sdispl); free(rdispl); free(fill);
     free(sc); free(rc); free(sd); free(rd);
     *nrecv = 0;

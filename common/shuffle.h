@@ -19,9 +19,9 @@
 #include <stdint.h>
 
 /* Collective. Send n records of `recsize` bytes from `send`; record i goes to
- * rank dest[i]. `send` is reordered in place (grouped by destination), so no
- * copy of it is made; its contents stay the same set of records. On success *recv is a malloc'd array of *nrecv records (free
- * it with free()). chunk <= 0 means the default (or the environment's).
+ * rank dest[i]. `send` is only read (records are packed by index, never
+ * permuted). On success *recv is a malloc'd array of *nrecv records, in
+ * source-rank order and, within a source, in send order (free it with free()). chunk <= 0 means the default (or the environment's).
  * Returns 0, or -1 on every rank. */
 int shuffle_exchange(MPI_Comm comm, void *send, int64_t n, size_t recsize,
                      const int *dest, int64_t chunk, void **recv, int64_t *nrecv,

@@ -22,7 +22,7 @@ static int rehash(strdict *d, int32_t ns)
     if (!t) return -1;
     for (int32_t i = 0; i < ns; i++) t[i] = -1;
     for (int32_t id = 0; id < d->n; id++) {
-        uint64_t h = fnv(d->s[id], strlen(d->s[id])) & (uint64_t)(ns - 1);
+        uint64_t h = fnv(d->s[id], d->len[id]) & (uint64_t)(ns - 1);
         while (t[h] >= 0) h = (h + 1) & (uint64_t)(ns - 1);
         t[h] = id;
     }
@@ -38,7 +38,7 @@ int32_t strdict_intern(strdict *d, const char *s, size_t len)
     uint64_t h = fnv(s, len) & (uint64_t)(d->nslot - 1);
     while (d->slot[h] >= 0) {
         const char *c = d->s[d->slot[h]];
-        if (strlen(c) == len && memcmp(c, s, len) == 0) return d->slot[h];
+        if (d->len[d->slot[h]] == len && memcmp(c, s, len) == 0) return d->slot[h];
         h = (h + 1) & (uint64_t)(d->nslot - 1);
     }
     if (d->n == d->cap) {
@@ -46,12 +46,16 @@ int32_t strdict_intern(strdict *d, const char *s, size_t len)
         char **ns = realloc(d->s, sizeof(char *) * (size_t)c);
         if (!ns) return -1;
         d->s = ns;
+        size_t *nl = realloc(d->len, sizeof(size_t) * (size_t)c);
+        if (!nl) return -1;
+        d->len = nl;
         d->cap = c;
     }
     char *copy = strndup(s, len);
     if (!copy) return -1;
     int32_t id = d->n++;
     d->s[id] = copy;
+    d->len[id] = strlen(copy);   /* a NUL inside s ends the copy */
     d->slot[h] = id;
     if (d->n * 2 > d->nslot && rehash(d, d->nslot * 2)) return -1;
     return id;
@@ -133,6 +137,7 @@ void strdict_free(strdict *d)
     for (int32_t i = 0; i < d->n; i++) free(d->s[i]);
     for (int32_t i = 0; i < d->nglobal; i++) free(d->global[i]);
     free(d->s);
+    free(d->len);
     free(d->slot);
     free(d->global);
     memset(d, 0, sizeof *d);

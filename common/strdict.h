@@ -16,6 +16,7 @@
 
 typedef struct strdict {
     char **s;          /* local id -> string (owned) */
+    size_t *len;       /* local id -> strlen */
     int32_t n, cap;
     int32_t *slot;     /* hash table of local ids, -1 empty */
     int32_t nslot;
