@@ -785,19 +785,28 @@ static int cmp_i64(const void *a, const void *b)
 
 /* An order key under two customers: the first by (ts, source) keeps it; the
  * other customers' rows are quarantined (order_conflict). A second shuffle by
- * order key finds them; their source positions go back to the slot owners. */
-static int order_conflicts(ctx *c, precis_err *e)
+ * order key finds them; their source positions go back to the slot owners.
+ * Done in ORDER_PASSES passes by the order key's top bits (a conflict lives
+ * within one order key, so the result is the same), which bounds the extra
+ * memory to about 72 / ORDER_PASSES bytes per row. */
+#define ORDER_PASSES 4
+static int order_conflicts_pass(ctx *c, int pass, precis_err *e)
 {
     table *t = &c->t[T_TRANS];
-    okey_rec *s = malloc(sizeof(okey_rec) * (size_t)(t->n ? t->n : 1)), *o = NULL, *back = NULL;
-    int *dest = malloc(sizeof(int) * (size_t)(t->n ? t->n : 1)), *bdest = NULL;
+    int64_t mine = 0;
+    for (int64_t i = 0; i < t->n; i++) {
+        const crow *r = &t->rows[i];
+        mine += r->state == ST_KEEP && r->order_key && (int)(r->order_key >> 62) == pass;
+    }
+    okey_rec *s = malloc(sizeof(okey_rec) * (size_t)(mine ? mine : 1)), *o = NULL, *back = NULL;
+    int *dest = malloc(sizeof(int) * (size_t)(mine ? mine : 1)), *bdest = NULL;
     int64_t ns = 0, no = 0, nb = 0, nback = 0;
     int64_t *srcs = NULL;
     int rc = -1;
     CHECK(s && dest, e, PRECIS_EXIT_INTERNAL, "out of memory");
     for (int64_t i = 0; i < t->n; i++) {
         crow *r = &t->rows[i];
-        if (r->state != ST_KEEP || !r->order_key) continue;
+        if (r->state != ST_KEEP || !r->order_key || (int)(r->order_key >> 62) != pass) continue;
         s[ns] = (okey_rec){r->order_key, r->key, r->key_lo, r->ts, r->src};
         dest[ns++] = (int)(r->order_key % (uint64_t)c->size);
     }
@@ -805,9 +814,13 @@ static int order_conflicts(ctx *c, precis_err *e)
     free(dest);
     dest = NULL;
     CHECK(rsort_records(o, no, sizeof(okey_rec), rkey_order, NULL, cmp_okey) == 0, e, PRECIS_EXIT_INTERNAL, "out of memory");
-    bdest = malloc(sizeof(int) * (size_t)(no ? no : 1));
-    back = malloc(sizeof(okey_rec) * (size_t)(no ? no : 1));
+    for (int64_t a = 0, b; a < no; a = b)   /* count first: conflicts are rare */
+        for (b = a + 1; b < no && o[b].order_key == o[a].order_key; b++)
+            nb += o[b].key != o[a].key || o[b].key_lo != o[a].key_lo;
+    bdest = malloc(sizeof(int) * (size_t)(nb ? nb : 1));
+    back = malloc(sizeof(okey_rec) * (size_t)(nb ? nb : 1));
     CHECK(bdest && back, e, PRECIS_EXIT_INTERNAL, "out of memory");
+    nb = 0;
     for (int64_t a = 0, b; a < no; a = b) {
         for (b = a + 1; b < no && o[b].order_key == o[a].order_key; b++)
             if (o[b].key != o[a].key || o[b].key_lo != o[a].key_lo) {
@@ -815,6 +828,8 @@ static int order_conflicts(ctx *c, precis_err *e)
                 bdest[nb++] = slots_owner(slots_of(o[b].key, c->o.slots), c->o.slots, c->size);
             }
     }
+    free(o);
+    o = NULL;
     okey_rec *got = NULL;
     TRY(shuffle_exchange(c->comm, back, nb, sizeof(okey_rec), bdest, 0, (void **)&got, &nback, e));
     srcs = malloc(sizeof(int64_t) * (size_t)(nback ? nback : 1));
@@ -838,6 +853,13 @@ static int order_conflicts(ctx *c, precis_err *e)
 fail:
     free(s); free(o); free(dest); free(bdest); free(back); free(srcs);
     return rc;
+}
+
+static int order_conflicts(ctx *c, precis_err *e)
+{
+    for (int pass = 0; pass < ORDER_PASSES; pass++)
+        if (order_conflicts_pass(c, pass, e)) return -1;
+    return 0;
 }
 
 typedef struct ckey {
