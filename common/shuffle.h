@@ -8,8 +8,9 @@
  * displacements above 2^31 work. The received records are ordered by source
  * rank, then by their order on the source, whatever the chunk size.
  * The chunk defaults to about 32 MiB of records per round in all (capped so
- * a round's displacements fit an int), which bounds the staging memory, and can be forced with the PRECIS_SHUFFLE_CHUNK environment
- * variable, as tests do. Collective.
+ * a round's displacements fit an int), which bounds the staging memory, and
+ * can be forced with the PRECIS_SHUFFLE_CHUNK environment variable, as tests
+ * do. A rank's records for itself never pass through MPI. Collective.
  */
 #ifndef PRECIS_SHUFFLE_H
 #define PRECIS_SHUFFLE_H
@@ -21,8 +22,9 @@
 /* Collective. Send n records of `recsize` bytes from `send`; record i goes to
  * rank dest[i]. `send` is only read (records are packed by index, never
  * permuted). On success *recv is a malloc'd array of *nrecv records, in
- * source-rank order and, within a source, in send order (free it with free()). chunk <= 0 means the default (or the environment's).
- * Returns 0, or -1 on every rank. */
+ * source-rank order and, within a source, in send order (free it with
+ * free()). chunk <= 0 means the default (or the environment's). Returns 0,
+ * or -1 on every rank. */
 int shuffle_exchange(MPI_Comm comm, void *send, int64_t n, size_t recsize,
                      const int *dest, int64_t chunk, void **recv, int64_t *nrecv,
                      precis_err *e);
