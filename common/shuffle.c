@@ -2,8 +2,11 @@
 #include "shuffle.h"
 
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 /* consume: the result reuses the send array (realloc'd; *sendp is updated
  * and owned by the caller as the result) */
@@ -153,4 +156,108 @@ int shuffle_exchange_consume(MPI_Comm comm, void **send, int64_t n, size_t recsi
                              precis_err *e)
 {
     return exchange(comm, send, n, recsize, dest, chunk, 1, recv, nrecv, e);
+}
+
+/* Give back the whole pages of [p + from, p + to) (records already sent). */
+static void release_pages(char *p, size_t from, size_t to)
+{
+    uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t a = ((uintptr_t)p + from + pg - 1) / pg * pg, b = ((uintptr_t)p + to) / pg * pg;
+    if (b > a) madvise((void *)a, (size_t)(b - a), MADV_DONTNEED);
+}
+
+int shuffle_buckets(MPI_Comm comm, void **bucket, const int64_t *count, size_t recsize, int64_t chunk,
+                    void **recv, int64_t *nrecv, precis_err *e)
+{
+    int size = 0, rank = 0;
+    MPI_Datatype rt = MPI_DATATYPE_NULL;
+    int64_t *rcount = NULL, *rdispl = NULL, *sent = NULL;
+    int *sc = NULL, *rc = NULL, *sd = NULL, *rd = NULL;
+    char *res = NULL, *sstage = NULL, *rstage = NULL;
+    *recv = NULL;
+    *nrecv = 0;
+    MPI_CHECK(MPI_Comm_size(comm, &size), e);
+    MPI_CHECK(MPI_Comm_rank(comm, &rank), e);
+    if (chunk <= 0) {
+        const char *env = getenv("PRECIS_SHUFFLE_CHUNK");
+        chunk = env ? atoll(env) : 0;
+        if (chunk <= 0) chunk = (INT64_C(32) << 20) / (int64_t)recsize / size;
+    }
+    if (chunk > INT_MAX / size) chunk = INT_MAX / size;
+    if (chunk < 1) chunk = 1;
+    rcount = calloc((size_t)size, sizeof(int64_t));
+    rdispl = calloc((size_t)size + 1, sizeof(int64_t));
+    sent = calloc((size_t)size, sizeof(int64_t));
+    sc = calloc((size_t)size, sizeof(int));
+    rc = calloc((size_t)size, sizeof(int));
+    sd = calloc((size_t)size, sizeof(int));
+    rd = calloc((size_t)size, sizeof(int));
+    CHECK(rcount && rdispl && sent && sc && rc && sd && rd, e, PRECIS_EXIT_INTERNAL, "out of memory in shuffle");
+    MPI_CHECK(MPI_Alltoall(count, 1, MPI_INT64_T, rcount, 1, MPI_INT64_T, comm), e);
+    for (int q = 0; q < size; q++) rdispl[q + 1] = rdispl[q] + rcount[q];
+    *nrecv = rdispl[size];
+    /* the result grows out of this rank's own bucket: pages are touched only
+     * as records arrive */
+    const int64_t self = count[rank];
+    res = realloc(bucket[rank], recsize * (size_t)(*nrecv ? *nrecv : 1));
+    CHECK(res, e, PRECIS_EXIT_INTERNAL, "out of memory in shuffle (%lld records)", (long long)*nrecv);
+    bucket[rank] = NULL;
+    if (self && rdispl[rank]) memmove(res + recsize * (size_t)rdispl[rank], res, recsize * (size_t)self);
+    int64_t mymax = 0, rounds = 0, stage_s = 0, stage_r = 0;
+    for (int q = 0; q < size; q++) {
+        if (q == rank) continue;
+        int64_t a = (count[q] + chunk - 1) / chunk, b = (rcount[q] + chunk - 1) / chunk;
+        if (a > mymax) mymax = a;
+        if (b > mymax) mymax = b;
+        stage_s += count[q] < chunk ? count[q] : chunk;
+        stage_r += rcount[q] < chunk ? rcount[q] : chunk;
+    }
+    MPI_CHECK(MPI_Allreduce(&mymax, &rounds, 1, MPI_INT64_T, MPI_MAX, comm), e);
+    MPI_CHECK(MPI_Type_contiguous((int)recsize, MPI_BYTE, &rt), e);
+    MPI_CHECK(MPI_Type_commit(&rt), e);
+    sstage = malloc(recsize * (size_t)(stage_s ? stage_s : 1));
+    rstage = malloc(recsize * (size_t)(stage_r ? stage_r : 1));
+    CHECK(sstage && rstage, e, PRECIS_EXIT_INTERNAL, "out of memory in shuffle staging");
+    for (int64_t round = 0; round < rounds; round++) {
+        int64_t off = round * chunk;
+        int so = 0, ro = 0;
+        for (int q = 0; q < size; q++) {
+            int64_t s = q == rank ? 0 : count[q] - off, r = q == rank ? 0 : rcount[q] - off;
+            sc[q] = (int)(s <= 0 ? 0 : s < chunk ? s : chunk);
+            rc[q] = (int)(r <= 0 ? 0 : r < chunk ? r : chunk);
+            sd[q] = so;
+            rd[q] = ro;
+            if (sc[q]) {
+                char *b = bucket[q];
+                memcpy(sstage + recsize * (size_t)so, b + recsize * (size_t)off, recsize * (size_t)sc[q]);
+                release_pages(b, recsize * (size_t)sent[q], recsize * (size_t)(off + sc[q]));
+                sent[q] = off + sc[q];
+            }
+            so += sc[q];
+            ro += rc[q];
+        }
+        MPI_CHECK(MPI_Alltoallv(sstage, sc, sd, rt, rstage, rc, rd, rt, comm), e);
+        for (int q = 0; q < size; q++)
+            if (rc[q]) memcpy(res + recsize * (size_t)(rdispl[q] + off), rstage + recsize * (size_t)rd[q], recsize * (size_t)rc[q]);
+    }
+    for (int q = 0; q < size; q++) {
+        free(bucket[q]);
+        bucket[q] = NULL;
+    }
+    *recv = res;
+    res = NULL;
+    MPI_Type_free(&rt);
+    free(sstage); free(rstage); free(rcount); free(rdispl); free(sent);
+    free(sc); free(rc); free(sd); free(rd);
+    return 0;
+fail:
+    if (rt != MPI_DATATYPE_NULL) MPI_Type_free(&rt);
+    for (int q = 0; q < size; q++) {
+        free(bucket[q]);
+        bucket[q] = NULL;
+    }
+    free(res); free(sstage); free(rstage); free(rcount); free(rdispl); free(sent);
+    free(sc); free(rc); free(sd); free(rd);
+    *nrecv = 0;
+    return -1;
 }

@@ -38,4 +38,16 @@ int shuffle_exchange_consume(MPI_Comm comm, void **send, int64_t n, size_t recsi
                              const int *dest, int64_t chunk, void **recv, int64_t *nrecv,
                              precis_err *e);
 
+
+/* Collective. The records come in one array per destination: bucket[q]
+ * holds count[q] records for rank q (malloc'd; NULL when count[q] is 0).
+ * Every bucket is consumed (set to NULL and freed) on success and on
+ * failure. On success *recv holds the records from every rank in
+ * source-rank order (within a source, in bucket order); it grows out of
+ * this rank's own bucket, and the pages of the others' buckets are given
+ * back as they are sent, so the peak stays near the records held before
+ * plus one round of staging. */
+int shuffle_buckets(MPI_Comm comm, void **bucket, const int64_t *count, size_t recsize, int64_t chunk,
+                    void **recv, int64_t *nrecv, precis_err *e);
+
 #endif

@@ -146,8 +146,10 @@ typedef struct table {
     inputs_list files;
     int fmt[2];           /* chosen date format per date index */
     int have_col[10];     /* column present in the input */
-    crow *rows;
+    crow *rows;           /* after the shuffle: this rank's rows */
     int64_t n, cap;
+    crow **bk;            /* before: parsed rows per destination rank */
+    int64_t *bn, *bcap;
     int64_t rows_in, rejected[R_N], dups, repeats, dropped, orphans, refunds;
     colstat col[10];
     double lo_bound[3], hi_bound[3], impute_value[3];
@@ -216,17 +218,28 @@ static int customer_key_cached(ctx *c, const char *v, size_t l, uint64_t *key, u
 
 /* ------------------------------------------------------------ parsing */
 
-static int push_row(table *t, const crow *r)
+/* Parsed rows wait in one array per destination rank (the slot owner), so
+ * the shuffle can give back each array's pages as it sends them. */
+static int push_row(table *t, const crow *r, int dest)
 {
-    if (t->n == t->cap) {
-        int64_t c = t->cap ? t->cap * 2 : 4096;
-        crow *nr = realloc(t->rows, sizeof(crow) * (size_t)c);
+    if (t->bn[dest] == t->bcap[dest]) {
+        int64_t c = t->bcap[dest] ? t->bcap[dest] * 2 : 4096;
+        crow *nr = realloc(t->bk[dest], sizeof(crow) * (size_t)c);
         if (!nr) return -1;
-        t->rows = nr;
-        t->cap = c;
+        t->bk[dest] = nr;
+        t->bcap[dest] = c;
     }
-    t->rows[t->n++] = *r;
+    t->bk[dest][t->bn[dest]++] = *r;
+    t->n++;
     return 0;
+}
+
+static void free_buckets(table *t, int size)
+{
+    for (int q = 0; t->bk && q < size; q++) free(t->bk[q]);
+    free(t->bk); free(t->bn); free(t->bcap);
+    t->bk = NULL;
+    t->bn = t->bcap = NULL;
 }
 
 static void trim(const char **v, size_t *l)
@@ -550,7 +563,10 @@ static int load_table(ctx *c, int ti, precis_err *e)
     csv_opts_default(&co);
     if (csv_open(c->comm, t->files.path, t->files.n, &co, &r, e)) return -1;
     cm = calloc((size_t)(t->files.n ? t->files.n : 1), sizeof *cm);
-    if (!cm) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+    t->bk = calloc((size_t)c->size, sizeof(crow *));
+    t->bn = calloc((size_t)c->size, sizeof(int64_t));
+    t->bcap = calloc((size_t)c->size, sizeof(int64_t));
+    if (!cm || !t->bk || !t->bn || !t->bcap) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
     else map_headers(c, ti, r, cm, e);
     if (precis_agree(c->comm, e)) goto fail;
     if (vote_dates(c, ti, r, cm, e)) goto fail;
@@ -585,17 +601,14 @@ static int load_table(ctx *c, int ti, precis_err *e)
             }
             continue;
         }
-        if (push_row(t, &row)) {
+        int dest = TD[ti].keyed ? slots_owner(slots_of(row.key, c->o.slots), c->o.slots, c->size) : 0;
+        if (push_row(t, &row, dest)) {
             PERR(e, PRECIS_EXIT_INTERNAL, "out of memory after %lld rows of %s", (long long)t->n, TD[ti].name);
             break;
         }
         if ((t->rows_in & 65535) == 0) log_progress_update(&p, t->rows_in);
     }
     if (precis_agree(c->comm, e)) goto fail;
-    if (t->n > 0 && t->n < t->cap) { /* give back the growth slack before the shuffle */
-        crow *s = realloc(t->rows, sizeof(crow) * (size_t)t->n);
-        if (s) { t->rows = s; t->cap = t->n; }
-    }
     free(cm);
     csv_close(r);
     return 0;
@@ -613,12 +626,13 @@ static int globalise(ctx *c, precis_err *e)
         if (strdict_globalise(c->comm, &c->dict[d], &c->dmap[d], e)) return -1;
     for (int ti = 0; ti < T_N; ti++) {
         table *t = &c->t[ti];
-        for (int64_t i = 0; i < t->n; i++)
-            for (int k = 0; k < TD[ti].nf; k++)
-                if (TD[ti].f[k].type == F_CAT) {
-                    int32_t *v = &t->rows[i].cat[TD[ti].f[k].idx];
-                    *v = c->dmap[TD[ti].f[k].dict][*v];
-                }
+        for (int q = 0; t->bk && q < c->size; q++)
+            for (int64_t i = 0; i < t->bn[q]; i++)
+                for (int k = 0; k < TD[ti].nf; k++)
+                    if (TD[ti].f[k].type == F_CAT) {
+                        int32_t *v = &t->bk[q][i].cat[TD[ti].f[k].idx];
+                        *v = c->dmap[TD[ti].f[k].dict][*v];
+                    }
     }
     return 0;
 }
@@ -663,16 +677,12 @@ static int cmp_spend(const void *a, const void *b)
 static int shuffle_table(ctx *c, int ti, precis_err *e)
 {
     table *t = &c->t[ti];
-    int *dest = malloc(sizeof(int) * (size_t)(t->n ? t->n : 1));
     void *out = NULL;
     int64_t nout = 0;
-    if (!dest) return PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
-    for (int64_t i = 0; i < t->n; i++)
-        dest[i] = TD[ti].keyed ? slots_owner(slots_of(t->rows[i].key, c->o.slots), c->o.slots, c->size) : 0;
-    void *rows = t->rows;
-    int rc = shuffle_exchange_consume(c->comm, &rows, t->n, sizeof(crow), dest, 0, &out, &nout, e);
-    free(dest);
+    int rc = shuffle_buckets(c->comm, (void **)t->bk, t->bn, sizeof(crow), 0, &out, &nout, e);
+    free_buckets(t, c->size);
     if (rc) return -1;
+    free(t->rows);
     t->rows = out;
     t->n = t->cap = nout;
     int bits = 0;
@@ -1498,6 +1508,7 @@ done:
     rc = job_exit(comm, e);
     for (int ti = 0; ti < T_N; ti++) {
         free(c->t[ti].rows);
+        free_buckets(&c->t[ti], c->size);
         inputs_free(&c->t[ti].files);
         textbuf_free(&c->t[ti].quar);
         textbuf_free(&c->t[ti].late);
