@@ -8,6 +8,88 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+/* The chunk: given, or PRECIS_SHUFFLE_CHUNK, or about 32 MiB staged per
+ * round; capped so a round's int displacements fit. */
+static int64_t pick_chunk(int64_t chunk, size_t recsize, int size)
+{
+    if (chunk <= 0) {
+        const char *env = getenv("PRECIS_SHUFFLE_CHUNK");
+        chunk = env ? atoll(env) : 0;
+        if (chunk <= 0) chunk = (INT64_C(32) << 20) / (int64_t)recsize / size;
+    }
+    if (chunk > INT_MAX / size) chunk = INT_MAX / size;
+    return chunk < 1 ? 1 : chunk;
+}
+
+/* Packs the n records from offset off of this rank's records for rank q
+ * into dst. */
+typedef void (*pack_fn)(void *ctx, int q, int64_t off, int64_t n, char *dst);
+
+/* Collective. The rounds of MPI_Alltoallv that move scount[q] records to
+ * every other rank q and receive rcount[q] from it, at most chunk per pair
+ * per round; records from q land at out + rpos[q] (in records), in order. */
+static int exchange_rounds(MPI_Comm comm, int size, int rank, size_t recsize, int64_t chunk, const int64_t *scount,
+                           const int64_t *rcount, pack_fn pack, void *ctx, char *out, const int64_t *rpos, precis_err *e)
+{
+    MPI_Datatype rt = MPI_DATATYPE_NULL;
+    int *sc = calloc((size_t)size, sizeof(int)), *rc = calloc((size_t)size, sizeof(int));
+    int *sd = calloc((size_t)size, sizeof(int)), *rd = calloc((size_t)size, sizeof(int));
+    char *sstage = NULL, *rstage = NULL;
+    int64_t mymax = 0, rounds = 0, stage_s = 0, stage_r = 0;
+    for (int q = 0; q < size; q++) {
+        if (q == rank) continue;
+        int64_t a = (scount[q] + chunk - 1) / chunk, b = (rcount[q] + chunk - 1) / chunk;
+        if (a > mymax) mymax = a;
+        if (b > mymax) mymax = b;
+        stage_s += scount[q] < chunk ? scount[q] : chunk;
+        stage_r += rcount[q] < chunk ? rcount[q] : chunk;
+    }
+    sstage = malloc(recsize * (size_t)(stage_s ? stage_s : 1));
+    rstage = malloc(recsize * (size_t)(stage_r ? stage_r : 1));
+    CHECK(sc && rc && sd && rd && sstage && rstage, e, PRECIS_EXIT_INTERNAL, "out of memory in shuffle staging");
+    MPI_CHECK(MPI_Allreduce(&mymax, &rounds, 1, MPI_INT64_T, MPI_MAX, comm), e);
+    MPI_CHECK(MPI_Type_contiguous((int)recsize, MPI_BYTE, &rt), e);
+    MPI_CHECK(MPI_Type_commit(&rt), e);
+    for (int64_t round = 0; round < rounds; round++) {
+        int64_t off = round * chunk;
+        int so = 0, ro = 0;
+        for (int q = 0; q < size; q++) {
+            int64_t s = q == rank ? 0 : scount[q] - off, r = q == rank ? 0 : rcount[q] - off;
+            sc[q] = (int)(s <= 0 ? 0 : s < chunk ? s : chunk);
+            rc[q] = (int)(r <= 0 ? 0 : r < chunk ? r : chunk);
+            sd[q] = so;
+            rd[q] = ro;
+            if (sc[q]) pack(ctx, q, off, sc[q], sstage + recsize * (size_t)so);
+            so += sc[q];
+            ro += rc[q];
+        }
+        MPI_CHECK(MPI_Alltoallv(sstage, sc, sd, rt, rstage, rc, rd, rt, comm), e);
+        for (int q = 0; q < size; q++)
+            if (rc[q]) memcpy(out + recsize * (size_t)(rpos[q] + off), rstage + recsize * (size_t)rd[q], recsize * (size_t)rc[q]);
+    }
+    MPI_Type_free(&rt);
+    free(sc); free(rc); free(sd); free(rd); free(sstage); free(rstage);
+    return 0;
+fail:
+    if (rt != MPI_DATATYPE_NULL) MPI_Type_free(&rt);
+    free(sc); free(rc); free(sd); free(rd); free(sstage); free(rstage);
+    return -1;
+}
+
+/* exchange(): records are gathered by index, grouped by destination */
+typedef struct idx_pack {
+    const char *base;
+    size_t recsize;
+    const int64_t *tgt, *sdispl;
+} idx_pack;
+
+static void pack_by_index(void *ctx, int q, int64_t off, int64_t n, char *dst)
+{
+    const idx_pack *p = ctx;
+    for (int64_t k = 0; k < n; k++)
+        memcpy(dst + p->recsize * (size_t)k, p->base + p->recsize * (size_t)p->tgt[p->sdispl[q] + off + k], p->recsize);
+}
+
 /* consume: the result reuses the send array (realloc'd; *sendp is updated
  * and owned by the caller as the result) */
 static int exchange(MPI_Comm comm, void **sendp, int64_t n, size_t recsize,
@@ -16,34 +98,20 @@ static int exchange(MPI_Comm comm, void **sendp, int64_t n, size_t recsize,
 {
     void *send = *sendp;
     int size, rank;
-    MPI_Datatype rt = MPI_DATATYPE_NULL;
     int64_t *scount = NULL, *rcount = NULL, *sdispl = NULL, *rdispl = NULL, *fill = NULL;
-    int *sc = NULL, *rc = NULL, *sd = NULL, *rd = NULL;
-    char *sorted = send, *out = NULL, *sstage = NULL, *rstage = NULL;
+    char *sorted = send, *out = NULL;
     int64_t *tgt = NULL;
     *recv = NULL;
     *nrecv = 0;
     MPI_CHECK(MPI_Comm_size(comm, &size), e);
     MPI_CHECK(MPI_Comm_rank(comm, &rank), e);
-    if (chunk <= 0) {
-        const char *env = getenv("PRECIS_SHUFFLE_CHUNK");
-        chunk = env ? atoll(env) : 0;
-        if (chunk <= 0) chunk = (INT64_C(32) << 20) / (int64_t)recsize / size; /* ~32 MiB staged per round */
-    }
-    if (chunk > INT_MAX / size) chunk = INT_MAX / size;
-    if (chunk < 1) chunk = 1;
-
+    chunk = pick_chunk(chunk, recsize, size);
     scount = calloc((size_t)size, sizeof(int64_t));
     rcount = calloc((size_t)size, sizeof(int64_t));
     sdispl = calloc((size_t)size + 1, sizeof(int64_t));
     rdispl = calloc((size_t)size + 1, sizeof(int64_t));
     fill = calloc((size_t)size, sizeof(int64_t));
-    sc = calloc((size_t)size, sizeof(int));
-    rc = calloc((size_t)size, sizeof(int));
-    sd = calloc((size_t)size, sizeof(int));
-    rd = calloc((size_t)size, sizeof(int));
-    CHECK(scount && rcount && sdispl && rdispl && fill && sc && rc && sd && rd, e,
-          PRECIS_EXIT_INTERNAL, "out of memory in shuffle");
+    CHECK(scount && rcount && sdispl && rdispl && fill, e, PRECIS_EXIT_INTERNAL, "out of memory in shuffle");
     for (int64_t i = 0; i < n; i++) {
         CHECK(dest[i] >= 0 && dest[i] < size, e, PRECIS_EXIT_INTERNAL,
               "shuffle: record %lld has destination %d outside [0, %d)", (long long)i, dest[i], size);
@@ -67,46 +135,9 @@ static int exchange(MPI_Comm comm, void **sendp, int64_t n, size_t recsize,
     if (!consume)
         for (int64_t k = 0; k < self; k++)
             memcpy(out + recsize * (size_t)(rdispl[rank] + k), sorted + recsize * (size_t)tgt[sdispl[rank] + k], recsize);
-
-    int64_t mymax = 0, rounds = 0;
-    for (int q = 0; q < size; q++) {
-        if (q == rank) continue;
-        int64_t a = (scount[q] + chunk - 1) / chunk, b = (rcount[q] + chunk - 1) / chunk;
-        if (a > mymax) mymax = a;
-        if (b > mymax) mymax = b;
-    }
-    MPI_CHECK(MPI_Allreduce(&mymax, &rounds, 1, MPI_INT64_T, MPI_MAX, comm), e);
-    MPI_CHECK(MPI_Type_contiguous((int)recsize, MPI_BYTE, &rt), e);
-    MPI_CHECK(MPI_Type_commit(&rt), e);
-    int64_t stage_s = 0, stage_r = 0;
-    for (int q = 0; q < size; q++) {
-        if (q == rank) continue;
-        stage_s += scount[q] < chunk ? scount[q] : chunk;
-        stage_r += rcount[q] < chunk ? rcount[q] : chunk;
-    }
-    sstage = malloc(recsize * (size_t)(stage_s ? stage_s : 1));
-    rstage = malloc(recsize * (size_t)(stage_r ? stage_r : 1));
-    CHECK(sstage && rstage, e, PRECIS_EXIT_INTERNAL, "out of memory in shuffle staging");
-    for (int64_t round = 0; round < rounds; round++) {
-        int64_t off = round * chunk;
-        int so = 0, ro = 0;
-        for (int q = 0; q < size; q++) {
-            int64_t s = q == rank ? 0 : scount[q] - off, r = q == rank ? 0 : rcount[q] - off;
-            sc[q] = (int)(s <= 0 ? 0 : s < chunk ? s : chunk);
-            rc[q] = (int)(r <= 0 ? 0 : r < chunk ? r : chunk);
-            sd[q] = so;
-            rd[q] = ro;
-            for (int64_t k = 0; k < sc[q]; k++)
-                memcpy(sstage + recsize * (size_t)(so + k), sorted + recsize * (size_t)tgt[sdispl[q] + off + k], recsize);
-            so += sc[q];
-            ro += rc[q];
-        }
-        MPI_CHECK(MPI_Alltoallv(sstage, sc, sd, rt, rstage, rc, rd, rt, comm), e);
-        for (int q = 0; q < size; q++) {
-            int64_t at = rdispl[q] - (consume && q > rank ? self : 0);
-            if (rc[q]) memcpy(out + recsize * (size_t)(at + off), rstage + recsize * (size_t)rd[q], recsize * (size_t)rc[q]);
-        }
-    }
+    for (int q = 0; q < size; q++) fill[q] = rdispl[q] - (consume && q > rank ? self : 0);   /* where q's records go in out */
+    idx_pack ip = {sorted, recsize, tgt, sdispl};
+    TRY(exchange_rounds(comm, size, rank, recsize, chunk, scount, rcount, pack_by_index, &ip, out, fill, e));
     if (consume) {
         /* own records to the front, grow (or shrink) the array, then put every
          * part at its place in source-rank order */
@@ -129,17 +160,11 @@ static int exchange(MPI_Comm comm, void **sendp, int64_t n, size_t recsize,
     *recv = out;
     out = NULL;
     free(tgt);
-    tgt = NULL;
-    MPI_Type_free(&rt);
-    free(sstage); free(rstage);
     free(scount); free(rcount); free(sdispl); free(rdispl); free(fill);
-    free(sc); free(rc); free(sd); free(rd);
     return 0;
 fail:
-    if (rt != MPI_DATATYPE_NULL) MPI_Type_free(&rt);
-    free(out); free(sstage); free(rstage); free(tgt);
+    free(out); free(tgt);
     free(scount); free(rcount); free(sdispl); free(rdispl); free(fill);
-    free(sc); free(rc); free(sd); free(rd);
     *nrecv = 0;
     return -1;
 }
@@ -166,33 +191,38 @@ static void release_pages(char *p, size_t from, size_t to)
     if (b > a) madvise((void *)a, (size_t)(b - a), MADV_DONTNEED);
 }
 
+/* shuffle_buckets(): records are copied from the destination's bucket, and
+ * the pages already sent are given back */
+typedef struct bucket_pack {
+    void **bucket;
+    size_t recsize;
+    int64_t *sent;
+} bucket_pack;
+
+static void pack_bucket(void *ctx, int q, int64_t off, int64_t n, char *dst)
+{
+    bucket_pack *p = ctx;
+    char *b = p->bucket[q];
+    memcpy(dst, b + p->recsize * (size_t)off, p->recsize * (size_t)n);
+    release_pages(b, p->recsize * (size_t)p->sent[q], p->recsize * (size_t)(off + n));
+    p->sent[q] = off + n;
+}
+
 int shuffle_buckets(MPI_Comm comm, void **bucket, const int64_t *count, size_t recsize, int64_t chunk,
                     void **recv, int64_t *nrecv, precis_err *e)
 {
     int size = 0, rank = 0;
-    MPI_Datatype rt = MPI_DATATYPE_NULL;
     int64_t *rcount = NULL, *rdispl = NULL, *sent = NULL;
-    int *sc = NULL, *rc = NULL, *sd = NULL, *rd = NULL;
-    char *res = NULL, *sstage = NULL, *rstage = NULL;
+    char *res = NULL;
     *recv = NULL;
     *nrecv = 0;
     MPI_CHECK(MPI_Comm_size(comm, &size), e);
     MPI_CHECK(MPI_Comm_rank(comm, &rank), e);
-    if (chunk <= 0) {
-        const char *env = getenv("PRECIS_SHUFFLE_CHUNK");
-        chunk = env ? atoll(env) : 0;
-        if (chunk <= 0) chunk = (INT64_C(32) << 20) / (int64_t)recsize / size;
-    }
-    if (chunk > INT_MAX / size) chunk = INT_MAX / size;
-    if (chunk < 1) chunk = 1;
+    chunk = pick_chunk(chunk, recsize, size);
     rcount = calloc((size_t)size, sizeof(int64_t));
     rdispl = calloc((size_t)size + 1, sizeof(int64_t));
     sent = calloc((size_t)size, sizeof(int64_t));
-    sc = calloc((size_t)size, sizeof(int));
-    rc = calloc((size_t)size, sizeof(int));
-    sd = calloc((size_t)size, sizeof(int));
-    rd = calloc((size_t)size, sizeof(int));
-    CHECK(rcount && rdispl && sent && sc && rc && sd && rd, e, PRECIS_EXIT_INTERNAL, "out of memory in shuffle");
+    CHECK(rcount && rdispl && sent, e, PRECIS_EXIT_INTERNAL, "out of memory in shuffle");
     MPI_CHECK(MPI_Alltoall(count, 1, MPI_INT64_T, rcount, 1, MPI_INT64_T, comm), e);
     for (int q = 0; q < size; q++) rdispl[q + 1] = rdispl[q] + rcount[q];
     *nrecv = rdispl[size];
@@ -203,61 +233,22 @@ int shuffle_buckets(MPI_Comm comm, void **bucket, const int64_t *count, size_t r
     CHECK(res, e, PRECIS_EXIT_INTERNAL, "out of memory in shuffle (%lld records)", (long long)*nrecv);
     bucket[rank] = NULL;
     if (self && rdispl[rank]) memmove(res + recsize * (size_t)rdispl[rank], res, recsize * (size_t)self);
-    int64_t mymax = 0, rounds = 0, stage_s = 0, stage_r = 0;
-    for (int q = 0; q < size; q++) {
-        if (q == rank) continue;
-        int64_t a = (count[q] + chunk - 1) / chunk, b = (rcount[q] + chunk - 1) / chunk;
-        if (a > mymax) mymax = a;
-        if (b > mymax) mymax = b;
-        stage_s += count[q] < chunk ? count[q] : chunk;
-        stage_r += rcount[q] < chunk ? rcount[q] : chunk;
-    }
-    MPI_CHECK(MPI_Allreduce(&mymax, &rounds, 1, MPI_INT64_T, MPI_MAX, comm), e);
-    MPI_CHECK(MPI_Type_contiguous((int)recsize, MPI_BYTE, &rt), e);
-    MPI_CHECK(MPI_Type_commit(&rt), e);
-    sstage = malloc(recsize * (size_t)(stage_s ? stage_s : 1));
-    rstage = malloc(recsize * (size_t)(stage_r ? stage_r : 1));
-    CHECK(sstage && rstage, e, PRECIS_EXIT_INTERNAL, "out of memory in shuffle staging");
-    for (int64_t round = 0; round < rounds; round++) {
-        int64_t off = round * chunk;
-        int so = 0, ro = 0;
-        for (int q = 0; q < size; q++) {
-            int64_t s = q == rank ? 0 : count[q] - off, r = q == rank ? 0 : rcount[q] - off;
-            sc[q] = (int)(s <= 0 ? 0 : s < chunk ? s : chunk);
-            rc[q] = (int)(r <= 0 ? 0 : r < chunk ? r : chunk);
-            sd[q] = so;
-            rd[q] = ro;
-            if (sc[q]) {
-                char *b = bucket[q];
-                memcpy(sstage + recsize * (size_t)so, b + recsize * (size_t)off, recsize * (size_t)sc[q]);
-                release_pages(b, recsize * (size_t)sent[q], recsize * (size_t)(off + sc[q]));
-                sent[q] = off + sc[q];
-            }
-            so += sc[q];
-            ro += rc[q];
-        }
-        MPI_CHECK(MPI_Alltoallv(sstage, sc, sd, rt, rstage, rc, rd, rt, comm), e);
-        for (int q = 0; q < size; q++)
-            if (rc[q]) memcpy(res + recsize * (size_t)(rdispl[q] + off), rstage + recsize * (size_t)rd[q], recsize * (size_t)rc[q]);
-    }
+    bucket_pack bp = {bucket, recsize, sent};
+    TRY(exchange_rounds(comm, size, rank, recsize, chunk, count, rcount, pack_bucket, &bp, res, rdispl, e));
     for (int q = 0; q < size; q++) {
         free(bucket[q]);
         bucket[q] = NULL;
     }
     *recv = res;
     res = NULL;
-    MPI_Type_free(&rt);
-    free(sstage); free(rstage); free(rcount); free(rdispl); free(sent);
-    free(sc); free(rc); free(sd); free(rd);
+    free(rcount); free(rdispl); free(sent);
     return 0;
 fail:
-    if (rt != MPI_DATATYPE_NULL) MPI_Type_free(&rt);
     for (int q = 0; q < size; q++) {
         free(bucket[q]);
         bucket[q] = NULL;
     }
-    free(res); free(sstage); free(rstage); free(rcount); free(rdispl); free(sent);
-    free(sc); free(rc); free(sd); free(rd);
+    free(res); free(rcount); free(rdispl); free(sent);
     *nrecv = 0;
     return -1;
 }
