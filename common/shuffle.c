@@ -76,7 +76,7 @@ fail:
     return -1;
 }
 
-/* exchange(): records are gathered by index, grouped by destination */
+/* shuffle_exchange(): records are gathered by index, grouped by destination */
 typedef struct idx_pack {
     const char *base;
     size_t recsize;
@@ -90,13 +90,10 @@ static void pack_by_index(void *ctx, int q, int64_t off, int64_t n, char *dst)
         memcpy(dst + p->recsize * (size_t)k, p->base + p->recsize * (size_t)p->tgt[p->sdispl[q] + off + k], p->recsize);
 }
 
-/* consume: the result reuses the send array (realloc'd; *sendp is updated
- * and owned by the caller as the result) */
-static int exchange(MPI_Comm comm, void **sendp, int64_t n, size_t recsize,
-                    const int *dest, int64_t chunk, int consume, void **recv, int64_t *nrecv,
-                    precis_err *e)
+int shuffle_exchange(MPI_Comm comm, void *send, int64_t n, size_t recsize,
+                     const int *dest, int64_t chunk, void **recv, int64_t *nrecv,
+                     precis_err *e)
 {
-    void *send = *sendp;
     int size, rank;
     int64_t *scount = NULL, *rcount = NULL, *sdispl = NULL, *rdispl = NULL, *fill = NULL;
     char *sorted = send, *out = NULL;
@@ -126,39 +123,14 @@ static int exchange(MPI_Comm comm, void **sendp, int64_t n, size_t recsize,
     MPI_CHECK(MPI_Alltoall(scount, 1, MPI_INT64_T, rcount, 1, MPI_INT64_T, comm), e);
     for (int q = 0; q < size; q++) rdispl[q + 1] = rdispl[q] + rcount[q];
     *nrecv = rdispl[size];
-    /* this rank's own records never pass through MPI: copied once, or (consume)
-     * left where they are; `out` holds the others' records (consume) or all */
-    const int64_t self = scount[rank];
-    const int64_t nout = consume ? *nrecv - self : *nrecv;
-    out = malloc(recsize * (size_t)(nout ? nout : 1));
+    out = malloc(recsize * (size_t)(*nrecv ? *nrecv : 1));
     CHECK(out, e, PRECIS_EXIT_INTERNAL, "out of memory in shuffle (%lld records)", (long long)*nrecv);
-    if (!consume)
-        for (int64_t k = 0; k < self; k++)
-            memcpy(out + recsize * (size_t)(rdispl[rank] + k), sorted + recsize * (size_t)tgt[sdispl[rank] + k], recsize);
-    for (int q = 0; q < size; q++) fill[q] = rdispl[q] - (consume && q > rank ? self : 0);   /* where q's records go in out */
+    /* this rank's own records never pass through MPI */
+    for (int64_t k = 0; k < scount[rank]; k++)
+        memcpy(out + recsize * (size_t)(rdispl[rank] + k), sorted + recsize * (size_t)tgt[sdispl[rank] + k], recsize);
     idx_pack ip = {sorted, recsize, tgt, sdispl};
-    TRY(exchange_rounds(comm, size, rank, recsize, chunk, scount, rcount, pack_by_index, &ip, out, fill, e));
-    if (consume) {
-        /* own records to the front, grow (or shrink) the array, then put every
-         * part at its place in source-rank order */
-        for (int64_t k = 0; k < self; k++) {   /* sources ascend and are >= k: forward moves are safe */
-            int64_t j = tgt[sdispl[rank] + k];
-            if (j != k) memmove(sorted + recsize * (size_t)k, sorted + recsize * (size_t)j, recsize);
-        }
-        char *buf = realloc(sorted, recsize * (size_t)(*nrecv ? *nrecv : 1));
-        CHECK(buf, e, PRECIS_EXIT_INTERNAL, "out of memory in shuffle (%lld records)", (long long)*nrecv);
-        *sendp = NULL;
-        if (self && rdispl[rank]) memmove(buf + recsize * (size_t)rdispl[rank], buf, recsize * (size_t)self);
-        for (int q = 0; q < size; q++) {
-            if (q == rank || !rcount[q]) continue;
-            int64_t at = rdispl[q] - (q > rank ? self : 0);
-            memcpy(buf + recsize * (size_t)rdispl[q], out + recsize * (size_t)at, recsize * (size_t)rcount[q]);
-        }
-        free(out);
-        out = buf;
-    }
+    TRY(exchange_rounds(comm, size, rank, recsize, chunk, scount, rcount, pack_by_index, &ip, out, rdispl, e));
     *recv = out;
-    out = NULL;
     free(tgt);
     free(scount); free(rcount); free(sdispl); free(rdispl); free(fill);
     return 0;
@@ -167,20 +139,6 @@ fail:
     free(scount); free(rcount); free(sdispl); free(rdispl); free(fill);
     *nrecv = 0;
     return -1;
-}
-
-int shuffle_exchange(MPI_Comm comm, void *send, int64_t n, size_t recsize,
-                     const int *dest, int64_t chunk, void **recv, int64_t *nrecv,
-                     precis_err *e)
-{
-    return exchange(comm, &send, n, recsize, dest, chunk, 0, recv, nrecv, e);
-}
-
-int shuffle_exchange_consume(MPI_Comm comm, void **send, int64_t n, size_t recsize,
-                             const int *dest, int64_t chunk, void **recv, int64_t *nrecv,
-                             precis_err *e)
-{
-    return exchange(comm, send, n, recsize, dest, chunk, 1, recv, nrecv, e);
 }
 
 /* Give back the whole pages of [p + from, p + to) (records already sent). */

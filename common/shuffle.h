@@ -29,16 +29,6 @@ int shuffle_exchange(MPI_Comm comm, void *send, int64_t n, size_t recsize,
                      const int *dest, int64_t chunk, void **recv, int64_t *nrecv,
                      precis_err *e);
 
-/* Collective. As shuffle_exchange, but the result reuses the array *send
- * (malloc'd by the caller): on success *send is set to NULL and *recv owns
- * the memory, so the peak is the send array plus the records that come from
- * other ranks (no second copy of this rank's own records). On failure *send
- * is still the caller's (reordered) array. */
-int shuffle_exchange_consume(MPI_Comm comm, void **send, int64_t n, size_t recsize,
-                             const int *dest, int64_t chunk, void **recv, int64_t *nrecv,
-                             precis_err *e);
-
-
 /* Collective. The records come in one array per destination: bucket[q]
  * holds count[q] records for rank q (malloc'd; NULL when count[q] is 0).
  * Every bucket is consumed (set to NULL and freed) on success and on

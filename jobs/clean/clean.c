@@ -803,26 +803,27 @@ static int cmp_i64(const void *a, const void *b)
 static int order_conflicts_pass(ctx *c, int pass, precis_err *e)
 {
     table *t = &c->t[T_TRANS];
-    int64_t mine = 0;
-    for (int64_t i = 0; i < t->n; i++) {
-        const crow *r = &t->rows[i];
-        mine += r->state == ST_KEEP && r->order_key && (int)(r->order_key >> 62) == pass;
-    }
-    okey_rec *s = malloc(sizeof(okey_rec) * (size_t)(mine ? mine : 1)), *o = NULL, *back = NULL;
-    int *dest = malloc(sizeof(int) * (size_t)(mine ? mine : 1)), *bdest = NULL;
-    int64_t ns = 0, no = 0, nb = 0, nback = 0;
+    okey_rec **bk = calloc((size_t)c->size, sizeof(okey_rec *)), *o = NULL, *back = NULL;
+    int64_t *bn = calloc((size_t)c->size, sizeof(int64_t)), *fill = calloc((size_t)c->size, sizeof(int64_t));
+    int *bdest = NULL;
+    int64_t no = 0, nb = 0, nback = 0;
     int64_t *srcs = NULL;
-    int rc = -1;
-    CHECK(s && dest, e, PRECIS_EXIT_INTERNAL, "out of memory");
+    int rc = -1, ok = bk && bn && fill;
+    /* this pass's rows, one array per order-key owner */
+    for (int64_t i = 0; ok && i < t->n; i++) {
+        const crow *r = &t->rows[i];
+        if (r->state == ST_KEEP && r->order_key && (int)(r->order_key >> 62) == pass) bn[r->order_key % (uint64_t)c->size]++;
+    }
+    for (int q = 0; ok && q < c->size; q++)
+        if (bn[q] && !(bk[q] = malloc(sizeof(okey_rec) * (size_t)bn[q]))) ok = 0;
+    CHECK(ok, e, PRECIS_EXIT_INTERNAL, "out of memory");
     for (int64_t i = 0; i < t->n; i++) {
         crow *r = &t->rows[i];
         if (r->state != ST_KEEP || !r->order_key || (int)(r->order_key >> 62) != pass) continue;
-        s[ns] = (okey_rec){r->order_key, r->key, r->key_lo, r->ts, r->src};
-        dest[ns++] = (int)(r->order_key % (uint64_t)c->size);
+        int q = (int)(r->order_key % (uint64_t)c->size);
+        bk[q][fill[q]++] = (okey_rec){r->order_key, r->key, r->key_lo, r->ts, r->src};
     }
-    TRY(shuffle_exchange_consume(c->comm, (void **)&s, ns, sizeof(okey_rec), dest, 0, (void **)&o, &no, e));
-    free(dest);
-    dest = NULL;
+    TRY(shuffle_buckets(c->comm, (void **)bk, bn, sizeof(okey_rec), 0, (void **)&o, &no, e));
     CHECK(rsort_records(o, no, sizeof(okey_rec), rkey_order, NULL, cmp_okey) == 0, e, PRECIS_EXIT_INTERNAL, "out of memory");
     for (int64_t a = 0, b; a < no; a = b)   /* count first: conflicts are rare */
         for (b = a + 1; b < no && o[b].order_key == o[a].order_key; b++)
@@ -861,7 +862,8 @@ static int order_conflicts_pass(ctx *c, int pass, precis_err *e)
     }
     rc = 0;
 fail:
-    free(s); free(o); free(dest); free(bdest); free(back); free(srcs);
+    for (int q = 0; bk && q < c->size; q++) free(bk[q]);
+    free(bk); free(bn); free(fill); free(o); free(bdest); free(back); free(srcs);
     return rc;
 }
 
