@@ -1,9 +1,11 @@
-/* quantile.c - radix selection over allreduced histograms. */
+/* quantile.c - radix selection over allreduced histograms of sorted keys. */
 #include "quantile.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+enum { BITS = 16, BINS = 1 << BITS, ROUNDS = 64 / BITS };
 
 static inline uint64_t okey(double v)
 {
@@ -21,27 +23,136 @@ static inline double unkey(uint64_t k)
     return v;
 }
 
-int quantile_select(MPI_Comm comm, const double *x, int64_t n, int64_t k, double *out, precis_err *e)
+/* LSD radix sort of a[0..n) by 16-bit digits; a digit every key shares is
+ * skipped. Returns 0, or -1 when out of memory (a is then unsorted). */
+static int sort_keys(uint64_t *a, int64_t n)
 {
-    enum { BINS = 65536 };
-    int64_t *h = malloc(sizeof(int64_t) * BINS), *g = malloc(sizeof(int64_t) * BINS);
-    uint64_t prefix = 0;
-    CHECK(h && g, e, PRECIS_EXIT_INTERNAL, "out of memory in quantile_select");
-    for (int pass = 0; pass < 4; pass++) {
-        int shift = 48 - 16 * pass;
-        uint64_t mask = pass == 0 ? 0 : ~UINT64_C(0) << (shift + 16);
-        memset(h, 0, sizeof(int64_t) * BINS);
-        for (int64_t i = 0; i < n; i++) {
-            uint64_t key = okey(x[i]);
-            if ((key & mask) == prefix) h[(key >> shift) & 0xFFFF]++;
-        }
-        MPI_CHECK(MPI_Allreduce(h, g, BINS, MPI_INT64_T, MPI_SUM, comm), e);
-        int b = 0;
-        while (b < BINS - 1 && k >= g[b]) k -= g[b++];
-        CHECK(k < g[b], e, PRECIS_EXIT_INTERNAL, "quantile_select: rank beyond the data");
-        prefix |= (uint64_t)b << shift;
+    if (n < 2) return 0;
+    uint64_t *b = malloc(sizeof(uint64_t) * (size_t)n);
+    int64_t *cnt = calloc((size_t)ROUNDS * BINS, sizeof(int64_t));
+    if (!b || !cnt) {
+        free(b);
+        free(cnt);
+        return -1;
     }
-    *out = unkey(prefix);
+    for (int64_t i = 0; i < n; i++)
+        for (int d = 0; d < ROUNDS; d++) cnt[d * BINS + ((a[i] >> (BITS * d)) & (BINS - 1))]++;
+    uint64_t *src = a, *dst = b;
+    for (int d = 0; d < ROUNDS; d++) {
+        int64_t *c = cnt + d * BINS, sum = 0;
+        if (c[(src[0] >> (BITS * d)) & (BINS - 1)] == n) continue; /* one digit for all */
+        for (int v = 0; v < BINS; v++) {
+            int64_t t = c[v];
+            c[v] = sum;
+            sum += t;
+        }
+        for (int64_t i = 0; i < n; i++) dst[c[(src[i] >> (BITS * d)) & (BINS - 1)]++] = src[i];
+        uint64_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != a) memcpy(a, src, sizeof(uint64_t) * (size_t)n);
+    free(b);
+    free(cnt);
+    return 0;
+}
+
+/* First index in [i, hi) whose key is > v (keys sorted; key[i] <= v):
+ * galloping, so a short run costs O(log run). */
+static int64_t run_end(const uint64_t *key, int64_t i, int64_t hi, uint64_t v)
+{
+    int64_t step = 1, lo = i;
+    while (lo + step < hi && key[lo + step] <= v) {
+        lo += step;
+        step *= 2;
+    }
+    int64_t r = lo + step < hi ? lo + step : hi; /* key[lo] <= v; key[r] > v or r == hi */
+    while (r - lo > 1) {
+        int64_t m = lo + (r - lo) / 2;
+        if (key[m] <= v) lo = m;
+        else r = m;
+    }
+    return r;
+}
+
+int quantile_set_build(MPI_Comm comm, const double *x, int64_t n, quantile_set *s, precis_err *e)
+{
+    memset(s, 0, sizeof *s);
+    s->comm = comm;
+    s->n = n;
+    s->key = malloc(sizeof(uint64_t) * (size_t)(n ? n : 1));
+    CHECK(s->key, e, PRECIS_EXIT_INTERNAL, "out of memory in quantile_set_build (%lld values)", (long long)n);
+    for (int64_t i = 0; i < n; i++) s->key[i] = okey(x[i]);
+    CHECK(sort_keys(s->key, n) == 0, e, PRECIS_EXIT_INTERNAL, "out of memory sorting %lld values", (long long)n);
+    MPI_CHECK(MPI_Allreduce(&n, &s->N, 1, MPI_INT64_T, MPI_SUM, comm), e);
+    return 0;
+fail:
+    quantile_set_free(s);
+    return -1;
+}
+
+void quantile_set_free(quantile_set *s)
+{
+    free(s->key);
+    s->key = NULL;
+    s->n = s->N = 0;
+}
+
+/* up to QUANTILE_BATCH targets: four rounds of one allreduce each */
+static int select_batch(const quantile_set *s, int nk, const int64_t *ks, double *out, int64_t *h, int64_t *g,
+                        precis_err *e)
+{
+    uint64_t prefix[QUANTILE_BATCH] = {0};
+    int64_t k[QUANTILE_BATCH], lo[QUANTILE_BATCH], hi[QUANTILE_BATCH];
+    for (int j = 0; j < nk; j++) {
+        CHECK(ks[j] >= 0 && ks[j] < s->N, e, PRECIS_EXIT_INTERNAL, "quantile: rank %lld outside [0, %lld)",
+              (long long)ks[j], (long long)s->N);
+        k[j] = ks[j];
+        lo[j] = 0;
+        hi[j] = s->n;
+    }
+    for (int round = 0; round < ROUNDS; round++) {
+        int shift = 64 - BITS * (round + 1);
+        uint64_t below = shift ? (UINT64_C(1) << shift) - 1 : 0;
+        memset(h, 0, sizeof(int64_t) * (size_t)nk * BINS);
+        for (int j = 0; j < nk; j++)
+            for (int64_t i = lo[j]; i < hi[j];) { /* one run per distinct digit */
+                int64_t end = run_end(s->key, i, hi[j], s->key[i] | below);
+                h[(int64_t)j * BINS + ((s->key[i] >> shift) & (BINS - 1))] += end - i;
+                i = end;
+            }
+        MPI_CHECK(MPI_Allreduce(h, g, nk * BINS, MPI_INT64_T, MPI_SUM, s->comm), e);
+        for (int j = 0; j < nk; j++) {
+            const int64_t *gj = g + (int64_t)j * BINS;
+            int b = 0;
+            while (b < BINS - 1 && k[j] >= gj[b]) k[j] -= gj[b++];
+            CHECK(k[j] < gj[b], e, PRECIS_EXIT_INTERNAL, "quantile_select: rank beyond the data");
+            prefix[j] |= (uint64_t)b << shift;
+            /* this rank's keys under the longer prefix: a sub-range */
+            int64_t a = lo[j], z = hi[j];
+            while (a < z) {
+                int64_t m = a + (z - a) / 2;
+                if (s->key[m] < prefix[j]) a = m + 1;
+                else z = m;
+            }
+            lo[j] = a;
+            hi[j] = a < hi[j] && s->key[a] <= (prefix[j] | below) ? run_end(s->key, a, hi[j], prefix[j] | below) : a;
+        }
+    }
+    for (int j = 0; j < nk; j++) out[j] = unkey(prefix[j]);
+    return 0;
+fail:
+    return -1;
+}
+
+int quantile_set_select(const quantile_set *s, int nk, const int64_t *ks, double *out, precis_err *e)
+{
+    int64_t *h = malloc(sizeof(int64_t) * QUANTILE_BATCH * BINS), *g = malloc(sizeof(int64_t) * QUANTILE_BATCH * BINS);
+    CHECK(h && g, e, PRECIS_EXIT_INTERNAL, "out of memory in quantile_select");
+    for (int j = 0; j < nk; j += QUANTILE_BATCH) {
+        int nb = nk - j < QUANTILE_BATCH ? nk - j : QUANTILE_BATCH;
+        if (select_batch(s, nb, ks + j, out + j, h, g, e)) goto fail;
+    }
     free(h);
     free(g);
     return 0;
@@ -51,29 +162,61 @@ fail:
     return -1;
 }
 
+int quantile_set_linear(const quantile_set *s, int nq, const double *qs, double *out, precis_err *e)
+{
+    int64_t N = s->N, *ks = calloc((size_t)(2 * nq + 1), sizeof(int64_t));
+    double *v = malloc(sizeof(double) * (size_t)(2 * nq + 1));
+    CHECK(ks && v, e, PRECIS_EXIT_INTERNAL, "out of memory in quantile_linear");
+    if (N == 0) {
+        for (int j = 0; j < nq; j++) out[j] = NAN;
+        free(ks);
+        free(v);
+        return 0;
+    }
+    for (int j = 0; j < nq; j++) {
+        int64_t lo = (int64_t)floor((double)(N - 1) * qs[j]);
+        if (lo > N - 1) lo = N - 1;
+        if (lo < 0) lo = 0;
+        ks[2 * j] = lo;
+        ks[2 * j + 1] = lo + 1 < N ? lo + 1 : lo;
+    }
+    if (quantile_set_select(s, 2 * nq, ks, v, e)) goto fail;
+    for (int j = 0; j < nq; j++) {
+        double h = (double)(N - 1) * qs[j], a = v[2 * j], b = v[2 * j + 1];
+        double t = h - (double)ks[2 * j], d = b - a; /* numpy's _lerp */
+        out[j] = t >= 0.5 ? b - d * (1.0 - t) : a + d * t;
+    }
+    free(ks);
+    free(v);
+    return 0;
+fail:
+    free(ks);
+    free(v);
+    return -1;
+}
+
+int quantile_select_many(MPI_Comm comm, const double *x, int64_t n, int nk, const int64_t *ks, double *out,
+                         precis_err *e)
+{
+    quantile_set s;
+    if (quantile_set_build(comm, x, n, &s, e)) return -1;
+    int rc = quantile_set_select(&s, nk, ks, out, e);
+    quantile_set_free(&s);
+    return rc;
+}
+
+int quantile_select(MPI_Comm comm, const double *x, int64_t n, int64_t k, double *out, precis_err *e)
+{
+    return quantile_select_many(comm, x, n, 1, &k, out, e);
+}
+
 int quantile_linear(MPI_Comm comm, const double *x, int64_t n, double q, double *out,
                     int64_t *ntotal, precis_err *e)
 {
-    int64_t N = 0;
-    MPI_CHECK(MPI_Allreduce(&n, &N, 1, MPI_INT64_T, MPI_SUM, comm), e);
-    *ntotal = N;
-    if (N == 0) {
-        *out = NAN;
-        return 0;
-    }
-    double h = (double)(N - 1) * q;
-    int64_t lo = (int64_t)floor(h);
-    if (lo > N - 1) lo = N - 1;
-    double t = h - (double)lo, a, b;
-    if (quantile_select(comm, x, n, lo, &a, e)) return -1;
-    if (lo + 1 < N) {
-        if (quantile_select(comm, x, n, lo + 1, &b, e)) return -1;
-    } else {
-        b = a;
-    }
-    double d = b - a; /* numpy's _lerp */
-    *out = t >= 0.5 ? b - d * (1.0 - t) : a + d * t;
-    return 0;
-fail:
-    return -1;
+    quantile_set s;
+    if (quantile_set_build(comm, x, n, &s, e)) return -1;
+    *ntotal = s.N;
+    int rc = quantile_set_linear(&s, 1, &q, out, e);
+    quantile_set_free(&s);
+    return rc;
 }

@@ -2,13 +2,22 @@
  *
  * DESIGN
  * Doubles map to order-preserving uint64 keys. The k-th smallest value of
- * all ranks' data is found by radix selection: four passes over 16-bit
+ * all ranks' data is found by radix selection: four rounds over 16-bit
  * digits, each an MPI_Allreduce of a 65536-bin int64 histogram of the values
  * that match the prefix found so far. The answer is one of the input values,
- * so it does not depend on P or on the order of the data. quantile_linear()
- * reproduces numpy.quantile's default 'linear' method exactly (virtual index
- * (n-1)q, and numpy's lerp). NaN inputs must be removed by the caller.
- * Collective; O(4 * n) work per rank.
+ * so it does not depend on P or on the order of the data.
+ *
+ * A quantile_set holds one rank's keys radix sorted, so the values under a
+ * prefix are one contiguous range and a histogram costs one binary search
+ * per distinct digit in that range instead of a pass over the data: any
+ * number of quantiles of the same values cost one O(n) sort plus
+ * O(digits * log n) per round. Targets are selected together, up to
+ * QUANTILE_BATCH per allreduce.
+ *
+ * quantile_linear() reproduces numpy.quantile's default 'linear' method
+ * exactly (virtual index (n-1)q, and numpy's lerp). NaN inputs must be
+ * removed by the caller. Every function here is collective over comm unless
+ * it says otherwise.
  */
 #ifndef PRECIS_QUANTILE_H
 #define PRECIS_QUANTILE_H
@@ -16,8 +25,36 @@
 #include "check.h"
 #include <stdint.h>
 
+#define QUANTILE_BATCH 8
+
+typedef struct quantile_set {
+    MPI_Comm comm;
+    uint64_t *key; /* this rank's values as sorted order-preserving keys */
+    int64_t n;     /* local count */
+    int64_t N;     /* global count */
+} quantile_set;
+
+/* Collective. Sort this rank's n values into s (16 bytes per value while
+ * sorting, 8 after). Returns 0, or -1 when out of memory. */
+int quantile_set_build(MPI_Comm comm, const double *x, int64_t n, quantile_set *s, precis_err *e);
+
+/* Collective. out[j] = the ks[j]-th smallest (0-based) of all ranks' values,
+ * for j < nk; every ks[j] must be < s->N and every rank passes the same ks. */
+int quantile_set_select(const quantile_set *s, int nk, const int64_t *ks, double *out, precis_err *e);
+
+/* Collective. out[j] = numpy.quantile(all values, qs[j]) with
+ * method='linear'; NaN for every j when there are no values. */
+int quantile_set_linear(const quantile_set *s, int nq, const double *qs, double *out, precis_err *e);
+
+/* Not collective. Frees the keys. This function can't fail. */
+void quantile_set_free(quantile_set *s);
+
 /* Collective. The k-th smallest (0-based) of all ranks' x; k < global n. */
 int quantile_select(MPI_Comm comm, const double *x, int64_t n, int64_t k, double *out, precis_err *e);
+
+/* Collective. Several order statistics of the same values at once. */
+int quantile_select_many(MPI_Comm comm, const double *x, int64_t n, int nk, const int64_t *ks, double *out,
+                         precis_err *e);
 
 /* Collective. numpy.quantile(all x, q) with method='linear'. *ntotal gets the
  * global count; with no values *out is NaN and 0 is returned. */

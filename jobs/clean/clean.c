@@ -925,20 +925,25 @@ static int outliers_and_impute(ctx *c, int ti, precis_err *e)
         int64_t n = 0, N = 0;
         for (int64_t i = 0; i < t->n; i++)
             if (is_clean(&t->rows[i]) && !(t->rows[i].missing & (1u << k))) v[n++] = t->rows[i].num[s];
-        int outl = ti == T_TRANS && (s == 0 || s == 2);
-        if (outl) {
-            double q1, q3;
-            if (quantile_linear(c->comm, v, n, 0.25, &q1, &N, e) || quantile_linear(c->comm, v, n, 0.75, &q3, &N, e)) goto fail;
-            if (N > 0) {
-                double iqr = q3 - q1;
-                t->lo_bound[s] = q1 - 3.0 * iqr;
-                t->hi_bound[s] = q3 + 3.0 * iqr;
+        int outl = ti == T_TRANS && (s == 0 || s == 2), median = !strcmp(c->o.impute, "median");
+        double fill = NAN;
+        if (outl || median) { /* Q1, Q3 and the median from one sorted set */
+            const double qs[3] = {0.25, 0.75, 0.5};
+            double qv[3];
+            quantile_set qset;
+            if (quantile_set_build(c->comm, v, n, &qset, e)) goto fail;
+            int qrc = outl ? quantile_set_linear(&qset, median ? 3 : 2, qs, qv, e)
+                           : quantile_set_linear(&qset, 1, qs + 2, qv + 2, e);
+            N = qset.N;
+            quantile_set_free(&qset);
+            if (qrc) goto fail;
+            if (outl && N > 0) {
+                double iqr = qv[1] - qv[0];
+                t->lo_bound[s] = qv[0] - 3.0 * iqr;
+                t->hi_bound[s] = qv[1] + 3.0 * iqr;
                 t->has_bounds[s] = 1;
             }
-        }
-        double fill = NAN;
-        if (!strcmp(c->o.impute, "median")) {
-            if (quantile_linear(c->comm, v, n, 0.5, &fill, &N, e)) goto fail;
+            if (median) fill = qv[2];
         } else if (!strcmp(c->o.impute, "mean")) {
             double sum;
             MPI_CHECK(MPI_Allreduce(&n, &N, 1, MPI_INT64_T, MPI_SUM, c->comm), e);

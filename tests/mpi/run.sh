@@ -34,6 +34,37 @@ got=$(echo "$sref" | $PY -c "import sys; print(' '.join(float.hex(float.fromhex(
 expect_eq "stree = the fixed tree computed in Python; within 1e-12 of math.fsum" "$got
 close" "$want"
 
+echo "mpi: exact global quantiles equal numpy.quantile and sorted order statistics at np=1..4 (one empty rank)"
+$PY - "$TMP/q.bin" <<'PYEOF'
+import sys, numpy as np
+r = np.random.default_rng(7)
+x = np.concatenate([np.round(r.lognormal(3, 1, 30000), 2), np.ones(20000), -np.round(r.exponential(50, 3000), 2),
+                    np.zeros(500), -np.zeros(500), r.standard_normal(2000) * 1e-310, np.ldexp(r.random(2000), r.integers(-900, 900, 2000)),
+                    np.full(7, 7.0), [1e300, -1e300]])
+r.shuffle(x)
+x.astype("<f8").tofile(sys.argv[1])
+PYEOF
+QS="0 0.25 0.5 0.75 1 0.01 0.999 0.3333"
+N=$($PY -c "import os; print(os.path.getsize('$TMP/q.bin') // 8)")
+KS="0 1 $((N / 2)) $((N - 1)) 17 20000 31000 40000 50000 55000 57000 100 3 $((N - 2))"
+want=$($PY - "$TMP/q.bin" $QS <<PYEOF
+import sys, numpy as np
+x = np.fromfile(sys.argv[1], dtype="<f8")
+q = np.quantile(x, [float(v) for v in sys.argv[2:]])
+s = np.sort(x)
+print("linear " + " ".join(float(v).hex() for v in q))
+print("select " + " ".join(float(s[int(k)]).hex() for k in "$KS".split()))
+PYEOF
+)
+for np in 1 2 3 4; do
+  out=$(T_QUANTILE_KS="$KS" run $np $B/t_quantile "$TMP/q.bin" $QS 2>"$TMP/q.err") || { fail "t_quantile np=$np exited $?"; cat "$TMP/q.err"; continue; }
+  got=$(echo "$out" | $PY -c "
+import sys
+for l in sys.stdin.read().splitlines():
+    w = l.split(); print(' '.join([w[0]] + [float.hex(float.fromhex(v)) for v in w[1:]]))")
+  expect_eq "quantiles np=$np (8 quantiles, 14 order statistics of $N values)" "$got" "$want"
+done
+
 echo "mpi: csv records equal Python's csv module at np=1..4, with quoted newlines on the split points"
 $PY "$(dirname "$0")/make_split_csv.py" "$TMP/split.csv" "$TMP/split.expected"
 for np in 1 2 3 4; do
