@@ -27,8 +27,7 @@
 typedef struct pii_key {
     unsigned char k[PII_KEY_MAX];
     size_t len;
-    void *mac;  /* EVP_MAC*, fetched once */
-    void *tmpl; /* EVP_MAC_CTX* keyed once, re-initialised per use (not thread-safe) */
+    void *pads; /* the SHA-256 states after the HMAC key's inner and outer pads */
 } pii_key;
 
 typedef enum { PII_TOKEN_PHONE, PII_TOKEN_EMAIL, PII_TOKEN_ORDER, PII_TOKEN_LINE } pii_token_kind;

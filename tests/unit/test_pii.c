@@ -11,6 +11,8 @@
 
 #include "pii.h"
 
+#include <openssl/evp.h>
+
 static void hex(const unsigned char *b, size_t n, char *out)
 {
     for (size_t i = 0; i < n; i++) sprintf(out + 2 * i, "%02x", b[i]);
@@ -51,6 +53,41 @@ static void test_rfc4231(void **st)
     const char *m7 = "This is a test using a larger than block-size key and a larger than block-size data. "
                      "The key needs to be hashed before being used by the HMAC algorithm.";
     check_vector(k, 131, m7, strlen(m7), "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2");
+}
+
+/* pii_hmac (precomputed pads) equals OpenSSL's own HMAC (EVP_Q_mac) for
+ * keys of 32..300 bytes (shorter, equal to and longer than a SHA-256 block)
+ * and messages of 0..200 bytes (one, two and more blocks) */
+static void test_hmac_matches_openssl(void **st)
+{
+    (void)st;
+    unsigned char k[300], d[200], mac[32], want[32];
+    uint64_t s = 0x9e3779b97f4a7c15ULL;
+    for (int t = 0; t < 400; t++) {
+        size_t kl = 32 + (size_t)(t * 7 % 269), dl = (size_t)(t * 13 % 201);
+        for (size_t i = 0; i < sizeof k; i++) k[i] = (unsigned char)((s = s * 6364136223846793005ULL + 1442695040888963407ULL) >> 56);
+        for (size_t i = 0; i < sizeof d; i++) d[i] = (unsigned char)((s = s * 6364136223846793005ULL + 1442695040888963407ULL) >> 56);
+        pii_key key;
+        precis_err e;
+        perr_clear(&e);
+        assert_int_equal(pii_key_set(&key, k, kl, &e), 0);
+        assert_int_equal(pii_hmac(&key, d, dl, mac), 0);
+        size_t wl = 0;
+        assert_non_null(EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, k, kl, d, dl, want, sizeof want, &wl));
+        assert_int_equal(wl, 32);
+        assert_memory_equal(mac, want, 32);
+        /* a token is the HMAC of "<kind>\0" || value */
+        unsigned char msg[210];
+        memcpy(msg, "order", 6);
+        memcpy(msg + 6, d, dl);
+        uint64_t tok;
+        assert_int_equal(pii_token(&key, PII_TOKEN_ORDER, (const char *)d, dl, &tok), 0);
+        assert_non_null(EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, k, kl, msg, dl + 6, want, sizeof want, &wl));
+        uint64_t wt = pii_be64(want);
+        assert_true(tok == (wt ? wt : 1));
+        pii_key_wipe(&key);
+        assert_null(key.pads);
+    }
 }
 
 static char g_dir[] = "/tmp/precis-pii-XXXXXX";
@@ -155,6 +192,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rfc4231),
+        cmocka_unit_test(test_hmac_matches_openssl),
         cmocka_unit_test(test_keyfile_checks),
         cmocka_unit_test(test_normalisation),
     };
