@@ -1,4 +1,5 @@
 /* csv.c - RFC 4180 byte-range reader with cross-rank boundary agreement. */
+#define _GNU_SOURCE /* memrchr */
 #include "csv.h"
 
 #ifdef __SSE2__
@@ -98,16 +99,19 @@ int csv_utf8_valid(const char *str, size_t n)
 }
 
 /* End of the record that starts at s: the position after its terminating
- * '\n' (or the file size). Applies the boundary rule of csv.h. */
-static int64_t rec_end(const char *d, int64_t n, int64_t s, size_t maxf, int *status)
+ * '\n' (or the file size). Applies the boundary rule of csv.h. *quoted says
+ * whether the record holds a quote (only then can it span lines). */
+static int64_t rec_end(const char *d, int64_t n, int64_t s, size_t maxf, int *status, int *quoted)
 {
     int64_t p = s;
     *status = CSV_OK;
+    *quoted = 0;
     while (p < n) {
         const char *nl = memchr(d + p, '\n', (size_t)(n - p));
         int64_t nlp = nl ? nl - d : n;
         const char *q = memchr(d + p, '"', (size_t)(nlp - p));
         if (!q) return nl ? nlp + 1 : n;
+        *quoted = 1;
         /* inside quotes from q */
         int64_t qs = q - d, c = qs + 1;
         for (;;) {
@@ -127,24 +131,42 @@ static int64_t rec_end(const char *d, int64_t n, int64_t s, size_t maxf, int *st
 }
 
 /* Scan records from `start` while they start before `stop`; return where the
- * last one ends (or start itself when start >= stop). */
+ * last one ends (or start itself when start >= stop). Where no quote occurs,
+ * records are lines: the stretch up to the next quote is skipped whole, and
+ * only quoted records are followed one by one. */
 static int64_t scan_to(const csv_file *f, int64_t start, int64_t stop, size_t maxf)
 {
-    int64_t p = start;
-    int st;
-    while (p < stop) p = rec_end(f->d, f->size, p, maxf, &st);
+    const char *d = f->d;
+    int64_t p = start, n = f->size;
+    if (start >= stop) return start;
+    /* the line holding byte stop-1 ends at e1: the answer if no quote comes first */
+    const char *nl = memchr(d + stop - 1, '\n', (size_t)(n - (stop - 1)));
+    int64_t e1 = nl ? (nl - d) + 1 : n;
+    while (p < stop) {
+        const char *q = memchr(d + p, '"', (size_t)(e1 - p));
+        if (!q) return e1;
+        /* records from p are plain lines up to the one holding the quote */
+        const char *lnl = memrchr(d + p, '\n', (size_t)(q - (d + p)));
+        if (lnl) p = (lnl - d) + 1;
+        if (p >= stop) return p;
+        int st, quoted;
+        p = rec_end(d, n, p, maxf, &st, &quoted); /* past e1 only if it is past stop too */
+    }
     return p;
 }
 
+/* Newlines in d[a, b). */
 static int64_t count_nl(const char *d, int64_t a, int64_t b)
 {
     int64_t k = 0;
-    while (a < b) {
-        const char *nl = memchr(d + a, '\n', (size_t)(b - a));
-        if (!nl) break;
-        k++;
-        a = (nl - d) + 1;
+#ifdef __SSE2__
+    const __m128i nlv = _mm_set1_epi8('\n');
+    for (; a + 16 <= b; a += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(d + a));
+        k += __builtin_popcount((unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, nlv)));
     }
+#endif
+    for (; a < b; a++) k += d[a] == '\n';
     return k;
 }
 
@@ -280,7 +302,8 @@ static int parse_header(csv_reader *r, csv_file *f, precis_err *e)
     f->data_line = 1;
     if (!r->o.has_header || p >= f->size) return 0;
     int st;
-    int64_t end = rec_end(f->d, f->size, p, r->o.max_field, &st);
+    int quoted;
+    int64_t end = rec_end(f->d, f->size, p, r->o.max_field, &st, &quoted);
     if (st != CSV_OK)
         return PERR(e, PRECIS_EXIT_DATA, "%s:1: header row has broken quoting (%s)", f->path, csv_status_name(st));
     int64_t le = end;
@@ -469,13 +492,13 @@ int csv_next(csv_reader *r, csv_record *rec)
             if (b > a) madvise((void *)(f->d + a), (size_t)(b - a), MADV_DONTNEED);
             f->released = b;
         }
-        int st;
-        int64_t end = rec_end(f->d, f->size, s, r->o.max_field, &st);
+        int st, quoted;
+        int64_t end = rec_end(f->d, f->size, s, r->o.max_field, &st, &quoted);
         int64_t le = end;
         if (le > s && f->d[le - 1] == '\n') le--;
         if (st == CSV_OK && le > s && f->d[le - 1] == '\r') le--;
         int64_t line = r->line;
-        r->line += count_nl(f->d, s, end);
+        r->line += quoted || st != CSV_OK ? count_nl(f->d, s, end) : f->d[end - 1] == '\n';
         r->pos = end;
         if (le == s && st == CSV_OK) { r->blank++; continue; }
         rec->file = r->cur;
