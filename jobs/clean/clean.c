@@ -800,20 +800,17 @@ static int cmp_i64(const void *a, const void *b)
  * within one order key, so the result is the same), which bounds the extra
  * memory to about 72 / ORDER_PASSES bytes per row. */
 #define ORDER_PASSES 4
-static int order_conflicts_pass(ctx *c, int pass, precis_err *e)
+static int order_conflicts_pass(ctx *c, int pass, const int64_t *count, precis_err *e)
 {
     table *t = &c->t[T_TRANS];
     okey_rec **bk = calloc((size_t)c->size, sizeof(okey_rec *)), *o = NULL, *back = NULL;
-    int64_t *bn = calloc((size_t)c->size, sizeof(int64_t)), *fill = calloc((size_t)c->size, sizeof(int64_t));
+    int64_t *bn = malloc(sizeof(int64_t) * (size_t)c->size), *fill = calloc((size_t)c->size, sizeof(int64_t));
     int *bdest = NULL;
     int64_t no = 0, nb = 0, nback = 0;
     int64_t *srcs = NULL;
     int rc = -1, ok = bk && bn && fill;
-    /* this pass's rows, one array per order-key owner */
-    for (int64_t i = 0; ok && i < t->n; i++) {
-        const crow *r = &t->rows[i];
-        if (r->state == ST_KEEP && r->order_key && (int)(r->order_key >> 62) == pass) bn[r->order_key % (uint64_t)c->size]++;
-    }
+    /* this pass's rows, one array per order-key owner (counted by the caller) */
+    for (int q = 0; ok && q < c->size; q++) bn[q] = count[q];
     for (int q = 0; ok && q < c->size; q++)
         if (bn[q] && !(bk[q] = malloc(sizeof(okey_rec) * (size_t)bn[q]))) ok = 0;
     CHECK(ok, e, PRECIS_EXIT_INTERNAL, "out of memory");
@@ -869,9 +866,20 @@ fail:
 
 static int order_conflicts(ctx *c, precis_err *e)
 {
-    for (int pass = 0; pass < ORDER_PASSES; pass++)
-        if (order_conflicts_pass(c, pass, e)) return -1;
-    return 0;
+    table *t = &c->t[T_TRANS];
+    /* rows per (pass, order-key owner), in one scan */
+    int64_t *count = calloc((size_t)ORDER_PASSES * (size_t)c->size, sizeof(int64_t));
+    if (!count) return PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+    for (int64_t i = 0; i < t->n; i++) {
+        const crow *r = &t->rows[i];
+        if (r->state == ST_KEEP && r->order_key)
+            count[(int64_t)(r->order_key >> 62) * c->size + (int64_t)(r->order_key % (uint64_t)c->size)]++;
+    }
+    int rc = 0;
+    for (int pass = 0; pass < ORDER_PASSES && rc == 0; pass++)
+        rc = order_conflicts_pass(c, pass, count + (int64_t)pass * c->size, e);
+    free(count);
+    return rc;
 }
 
 typedef struct ckey {
@@ -1280,7 +1288,11 @@ static int write_table(ctx *c, h5io_file *f, int ti, precis_err *e)
         case F_PHONE:
         case F_EMAIL: COLUMN(uint64_t, H5T_NATIVE_UINT64, fd->out, r->tok[s]); break;
         case F_CAT: COLUMN(int32_t, H5T_NATIVE_INT32, fd->out, r->cat[s]); break;
-        case F_NUM: COLUMN(double, H5T_NATIVE_DOUBLE, fd->out, r->num[s]); break;
+        case F_NUM: /* prices and amounts deflate only ~1.6x for 40% of the deflate time: stored raw */
+            h5io_set_raw(f, ti == T_TRANS && s != 0);
+            COLUMN(double, H5T_NATIVE_DOUBLE, fd->out, r->num[s]);
+            h5io_set_raw(f, 0);
+            break;
         case F_TS: COLUMN(int64_t, H5T_NATIVE_INT64, fd->out, r->ts); break;
         case F_BIRTH: COLUMN(int32_t, H5T_NATIVE_INT32, fd->out, r->birth_year); break;
         default: break;
