@@ -163,7 +163,7 @@ static int64_t count_nl(const char *d, int64_t a, int64_t b)
     const __m128i nlv = _mm_set1_epi8('\n');
     for (; a + 16 <= b; a += 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(d + a));
-        k += __builtin_popcount((unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, nlv)));
+        for (unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, nlv)); m; m &= m - 1) k++;
     }
 #endif
     for (; a < b; a++) k += d[a] == '\n';
@@ -346,14 +346,19 @@ static int agree_start(MPI_Comm comm, csv_reader *r, csv_file *f, precis_err *e)
     if (f->e > f->b) {
         /* candidates: [2..3] exact start, [4..5] even parity, [6..7] odd parity */
         if (f->b == f->data || f->d[f->b - 1] == '\n') v[2] = f->b;
+        /* the first newline at even and at odd quote parity from b: jump from
+         * quote to quote; the newlines between two quotes share a parity */
         int parity = 0;
-        for (int64_t p = f->b; p < f->e && (v[4] < 0 || v[6] < 0); p++) {
-            char c = f->d[p];
-            if (c == '"') parity ^= 1;
-            else if (c == '\n') {
-                if (!parity && v[4] < 0) v[4] = p + 1;
-                if (parity && v[6] < 0) v[6] = p + 1;
+        for (int64_t p = f->b; p < f->e && (v[4] < 0 || v[6] < 0);) {
+            const char *q = memchr(f->d + p, '"', (size_t)(f->e - p));
+            int64_t qe = q ? q - f->d : f->e;
+            int c = parity ? 6 : 4;
+            if (v[c] < 0) {
+                const char *nl = memchr(f->d + p, '\n', (size_t)(qe - p));
+                if (nl) v[c] = (nl - f->d) + 1;
             }
+            parity ^= 1;
+            p = qe + 1;
         }
         for (int c = 2; c <= 6; c += 2) {
             if (v[c] < 0) continue;

@@ -58,7 +58,19 @@ int rsort_records(void *base, int64_t n, size_t recsize, rsort_key_fn key, const
     for (int64_t s = 0; s < n;) {
         int64_t e = s + 1;
         while (e < n && a[e].k == a[s].k) e++;
-        if (e - s > 1) qsort_r(a + s, (size_t)(e - s), sizeof(kv), cmp_idx, &tc);
+        if (e - s > 16) {
+            qsort_r(a + s, (size_t)(e - s), sizeof(kv), cmp_idx, &tc);
+        } else {
+            for (int64_t i = s + 1; i < e; i++) { /* short runs (one customer's rows): insertion */
+                kv x = a[i];
+                int64_t j = i;
+                while (j > s && cmp_idx(&a[j - 1], &x, &tc) > 0) {
+                    a[j] = a[j - 1];
+                    j--;
+                }
+                a[j] = x;
+            }
+        }
         s = e;
     }
     /* position j gets record a[j].i: follow each cycle with one spare record */

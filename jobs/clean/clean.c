@@ -952,7 +952,8 @@ static int outliers_and_impute(ctx *c, int ti, precis_err *e)
                 t->has_bounds[s] = 1;
             }
             if (median) fill = qv[2];
-        } else if (!strcmp(c->o.impute, "mean")) {
+        }
+        if (!strcmp(c->o.impute, "mean")) {
             double sum;
             MPI_CHECK(MPI_Allreduce(&n, &N, 1, MPI_INT64_T, MPI_SUM, c->comm), e);
             if (reduce_sum(c->comm, v, n, &sum, e)) goto fail;
