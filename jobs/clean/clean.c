@@ -773,25 +773,12 @@ typedef struct okey_rec {
     int64_t ts, src;
 } okey_rec;
 
-static int cmp_okey(const void *a, const void *b)
+/* table position of an order key (already a keyed hash: its bits are uniform) */
+static inline int64_t okey_hash(uint64_t order_key, int64_t cap)
 {
-    const okey_rec *x = a, *y = b;
-    if (x->order_key != y->order_key) return x->order_key < y->order_key ? -1 : 1;
-    if (x->ts != y->ts) return x->ts < y->ts ? -1 : 1;
-    return x->src < y->src ? -1 : x->src > y->src;
+    return (int64_t)((order_key * 0x9E3779B97F4A7C15ULL) >> 17) & (cap - 1);
 }
 
-static uint64_t rkey_order(const void *a, const void *ctx)
-{
-    (void)ctx;
-    return ((const okey_rec *)a)->order_key;
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
 
 /* An order key under two customers: the first by (ts, source) keeps it; the
  * other customers' rows are quarantined (order_conflict). A second shuffle by
@@ -807,7 +794,8 @@ static int order_conflicts_pass(ctx *c, int pass, const int64_t *count, precis_e
     int64_t *bn = malloc(sizeof(int64_t) * (size_t)c->size), *fill = calloc((size_t)c->size, sizeof(int64_t));
     int *bdest = NULL;
     int64_t no = 0, nb = 0, nback = 0;
-    int64_t *srcs = NULL;
+    int64_t *slot = NULL;
+    uint8_t *mixed = NULL;
     int rc = -1, ok = bk && bn && fill;
     /* this pass's rows, one array per order-key owner (counted by the caller) */
     for (int q = 0; ok && q < c->size; q++) bn[q] = count[q];
@@ -821,46 +809,91 @@ static int order_conflicts_pass(ctx *c, int pass, const int64_t *count, precis_e
         bk[q][fill[q]++] = (okey_rec){r->order_key, r->key, r->key_lo, r->ts, r->src};
     }
     TRY(shuffle_buckets(c->comm, (void **)bk, bn, sizeof(okey_rec), 0, (void **)&o, &no, e));
-    CHECK(rsort_records(o, no, sizeof(okey_rec), rkey_order, NULL, cmp_okey) == 0, e, PRECIS_EXIT_INTERNAL, "out of memory");
-    for (int64_t a = 0, b; a < no; a = b)   /* count first: conflicts are rare */
-        for (b = a + 1; b < no && o[b].order_key == o[a].order_key; b++)
-            nb += o[b].key != o[a].key || o[b].key_lo != o[a].key_lo;
-    bdest = malloc(sizeof(int) * (size_t)(nb ? nb : 1));
-    back = malloc(sizeof(okey_rec) * (size_t)(nb ? nb : 1));
-    CHECK(bdest && back, e, PRECIS_EXIT_INTERNAL, "out of memory");
-    nb = 0;
-    for (int64_t a = 0, b; a < no; a = b) {
-        for (b = a + 1; b < no && o[b].order_key == o[a].order_key; b++)
-            if (o[b].key != o[a].key || o[b].key_lo != o[a].key_lo) {
-                back[nb] = o[b];
-                bdest[nb++] = slots_owner(slots_of(o[b].key, c->o.slots), c->o.slots, c->size);
+    /* group by order key in a hash table: per key the first row by (ts, src)
+     * and whether any row has another customer (checked against the first
+     * so far: while unflagged, every row seen has one customer) */
+    {
+        int64_t cap = 16;
+        while (cap < 2 * no) cap *= 2;
+        slot = malloc(sizeof(int64_t) * (size_t)cap);
+        mixed = calloc((size_t)cap, 1);
+        CHECK(slot && mixed, e, PRECIS_EXIT_INTERNAL, "out of memory");
+        memset(slot, 0xff, sizeof(int64_t) * (size_t)cap);
+        int64_t nmixed = 0;
+        for (int64_t i = 0; i < no; i++) {
+            int64_t h = okey_hash(o[i].order_key, cap);
+            while (slot[h] >= 0 && o[slot[h]].order_key != o[i].order_key) h = (h + 1) & (cap - 1);
+            if (slot[h] < 0) { slot[h] = i; continue; }
+            const okey_rec *f0 = &o[slot[h]];
+            if ((f0->key != o[i].key || f0->key_lo != o[i].key_lo) && !mixed[h]) {
+                mixed[h] = 1;
+                nmixed++;
             }
+            if (o[i].ts < f0->ts || (o[i].ts == f0->ts && o[i].src < f0->src)) slot[h] = i;
+        }
+        /* the rows of a mixed key whose customer is not the first row's go back */
+        for (int step = 0; step < 2 && nmixed > 0; step++) { /* count (conflicts are rare), then fill */
+            if (step) {
+                bdest = malloc(sizeof(int) * (size_t)(nb ? nb : 1));
+                back = malloc(sizeof(okey_rec) * (size_t)(nb ? nb : 1));
+                if (!bdest || !back) break;
+                nb = 0;
+            }
+            for (int64_t i = 0; i < no; i++) {
+                int64_t h = okey_hash(o[i].order_key, cap);
+                while (o[slot[h]].order_key != o[i].order_key) h = (h + 1) & (cap - 1);
+                const okey_rec *f0 = &o[slot[h]];
+                if (!mixed[h] || (f0->key == o[i].key && f0->key_lo == o[i].key_lo)) continue;
+                if (step) {
+                    back[nb] = o[i];
+                    bdest[nb] = slots_owner(slots_of(o[i].key, c->o.slots), c->o.slots, c->size);
+                }
+                nb++;
+            }
+        }
+        if (nmixed == 0) {
+            bdest = malloc(sizeof(int));
+            back = malloc(sizeof(okey_rec));
+        }
+        free(slot);
+        free(mixed);
+        slot = NULL;
+        mixed = NULL;
+        CHECK(bdest && back, e, PRECIS_EXIT_INTERNAL, "out of memory");
     }
     free(o);
     o = NULL;
     okey_rec *got = NULL;
     TRY(shuffle_exchange(c->comm, back, nb, sizeof(okey_rec), bdest, 0, (void **)&got, &nback, e));
-    srcs = malloc(sizeof(int64_t) * (size_t)(nback ? nback : 1));
-    CHECK(srcs, e, PRECIS_EXIT_INTERNAL, "out of memory");
-    for (int64_t i = 0; i < nback; i++) srcs[i] = got[i].src;
-    free(got);
-    qsort(srcs, (size_t)nback, sizeof(int64_t), cmp_i64);
-    for (int64_t i = 0; i < t->n && nback; i++) {
-        crow *r = &t->rows[i];
-        if (r->state == ST_KEEP && r->order_key && bsearch(&r->src, srcs, (size_t)nback, sizeof(int64_t), cmp_i64)) {
-            r->state = ST_REJECTED;
-            r->reason = R_ORDER_CONFLICT;
-            t->rejected[R_ORDER_CONFLICT]++;
-            textbuf_printf(&t->late, "%lld\t", (long long)r->src);
-            const char *path = t->files.path[r->src >> 40];
-            TRY(late_line_hash(c, path, r, e));
-            TRY(quar_line(c, T_TRANS, &t->late, path, r, r->src & ((INT64_C(1) << 40) - 1), R_ORDER_CONFLICT, 0, 1, 1));
+    /* each returned row is found by its sort key: rows are sorted by
+     * (slot, customer_key, customer_key_lo, ts, src) and src is unique */
+    for (int64_t i = 0; i < nback; i++) {
+        crow probe;
+        probe.key = got[i].key;
+        probe.key_lo = got[i].key_lo;
+        probe.ts = got[i].ts;
+        probe.src = got[i].src;
+        crow *r = bsearch(&probe, t->rows, (size_t)t->n, sizeof(crow), cmp_keyed);
+        if (!r || r->state != ST_KEEP) {
+            free(got);
+            CHECK(0, e, PRECIS_EXIT_INTERNAL, "order conflict: a returned row is not on its slot owner");
+        }
+        r->state = ST_REJECTED;
+        r->reason = R_ORDER_CONFLICT;
+        t->rejected[R_ORDER_CONFLICT]++;
+        textbuf_printf(&t->late, "%lld\t", (long long)r->src);
+        const char *path = t->files.path[r->src >> 40];
+        if (late_line_hash(c, path, r, e) ||
+            quar_line(c, T_TRANS, &t->late, path, r, r->src & ((INT64_C(1) << 40) - 1), R_ORDER_CONFLICT, 0, 1, 1)) {
+            free(got);
+            goto fail;
         }
     }
+    free(got);
     rc = 0;
 fail:
     for (int q = 0; bk && q < c->size; q++) free(bk[q]);
-    free(bk); free(bn); free(fill); free(o); free(bdest); free(back); free(srcs);
+    free(bk); free(bn); free(fill); free(o); free(bdest); free(back); free(slot); free(mixed);
     return rc;
 }
 
