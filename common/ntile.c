@@ -36,7 +36,9 @@ int ntile_scores(MPI_Comm comm, const double *value, const uint64_t *key, const 
     dest = malloc(sizeof(int) * (size_t)(n ? n : 1));
     CHECK(split && it && dest, e, PRECIS_EXIT_INTERNAL, "out of memory");
     /* splitter s_r = value at global rank r*N/P: items with v < s_1 go to 0, ... */
-    if (N > 0 && size > 1) {
+    if (N == 0) {
+        for (int r = 1; r < size; r++) split[r] = 0;
+    } else if (size > 1) { /* every splitter in one selection */
         int64_t *ks = malloc(sizeof(int64_t) * (size_t)(size - 1));
         CHECK(ks, e, PRECIS_EXIT_INTERNAL, "out of memory");
         for (int r = 1; r < size; r++) {
@@ -47,7 +49,6 @@ int ntile_scores(MPI_Comm comm, const double *value, const uint64_t *key, const 
         free(ks);
         if (qrc) goto fail;
     }
-    for (int r = 1; N == 0 && r < size; r++) split[r] = 0;
     for (int64_t i = 0; i < n; i++) {
         it[i] = (nt_item){value[i], key[i], key_lo[i], i, rank, 0};
         int d = 0;

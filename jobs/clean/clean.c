@@ -773,12 +773,16 @@ typedef struct okey_rec {
     int64_t ts, src;
 } okey_rec;
 
-/* table position of an order key (already a keyed hash: its bits are uniform) */
-static inline int64_t okey_hash(uint64_t order_key, int64_t cap)
+/* The hash-table slot of order key k among the rows o: open addressing
+ * with linear probing over cap (a power of two) slots holding row indexes,
+ * -1 for empty. Returns the slot that holds k, or the empty one where it
+ * belongs. The key is already a keyed hash, so its bits are uniform. */
+static int64_t okey_find(const okey_rec *o, const int64_t *slot, int64_t cap, uint64_t k)
 {
-    return (int64_t)((order_key * 0x9E3779B97F4A7C15ULL) >> 17) & (cap - 1);
+    int64_t h = (int64_t)((k * 0x9E3779B97F4A7C15ULL) >> 17) & (cap - 1);
+    while (slot[h] >= 0 && o[slot[h]].order_key != k) h = (h + 1) & (cap - 1);
+    return h;
 }
-
 
 /* An order key under two customers: the first by (ts, source) keeps it; the
  * other customers' rows are quarantined (order_conflict). A second shuffle by
@@ -812,55 +816,46 @@ static int order_conflicts_pass(ctx *c, int pass, const int64_t *count, precis_e
     /* group by order key in a hash table: per key the first row by (ts, src)
      * and whether any row has another customer (checked against the first
      * so far: while unflagged, every row seen has one customer) */
-    {
-        int64_t cap = 16;
-        while (cap < 2 * no) cap *= 2;
-        slot = malloc(sizeof(int64_t) * (size_t)cap);
-        mixed = calloc((size_t)cap, 1);
-        CHECK(slot && mixed, e, PRECIS_EXIT_INTERNAL, "out of memory");
-        memset(slot, 0xff, sizeof(int64_t) * (size_t)cap);
-        int64_t nmixed = 0;
-        for (int64_t i = 0; i < no; i++) {
-            int64_t h = okey_hash(o[i].order_key, cap);
-            while (slot[h] >= 0 && o[slot[h]].order_key != o[i].order_key) h = (h + 1) & (cap - 1);
-            if (slot[h] < 0) { slot[h] = i; continue; }
-            const okey_rec *f0 = &o[slot[h]];
-            if ((f0->key != o[i].key || f0->key_lo != o[i].key_lo) && !mixed[h]) {
-                mixed[h] = 1;
-                nmixed++;
-            }
-            if (o[i].ts < f0->ts || (o[i].ts == f0->ts && o[i].src < f0->src)) slot[h] = i;
+    int64_t cap = 16, nmixed = 0;
+    while (cap < 2 * no) cap *= 2;
+    slot = malloc(sizeof(int64_t) * (size_t)cap);
+    mixed = calloc((size_t)cap, 1);
+    CHECK(slot && mixed, e, PRECIS_EXIT_INTERNAL, "out of memory");
+    memset(slot, 0xff, sizeof(int64_t) * (size_t)cap);
+    for (int64_t i = 0; i < no; i++) {
+        int64_t h = okey_find(o, slot, cap, o[i].order_key);
+        if (slot[h] < 0) { slot[h] = i; continue; }
+        const okey_rec *f0 = &o[slot[h]];
+        if ((f0->key != o[i].key || f0->key_lo != o[i].key_lo) && !mixed[h]) {
+            mixed[h] = 1;
+            nmixed++;
         }
-        /* the rows of a mixed key whose customer is not the first row's go back */
-        for (int step = 0; step < 2 && nmixed > 0; step++) { /* count (conflicts are rare), then fill */
-            if (step) {
-                bdest = malloc(sizeof(int) * (size_t)(nb ? nb : 1));
-                back = malloc(sizeof(okey_rec) * (size_t)(nb ? nb : 1));
-                if (!bdest || !back) break;
-                nb = 0;
-            }
-            for (int64_t i = 0; i < no; i++) {
-                int64_t h = okey_hash(o[i].order_key, cap);
-                while (o[slot[h]].order_key != o[i].order_key) h = (h + 1) & (cap - 1);
-                const okey_rec *f0 = &o[slot[h]];
-                if (!mixed[h] || (f0->key == o[i].key && f0->key_lo == o[i].key_lo)) continue;
-                if (step) {
-                    back[nb] = o[i];
-                    bdest[nb] = slots_owner(slots_of(o[i].key, c->o.slots), c->o.slots, c->size);
-                }
-                nb++;
-            }
-        }
-        if (nmixed == 0) {
-            bdest = malloc(sizeof(int));
-            back = malloc(sizeof(okey_rec));
-        }
-        free(slot);
-        free(mixed);
-        slot = NULL;
-        mixed = NULL;
-        CHECK(bdest && back, e, PRECIS_EXIT_INTERNAL, "out of memory");
+        if (o[i].ts < f0->ts || (o[i].ts == f0->ts && o[i].src < f0->src)) slot[h] = i;
     }
+    /* the rows of a mixed key whose customer is not the first row's go back:
+     * counted first (conflicts are rare), then copied */
+    for (int step = 0; step < 2; step++) {
+        if (step) {
+            bdest = malloc(sizeof(int) * (size_t)(nb ? nb : 1));
+            back = malloc(sizeof(okey_rec) * (size_t)(nb ? nb : 1));
+            CHECK(bdest && back, e, PRECIS_EXIT_INTERNAL, "out of memory");
+            nb = 0;
+        }
+        for (int64_t i = 0; nmixed > 0 && i < no; i++) {
+            int64_t h = okey_find(o, slot, cap, o[i].order_key);
+            const okey_rec *f0 = &o[slot[h]];
+            if (!mixed[h] || (f0->key == o[i].key && f0->key_lo == o[i].key_lo)) continue;
+            if (step) {
+                back[nb] = o[i];
+                bdest[nb] = slots_owner(slots_of(o[i].key, c->o.slots), c->o.slots, c->size);
+            }
+            nb++;
+        }
+    }
+    free(slot);
+    free(mixed);
+    slot = NULL;
+    mixed = NULL;
     free(o);
     o = NULL;
     okey_rec *got = NULL;
