@@ -58,6 +58,8 @@ int rsort_records(void *base, int64_t n, size_t recsize, rsort_key_fn key, const
     for (int64_t s = 0; s < n;) {
         int64_t e = s + 1;
         while (e < n && a[e].k == a[s].k) e++;
+        if (e - s > 1) /* the run's records are scattered: ask for the next ones early */
+            for (int64_t j = e; j < e + 8 && j < n; j++) __builtin_prefetch(p + recsize * (size_t)a[j].i);
         if (e - s > 16) {
             qsort_r(a + s, (size_t)(e - s), sizeof(kv), cmp_idx, &tc);
         } else {
@@ -82,6 +84,7 @@ int rsort_records(void *base, int64_t n, size_t recsize, rsort_key_fn key, const
         int64_t at = j;
         while (src[at] != j) {
             int64_t from = src[at];
+            __builtin_prefetch(p + recsize * (size_t)src[from]);
             memcpy(p + recsize * (size_t)at, p + recsize * (size_t)from, recsize);
             src[at] = at;
             at = from;

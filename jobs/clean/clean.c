@@ -116,26 +116,30 @@ enum { ST_KEEP = 0, ST_DUP, ST_REPEAT, ST_DROPPED, ST_REJECTED };
 #define AMOUNT_MAX 1e12
 #define SRC(file, off) (((int64_t)(file) << 40) | (int64_t)(off))
 
-/* One parsed row. The canonical part (up to `src`) is compared bytewise for
- * exact duplicates, so rows are zeroed before filling. */
+/* One parsed row, 104 bytes (every phase streams the rows, so their width
+ * is what most phases cost). The canonical part (up to `raw_len`) is
+ * compared bytewise for exact duplicates, so rows are zeroed before filling.
+ * A table has either numbers (transactions, touchpoints, spend) or tokens
+ * (customers), so the two share their slots. */
 typedef struct crow {
     uint64_t key, key_lo, order_key;
-    uint64_t tok[2];
+    union {
+        double num[3];
+        uint64_t tok[3];
+    };
     int64_t ts;
-    double num[3];
     int32_t cat[4];
     int32_t birth_year;
-    int32_t pad0;
     /* not canonical: */
+    uint32_t raw_len; /* bytes of the raw record, to hash it again if it is rejected late */
     int64_t src;
-    uint64_t line_hash;
     int64_t line;
     uint16_t missing; /* bit per canonical field: value was missing (or invalid) */
-    uint32_t raw_len; /* bytes of the raw record, to hash it again if it is rejected late */
     uint16_t parsed;  /* bit per canonical field: parsed (value or missing) */
     uint8_t flags, state, reason, reason_field;
 } crow;
-#define CANON_BYTES offsetof(crow, src)
+#define CANON_BYTES offsetof(crow, raw_len)
+_Static_assert(sizeof(crow) == 104, "crow is meant to stay 104 bytes");
 
 typedef struct colstat {
     int64_t missing, invalid, imputed, outliers;
@@ -315,13 +319,13 @@ static void quar_header(int ti, textbuf *b)
 
 /* One quarantine line. with_fields: print the parsed fields; global: cat
  * holds global codes (else local ids). Raw values are never printed. */
-static int quar_line(ctx *c, int ti, textbuf *b, const char *path, const crow *r, int64_t off, int reason,
-                     int field, int with_fields, int global)
+static int quar_line(ctx *c, int ti, textbuf *b, const char *path, const crow *r, int64_t off, uint64_t line_hash,
+                     int reason, int field, int with_fields, int global)
 {
     const tdef *td = &TD[ti];
     int rc = textbuf_csv_field(b, path, strlen(path), 1);
     rc |= textbuf_printf(b, ",%lld,%lld,%s,%s,%016llx", (long long)r->line, (long long)off, reason_names[reason],
-                         field >= 0 ? td->f[field].name : "", (unsigned long long)r->line_hash);
+                         field >= 0 ? td->f[field].name : "", (unsigned long long)line_hash);
     for (int k = 0; k < td->nf; k++) {
         const fdef *f = &td->f[k];
         int has = with_fields && (r->parsed & (1u << k)) && !(r->missing & (1u << k)) && c->t[ti].have_col[k];
@@ -587,7 +591,8 @@ static int load_table(ctx *c, int ti, precis_err *e)
         if (e->code) break;
         if (reason == R_OK && (row.flags & FL_REFUND)) t->refunds++;
         if (reason != R_OK) {
-            pii_token(&c->key, PII_TOKEN_LINE, rec.raw, rec.raw_len, &row.line_hash);
+            uint64_t line_hash = 0;
+            pii_token(&c->key, PII_TOKEN_LINE, rec.raw, rec.raw_len, &line_hash);
             t->rejected[reason]++;
             if (status_reason(rec.status) != R_OK) /* name the canonical field of the bad column */
                 for (int k = 0; k < TD[ti].nf; k++)
@@ -595,7 +600,7 @@ static int load_table(ctx *c, int ti, precis_err *e)
             LOG_DEBUG("%s:%lld: %s row rejected: %s%s%s", csv_path(r, rec.file), (long long)rec.line, TD[ti].name,
                       reason_names[reason], field >= 0 ? " in field " : "", field >= 0 ? TD[ti].f[field].name : "");
             int with = status_reason(rec.status) == R_OK;
-            if (quar_line(c, ti, &t->quar, csv_path(r, rec.file), &row, rec.offset, reason, field, with, 0)) {
+            if (quar_line(c, ti, &t->quar, csv_path(r, rec.file), &row, rec.offset, line_hash, reason, field, with, 0)) {
                 PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
                 break;
             }
@@ -756,13 +761,13 @@ static int dedup_table(ctx *c, int ti, precis_err *e)
 }
 
 /* keyed hash of a row's raw record, read again from its file (late rejects) */
-static int late_line_hash(ctx *c, const char *path, crow *r, precis_err *e)
+static int late_line_hash(ctx *c, const char *path, const crow *r, uint64_t *line_hash, precis_err *e)
 {
     char *buf = malloc(r->raw_len ? r->raw_len : 1);
     FILE *f = fopen(path, "rb");
     int ok = buf && f && fseeko(f, (off_t)(r->src & ((INT64_C(1) << 40) - 1)), SEEK_SET) == 0 &&
              fread(buf, 1, r->raw_len, f) == r->raw_len &&
-             pii_token(&c->key, PII_TOKEN_LINE, buf, r->raw_len, &r->line_hash) == 0;
+             pii_token(&c->key, PII_TOKEN_LINE, buf, r->raw_len, line_hash) == 0;
     if (f) fclose(f);
     free(buf);
     return ok ? 0 : PERR(e, PRECIS_EXIT_IO, "cannot read %s again to hash a rejected row", path);
@@ -878,8 +883,9 @@ static int order_conflicts_pass(ctx *c, int pass, const int64_t *count, precis_e
         t->rejected[R_ORDER_CONFLICT]++;
         textbuf_printf(&t->late, "%lld\t", (long long)r->src);
         const char *path = t->files.path[r->src >> 40];
-        if (late_line_hash(c, path, r, e) ||
-            quar_line(c, T_TRANS, &t->late, path, r, r->src & ((INT64_C(1) << 40) - 1), R_ORDER_CONFLICT, 0, 1, 1)) {
+        uint64_t line_hash = 0;
+        if (late_line_hash(c, path, r, &line_hash, e) ||
+            quar_line(c, T_TRANS, &t->late, path, r, r->src & ((INT64_C(1) << 40) - 1), line_hash, R_ORDER_CONFLICT, 0, 1, 1)) {
             free(got);
             goto fail;
         }
