@@ -172,13 +172,13 @@ static int write_slab(h5io_file *f, const char *dset, hid_t type, const void *bu
     hsize_t dims[2] = {(hsize_t)total, (hsize_t)ncols};
     H5_CHECK_ID(space, H5Screate_simple(rank2 ? 2 : 1, dims, NULL), e);
     H5_CHECK_ID(dcpl, H5Pcreate(H5P_DATASET_CREATE), e);
-    if ((hsize_t)total * (hsize_t)ncols >= COMPRESS_MIN && !f->raw && !getenv("PRECIS_H5_NOCOMPRESS")) {
+    if ((hsize_t)total * (hsize_t)ncols >= COMPRESS_MIN && f->filter != H5IO_RAW && !getenv("PRECIS_H5_NOCOMPRESS")) {
         hsize_t rows = CHUNK_ELEMS / (hsize_t)ncols;
         if (rows < 1) rows = 1;
         if (rows > (hsize_t)total) rows = (hsize_t)total;
         hsize_t cd[2] = {rows, (hsize_t)ncols};
         H5_CHECK(H5Pset_chunk(dcpl, rank2 ? 2 : 1, cd), e);
-        H5_CHECK(H5Pset_shuffle(dcpl), e);
+        if (f->filter == H5IO_SHUFFLE_DEFLATE) H5_CHECK(H5Pset_shuffle(dcpl), e);
         H5_CHECK(H5Pset_deflate(dcpl, 1), e);
     }
     H5_CHECK(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER), e);

@@ -54,6 +54,9 @@ static int do_write(const char *out, int die, precis_err *e)
         h5io_set_provenance(f, "test", "{}", "[]", "0011223344556677", e) == 0 &&
         h5io_write_col(f, "/t/ints", H5T_NATIVE_INT64, iv, cnt, e) == 0 &&
         h5io_write_col(f, "/t/doubles", H5T_NATIVE_DOUBLE, dv, cnt, e) == 0 &&
+        (h5io_set_filter(f, H5IO_DEFLATE), h5io_write_col(f, "/t/ints_deflate", H5T_NATIVE_INT64, iv, cnt, e)) == 0 &&
+        (h5io_set_filter(f, H5IO_RAW), h5io_write_col(f, "/t/ints_raw", H5T_NATIVE_INT64, iv, cnt, e)) == 0 &&
+        (h5io_set_filter(f, H5IO_SHUFFLE_DEFLATE), 1) &&
         h5io_write_strings(f, "/t/names", (const char *const *)sv, cnt, e) == 0 &&
         h5io_write_mat(f, "/m", H5T_NATIVE_DOUBLE, mv, cnt, 3, cols, e) == 0) {
         if (die) {
@@ -67,6 +70,22 @@ static int do_write(const char *out, int die, precis_err *e)
     for (int64_t i = 0; i < cnt; i++) free(sv[i]);
     free(iv); free(dv); free(mv); free(sv);
     return rc;
+}
+
+/* the filters of dataset dset, in pipeline order, as a string like "shuffle,deflate" */
+static void filters_of(h5io_file *f, const char *dset, char *out, size_t cap)
+{
+    hid_t d = H5Dopen2(f->fid, dset, H5P_DEFAULT), p = H5Dget_create_plist(d);
+    out[0] = 0;
+    for (int i = 0; i < H5Pget_nfilters(p); i++) {
+        unsigned flags, cd[8];
+        size_t ncd = 8;
+        H5Z_filter_t id = H5Pget_filter2(p, (unsigned)i, &flags, &ncd, cd, 0, NULL, NULL);
+        snprintf(out + strlen(out), cap - strlen(out), "%s%s", i ? "," : "",
+                 id == H5Z_FILTER_SHUFFLE ? "shuffle" : id == H5Z_FILTER_DEFLATE ? "deflate" : "other");
+    }
+    H5Pclose(p);
+    H5Dclose(d);
 }
 
 static int do_read(const char *path, precis_err *e)
@@ -84,7 +103,19 @@ static int do_read(const char *path, precis_err *e)
     double *dv = malloc(sizeof(double) * (size_t)(cnt + 1)), *mv = malloc(sizeof(double) * 3 * (size_t)(cnt + 1));
     char *sv = NULL;
     size_t w = 0;
+    int64_t *iv2 = malloc(sizeof(int64_t) * (size_t)(cnt + 1)), *iv3 = malloc(sizeof(int64_t) * (size_t)(cnt + 1));
+    char fa[64], fb[64], fc[64];
+    filters_of(f, "/t/ints", fa, sizeof fa);
+    filters_of(f, "/t/ints_deflate", fb, sizeof fb);
+    filters_of(f, "/t/ints_raw", fc, sizeof fc);
+    if (strcmp(fa, "shuffle,deflate") || strcmp(fb, "deflate") || strcmp(fc, "")) {
+        PERR(e, 1, "filters: ints '%s' (want shuffle,deflate), ints_deflate '%s' (want deflate), ints_raw '%s' (want none)", fa, fb, fc);
+        free(iv); free(iv2); free(iv3); free(dv); free(mv);
+        return -1;
+    }
     int rc = h5io_read_rows(f, "/t/ints", H5T_NATIVE_INT64, off, cnt, iv, e) ||
+             h5io_read_rows(f, "/t/ints_deflate", H5T_NATIVE_INT64, off, cnt, iv2, e) ||
+             h5io_read_rows(f, "/t/ints_raw", H5T_NATIVE_INT64, off, cnt, iv3, e) ||
              h5io_read_rows(f, "/t/doubles", H5T_NATIVE_DOUBLE, off, cnt, dv, e) ||
              h5io_read_rows(f, "/m", H5T_NATIVE_DOUBLE, off, cnt, mv, e) ||
              h5io_read_strings(f, "/t/names", off, cnt, &sv, &w, e);
@@ -92,7 +123,7 @@ static int do_read(const char *path, precis_err *e)
         int64_t g = off + i;
         char want[32];
         snprintf(want, sizeof want, "s%lld%s", (long long)g, g % 5 == 0 ? "-wide" : "");
-        if (iv[i] != g * g || dv[i] != (double)g * 0.5 || mv[i * 3 + 2] != (double)(g * 10 + 2) ||
+        if (iv[i] != g * g || iv2[i] != g * g || iv3[i] != g * g || dv[i] != (double)g * 0.5 || mv[i * 3 + 2] != (double)(g * 10 + 2) ||
             strncmp(sv + (size_t)i * w, want, w) != 0)
             bad++;
     }
@@ -101,7 +132,7 @@ static int do_read(const char *path, precis_err *e)
     int64_t gbad = 0;
     MPI_Allreduce(&bad, &gbad, 1, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
     if (rank == 0 && rc == 0) printf("read np=%d: %lld rows, %lld wrong, fingerprint %s\n", size, (long long)rows, (long long)gbad, fp);
-    free(fp); free(iv); free(dv); free(mv); free(sv);
+    free(fp); free(iv); free(iv2); free(iv3); free(dv); free(mv); free(sv);
     h5io_close(f);
     return rc || gbad ? -1 : 0;
 }
