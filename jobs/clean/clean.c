@@ -1031,12 +1031,72 @@ fail:
 
 enum { NC = 10, NS = 4 + R_N + 7 + NC * 4 };
 
-/* global counters of table ti, summed over ranks, in a flat array */
-static int table_counts(ctx *c, int ti, int64_t *g, precis_err *e)
+/* Everything the report needs from a table's clean rows, from one scan of
+ * them (the rows are wide: each scan costs as much as the work in it), then
+ * reduced over ranks. */
+typedef struct tstats {
+    int64_t g[NS];          /* counters (table_counts layout), summed */
+    int64_t latest;         /* max ts, INT64_MIN when none */
+    int64_t ids;            /* distinct customer keys */
+    int64_t n[NC];          /* numeric, date columns: values */
+    double mn[NC], mx[NC], sum[NC], sum2[NC];
+    int64_t distinct[NC];   /* categorical columns */
+} tstats;
+
+static double stat_value(const fdef *f, const crow *r, int *ok)
+{
+    double x = f->type == F_NUM ? r->num[f->idx] : f->type == F_TS ? (double)r->ts : (double)r->birth_year;
+    *ok = !((f->type == F_TS && r->ts == TS_MISSING) || (f->type == F_BIRTH && !r->birth_year) || isnan(x));
+    return x;
+}
+
+static int table_stats(ctx *c, int ti, tstats *st, precis_err *e)
 {
     table *t = &c->t[ti];
-    int64_t l[NS] = {0}, clean = 0, rej = 0;
-    for (int64_t i = 0; i < t->n; i++) clean += is_clean(&t->rows[i]);
+    const tdef *td = &TD[ti];
+    int64_t l[NS] = {0}, clean = 0, rej = 0, latest = INT64_MIN, ids = 0, n[NC] = {0};
+    double mn[NC], mx[NC];
+    racc *acc = calloc(2 * NC, sizeof(racc));
+    unsigned char *seen[NC] = {0}, *gseen = NULL;
+    int isnum[NC] = {0}, iscat[NC] = {0}, rc = -1;
+    int32_t maxd = 1;
+    CHECK(acc, e, PRECIS_EXIT_INTERNAL, "out of memory");
+    for (int k = 0; k < td->nf; k++) {
+        const fdef *f = &td->f[k];
+        if (!t->have_col[k]) continue;
+        isnum[k] = f->type == F_NUM || f->type == F_TS || f->type == F_BIRTH;
+        iscat[k] = f->type == F_CAT;
+        mn[k] = INFINITY;
+        mx[k] = -INFINITY;
+        racc_init(&acc[2 * k]);
+        racc_init(&acc[2 * k + 1]);
+        if (iscat[k]) {
+            int32_t nd = c->dict[f->dict].nglobal;
+            if (nd > maxd) maxd = nd;
+            seen[k] = calloc((size_t)(nd ? nd : 1), 1);
+            CHECK(seen[k], e, PRECIS_EXIT_INTERNAL, "out of memory");
+        }
+    }
+    for (int64_t i = 0, last = -1; i < t->n; i++) {
+        const crow *r = &t->rows[i];
+        if (!is_clean(r)) continue;
+        clean++;
+        if (r->ts > latest) latest = r->ts;
+        if (last < 0 || r->key != t->rows[last].key || r->key_lo != t->rows[last].key_lo) ids++;
+        last = i;
+        for (int k = 0; k < td->nf; k++) {
+            if (iscat[k]) seen[k][r->cat[td->f[k].idx]] = 1;
+            if (!isnum[k]) continue;
+            int ok;
+            double x = stat_value(&td->f[k], r, &ok);
+            if (!ok) continue;
+            racc_add(&acc[2 * k], x);
+            racc_add(&acc[2 * k + 1], x * x);
+            mn[k] = x < mn[k] ? x : mn[k];
+            mx[k] = x > mx[k] ? x : mx[k];
+            n[k]++;
+        }
+    }
     for (int r = 1; r < R_N; r++) rej += t->rejected[r];
     l[0] = t->rows_in; l[1] = clean; l[2] = rej; l[3] = t->dups;
     for (int r = 0; r < R_N; r++) l[4 + r] = t->rejected[r];
@@ -1048,69 +1108,45 @@ static int table_counts(ctx *c, int ti, int64_t *g, precis_err *e)
         l[o + 9 + 4 * k] = t->col[k].imputed;
         l[o + 10 + 4 * k] = t->col[k].outliers;
     }
-    MPI_CHECK(MPI_Allreduce(l, g, NS, MPI_INT64_T, MPI_SUM, c->comm), e);
-    return 0;
+    MPI_CHECK(MPI_Allreduce(l, st->g, NS, MPI_INT64_T, MPI_SUM, c->comm), e);
+    MPI_CHECK(MPI_Allreduce(&latest, &st->latest, 1, MPI_INT64_T, MPI_MAX, c->comm), e);
+    MPI_CHECK(MPI_Allreduce(&ids, &st->ids, 1, MPI_INT64_T, MPI_SUM, c->comm), e);
+    gseen = calloc((size_t)maxd, 1);
+    CHECK(gseen, e, PRECIS_EXIT_INTERNAL, "out of memory");
+    for (int k = 0; k < td->nf; k++) {
+        if (isnum[k]) {
+            double sums[2];
+            MPI_CHECK(MPI_Allreduce(&mn[k], &st->mn[k], 1, MPI_DOUBLE, MPI_MIN, c->comm), e);
+            MPI_CHECK(MPI_Allreduce(&mx[k], &st->mx[k], 1, MPI_DOUBLE, MPI_MAX, c->comm), e);
+            MPI_CHECK(MPI_Allreduce(&n[k], &st->n[k], 1, MPI_INT64_T, MPI_SUM, c->comm), e);
+            if (reduce_allreduce(c->comm, &acc[2 * k], 2, sums, td->f[k].name, e)) goto fail;
+            st->sum[k] = sums[0];
+            st->sum2[k] = sums[1];
+        }
+        if (iscat[k]) {
+            int32_t nd = c->dict[td->f[k].dict].nglobal;
+            MPI_CHECK(MPI_Allreduce(seen[k], gseen, nd, MPI_UNSIGNED_CHAR, MPI_MAX, c->comm), e);
+            st->distinct[k] = 0;
+            for (int32_t i = 0; i < nd; i++) st->distinct[k] += gseen[i];
+        }
+    }
+    rc = 0;
 fail:
-    return -1;
+    for (int k = 0; k < NC; k++) free(seen[k]);
+    free(gseen);
+    free(acc);
+    return rc;
 }
 
-/* min, max, mean, std (exact sums) of one numeric field over clean rows */
-static int num_stats(ctx *c, int ti, int k, json_t *col, precis_err *e)
+/* min, max, mean, std (exact sums) of numeric or date column k */
+static void put_num_stats(const tstats *st, int k, json_t *col)
 {
-    table *t = &c->t[ti];
-    const fdef *f = &TD[ti].f[k];
-    racc acc[2];
-    racc_init(&acc[0]);
-    racc_init(&acc[1]);
-    double mn = INFINITY, mx = -INFINITY, gmn, gmx, sums[2];
-    int64_t n = 0, N = 0;
-    for (int64_t i = 0; i < t->n; i++) {
-        const crow *r = &t->rows[i];
-        if (!is_clean(r)) continue;
-        double x = f->type == F_NUM ? r->num[f->idx] : f->type == F_TS ? (double)r->ts : (double)r->birth_year;
-        if ((f->type == F_TS && r->ts == TS_MISSING) || (f->type == F_BIRTH && !r->birth_year) || isnan(x)) continue;
-        racc_add(&acc[0], x);
-        racc_add(&acc[1], x * x);
-        mn = x < mn ? x : mn;
-        mx = x > mx ? x : mx;
-        n++;
-    }
-    MPI_CHECK(MPI_Allreduce(&mn, &gmn, 1, MPI_DOUBLE, MPI_MIN, c->comm), e);
-    MPI_CHECK(MPI_Allreduce(&mx, &gmx, 1, MPI_DOUBLE, MPI_MAX, c->comm), e);
-    MPI_CHECK(MPI_Allreduce(&n, &N, 1, MPI_INT64_T, MPI_SUM, c->comm), e);
-    if (reduce_allreduce(c->comm, acc, 2, sums, f->name, e)) return -1;
-    if (N > 0) {
-        double mean = sums[0] / (double)N, var = sums[1] / (double)N - mean * mean;
-        json_object_set_new(col, "min", json_real(gmn));
-        json_object_set_new(col, "max", json_real(gmx));
-        json_object_set_new(col, "mean", json_real(mean));
-        json_object_set_new(col, "std", json_real(sqrt(var > 0 ? var : 0)));
-    }
-    return 0;
-fail:
-    return -1;
-}
-
-/* exact distinct count of a categorical column (codes are global) */
-static int cat_distinct(ctx *c, int ti, int k, int64_t *out, precis_err *e)
-{
-    table *t = &c->t[ti];
-    const fdef *f = &TD[ti].f[k];
-    int32_t nd = c->dict[f->dict].nglobal;
-    unsigned char *seen = calloc((size_t)(nd ? nd : 1), 1), *g = calloc((size_t)(nd ? nd : 1), 1);
-    CHECK(seen && g, e, PRECIS_EXIT_INTERNAL, "out of memory");
-    for (int64_t i = 0; i < t->n; i++)
-        if (is_clean(&t->rows[i])) seen[t->rows[i].cat[f->idx]] = 1;
-    MPI_CHECK(MPI_Allreduce(seen, g, nd, MPI_UNSIGNED_CHAR, MPI_MAX, c->comm), e);
-    *out = 0;
-    for (int32_t i = 0; i < nd; i++) *out += g[i];
-    free(seen);
-    free(g);
-    return 0;
-fail:
-    free(seen);
-    free(g);
-    return -1;
+    if (st->n[k] <= 0) return;
+    double N = (double)st->n[k], mean = st->sum[k] / N, var = st->sum2[k] / N - mean * mean;
+    json_object_set_new(col, "min", json_real(st->mn[k]));
+    json_object_set_new(col, "max", json_real(st->mx[k]));
+    json_object_set_new(col, "mean", json_real(mean));
+    json_object_set_new(col, "std", json_real(sqrt(var > 0 ? var : 0)));
 }
 
 static int build_quality(ctx *c, json_t *root, int64_t *tot_in, int64_t *tot_rej, precis_err *e)
@@ -1121,8 +1157,10 @@ static int build_quality(ctx *c, json_t *root, int64_t *tot_in, int64_t *tot_rej
     for (int ti = 0; ti < T_N; ti++) {
         table *t = &c->t[ti];
         if (!t->present) continue;
-        int64_t g[NS];
-        if (table_counts(c, ti, g, e)) return -1;
+        tstats *st = malloc(sizeof *st);
+        if (!st) return PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+        if (table_stats(c, ti, st, e)) { free(st); return -1; }
+        const int64_t *g = st->g;
         int o = 4 + R_N;
         *tot_in += g[0];
         *tot_rej += g[2];
@@ -1141,11 +1179,7 @@ static int build_quality(ctx *c, json_t *root, int64_t *tot_in, int64_t *tot_rej
         for (int r = 1; r < R_N; r++)
             if (g[4 + r]) json_object_set_new(rj, reason_names[r], json_integer(g[4 + r]));
         json_object_set_new(tj, "rejected_by_reason", rj);
-        int64_t latest = INT64_MIN, gl;
-        for (int64_t i = 0; i < t->n; i++)
-            if (is_clean(&t->rows[i]) && t->rows[i].ts > latest) latest = t->rows[i].ts;
-        MPI_CHECK(MPI_Allreduce(&latest, &gl, 1, MPI_INT64_T, MPI_MAX, c->comm), e);
-        if (gl != INT64_MIN) json_object_set_new(tj, "latest_ts", json_integer(gl));
+        if (st->latest != INT64_MIN) json_object_set_new(tj, "latest_ts", json_integer(st->latest));
         for (int k = 0; k < TD[ti].nf; k++) {
             const fdef *f = &TD[ti].f[k];
             if (f->type == F_DROP || !t->have_col[k]) continue;
@@ -1156,8 +1190,7 @@ static int build_quality(ctx *c, json_t *root, int64_t *tot_in, int64_t *tot_rej
             json_object_set_new(cj, "invalid", json_integer(g[o + 8 + 4 * k]));
             json_object_set_new(cj, "invalid_rate", json_real((double)g[o + 8 + 4 * k] / (double)in));
             json_object_set_new(cj, "imputed", json_integer(g[o + 9 + 4 * k]));
-            if (f->type == F_NUM || f->type == F_TS || f->type == F_BIRTH)
-                if (num_stats(c, ti, k, cj, e)) return -1;
+            if (f->type == F_NUM || f->type == F_TS || f->type == F_BIRTH) put_num_stats(st, k, cj);
             if (f->type == F_NUM && t->has_bounds[f->idx]) {
                 json_object_set_new(cj, "outliers", json_integer(g[o + 10 + 4 * k]));
                 json_object_set_new(cj, "outlier_rate", json_real((double)g[o + 10 + 4 * k] / (double)(g[1] ? g[1] : 1)));
@@ -1167,23 +1200,11 @@ static int build_quality(ctx *c, json_t *root, int64_t *tot_in, int64_t *tot_rej
                 json_object_set_new(cj, "imputed_with", json_real(t->impute_value[f->idx]));
             if (f->type == F_TS || f->type == F_BIRTH)
                 json_object_set_new(cj, "date_format", json_string(datefmt_names[t->fmt[date_index(f)]]));
-            if (f->type == F_CAT) {
-                int64_t dn;
-                if (cat_distinct(c, ti, k, &dn, e)) return -1;
-                json_object_set_new(cj, "distinct", json_integer(dn));
-            }
-            if (f->type == F_ID) {
-                int64_t d = 0, gd;
-                for (int64_t i = 0, last = -1; i < t->n; i++)
-                    if (is_clean(&t->rows[i])) {
-                        if (last < 0 || t->rows[i].key != t->rows[last].key || t->rows[i].key_lo != t->rows[last].key_lo) d++;
-                        last = i;
-                    }
-                MPI_CHECK(MPI_Allreduce(&d, &gd, 1, MPI_INT64_T, MPI_SUM, c->comm), e);
-                json_object_set_new(cj, "distinct", json_integer(gd));
-            }
+            if (f->type == F_CAT) json_object_set_new(cj, "distinct", json_integer(st->distinct[k]));
+            if (f->type == F_ID) json_object_set_new(cj, "distinct", json_integer(st->ids));
             json_object_set_new(cols, f->name, cj);
         }
+        free(st);
         json_object_set_new(tj, "columns", cols);
         json_object_set_new(tabs, TD[ti].name, tj);
     }
@@ -1195,8 +1216,6 @@ static int build_quality(ctx *c, json_t *root, int64_t *tot_in, int64_t *tot_rej
     json_object_set_new(root, "tz", json_string(c->o.tz));
     json_object_set_new(root, "key_fingerprint", json_string(c->fp));
     return 0;
-fail:
-    return -1;
 }
 
 static void print_quality(ctx *c, json_t *q)
