@@ -16,16 +16,22 @@ static uint64_t fnv(const char *s, size_t n)
     return h;
 }
 
-static int rehash(strdict *d, int32_t ns)
+/* the ids 0..n-1 placed in the ns slots of t */
+static void place_all(const strdict *d, int32_t *t, int32_t ns)
 {
-    int32_t *t = malloc(sizeof(int32_t) * (size_t)ns);
-    if (!t) return -1;
     for (int32_t i = 0; i < ns; i++) t[i] = -1;
     for (int32_t id = 0; id < d->n; id++) {
         uint64_t h = fnv(d->s[id], d->len[id]) & (uint64_t)(ns - 1);
         while (t[h] >= 0) h = (h + 1) & (uint64_t)(ns - 1);
         t[h] = id;
     }
+}
+
+static int rehash(strdict *d, int32_t ns)
+{
+    int32_t *t = malloc(sizeof(int32_t) * (size_t)ns);
+    if (!t) return -1;
+    place_all(d, t, ns);
     free(d->slot);
     d->slot = t;
     d->nslot = ns;
@@ -59,6 +65,14 @@ int32_t strdict_intern(strdict *d, const char *s, size_t len)
     d->slot[h] = id;
     if (d->n * 2 > d->nslot && rehash(d, d->nslot * 2)) return -1;
     return id;
+}
+
+void strdict_truncate(strdict *d, int32_t n)
+{
+    if (n >= d->n) return;
+    for (int32_t id = n; id < d->n; id++) free(d->s[id]);
+    d->n = n < 0 ? 0 : n;
+    if (d->nslot) place_all(d, d->slot, d->nslot);
 }
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }

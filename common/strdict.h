@@ -28,6 +28,9 @@ typedef struct strdict {
 void strdict_init(strdict *d);
 /* Local id of s[0..len), adding it if new. Returns -1 on out of memory. */
 int32_t strdict_intern(strdict *d, const char *s, size_t len);
+/* Forget the strings interned after the first n (undoes a pass that was
+ * parsed again). Can't fail: the hash table keeps its size. */
+void strdict_truncate(strdict *d, int32_t n);
 /* Collective. Build the global dictionary; map[local id] = global code
  * (malloc'd, n entries). Returns 0 or -1. */
 int strdict_globalise(MPI_Comm comm, strdict *d, int32_t **map, precis_err *e);

@@ -12,7 +12,7 @@ BIN=${BIN:-bin}
 T_PASS=0
 T_FAIL=0
 TMP=$(mktemp -d /tmp/precis-test.XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
+[[ -n "${KEEP_TMP:-}" ]] && echo "keeping $TMP" || trap 'rm -rf "$TMP"' EXIT
 
 # run N ARGS... : mpirun with N ranks and a hard timeout (a hang is a failure)
 run() {

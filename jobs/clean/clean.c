@@ -415,31 +415,51 @@ static int map_headers(ctx *c, int ti, csv_reader *r, colmap *cm, precis_err *e)
 
 static int date_index(const fdef *f) { return f->type == F_TS ? 0 : f->type == F_BIRTH ? 1 : -1; }
 
-static int vote_dates(ctx *c, int ti, csv_reader *r, const colmap *cm, precis_err *e)
+/* Date formats are exclusive (datefmt.h): a value parses in one format at
+ * most. Without --date-format, every date value is parsed in the format it
+ * has, and the counts per format are the vote. Where each date column's
+ * values all have the winning format (or none), that pass is exactly a
+ * pass in the winning format; otherwise the table is parsed again in it. */
+typedef struct datehit {
+    int fmt;      /* -1: empty, or no format parses it */
+    int64_t ts;
+} datehit;
+
+static void detect_dates(ctx *c, int ti, const csv_record *rec, const colmap *cm, datehit *hit,
+                         int64_t votes[2][DF_N], int hint[2])
 {
-    int64_t votes[2][DF_N] = {{0}}, g[2][DF_N];
-    csv_record rec;
-    if (c->forced_fmt < 0) {
-        while (csv_next(r, &rec)) {
-            if (rec.status != CSV_OK) continue;
-            for (int k = 0; k < TD[ti].nf; k++) {
-                int di = date_index(&TD[ti].f[k]), col = cm[rec.file].idx[k];
-                if (di < 0 || col < 0 || col >= rec.nfields) continue;
-                const char *v = rec.f[col];
-                size_t l = rec.flen[col];
-                trim(&v, &l);
-                int64_t ts;
-                for (int f = 0; l && f < DF_N; f++) votes[di][f] += datefmt_parse(f, v, l, 0, &ts) == 0;
-            }
+    for (int k = 0; k < TD[ti].nf; k++) {
+        int di = date_index(&TD[ti].f[k]), col = cm[rec->file].idx[k];
+        if (di < 0) continue;
+        hit[k].fmt = -1;
+        hit[k].ts = 0;
+        if (col < 0 || col >= rec->nfields) continue;
+        const char *v = rec->f[col];
+        size_t l = rec->flen[col];
+        trim(&v, &l);
+        for (int j = -1; l && j < DF_N; j++) { /* the column's last format first */
+            int f = j < 0 ? hint[di] : j;
+            if (j == hint[di] || datefmt_parse(f, v, l, c->tz, &hit[k].ts)) continue;
+            hit[k].fmt = hint[di] = f;
+            votes[di][f]++;
+            break;
         }
-        csv_rewind(r);
     }
+}
+
+/* Collective: the format that parses most values of each date column (ties
+ * in datefmt order); *mixed when any value of a column has another one. */
+static int choose_formats(ctx *c, int ti, int64_t votes[2][DF_N], int *mixed, precis_err *e)
+{
+    int64_t g[2][DF_N];
     MPI_CHECK(MPI_Allreduce(votes, g, 2 * DF_N, MPI_INT64_T, MPI_SUM, c->comm), e);
+    *mixed = 0;
     for (int di = 0; di < 2; di++) {
         int best = 0;
         for (int f = 1; f < DF_N; f++)
             if (g[di][f] > g[di][best]) best = f;
-        c->t[ti].fmt[di] = c->forced_fmt >= 0 ? c->forced_fmt : best;
+        for (int f = 0; f < DF_N; f++) *mixed |= f != best && g[di][f] > 0;
+        c->t[ti].fmt[di] = best;
     }
     return 0;
 fail:
@@ -447,8 +467,10 @@ fail:
 }
 
 /* Parse one good CSV record into r. Returns the reject reason (R_OK to keep)
- * and the canonical field it concerns in *field. */
-static int parse_record(ctx *c, int ti, const csv_record *rec, const colmap *cm, crow *r, int *field, precis_err *e)
+ * and the canonical field it concerns in *field. hit: its dates, already
+ * parsed (detect_dates), or NULL to parse them in the table's formats. */
+static int parse_record(ctx *c, int ti, const csv_record *rec, const colmap *cm, const datehit *hit, crow *r,
+                        int *field, precis_err *e)
 {
     table *t = &c->t[ti];
     char norm[1024];
@@ -503,8 +525,8 @@ static int parse_record(ctx *c, int ti, const csv_record *rec, const colmap *cm,
         }
         case F_TS:
         case F_BIRTH: {
-            int64_t ts;
-            int ok = datefmt_parse(t->fmt[date_index(f)], v, l, c->tz, &ts) == 0;
+            int64_t ts = 0;
+            int ok = hit ? (ts = hit[k].ts, hit[k].fmt >= 0) : datefmt_parse(t->fmt[date_index(f)], v, l, c->tz, &ts) == 0;
             int inrange = ok && ts >= TS_MIN && ts < TS_MAX;
             if (!inrange) {
                 if (f->req) { *field = k; return ok ? R_DATE_RANGE : R_INVALID_DATE; }
@@ -558,28 +580,19 @@ static int parse_record(ctx *c, int ti, const csv_record *rec, const colmap *cm,
     return R_OK;
 }
 
-static int load_table(ctx *c, int ti, precis_err *e)
+/* One pass over the table's records: parsed rows to the buckets of their
+ * slot owners, rejected ones to the quarantine. votes: NULL to parse dates
+ * in the table's formats, else where detect_dates counts them. */
+static int parse_pass(ctx *c, int ti, csv_reader *r, const colmap *cm, int64_t votes[2][DF_N], precis_err *e)
 {
     table *t = &c->t[ti];
-    csv_reader *r = NULL;
-    colmap *cm = NULL;
-    csv_opts co;
-    csv_opts_default(&co);
-    if (csv_open(c->comm, t->files.path, t->files.n, &co, &r, e)) return -1;
-    cm = calloc((size_t)(t->files.n ? t->files.n : 1), sizeof *cm);
-    t->bk = calloc((size_t)c->size, sizeof(crow *));
-    t->bn = calloc((size_t)c->size, sizeof(int64_t));
-    t->bcap = calloc((size_t)c->size, sizeof(int64_t));
-    if (!cm || !t->bk || !t->bn || !t->bcap) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
-    else map_headers(c, ti, r, cm, e);
-    if (precis_agree(c->comm, e)) goto fail;
-    if (vote_dates(c, ti, r, cm, e)) goto fail;
-    if (c->rank == 0) quar_header(ti, &t->quar);
     csv_record rec;
     log_progress p;
+    int hint[2] = {0, 0};
     log_progress_start(&p, TD[ti].name, 0);
     while (csv_next(r, &rec)) {
         crow row;
+        datehit hit[10];
         memset(&row, 0, sizeof row);
         row.src = SRC(rec.file, rec.offset);
         row.line = rec.line;
@@ -587,7 +600,8 @@ static int load_table(ctx *c, int ti, precis_err *e)
         row.raw_len = rec.raw_len > UINT32_MAX ? UINT32_MAX : (uint32_t)rec.raw_len;
         t->rows_in++;
         int field = -1, reason = status_reason(rec.status);
-        if (reason == R_OK) reason = parse_record(c, ti, &rec, cm, &row, &field, e);
+        if (reason == R_OK && votes) detect_dates(c, ti, &rec, cm, hit, votes, hint);
+        if (reason == R_OK) reason = parse_record(c, ti, &rec, cm, votes ? hit : NULL, &row, &field, e);
         if (e->code) break;
         if (reason == R_OK && (row.flags & FL_REFUND)) t->refunds++;
         if (reason != R_OK) {
@@ -613,7 +627,47 @@ static int load_table(ctx *c, int ti, precis_err *e)
         }
         if ((t->rows_in & 65535) == 0) log_progress_update(&p, t->rows_in);
     }
+    return precis_agree(c->comm, e);
+}
+
+static int load_table(ctx *c, int ti, precis_err *e)
+{
+    table *t = &c->t[ti];
+    csv_reader *r = NULL;
+    colmap *cm = NULL;
+    csv_opts co;
+    csv_opts_default(&co);
+    if (csv_open(c->comm, t->files.path, t->files.n, &co, &r, e)) return -1;
+    cm = calloc((size_t)(t->files.n ? t->files.n : 1), sizeof *cm);
+    t->bk = calloc((size_t)c->size, sizeof(crow *));
+    t->bn = calloc((size_t)c->size, sizeof(int64_t));
+    t->bcap = calloc((size_t)c->size, sizeof(int64_t));
+    if (!cm || !t->bk || !t->bn || !t->bcap) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+    else map_headers(c, ti, r, cm, e);
     if (precis_agree(c->comm, e)) goto fail;
+    if (c->rank == 0) quar_header(ti, &t->quar);
+    int32_t dict_n0[D_N];
+    size_t quar0 = t->quar.n;
+    for (int d = 0; d < D_N; d++) dict_n0[d] = c->dict[d].n;
+    if (c->forced_fmt >= 0) {
+        t->fmt[0] = t->fmt[1] = c->forced_fmt;
+        if (parse_pass(c, ti, r, cm, NULL, e)) goto fail;
+    } else {
+        int64_t votes[2][DF_N] = {{0}};
+        int mixed = 0;
+        if (parse_pass(c, ti, r, cm, votes, e) || choose_formats(c, ti, votes, &mixed, e)) goto fail;
+        if (mixed) { /* forget the pass, then parse in the chosen formats */
+            LOG_INFO("%s: a date column holds more than one format; parsing it again in the most common one", TD[ti].name);
+            t->n = t->rows_in = t->refunds = 0;
+            for (int q = 0; q < c->size; q++) t->bn[q] = 0;
+            memset(t->rejected, 0, sizeof t->rejected);
+            memset(t->col, 0, sizeof t->col);
+            t->quar.n = quar0;
+            for (int d = 0; d < D_N; d++) strdict_truncate(&c->dict[d], dict_n0[d]);
+            csv_rewind(r);
+            if (parse_pass(c, ti, r, cm, NULL, e)) goto fail;
+        }
+    }
     free(cm);
     csv_close(r);
     return 0;

@@ -105,6 +105,73 @@ run 2 $BIN/precis-clean --transactions "$TMP/mapped.csv" --map transactions.cust
    --map transactions.quantity=Qty --map transactions.amount=Total --pii-key "$TMP/pii.key" --out "$TMP/cd/clean.h5" > /dev/null 2>&1 \
   && pass "--map" || fail "--map"
 
+echo "clean: date-format vote over all ranks (one pass, or two when a column mixes formats)"
+rm -rf "$TMP/cd"/*
+run 2 $BIN/precis-clean --in "$TMP/g" --pii-key "$TMP/pii.key" --out "$TMP/cd/clean.h5" --date-format iso \
+    --max-reject-rate 0.05 > /dev/null 2>&1 || fail "generator data with --date-format iso"
+# the same report but for where the quarantine went
+samejson() { $PY -c 'import json, sys; a, b = (json.load(open(p)) for p in sys.argv[1:]); a.pop("quarantine_dir"); b.pop("quarantine_dir"); sys.exit(a != b)' "$1" "$2"; }
+out=$($PY "$H/../h5same.py" "$TMP/np1/clean.h5" "$TMP/cd/clean.h5" --ignore quality/report | tail -1 || true)
+[[ "$out" == *", 0 differ" ]] && diff -r -q "$TMP/np1/quarantine" "$TMP/cd/quarantine" >/dev/null && samejson "$TMP/np1/quality.json" "$TMP/cd/quality.json" \
+  && pass "voted in the parsing pass = parsed in the forced format ($out, same quarantine)" || fail "vote vs forced: $out"
+mkdir -p "$TMP/dv"
+# channel "tv" and the empty ones are only on rows the winning format rejects: the
+# second pass must forget what the first one interned and counted
+{ echo "customer_id,ts,quantity,amount,channel"
+  for i in $(seq 1 30); do echo "c$i,2020-01-$(printf %02d $((i % 28 + 1)))T10:00:00Z,1,$i.5,web"; done
+  for i in $(seq 1 12); do echo "e$i,$((1600000000 + i * 3600)),2,$i.25,tv"; done
+  for i in 1 2 3 4 5; do echo "y$i,2020010$i,3,9.75,"; done
+  for i in 1 2 3; do echo "g$i,soon,1,1.00,web"; done; } > "$TMP/dv/mixed.csv"
+{ echo "customer_id,ts,quantity,amount"
+  for i in 1 2 3 4; do echo "y$i,2021030$i,1,2.00"; echo "e$i,$((1500000000 + i)),1,3.00"; done; } > "$TMP/dv/tie.csv"
+{ echo "customer_id,signup_ts"
+  for i in $(seq 1 10); do echo "s$i,$((1400000000 + i * 86400))"; done
+  for i in 1 2 3 4; do echo "t$i,2019-05-0$i"; done; } > "$TMP/dv/cust.csv"
+{ echo "customer_id,ts,quantity,amount"; echo "s1,1400000000,1,1.00"; } > "$TMP/dv/one.csv"
+for np in 1 2 3 4; do
+  rm -rf "$TMP/dv/$np" && mkdir -p "$TMP/dv/$np"
+  run $np $BIN/precis-clean --transactions "$TMP/dv/mixed.csv" --pii-key "$TMP/pii.key" --out "$TMP/dv/$np/m.h5" \
+      --quarantine "$TMP/dv/$np/qm" --max-reject-rate 0.9 > "$TMP/dv/$np/m.log" 2>&1 || fail "mixed dates np=$np"
+  mv "$TMP/dv/$np/quality.json" "$TMP/dv/$np/m.json"
+  run $np $BIN/precis-clean --transactions "$TMP/dv/tie.csv" --pii-key "$TMP/pii.key" --out "$TMP/dv/$np/t.h5" \
+      --quarantine "$TMP/dv/$np/qt" --max-reject-rate 0.9 > /dev/null 2>&1 || fail "tied dates np=$np"
+  mv "$TMP/dv/$np/quality.json" "$TMP/dv/$np/t.json"
+  run $np $BIN/precis-clean --transactions "$TMP/dv/one.csv" --customers "$TMP/dv/cust.csv" --pii-key "$TMP/pii.key" \
+      --out "$TMP/dv/$np/c.h5" --quarantine "$TMP/dv/$np/qc" --max-reject-rate 0.9 > /dev/null 2>&1 || fail "customer dates np=$np"
+  mv "$TMP/dv/$np/quality.json" "$TMP/dv/$np/c.json"
+done
+rm -rf "$TMP/dv/f" && mkdir -p "$TMP/dv/f"
+run 3 $BIN/precis-clean --transactions "$TMP/dv/mixed.csv" --pii-key "$TMP/pii.key" --out "$TMP/dv/f/m.h5" \
+    --quarantine "$TMP/dv/f/qm" --max-reject-rate 0.9 --date-format iso > /dev/null 2>&1 || fail "mixed dates, forced iso"
+$PY - "$TMP/dv" <<'PYEOF' && pass "mixed ts: iso wins 30 to 12 to 5, the other 20 rows rejected; a tie goes to yyyymmdd; an optional date column counts the minority invalid; same at np=1..4" || fail "date-format vote"
+import json, sys
+d = sys.argv[1]
+for np in "1234":
+    m = json.load(open(f"{d}/{np}/m.json"))["tables"]["transactions"]
+    assert m["columns"]["ts"]["date_format"] == "iso", m
+    assert m["rows_clean"] == 30 and m["rejected_by_reason"] == {"invalid_date": 20}, m
+    assert m["columns"]["channel"]["distinct"] == 1 and m["columns"]["channel"]["missing"] == 0, m
+    t = json.load(open(f"{d}/{np}/t.json"))["tables"]["transactions"]
+    assert t["columns"]["ts"]["date_format"] == "yyyymmdd", t
+    assert t["rows_clean"] == 4 and t["rejected_by_reason"] == {"invalid_date": 4}, t
+    c = json.load(open(f"{d}/{np}/c.json"))["tables"]["customers"]
+    s = c["columns"]["signup_ts"]
+    assert s["date_format"] == "epoch" and s["invalid"] == 4 and c["rows_rejected"] == 0 and c["rows_clean"] == 14, c
+    assert "parsing it again" in open(f"{d}/{np}/m.log").read()
+PYEOF
+ok=1
+for np in 2 3 4; do
+  for x in m t c; do
+    out=$($PY "$H/../h5same.py" "$TMP/dv/1/$x.h5" "$TMP/dv/$np/$x.h5" --ignore quality/report | tail -1 || true)
+    [[ "$out" == *", 0 differ" ]] && samejson "$TMP/dv/1/$x.json" "$TMP/dv/$np/$x.json" || ok=0
+  done
+  diff -r -q "$TMP/dv/1/qm" "$TMP/dv/$np/qm" >/dev/null || ok=0
+done
+out=$($PY "$H/../h5same.py" "$TMP/dv/1/m.h5" "$TMP/dv/f/m.h5" --ignore quality/report | tail -1 || true)
+mv "$TMP/dv/f/quality.json" "$TMP/dv/f/m.json"
+[[ "$out" == *", 0 differ" ]] && samejson "$TMP/dv/1/m.json" "$TMP/dv/f/m.json" && diff -q "$TMP/dv/1/qm/transactions.csv" "$TMP/dv/f/qm/transactions.csv" >/dev/null || ok=0
+[[ $ok == 1 ]] && pass "mixed-date outputs identical at np=1..4 and to --date-format iso" || fail "mixed-date outputs differ"
+
 echo "clean: bad inputs end with a clear message and the documented exit code (np=3)"
 mkdir -p "$TMP/bad"
 expect_exit() { # WHAT CODE PATTERN ARGS...

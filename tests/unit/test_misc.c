@@ -10,6 +10,7 @@
 #include "opts.h"
 #include "rsort.h"
 #include "slots.h"
+#include "strdict.h"
 #include "timeutil.h"
 #include "kmeans.h"
 
@@ -195,6 +196,34 @@ static int wfull(const void *a, const void *b)
     return wtie(a, b);
 }
 
+/* truncation forgets the later strings and keeps every earlier id */
+static void test_strdict_truncate(void **state)
+{
+    (void)state;
+    strdict d;
+    strdict_init(&d);
+    char buf[32];
+    for (int i = 0; i < 1000; i++) {
+        snprintf(buf, sizeof buf, "v%d", i * 7919);
+        assert_int_equal(strdict_intern(&d, buf, strlen(buf)), i);
+    }
+    strdict_truncate(&d, 300);
+    assert_int_equal(d.n, 300);
+    for (int i = 299; i >= 0; i--) {
+        snprintf(buf, sizeof buf, "v%d", i * 7919);
+        assert_int_equal(strdict_intern(&d, buf, strlen(buf)), i);
+    }
+    assert_int_equal(d.n, 300);
+    for (int i = 999; i >= 300; i--) { /* forgotten: new ids, in the new order */
+        snprintf(buf, sizeof buf, "v%d", i * 7919);
+        assert_int_equal(strdict_intern(&d, buf, strlen(buf)), 300 + (999 - i));
+    }
+    assert_int_equal(d.n, 1000);
+    strdict_truncate(&d, 0);
+    assert_int_equal(strdict_intern(&d, "v0", 2), 0);
+    strdict_free(&d);
+}
+
 static void test_rsort(void **state)
 {
     (void)state;
@@ -228,6 +257,7 @@ int main(void)
         cmocka_unit_test(test_calendar),
         cmocka_unit_test(test_hungarian),
         cmocka_unit_test(test_rsort),
+        cmocka_unit_test(test_strdict_truncate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
