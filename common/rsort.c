@@ -1,4 +1,5 @@
-/* rsort.c - radix sort of (key, index) pairs, then one in-place permutation. */
+/* rsort.c - in-place MSD passes down to cache-sized blocks; in a block, a
+ * radix sort of (key, index) pairs, then one in-place permutation. */
 #define _GNU_SOURCE   /* qsort_r */
 #include "rsort.h"
 
@@ -12,6 +13,21 @@ typedef struct kv {
 
 #define DIGIT_BITS 11
 #define NBUCKET (1 << DIGIT_BITS)
+#define BLOCK 16384   /* records sorted through (key, index) pairs: ~1.7 MB of 104-byte rows */
+#define MSD_BITS 8
+#define NMSD (1 << MSD_BITS)
+#define AHEAD 4       /* records prefetched on each bucket's stream */
+
+typedef struct sorter {
+    size_t size;
+    rsort_key_fn key;
+    const void *ctx;
+    int (*cmp)(const void *, const void *);
+    kv *a, *b;        /* pairs of the block being sorted */
+    int64_t cap;
+    int64_t *cnt;
+    char *tmp, *tmp2; /* one record each */
+} sorter;
 
 /* ties: the records of one key, ordered by the caller's comparator */
 typedef struct tie_ctx {
@@ -27,71 +43,161 @@ static int cmp_idx(const void *a, const void *b, void *arg)
     return t->cmp(t->base + t->size * (size_t)x->i, t->base + t->size * (size_t)y->i);
 }
 
-int rsort_records(void *base, int64_t n, size_t recsize, rsort_key_fn key, const void *ctx,
-                  int (*cmp)(const void *, const void *))
+/* Sort the n records at p (any n; the block's pairs fit in cache when
+ * n <= BLOCK) */
+static int block_sort(sorter *s, char *p, int64_t n)
 {
     if (n < 2) return 0;
-    kv *a = malloc(sizeof(kv) * (size_t)n), *b = malloc(sizeof(kv) * (size_t)n);
-    int64_t *cnt = malloc(sizeof(int64_t) * NBUCKET);
-    char *tmp = malloc(recsize);
-    if (!a || !b || !cnt || !tmp) {
-        free(a); free(b); free(cnt); free(tmp);
-        return -1;
+    if (n > s->cap) {
+        kv *na = realloc(s->a, sizeof(kv) * (size_t)n), *nb = na ? realloc(s->b, sizeof(kv) * (size_t)n) : NULL;
+        if (na) s->a = na;
+        if (!nb) return -1;
+        s->b = nb;
+        s->cap = n;
     }
-    char *p = base;
-    for (int64_t i = 0; i < n; i++) a[i] = (kv){key(p + recsize * (size_t)i, ctx), i};
+    kv *a = s->a, *b = s->b;
+    size_t recsize = s->size;
+    uint64_t all_or = 0, all_and = ~UINT64_C(0);
+    for (int64_t i = 0; i < n; i++) {
+        a[i] = (kv){s->key(p + recsize * (size_t)i, s->ctx), i};
+        all_or |= a[i].k;
+        all_and &= a[i].k;
+    }
     for (int shift = 0; shift < 64; shift += DIGIT_BITS) {
+        if ((((all_or ^ all_and) >> shift) & (NBUCKET - 1)) == 0) continue;   /* every key shares this digit */
+        int64_t *cnt = s->cnt;
         memset(cnt, 0, sizeof(int64_t) * NBUCKET);
         for (int64_t i = 0; i < n; i++) cnt[(a[i].k >> shift) & (NBUCKET - 1)]++;
-        if (cnt[(a[0].k >> shift) & (NBUCKET - 1)] == n) continue;   /* every key shares this digit */
-        int64_t s = 0;
+        int64_t sum = 0;
         for (int d = 0; d < NBUCKET; d++) {
             int64_t c = cnt[d];
-            cnt[d] = s;
-            s += c;
+            cnt[d] = sum;
+            sum += c;
         }
         for (int64_t i = 0; i < n; i++) b[cnt[(a[i].k >> shift) & (NBUCKET - 1)]++] = a[i];
         kv *t = a; a = b; b = t;
     }
     /* stable passes keep index order within a key; the comparator decides */
-    tie_ctx tc = {base, recsize, cmp};
-    for (int64_t s = 0; s < n;) {
-        int64_t e = s + 1;
-        while (e < n && a[e].k == a[s].k) e++;
-        if (e - s > 1) /* the run's records are scattered: ask for the next ones early */
-            for (int64_t j = e; j < e + 8 && j < n; j++) __builtin_prefetch(p + recsize * (size_t)a[j].i);
-        if (e - s > 16) {
-            qsort_r(a + s, (size_t)(e - s), sizeof(kv), cmp_idx, &tc);
+    tie_ctx tc = {p, recsize, s->cmp};
+    for (int64_t st = 0; st < n;) {
+        int64_t e = st + 1;
+        while (e < n && a[e].k == a[st].k) e++;
+        if (e - st > 16) {
+            qsort_r(a + st, (size_t)(e - st), sizeof(kv), cmp_idx, &tc);
         } else {
-            for (int64_t i = s + 1; i < e; i++) { /* short runs (one customer's rows): insertion */
+            for (int64_t i = st + 1; i < e; i++) { /* short runs (one customer's rows): insertion */
                 kv x = a[i];
                 int64_t j = i;
-                while (j > s && cmp_idx(&a[j - 1], &x, &tc) > 0) {
+                while (j > st && cmp_idx(&a[j - 1], &x, &tc) > 0) {
                     a[j] = a[j - 1];
                     j--;
                 }
                 a[j] = x;
             }
         }
-        s = e;
+        st = e;
     }
     /* position j gets record a[j].i: follow each cycle with one spare record */
     int64_t *src = (int64_t *)b;   /* reuse: n int64 fit in n kv */
     for (int64_t j = 0; j < n; j++) src[j] = a[j].i;
     for (int64_t j = 0; j < n; j++) {
         if (src[j] == j) continue;
-        memcpy(tmp, p + recsize * (size_t)j, recsize);
+        memcpy(s->tmp, p + recsize * (size_t)j, recsize);
         int64_t at = j;
         while (src[at] != j) {
             int64_t from = src[at];
-            __builtin_prefetch(p + recsize * (size_t)src[from]);
             memcpy(p + recsize * (size_t)at, p + recsize * (size_t)from, recsize);
             src[at] = at;
             at = from;
         }
-        memcpy(p + recsize * (size_t)at, tmp, recsize);
+        memcpy(p + recsize * (size_t)at, s->tmp, recsize);
         src[at] = at;
     }
-    free(a); free(b); free(cnt); free(tmp);
     return 0;
+}
+
+static void prefetch_record(const char *r, size_t size)
+{
+    for (size_t o = 0; o < size; o += 64) __builtin_prefetch(r + o, 1);
+    __builtin_prefetch(r + size - 1, 1);
+}
+
+/* Sort the n records at p: while they do not fit in a block, distribute
+ * them in place (American flag sort) by the top MSD_BITS bits in which
+ * their keys differ, then sort each bucket. Each distribution moves every
+ * record once, along NMSD sequential streams (prefetched ahead), so unlike
+ * a permutation of the whole array it is not a chain of cache misses. */
+static int msd_sort(sorter *s, char *p, int64_t n)
+{
+    if (n <= BLOCK) return block_sort(s, p, n);
+    size_t sz = s->size;
+    uint64_t all_or = 0, all_and = ~UINT64_C(0);
+    for (int64_t i = 0; i < n; i++) {
+        uint64_t k = s->key(p + sz * (size_t)i, s->ctx);
+        all_or |= k;
+        all_and &= k;
+    }
+    uint64_t diff = all_or ^ all_and;
+    if (!diff) return block_sort(s, p, n);   /* one key: the comparator orders them all */
+    int top = 63 - __builtin_clzll(diff), shift = top >= MSD_BITS - 1 ? top - (MSD_BITS - 1) : 0;
+#define DIGIT(r) ((int)((s->key((r), s->ctx) >> shift) & (NMSD - 1)))
+    int64_t head[NMSD] = {0}, tail[NMSD];
+    for (int64_t i = 0; i < n; i++) head[DIGIT(p + sz * (size_t)i)]++;
+    int64_t sum = 0;
+    for (int d = 0; d < NMSD; d++) {
+        int64_t c = head[d];
+        head[d] = sum;
+        sum += c;
+        tail[d] = sum;
+    }
+    int64_t start[NMSD];
+    memcpy(start, head, sizeof start);
+    for (int d = 0; d < NMSD; d++)
+        for (int64_t i = head[d]; i < tail[d] && i < head[d] + AHEAD; i++) prefetch_record(p + sz * (size_t)i, sz);
+    for (int d = 0; d < NMSD; d++) {
+        while (head[d] < tail[d]) {
+            char *r = p + sz * (size_t)head[d];
+            int dd = DIGIT(r);
+            if (dd != d) { /* carry r's record to its bucket, and the one found there on, until one belongs here */
+                char *carry = s->tmp, *spare = s->tmp2;
+                memcpy(carry, r, sz);
+                while (dd != d) {
+                    char *dst = p + sz * (size_t)head[dd];
+                    if (head[dd] + AHEAD < tail[dd]) prefetch_record(dst + sz * AHEAD, sz);
+                    head[dd]++;
+                    memcpy(spare, dst, sz);
+                    memcpy(dst, carry, sz);
+                    char *t = carry; carry = spare; spare = t;
+                    dd = DIGIT(carry);
+                }
+                memcpy(r, carry, sz);
+            }
+            if (head[d] + AHEAD < tail[d]) prefetch_record(r + sz * AHEAD, sz);
+            head[d]++;
+        }
+    }
+#undef DIGIT
+    for (int d = 0; d < NMSD; d++)
+        if (msd_sort(s, p + sz * (size_t)start[d], tail[d] - start[d])) return -1;
+    return 0;
+}
+
+int rsort_records(void *base, int64_t n, size_t recsize, rsort_key_fn key, const void *ctx,
+                  int (*cmp)(const void *, const void *))
+{
+    if (n < 2) return 0;
+    sorter s = {recsize, key, ctx, cmp, NULL, NULL, 0, NULL, NULL, NULL};
+    int64_t cap = n < BLOCK ? n : BLOCK;
+    s.a = malloc(sizeof(kv) * (size_t)cap);
+    s.b = malloc(sizeof(kv) * (size_t)cap);
+    s.cnt = malloc(sizeof(int64_t) * NBUCKET);
+    s.tmp = malloc(recsize);
+    s.tmp2 = malloc(recsize);
+    int rc = -1;
+    if (s.a && s.b && s.cnt && s.tmp && s.tmp2) {
+        s.cap = cap;
+        rc = msd_sort(&s, base, n);
+    }
+    free(s.a); free(s.b); free(s.cnt); free(s.tmp); free(s.tmp2);
+    return rc;
 }
