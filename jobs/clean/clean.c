@@ -832,14 +832,28 @@ typedef struct okey_rec {
     int64_t ts, src;
 } okey_rec;
 
-/* The hash-table slot of order key k among the rows o: open addressing
- * with linear probing over cap (a power of two) slots holding row indexes,
- * -1 for empty. Returns the slot that holds k, or the empty one where it
- * belongs. The key is already a keyed hash, so its bits are uniform. */
-static int64_t okey_find(const okey_rec *o, const int64_t *slot, int64_t cap, uint64_t k)
+static int cmp_i64(const void *a, const void *b)
 {
-    int64_t h = (int64_t)((k * 0x9E3779B97F4A7C15ULL) >> 17) & (cap - 1);
-    while (slot[h] >= 0 && o[slot[h]].order_key != k) h = (h + 1) & (cap - 1);
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Order keys in a hash table: open addressing with linear probing over cap
+ * (a power of two) slots, each holding a key and its row index (-1: empty),
+ * so a probe reads one slot, not the row. The key is already a keyed hash,
+ * so its bits are uniform. */
+typedef struct oslot {
+    uint64_t k;
+    int64_t i;
+} oslot;
+
+static int64_t okey_home(uint64_t k, int64_t cap) { return (int64_t)((k * 0x9E3779B97F4A7C15ULL) >> 17) & (cap - 1); }
+
+/* the slot that holds k, or the empty one where it belongs */
+static int64_t okey_find(const oslot *slot, int64_t cap, uint64_t k)
+{
+    int64_t h = okey_home(k, cap);
+    while (slot[h].i >= 0 && slot[h].k != k) h = (h + 1) & (cap - 1);
     return h;
 }
 
@@ -857,7 +871,7 @@ static int order_conflicts_pass(ctx *c, int pass, const int64_t *count, precis_e
     int64_t *bn = malloc(sizeof(int64_t) * (size_t)c->size), *fill = calloc((size_t)c->size, sizeof(int64_t));
     int *bdest = NULL;
     int64_t no = 0, nb = 0, nback = 0;
-    int64_t *slot = NULL;
+    oslot *slot = NULL;
     uint8_t *mixed = NULL;
     int rc = -1, ok = bk && bn && fill;
     /* this pass's rows, one array per order-key owner (counted by the caller) */
@@ -875,42 +889,48 @@ static int order_conflicts_pass(ctx *c, int pass, const int64_t *count, precis_e
     /* group by order key in a hash table: per key the first row by (ts, src)
      * and whether any row has another customer (checked against the first
      * so far: while unflagged, every row seen has one customer) */
-    int64_t cap = 16, nmixed = 0;
+    int64_t cap = 16, nm = 0, mcap = 0;
+    int64_t *multi = NULL;   /* the rows of repeated keys (conflicts are rare) */
     while (cap < 2 * no) cap *= 2;
-    slot = malloc(sizeof(int64_t) * (size_t)cap);
-    mixed = calloc((size_t)cap, 1);
+    slot = malloc(sizeof(oslot) * (size_t)cap);
+    mixed = calloc((size_t)cap, 1);   /* bit 0: the key has several rows; bit 1: of several customers */
     CHECK(slot && mixed, e, PRECIS_EXIT_INTERNAL, "out of memory");
-    memset(slot, 0xff, sizeof(int64_t) * (size_t)cap);
+    for (int64_t h = 0; h < cap; h++) slot[h].i = -1;
     for (int64_t i = 0; i < no; i++) {
-        int64_t h = okey_find(o, slot, cap, o[i].order_key);
-        if (slot[h] < 0) { slot[h] = i; continue; }
-        const okey_rec *f0 = &o[slot[h]];
-        if ((f0->key != o[i].key || f0->key_lo != o[i].key_lo) && !mixed[h]) {
-            mixed[h] = 1;
-            nmixed++;
+        if (i + 16 < no) __builtin_prefetch(&slot[okey_home(o[i + 16].order_key, cap)], 1);
+        int64_t h = okey_find(slot, cap, o[i].order_key);
+        if (slot[h].i < 0) { slot[h] = (oslot){o[i].order_key, i}; continue; }
+        if (nm + 2 > mcap) {
+            mcap = mcap ? 2 * mcap : 1024;
+            int64_t *nmv = realloc(multi, sizeof(int64_t) * (size_t)mcap);
+            if (!nmv) free(multi);
+            CHECK(nmv, e, PRECIS_EXIT_INTERNAL, "out of memory");
+            multi = nmv;
         }
-        if (o[i].ts < f0->ts || (o[i].ts == f0->ts && o[i].src < f0->src)) slot[h] = i;
+        if (!(mixed[h] & 1)) multi[nm++] = slot[h].i;   /* the first repeat: the key's first row too */
+        multi[nm++] = i;
+        const okey_rec *f0 = &o[slot[h].i];
+        mixed[h] |= 1;
+        if (f0->key != o[i].key || f0->key_lo != o[i].key_lo) mixed[h] |= 2;
+        if (o[i].ts < f0->ts || (o[i].ts == f0->ts && o[i].src < f0->src)) slot[h].i = i;
     }
-    /* the rows of a mixed key whose customer is not the first row's go back:
-     * counted first (conflicts are rare), then copied */
-    for (int step = 0; step < 2; step++) {
-        if (step) {
-            bdest = malloc(sizeof(int) * (size_t)(nb ? nb : 1));
-            back = malloc(sizeof(okey_rec) * (size_t)(nb ? nb : 1));
-            CHECK(bdest && back, e, PRECIS_EXIT_INTERNAL, "out of memory");
-            nb = 0;
-        }
-        for (int64_t i = 0; nmixed > 0 && i < no; i++) {
-            int64_t h = okey_find(o, slot, cap, o[i].order_key);
-            const okey_rec *f0 = &o[slot[h]];
-            if (!mixed[h] || (f0->key == o[i].key && f0->key_lo == o[i].key_lo)) continue;
-            if (step) {
-                back[nb] = o[i];
-                bdest[nb] = slots_owner(slots_of(o[i].key, c->o.slots), c->o.slots, c->size);
-            }
-            nb++;
-        }
+    /* the rows of a mixed key whose customer is not the first row's go back,
+     * in row order */
+    qsort(multi, (size_t)nm, sizeof(int64_t), cmp_i64);
+    bdest = malloc(sizeof(int) * (size_t)(nm ? nm : 1));
+    back = malloc(sizeof(okey_rec) * (size_t)(nm ? nm : 1));
+    if (!bdest || !back) free(multi);
+    CHECK(bdest && back, e, PRECIS_EXIT_INTERNAL, "out of memory");
+    for (int64_t j = 0; j < nm; j++) {
+        const okey_rec *x = &o[multi[j]];
+        int64_t h = okey_find(slot, cap, x->order_key);
+        const okey_rec *f0 = &o[slot[h].i];
+        if (!(mixed[h] & 2) || (f0->key == x->key && f0->key_lo == x->key_lo)) continue;
+        back[nb] = *x;
+        bdest[nb] = slots_owner(slots_of(x->key, c->o.slots), c->o.slots, c->size);
+        nb++;
     }
+    free(multi);
     free(slot);
     free(mixed);
     slot = NULL;
