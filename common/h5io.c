@@ -178,8 +178,12 @@ static int write_slab(h5io_file *f, const char *dset, hid_t type, const void *bu
         if (rows > (hsize_t)total) rows = (hsize_t)total;
         hsize_t cd[2] = {rows, (hsize_t)ncols};
         H5_CHECK(H5Pset_chunk(dcpl, rank2 ? 2 : 1, cd), e);
-        if (f->filter == H5IO_SHUFFLE_DEFLATE) H5_CHECK(H5Pset_shuffle(dcpl), e);
-        H5_CHECK(H5Pset_deflate(dcpl, 1), e);
+        if (f->filter == H5IO_SCALEOFFSET && H5Tget_class(type) == H5T_INTEGER) {
+            H5_CHECK(H5Pset_scaleoffset(dcpl, H5Z_SO_INT, H5Z_SO_INT_MINBITS_DEFAULT), e);
+        } else {
+            if (f->filter != H5IO_DEFLATE) H5_CHECK(H5Pset_shuffle(dcpl), e);
+            H5_CHECK(H5Pset_deflate(dcpl, 1), e);
+        }
     }
     H5_CHECK(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER), e);
     H5_CHECK_ID(lcpl, H5Pcreate(H5P_LINK_CREATE), e);

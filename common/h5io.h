@@ -54,9 +54,13 @@ void h5io_close(h5io_file *f);
  *    (a customer's key on each of its rows), where the shuffle would cut the
  *    runs into short byte runs (2x smaller and 2.5x faster without it);
  *  H5IO_RAW: contiguous, uncompressed, for data such as keyed hashes, where
- *    deflate costs time and saves nothing.
+ *    deflate costs time and saves nothing;
+ *  H5IO_SCALEOFFSET: integers only (others get the default): HDF5's lossless
+ *    integer scale-offset filter, each chunk stored as offsets from its
+ *    minimum in as few bits as its range needs. For codes and timestamps it
+ *    shrinks about as much as shuffle+deflate, 3-4x faster both ways.
  * Can't fail. */
-enum { H5IO_SHUFFLE_DEFLATE = 0, H5IO_DEFLATE, H5IO_RAW };
+enum { H5IO_SHUFFLE_DEFLATE = 0, H5IO_DEFLATE, H5IO_RAW, H5IO_SCALEOFFSET };
 static inline void h5io_set_filter(h5io_file *f, int filter) { f->filter = filter; }
 
 /* Write this rank's nlocal elements of a 1-D column (parents created). */

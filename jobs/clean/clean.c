@@ -1379,67 +1379,131 @@ fail:
     return rc;
 }
 
-static int write_table(ctx *c, h5io_file *f, int ti, precis_err *e)
+/* One output column of a table: what it holds, how wide and how stored. */
+enum { W_KEY, W_KEY_LO, W_ORDER, W_TOK, W_CAT, W_NUM, W_TS, W_BIRTH, W_FLAGS };
+typedef struct wcol {
+    const char *name;
+    hid_t type;
+    size_t width;
+    int filter, what, idx;
+} wcol;
+
+/* the columns of table ti, in schema order */
+static int table_columns(const ctx *c, int ti, wcol *w)
 {
-    table *t = &c->t[ti];
     const tdef *td = &TD[ti];
-    int64_t n = 0, lo = 0, hi = 0;
-    for (int64_t i = 0; i < t->n; i++) n += is_clean(&t->rows[i]);
-    void *buf = malloc(8 * (size_t)(n ? n : 1));
-    int64_t *slot = NULL, *offs = NULL;
-    char path[256];
-    CHECK(buf, e, PRECIS_EXIT_INTERNAL, "out of memory");
-#define COLUMN(TYPE, H5T, NAME, EXPR)                                              \
-    do {                                                                           \
-        TYPE *b_ = buf;                                                            \
-        int64_t j_ = 0;                                                            \
-        for (int64_t i = 0; i < t->n; i++) {                                       \
-            const crow *r = &t->rows[i];                                           \
-            if (is_clean(r)) b_[j_++] = (TYPE)(EXPR);                              \
-        }                                                                          \
-        snprintf(path, sizeof path, "/%s/%s", td->name, NAME);                     \
-        TRY(h5io_write_col(f, path, H5T, buf, n, e));                              \
-    } while (0)
+    int n = 0;
     if (td->keyed) { /* customers: one row per key, nothing to compress; the
                       * others repeat a customer's key on its rows: runs of whole values */
-        h5io_set_filter(f, ti == T_CUST ? H5IO_RAW : H5IO_DEFLATE);
-        COLUMN(uint64_t, H5T_NATIVE_UINT64, "customer_key", r->key);
-        COLUMN(uint64_t, H5T_NATIVE_UINT64, "customer_key_lo", r->key_lo);
-        h5io_set_filter(f, H5IO_SHUFFLE_DEFLATE);
+        int fk = ti == T_CUST ? H5IO_RAW : H5IO_DEFLATE;
+        w[n++] = (wcol){"customer_key", H5T_NATIVE_UINT64, 8, fk, W_KEY, 0};
+        w[n++] = (wcol){"customer_key_lo", H5T_NATIVE_UINT64, 8, fk, W_KEY_LO, 0};
     }
     for (int k = 0; k < td->nf; k++) {
         const fdef *fd = &td->f[k];
         int s = fd->idx;
         switch (fd->type) {
         case F_ORDER:   /* keyed hashes, one per order: deflate would not shrink them */
-            h5io_set_filter(f, H5IO_RAW);
-            if (t->has_order) COLUMN(uint64_t, H5T_NATIVE_UINT64, fd->out, r->order_key);
-            h5io_set_filter(f, H5IO_SHUFFLE_DEFLATE);
+            if (c->t[ti].has_order) w[n++] = (wcol){fd->out, H5T_NATIVE_UINT64, 8, H5IO_RAW, W_ORDER, 0};
             break;
         case F_PHONE:
-        case F_EMAIL: COLUMN(uint64_t, H5T_NATIVE_UINT64, fd->out, r->tok[s]); break;
-        case F_CAT: COLUMN(int32_t, H5T_NATIVE_INT32, fd->out, r->cat[s]); break;
+        case F_EMAIL: w[n++] = (wcol){fd->out, H5T_NATIVE_UINT64, 8, H5IO_SHUFFLE_DEFLATE, W_TOK, s}; break;
+        /* codes and timestamps: scale-offset packs them as tightly as
+         * shuffle+deflate does, 3-4x faster */
+        case F_CAT: w[n++] = (wcol){fd->out, H5T_NATIVE_INT32, 4, H5IO_SCALEOFFSET, W_CAT, s}; break;
         case F_NUM: /* prices and amounts deflate only ~1.6x for 40% of the deflate time: stored raw */
-            h5io_set_filter(f, ti == T_TRANS && s != 0 ? H5IO_RAW : H5IO_SHUFFLE_DEFLATE);
-            COLUMN(double, H5T_NATIVE_DOUBLE, fd->out, r->num[s]);
-            h5io_set_filter(f, H5IO_SHUFFLE_DEFLATE);
+            w[n++] = (wcol){fd->out, H5T_NATIVE_DOUBLE, 8, ti == T_TRANS && s != 0 ? H5IO_RAW : H5IO_SHUFFLE_DEFLATE, W_NUM, s};
             break;
-        case F_TS: COLUMN(int64_t, H5T_NATIVE_INT64, fd->out, r->ts); break;
-        case F_BIRTH: COLUMN(int32_t, H5T_NATIVE_INT32, fd->out, r->birth_year); break;
+        case F_TS: w[n++] = (wcol){fd->out, H5T_NATIVE_INT64, 8, H5IO_SCALEOFFSET, W_TS, 0}; break;
+        case F_BIRTH: w[n++] = (wcol){fd->out, H5T_NATIVE_INT32, 4, H5IO_SCALEOFFSET, W_BIRTH, 0}; break;
         default: break;
         }
     }
-    if (ti == T_TRANS || ti == T_CUST) COLUMN(uint8_t, H5T_NATIVE_UINT8, "flags", r->flags);
-#undef COLUMN
-    snprintf(path, sizeof path, "/%s", td->name);
-    if (td->keyed) {
-        slots_range(c->rank, c->size, c->o.slots, &lo, &hi);
-        slot = malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
-        offs = malloc(sizeof(int64_t) * (size_t)(hi - lo + 1));
-        CHECK(slot && offs, e, PRECIS_EXIT_INTERNAL, "out of memory");
+    if (ti == T_TRANS || ti == T_CUST) w[n++] = (wcol){"flags", H5T_NATIVE_UINT8, 1, H5IO_SHUFFLE_DEFLATE, W_FLAGS, 0};
+    return n;
+}
+
+/* Column w of the clean rows among r[0..n) to dst, packed. */
+static void pack_column(const crow *r, int64_t n, const wcol *w, char *dst)
+{
+    int64_t j = 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (!is_clean(&r[i])) continue;
+        const crow *x = &r[i];
+        switch (w->what) {
+        case W_KEY: memcpy(dst + 8 * j, &x->key, 8); break;
+        case W_KEY_LO: memcpy(dst + 8 * j, &x->key_lo, 8); break;
+        case W_ORDER: memcpy(dst + 8 * j, &x->order_key, 8); break;
+        case W_TOK: memcpy(dst + 8 * j, &x->tok[w->idx], 8); break;
+        case W_CAT: memcpy(dst + 4 * j, &x->cat[w->idx], 4); break;
+        case W_NUM: memcpy(dst + 8 * j, &x->num[w->idx], 8); break;
+        case W_TS: memcpy(dst + 8 * j, &x->ts, 8); break;
+        case W_BIRTH: memcpy(dst + 4 * j, &x->birth_year, 4); break;
+        case W_FLAGS: dst[j] = (char)x->flags; break;
+        }
+        j++;
+    }
+}
+
+/* The table's last use: its rows are rewritten in place, one block of WB
+ * rows at a time, as the columns of the block's clean rows (a block's
+ * columns take less room than its rows). Then each column is gathered by
+ * copying one contiguous run per block, instead of a strided pass over all
+ * rows per column. */
+#define WB 4096
+static int write_table(ctx *c, h5io_file *f, int ti, precis_err *e)
+{
+    table *t = &c->t[ti];
+    const tdef *td = &TD[ti];
+    wcol w[16];
+    int nc = table_columns(c, ti, w);
+    size_t rowbytes = 0, before[16];
+    for (int k = 0; k < nc; k++) before[k] = rowbytes, rowbytes += w[k].width;
+    int64_t nb = (t->n + WB - 1) / WB, n = 0, lo = 0, hi = 0;
+    int64_t *m = malloc(sizeof(int64_t) * (size_t)(nb ? nb : 1)), *offs = NULL;
+    crow *tmp = malloc(sizeof(crow) * WB);
+    char *buf = NULL, path[256];
+    CHECK(rowbytes <= sizeof(crow), e, PRECIS_EXIT_INTERNAL, "internal: %s has %zu bytes of columns per row", td->name, rowbytes);
+    CHECK(m && tmp, e, PRECIS_EXIT_INTERNAL, "out of memory");
+    for (int64_t b = 0; b < nb; b++) {
+        crow *blk = t->rows + b * WB;
+        int64_t len = t->n - b * WB < WB ? t->n - b * WB : WB;
+        memcpy(tmp, blk, sizeof(crow) * (size_t)len);
+        m[b] = 0;
+        for (int64_t i = 0; i < len; i++) m[b] += is_clean(&tmp[i]);
+        for (int k = 0; k < nc; k++) pack_column(tmp, len, &w[k], (char *)blk + before[k] * (size_t)m[b]);
+        n += m[b];
+    }
+    free(tmp);
+    tmp = NULL;
+    buf = malloc(8 * (size_t)(n ? n : 1));
+    CHECK(buf, e, PRECIS_EXIT_INTERNAL, "out of memory");
+    for (int k = 0; k < nc; k++) {
         int64_t j = 0;
-        for (int64_t i = 0; i < t->n; i++)
-            if (is_clean(&t->rows[i])) slot[j++] = slots_of(t->rows[i].key, c->o.slots);
+        for (int64_t b = 0; b < nb; b++) {
+            memcpy(buf + w[k].width * (size_t)j, (char *)(t->rows + b * WB) + before[k] * (size_t)m[b], w[k].width * (size_t)m[b]);
+            j += m[b];
+        }
+        snprintf(path, sizeof path, "/%s/%s", td->name, w[k].name);
+        h5io_set_filter(f, w[k].filter);
+        TRY(h5io_write_col(f, path, w[k].type, buf, n, e));
+    }
+    h5io_set_filter(f, H5IO_SHUFFLE_DEFLATE);
+    snprintf(path, sizeof path, "/%s", td->name);
+    if (td->keyed) { /* the key column (first) again, as slots */
+        int64_t *slot = (int64_t *)buf, j = 0;
+        for (int64_t b = 0; b < nb; b++) {
+            memcpy(buf + 8 * (size_t)j, t->rows + b * WB, 8 * (size_t)m[b]);
+            j += m[b];
+        }
+        for (int64_t i = 0; i < n; i++) {
+            uint64_t k;
+            memcpy(&k, buf + 8 * (size_t)i, 8);
+            slot[i] = slots_of(k, c->o.slots);
+        }
+        slots_range(c->rank, c->size, c->o.slots, &lo, &hi);
+        offs = malloc(sizeof(int64_t) * (size_t)(hi - lo + 1));
+        CHECK(offs, e, PRECIS_EXIT_INTERNAL, "out of memory");
         TRY(slots_offsets_local(c->comm, slot, n, lo, hi, offs, e));
         TRY(h5io_write_slot_offsets(f, path, lo, hi, offs, e));
         TRY(h5io_attr_set_i64(f, path, "slots", c->o.slots, e));
@@ -1450,10 +1514,12 @@ static int write_table(ctx *c, h5io_file *f, int ti, precis_err *e)
         TRY(h5io_attr_set_i64(f, path, "rows", gn, e));
     }
     TRY(h5io_attr_set_str(f, path, "sort", td->keyed ? "slot,customer_key,customer_key_lo,ts,source" : "week_start,channel,campaign,source", e));
-    free(buf); free(slot); free(offs);
+    free(buf); free(offs); free(m);
+    t->n = 0;   /* the rows are columns now */
     return 0;
 fail:
-    free(buf); free(slot); free(offs);
+    free(buf); free(offs); free(m); free(tmp);
+    t->n = 0;
     return -1;
 }
 

@@ -29,6 +29,13 @@ static void gen_rows(int rank, int size, int64_t *off, int64_t *cnt)
     }
 }
 
+/* scale-offset columns of global row g: the extremes of each type, one
+ * constant and small codes */
+static int64_t so_i64(int64_t g) { return g % 7 == 0 ? INT64_MIN : g % 11 == 0 ? INT64_MAX : g * 2654435761LL - 5000000000LL; }
+static int32_t so_i32(int64_t g) { return g % 13 == 0 ? INT32_MIN : g % 17 == 0 ? INT32_MAX : (int32_t)(g * 37 - 100000); }
+static uint64_t so_u64(int64_t g) { return g % 5 == 0 ? UINT64_MAX : (uint64_t)g; }
+static int32_t so_code(int64_t g) { return (int32_t)(g % 9) + (g > 9000 ? 1000000 : 0); }
+
 static int do_write(const char *out, int die, precis_err *e)
 {
     int rank, size;
@@ -39,8 +46,16 @@ static int do_write(const char *out, int die, precis_err *e)
     int64_t *iv = malloc(sizeof(int64_t) * (size_t)(cnt + 1));
     double *dv = malloc(sizeof(double) * (size_t)(cnt + 1)), *mv = malloc(sizeof(double) * 3 * (size_t)(cnt + 1));
     char **sv = malloc(sizeof(char *) * (size_t)(cnt + 1));
+    int64_t *s64 = malloc(sizeof(int64_t) * (size_t)(cnt + 1)), *sk = malloc(sizeof(int64_t) * (size_t)(cnt + 1));
+    int32_t *s32 = malloc(sizeof(int32_t) * (size_t)(cnt + 1)), *sc = malloc(sizeof(int32_t) * (size_t)(cnt + 1));
+    uint64_t *su = malloc(sizeof(uint64_t) * (size_t)(cnt + 1));
     for (int64_t i = 0; i < cnt; i++) {
         int64_t g = off + i;
+        s64[i] = so_i64(g);
+        s32[i] = so_i32(g);
+        su[i] = so_u64(g);
+        sc[i] = so_code(g);
+        sk[i] = 42;
         iv[i] = g * g;
         dv[i] = (double)g * 0.5;
         for (int j = 0; j < 3; j++) mv[i * 3 + j] = (double)(g * 10 + j);
@@ -56,6 +71,12 @@ static int do_write(const char *out, int die, precis_err *e)
         h5io_write_col(f, "/t/doubles", H5T_NATIVE_DOUBLE, dv, cnt, e) == 0 &&
         (h5io_set_filter(f, H5IO_DEFLATE), h5io_write_col(f, "/t/ints_deflate", H5T_NATIVE_INT64, iv, cnt, e)) == 0 &&
         (h5io_set_filter(f, H5IO_RAW), h5io_write_col(f, "/t/ints_raw", H5T_NATIVE_INT64, iv, cnt, e)) == 0 &&
+        (h5io_set_filter(f, H5IO_SCALEOFFSET), h5io_write_col(f, "/so/i64", H5T_NATIVE_INT64, s64, cnt, e)) == 0 &&
+        h5io_write_col(f, "/so/i32", H5T_NATIVE_INT32, s32, cnt, e) == 0 &&
+        h5io_write_col(f, "/so/u64", H5T_NATIVE_UINT64, su, cnt, e) == 0 &&
+        h5io_write_col(f, "/so/code", H5T_NATIVE_INT32, sc, cnt, e) == 0 &&
+        h5io_write_col(f, "/so/const", H5T_NATIVE_INT64, sk, cnt, e) == 0 &&
+        h5io_write_col(f, "/so/double", H5T_NATIVE_DOUBLE, dv, cnt, e) == 0 &&
         (h5io_set_filter(f, H5IO_SHUFFLE_DEFLATE), 1) &&
         h5io_write_strings(f, "/t/names", (const char *const *)sv, cnt, e) == 0 &&
         h5io_write_mat(f, "/m", H5T_NATIVE_DOUBLE, mv, cnt, 3, cols, e) == 0) {
@@ -68,7 +89,7 @@ static int do_write(const char *out, int die, precis_err *e)
     }
     if (f) h5io_abort(f);
     for (int64_t i = 0; i < cnt; i++) free(sv[i]);
-    free(iv); free(dv); free(mv); free(sv);
+    free(iv); free(dv); free(mv); free(sv); free(s64); free(s32); free(su); free(sc); free(sk);
     return rc;
 }
 
@@ -82,7 +103,8 @@ static void filters_of(h5io_file *f, const char *dset, char *out, size_t cap)
         size_t ncd = 8;
         H5Z_filter_t id = H5Pget_filter2(p, (unsigned)i, &flags, &ncd, cd, 0, NULL, NULL);
         snprintf(out + strlen(out), cap - strlen(out), "%s%s", i ? "," : "",
-                 id == H5Z_FILTER_SHUFFLE ? "shuffle" : id == H5Z_FILTER_DEFLATE ? "deflate" : "other");
+                 id == H5Z_FILTER_SHUFFLE ? "shuffle" : id == H5Z_FILTER_DEFLATE ? "deflate"
+                 : id == H5Z_FILTER_SCALEOFFSET ? "scaleoffset" : "other");
     }
     H5Pclose(p);
     H5Dclose(d);
@@ -108,8 +130,13 @@ static int do_read(const char *path, precis_err *e)
     filters_of(f, "/t/ints", fa, sizeof fa);
     filters_of(f, "/t/ints_deflate", fb, sizeof fb);
     filters_of(f, "/t/ints_raw", fc, sizeof fc);
-    if (strcmp(fa, "shuffle,deflate") || strcmp(fb, "deflate") || strcmp(fc, "")) {
-        PERR(e, 1, "filters: ints '%s' (want shuffle,deflate), ints_deflate '%s' (want deflate), ints_raw '%s' (want none)", fa, fb, fc);
+    char fd[64], fe[64];
+    filters_of(f, "/so/i64", fd, sizeof fd);
+    filters_of(f, "/so/double", fe, sizeof fe);
+    if (strcmp(fa, "shuffle,deflate") || strcmp(fb, "deflate") || strcmp(fc, "") || strcmp(fd, "scaleoffset") ||
+        strcmp(fe, "shuffle,deflate")) {
+        PERR(e, 1, "filters: ints '%s' (want shuffle,deflate), ints_deflate '%s' (want deflate), ints_raw '%s' (want none), "
+                   "so/i64 '%s' (want scaleoffset), so/double '%s' (want shuffle,deflate: not an integer)", fa, fb, fc, fd, fe);
         free(iv); free(iv2); free(iv3); free(dv); free(mv);
         return -1;
     }
@@ -119,8 +146,22 @@ static int do_read(const char *path, precis_err *e)
              h5io_read_rows(f, "/t/doubles", H5T_NATIVE_DOUBLE, off, cnt, dv, e) ||
              h5io_read_rows(f, "/m", H5T_NATIVE_DOUBLE, off, cnt, mv, e) ||
              h5io_read_strings(f, "/t/names", off, cnt, &sv, &w, e);
+    int64_t *r64 = malloc(sizeof(int64_t) * (size_t)(cnt + 1)), *rk = malloc(sizeof(int64_t) * (size_t)(cnt + 1));
+    int32_t *r32 = malloc(sizeof(int32_t) * (size_t)(cnt + 1)), *rcode = malloc(sizeof(int32_t) * (size_t)(cnt + 1));
+    uint64_t *ru = malloc(sizeof(uint64_t) * (size_t)(cnt + 1));
+    double *rd = malloc(sizeof(double) * (size_t)(cnt + 1));
+    if (rc == 0)
+        rc = h5io_read_rows(f, "/so/i64", H5T_NATIVE_INT64, off, cnt, r64, e) ||
+             h5io_read_rows(f, "/so/i32", H5T_NATIVE_INT32, off, cnt, r32, e) ||
+             h5io_read_rows(f, "/so/u64", H5T_NATIVE_UINT64, off, cnt, ru, e) ||
+             h5io_read_rows(f, "/so/code", H5T_NATIVE_INT32, off, cnt, rcode, e) ||
+             h5io_read_rows(f, "/so/const", H5T_NATIVE_INT64, off, cnt, rk, e) ||
+             h5io_read_rows(f, "/so/double", H5T_NATIVE_DOUBLE, off, cnt, rd, e);
     for (int64_t i = 0; rc == 0 && i < cnt; i++) {
         int64_t g = off + i;
+        if (r64[i] != so_i64(g) || r32[i] != so_i32(g) || ru[i] != so_u64(g) || rcode[i] != so_code(g) || rk[i] != 42 ||
+            rd[i] != (double)g * 0.5)
+            bad++;
         char want[32];
         snprintf(want, sizeof want, "s%lld%s", (long long)g, g % 5 == 0 ? "-wide" : "");
         if (iv[i] != g * g || iv2[i] != g * g || iv3[i] != g * g || dv[i] != (double)g * 0.5 || mv[i * 3 + 2] != (double)(g * 10 + 2) ||
@@ -132,6 +173,7 @@ static int do_read(const char *path, precis_err *e)
     int64_t gbad = 0;
     MPI_Allreduce(&bad, &gbad, 1, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
     if (rank == 0 && rc == 0) printf("read np=%d: %lld rows, %lld wrong, fingerprint %s\n", size, (long long)rows, (long long)gbad, fp);
+    free(r64); free(rk); free(r32); free(rcode); free(ru); free(rd);
     free(fp); free(iv); free(iv2); free(iv3); free(dv); free(mv); free(sv);
     h5io_close(f);
     return rc || gbad ? -1 : 0;
