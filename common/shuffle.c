@@ -149,28 +149,57 @@ static void release_pages(char *p, size_t from, size_t to)
     if (b > a) madvise((void *)a, (size_t)(b - a), MADV_DONTNEED);
 }
 
-/* shuffle_buckets(): records are copied from the destination's bucket, and
- * the pages already sent are given back */
-typedef struct bucket_pack {
-    void **bucket;
-    size_t recsize;
-    int64_t *sent;
-} bucket_pack;
-
-static void pack_bucket(void *ctx, int q, int64_t off, int64_t n, char *dst)
+/* shuffle_buckets(): each bucket is contiguous, and so is each source's
+ * place in the result, so every round sends straight from the buckets and
+ * receives straight into the result (point to point, no staging copies);
+ * the pages of a bucket are given back once its round is sent. */
+static int direct_rounds(MPI_Comm comm, int size, int rank, size_t recsize, int64_t chunk, void **bucket,
+                         const int64_t *scount, const int64_t *rcount, char *out, const int64_t *rpos, precis_err *e)
 {
-    bucket_pack *p = ctx;
-    char *b = p->bucket[q];
-    memcpy(dst, b + p->recsize * (size_t)off, p->recsize * (size_t)n);
-    release_pages(b, p->recsize * (size_t)p->sent[q], p->recsize * (size_t)(off + n));
-    p->sent[q] = off + n;
+    MPI_Datatype rt = MPI_DATATYPE_NULL;
+    MPI_Request *req = malloc(sizeof(MPI_Request) * 2 * (size_t)size);
+    int64_t mymax = 0, rounds = 0;
+    CHECK(req, e, PRECIS_EXIT_INTERNAL, "out of memory in shuffle");
+    for (int q = 0; q < size; q++) {
+        if (q == rank) continue;
+        int64_t a = (scount[q] + chunk - 1) / chunk, b = (rcount[q] + chunk - 1) / chunk;
+        if (a > mymax) mymax = a;
+        if (b > mymax) mymax = b;
+    }
+    MPI_CHECK(MPI_Allreduce(&mymax, &rounds, 1, MPI_INT64_T, MPI_MAX, comm), e);
+    MPI_CHECK(MPI_Type_contiguous((int)recsize, MPI_BYTE, &rt), e);
+    MPI_CHECK(MPI_Type_commit(&rt), e);
+    for (int64_t round = 0; round < rounds; round++) {
+        int64_t off = round * chunk;
+        int nr = 0;
+        for (int q = 0; q < size; q++) {
+            int64_t r = q == rank ? 0 : rcount[q] - off;
+            if (r > 0) MPI_CHECK(MPI_Irecv(out + recsize * (size_t)(rpos[q] + off), (int)(r < chunk ? r : chunk), rt, q, 0, comm, &req[nr++]), e);
+        }
+        for (int q = 0; q < size; q++) {
+            int64_t n = q == rank ? 0 : scount[q] - off;
+            if (n > 0) MPI_CHECK(MPI_Isend((char *)bucket[q] + recsize * (size_t)off, (int)(n < chunk ? n : chunk), rt, q, 0, comm, &req[nr++]), e);
+        }
+        MPI_CHECK(MPI_Waitall(nr, req, MPI_STATUSES_IGNORE), e);
+        for (int q = 0; q < size; q++) {
+            int64_t n = q == rank ? 0 : scount[q] - off;
+            if (n > 0) release_pages(bucket[q], recsize * (size_t)off, recsize * (size_t)(off + (n < chunk ? n : chunk)));
+        }
+    }
+    MPI_Type_free(&rt);
+    free(req);
+    return 0;
+fail:
+    if (rt != MPI_DATATYPE_NULL) MPI_Type_free(&rt);
+    free(req);
+    return -1;
 }
 
 int shuffle_buckets(MPI_Comm comm, void **bucket, const int64_t *count, size_t recsize, int64_t chunk,
                     void **recv, int64_t *nrecv, precis_err *e)
 {
     int size = 0, rank = 0;
-    int64_t *rcount = NULL, *rdispl = NULL, *sent = NULL;
+    int64_t *rcount = NULL, *rdispl = NULL;
     char *res = NULL;
     *recv = NULL;
     *nrecv = 0;
@@ -179,34 +208,44 @@ int shuffle_buckets(MPI_Comm comm, void **bucket, const int64_t *count, size_t r
     chunk = pick_chunk(chunk, recsize, size);
     rcount = calloc((size_t)size, sizeof(int64_t));
     rdispl = calloc((size_t)size + 1, sizeof(int64_t));
-    sent = calloc((size_t)size, sizeof(int64_t));
-    CHECK(rcount && rdispl && sent, e, PRECIS_EXIT_INTERNAL, "out of memory in shuffle");
+    CHECK(rcount && rdispl, e, PRECIS_EXIT_INTERNAL, "out of memory in shuffle");
     MPI_CHECK(MPI_Alltoall(count, 1, MPI_INT64_T, rcount, 1, MPI_INT64_T, comm), e);
     for (int q = 0; q < size; q++) rdispl[q + 1] = rdispl[q] + rcount[q];
     *nrecv = rdispl[size];
-    /* the result grows out of this rank's own bucket: pages are touched only
-     * as records arrive */
+    /* the result grows out of this rank's own bucket (rank 0's, or a copy
+     * for the others): pages are touched only as records arrive */
     const int64_t self = count[rank];
-    res = realloc(bucket[rank], recsize * (size_t)(*nrecv ? *nrecv : 1));
-    CHECK(res, e, PRECIS_EXIT_INTERNAL, "out of memory in shuffle (%lld records)", (long long)*nrecv);
-    bucket[rank] = NULL;
-    if (self && rdispl[rank]) memmove(res + recsize * (size_t)rdispl[rank], res, recsize * (size_t)self);
-    bucket_pack bp = {bucket, recsize, sent};
-    TRY(exchange_rounds(comm, size, rank, recsize, chunk, count, rcount, pack_bucket, &bp, res, rdispl, e));
+    if (rdispl[rank] == 0) {
+        res = realloc(bucket[rank], recsize * (size_t)(*nrecv ? *nrecv : 1));
+        CHECK(res, e, PRECIS_EXIT_INTERNAL, "out of memory in shuffle (%lld records)", (long long)*nrecv);
+        bucket[rank] = NULL;
+    } else { /* own records go after lower ranks' ones: copied in steps that give back their pages */
+        res = malloc(recsize * (size_t)*nrecv);
+        CHECK(res, e, PRECIS_EXIT_INTERNAL, "out of memory in shuffle (%lld records)", (long long)*nrecv);
+        const size_t tot = recsize * (size_t)self, step = (size_t)32 << 20;
+        for (size_t o = 0; o < tot; o += step) {
+            size_t l = tot - o < step ? tot - o : step;
+            memcpy(res + recsize * (size_t)rdispl[rank] + o, (char *)bucket[rank] + o, l);
+            release_pages(bucket[rank], o, o + l);
+        }
+        free(bucket[rank]);
+        bucket[rank] = NULL;
+    }
+    TRY(direct_rounds(comm, size, rank, recsize, chunk, bucket, count, rcount, res, rdispl, e));
     for (int q = 0; q < size; q++) {
         free(bucket[q]);
         bucket[q] = NULL;
     }
     *recv = res;
     res = NULL;
-    free(rcount); free(rdispl); free(sent);
+    free(rcount); free(rdispl);
     return 0;
 fail:
     for (int q = 0; q < size; q++) {
         free(bucket[q]);
         bucket[q] = NULL;
     }
-    free(res); free(rcount); free(rdispl); free(sent);
+    free(res); free(rcount); free(rdispl);
     *nrecv = 0;
     return -1;
 }

@@ -35,8 +35,9 @@ int shuffle_exchange(MPI_Comm comm, void *send, int64_t n, size_t recsize,
  * failure. On success *recv holds the records from every rank in
  * source-rank order (within a source, in bucket order); it grows out of
  * this rank's own bucket, and the pages of the others' buckets are given
- * back as they are sent, so the peak stays near the records held before
- * plus one round of staging. */
+ * back as they are sent, so the peak stays near the records held before.
+ * The rounds go point to point from the buckets into the result, without
+ * staging copies. */
 int shuffle_buckets(MPI_Comm comm, void **bucket, const int64_t *count, size_t recsize, int64_t chunk,
                     void **recv, int64_t *nrecv, precis_err *e);
 
