@@ -65,6 +65,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "quantile_linear(%g) = %a differs from the set's %a\n", qs[j], one, a[j]);
             rc = 1;
         }
+        MPI_Allreduce(MPI_IN_PLACE, &rc, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD); /* rank 0 compares: all stop, none hangs */
     }
     /* a rank beyond the data is an error on every rank, not a hang */
     int64_t bad = N;
