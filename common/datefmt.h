@@ -8,6 +8,9 @@
  * A value without an explicit offset is local time in the job's --tz
  * (a fixed offset from UTC). Parsing is pure; the vote (which format
  * parses most values of a column, over all ranks) is the caller's allreduce.
+ * The formats exclude each other (a value parses in one at most; test_misc
+ * checks it), and precis-clean counts its vote while parsing because of
+ * that: a new format must keep it so.
  */
 #ifndef PRECIS_DATEFMT_H
 #define PRECIS_DATEFMT_H

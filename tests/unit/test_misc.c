@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "datefmt.h"
 #include "opts.h"
 #include "rsort.h"
 #include "slots.h"
@@ -196,6 +197,47 @@ static int wfull(const void *a, const void *b)
     return wtie(a, b);
 }
 
+/* precis-clean counts its date-format vote while parsing, which is exact
+ * only because a value parses in one format at most: samples of each
+ * format parse in it alone, and no random string over the formats'
+ * characters parses in two */
+static void test_datefmt_exclusive(void **state)
+{
+    (void)state;
+    static const struct { const char *v; int f; } ok[] = {
+        {"2024-02-29", DF_ISO}, {"2024-02-29T10:11", DF_ISO}, {"2024-02-29 10:11:12.5+08:00", DF_ISO},
+        {"2024-02-29T00:00:00Z", DF_ISO}, {"20240229", DF_YMD8}, {"2024/02/29", DF_SLASH},
+        {"2024/02/29 23:59:59", DF_SLASH}, {"1700000000", DF_EPOCH}, {"-123456789", DF_EPOCH},
+        {"+99999999999", DF_EPOCH}, {" 19991231 ", DF_YMD8}};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        for (int f = 0; f < DF_N; f++) {
+            int64_t ts;
+            assert_int_equal(datefmt_parse(f, ok[i].v, strlen(ok[i].v), 0, &ts) == 0, f == ok[i].f);
+        }
+    const char alpha[] = "0123456789-/: TZ+.";
+    uint64_t x = 0x9E3779B97F4A7C15ULL;
+    int parsed = 0;
+    for (int t = 0; t < 300000; t++) {
+        char v[32];
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        int len = 6 + (int)(x % 20);
+        /* mostly digits, with a separator pattern now and then */
+        for (int i = 0; i < len; i++) {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            v[i] = (x >> 8) % 3 ? (char)('0' + (x >> 16) % 10) : alpha[(x >> 24) % (sizeof alpha - 1)];
+        }
+        if (t % 4 == 0 && len >= 10) { v[4] = t % 8 ? '-' : '/'; v[7] = v[4]; v[5] = '0'; v[8] = '1'; }
+        int n = 0;
+        for (int f = 0; f < DF_N; f++) {
+            int64_t ts;
+            n += datefmt_parse(f, v, (size_t)len, 0, &ts) == 0;
+        }
+        assert_true(n <= 1);
+        parsed += n;
+    }
+    assert_true(parsed > 1000); /* the strings did reach every parser's success path */
+}
+
 /* truncation forgets the later strings and keeps every earlier id */
 static void test_strdict_truncate(void **state)
 {
@@ -261,6 +303,7 @@ int main(void)
         cmocka_unit_test(test_hungarian),
         cmocka_unit_test(test_rsort),
         cmocka_unit_test(test_strdict_truncate),
+        cmocka_unit_test(test_datefmt_exclusive),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
