@@ -916,7 +916,7 @@ static int order_conflicts_pass(ctx *c, int pass, const int64_t *count, precis_e
     }
     /* the rows of a mixed key whose customer is not the first row's go back,
      * in row order */
-    qsort(multi, (size_t)nm, sizeof(int64_t), cmp_i64);
+    if (nm > 1) qsort(multi, (size_t)nm, sizeof(int64_t), cmp_i64);
     bdest = malloc(sizeof(int) * (size_t)(nm ? nm : 1));
     back = malloc(sizeof(okey_rec) * (size_t)(nm ? nm : 1));
     if (!bdest || !back) free(multi);
