@@ -21,6 +21,24 @@ static int64_t pick_chunk(int64_t chunk, size_t recsize, int size)
     return chunk < 1 ? 1 : chunk;
 }
 
+/* Collective. The rounds that move every pair's records, at most chunk
+ * per pair per round: the most any rank needs. */
+static int count_rounds(MPI_Comm comm, int size, int rank, int64_t chunk, const int64_t *scount,
+                        const int64_t *rcount, int64_t *rounds, precis_err *e)
+{
+    int64_t mymax = 0;
+    for (int q = 0; q < size; q++) {
+        if (q == rank) continue;
+        int64_t a = (scount[q] + chunk - 1) / chunk, b = (rcount[q] + chunk - 1) / chunk;
+        if (a > mymax) mymax = a;
+        if (b > mymax) mymax = b;
+    }
+    MPI_CHECK(MPI_Allreduce(&mymax, rounds, 1, MPI_INT64_T, MPI_MAX, comm), e);
+    return 0;
+fail:
+    return -1;
+}
+
 /* Packs the n records from offset off of this rank's records for rank q
  * into dst. */
 typedef void (*pack_fn)(void *ctx, int q, int64_t off, int64_t n, char *dst);
@@ -35,19 +53,16 @@ static int exchange_rounds(MPI_Comm comm, int size, int rank, size_t recsize, in
     int *sc = calloc((size_t)size, sizeof(int)), *rc = calloc((size_t)size, sizeof(int));
     int *sd = calloc((size_t)size, sizeof(int)), *rd = calloc((size_t)size, sizeof(int));
     char *sstage = NULL, *rstage = NULL;
-    int64_t mymax = 0, rounds = 0, stage_s = 0, stage_r = 0;
+    int64_t rounds = 0, stage_s = 0, stage_r = 0;
     for (int q = 0; q < size; q++) {
         if (q == rank) continue;
-        int64_t a = (scount[q] + chunk - 1) / chunk, b = (rcount[q] + chunk - 1) / chunk;
-        if (a > mymax) mymax = a;
-        if (b > mymax) mymax = b;
         stage_s += scount[q] < chunk ? scount[q] : chunk;
         stage_r += rcount[q] < chunk ? rcount[q] : chunk;
     }
     sstage = malloc(recsize * (size_t)(stage_s ? stage_s : 1));
     rstage = malloc(recsize * (size_t)(stage_r ? stage_r : 1));
     CHECK(sc && rc && sd && rd && sstage && rstage, e, PRECIS_EXIT_INTERNAL, "out of memory in shuffle staging");
-    MPI_CHECK(MPI_Allreduce(&mymax, &rounds, 1, MPI_INT64_T, MPI_MAX, comm), e);
+    TRY(count_rounds(comm, size, rank, chunk, scount, rcount, &rounds, e));
     MPI_CHECK(MPI_Type_contiguous((int)recsize, MPI_BYTE, &rt), e);
     MPI_CHECK(MPI_Type_commit(&rt), e);
     for (int64_t round = 0; round < rounds; round++) {
@@ -158,15 +173,9 @@ static int direct_rounds(MPI_Comm comm, int size, int rank, size_t recsize, int6
 {
     MPI_Datatype rt = MPI_DATATYPE_NULL;
     MPI_Request *req = malloc(sizeof(MPI_Request) * 2 * (size_t)size);
-    int64_t mymax = 0, rounds = 0;
+    int64_t rounds = 0;
     CHECK(req, e, PRECIS_EXIT_INTERNAL, "out of memory in shuffle");
-    for (int q = 0; q < size; q++) {
-        if (q == rank) continue;
-        int64_t a = (scount[q] + chunk - 1) / chunk, b = (rcount[q] + chunk - 1) / chunk;
-        if (a > mymax) mymax = a;
-        if (b > mymax) mymax = b;
-    }
-    MPI_CHECK(MPI_Allreduce(&mymax, &rounds, 1, MPI_INT64_T, MPI_MAX, comm), e);
+    TRY(count_rounds(comm, size, rank, chunk, scount, rcount, &rounds, e));
     MPI_CHECK(MPI_Type_contiguous((int)recsize, MPI_BYTE, &rt), e);
     MPI_CHECK(MPI_Type_commit(&rt), e);
     for (int64_t round = 0; round < rounds; round++) {
