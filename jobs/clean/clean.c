@@ -769,17 +769,26 @@ static int cmp_order_ts_src(const void *a, const void *b)
     return x->src < y->src ? -1 : x->src > y->src;
 }
 
+/* Groups up to this size are judged by comparing each row with the ones
+ * before it (no sort, no index). */
+#define DEDUP_SMALL 48
+
 /* Within each group of rows of one customer (or, for spend, everything):
  *  customers: one row per key, the first by source position;
  *  transactions with order ids: one row per order key, the first by (ts, source);
  *  transactions without: identical rows are repeats, kept unless --dedup-exact;
- *  other tables: identical canonical rows are duplicates. */
+ *  other tables: identical canonical rows are duplicates.
+ * A keyed group is sorted by (ts, source), and identical rows share ts, so
+ * "first by (ts, source)" and "first of identical rows by source" are both
+ * "some row before it in the group matches": small groups check exactly
+ * that, large ones sort an index. */
 static int dedup_table(ctx *c, int ti, precis_err *e)
 {
     table *t = &c->t[ti];
-    crow **idx = malloc(sizeof(crow *) * (size_t)(t->n ? t->n : 1));
-    if (!idx) return PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
-    int64_t a = 0;
+    crow **idx = NULL;
+    int64_t icap = 0, a = 0;
+    const int by_order = ti == T_TRANS && t->has_order;
+    const uint8_t same = (ti == T_TRANS && !c->o.dedup_exact) ? ST_REPEAT : ST_DUP;
     while (a < t->n) {
         int64_t b = a + 1;
         if (TD[ti].keyed)
@@ -787,22 +796,41 @@ static int dedup_table(ctx *c, int ti, precis_err *e)
         else
             b = t->n;
         int64_t m = b - a;
-        for (int64_t i = 0; i < m; i++) idx[i] = &t->rows[a + i];
+        crow *g = &t->rows[a];
         if (ti == T_CUST) {
-            crow *first = idx[0];
+            crow *first = g;
             for (int64_t i = 1; i < m; i++)
-                if (idx[i]->src < first->src) first = idx[i];
+                if (g[i].src < first->src) first = &g[i];
             for (int64_t i = 0; i < m; i++)
-                if (idx[i] != first) idx[i]->state = ST_DUP;
-        } else if (ti == T_TRANS && t->has_order) {
-            qsort(idx, (size_t)m, sizeof(crow *), cmp_order_ts_src);
+                if (&g[i] != first) g[i].state = ST_DUP;
+        } else if (m <= DEDUP_SMALL && TD[ti].keyed) {
             for (int64_t i = 1; i < m; i++)
-                if (idx[i]->order_key && idx[i]->order_key == idx[i - 1]->order_key) idx[i]->state = ST_DUP;
+                for (int64_t j = 0; j < i; j++)
+                    if (by_order ? g[i].order_key && g[i].order_key == g[j].order_key
+                                 : !memcmp(&g[i], &g[j], CANON_BYTES)) {
+                        g[i].state = by_order ? ST_DUP : same;
+                        break;
+                    }
         } else {
-            qsort(idx, (size_t)m, sizeof(crow *), cmp_canon_src);
-            for (int64_t i = 1; i < m; i++)
-                if (!memcmp(idx[i], idx[i - 1], CANON_BYTES))
-                    idx[i]->state = (ti == T_TRANS && !c->o.dedup_exact) ? ST_REPEAT : ST_DUP;
+            if (m > icap) {
+                crow **ni = realloc(idx, sizeof(crow *) * (size_t)m);
+                if (!ni) {
+                    free(idx);
+                    return PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+                }
+                idx = ni;
+                icap = m;
+            }
+            for (int64_t i = 0; i < m; i++) idx[i] = &g[i];
+            if (by_order) {
+                qsort(idx, (size_t)m, sizeof(crow *), cmp_order_ts_src);
+                for (int64_t i = 1; i < m; i++)
+                    if (idx[i]->order_key && idx[i]->order_key == idx[i - 1]->order_key) idx[i]->state = ST_DUP;
+            } else {
+                qsort(idx, (size_t)m, sizeof(crow *), cmp_canon_src);
+                for (int64_t i = 1; i < m; i++)
+                    if (!memcmp(idx[i], idx[i - 1], CANON_BYTES)) idx[i]->state = same;
+            }
         }
         a = b;
     }
@@ -864,20 +892,35 @@ static int64_t okey_find(const oslot *slot, int64_t cap, uint64_t k)
  * within one order key, so the result is the same), which bounds the extra
  * memory to about 72 / ORDER_PASSES bytes per row. */
 #define ORDER_PASSES 4
-static int order_conflicts_pass(ctx *c, int pass, const int64_t *count, precis_err *e)
+
+/* What the passes reuse, so that each pass writes into pages the one before
+ * has touched (fresh pages are what a pass would cost most): the received
+ * records, which become this rank's bucket of the next pass, and the hash
+ * table with its marks. */
+typedef struct oscratch {
+    okey_rec *carry;
+    oslot *slot;
+    uint8_t *mixed;
+    int64_t cap;
+} oscratch;
+
+static int order_conflicts_pass(ctx *c, int pass, const int64_t *count, oscratch *sc, precis_err *e)
 {
     table *t = &c->t[T_TRANS];
     okey_rec **bk = calloc((size_t)c->size, sizeof(okey_rec *)), *o = NULL, *back = NULL;
     int64_t *bn = malloc(sizeof(int64_t) * (size_t)c->size), *fill = calloc((size_t)c->size, sizeof(int64_t));
     int *bdest = NULL;
     int64_t no = 0, nb = 0, nback = 0;
-    oslot *slot = NULL;
-    uint8_t *mixed = NULL;
     int rc = -1, ok = bk && bn && fill;
     /* this pass's rows, one array per order-key owner (counted by the caller) */
     for (int q = 0; ok && q < c->size; q++) bn[q] = count[q];
+    if (ok && bn[c->rank]) {
+        okey_rec *own = realloc(sc->carry, sizeof(okey_rec) * (size_t)bn[c->rank]);
+        if (own) bk[c->rank] = own, sc->carry = NULL;
+        else ok = 0;
+    }
     for (int q = 0; ok && q < c->size; q++)
-        if (bn[q] && !(bk[q] = malloc(sizeof(okey_rec) * (size_t)bn[q]))) ok = 0;
+        if (bn[q] && !bk[q] && !(bk[q] = malloc(sizeof(okey_rec) * (size_t)bn[q]))) ok = 0;
     CHECK(ok, e, PRECIS_EXIT_INTERNAL, "out of memory");
     for (int64_t i = 0; i < t->n; i++) {
         crow *r = &t->rows[i];
@@ -889,12 +932,20 @@ static int order_conflicts_pass(ctx *c, int pass, const int64_t *count, precis_e
     /* group by order key in a hash table: per key the first row by (ts, src)
      * and whether any row has another customer (checked against the first
      * so far: while unflagged, every row seen has one customer) */
-    int64_t cap = 16, nm = 0, mcap = 0;
+    int64_t cap = sc->cap ? sc->cap : 16, nm = 0, mcap = 0;
     int64_t *multi = NULL;   /* the rows of repeated keys (conflicts are rare) */
     while (cap < 2 * no) cap *= 2;
-    slot = malloc(sizeof(oslot) * (size_t)cap);
-    mixed = calloc((size_t)cap, 1);   /* bit 0: the key has several rows; bit 1: of several customers */
-    CHECK(slot && mixed, e, PRECIS_EXIT_INTERNAL, "out of memory");
+    if (cap > sc->cap) {
+        free(sc->slot);
+        free(sc->mixed);
+        sc->slot = malloc(sizeof(oslot) * (size_t)cap);
+        sc->mixed = malloc((size_t)cap);
+        sc->cap = sc->slot && sc->mixed ? cap : 0;
+        CHECK(sc->cap, e, PRECIS_EXIT_INTERNAL, "out of memory");
+    }
+    oslot *slot = sc->slot;
+    uint8_t *mixed = sc->mixed;   /* bit 0: the key has several rows; bit 1: of several customers */
+    memset(mixed, 0, (size_t)cap);
     for (int64_t h = 0; h < cap; h++) slot[h].i = -1;
     for (int64_t i = 0; i < no; i++) {
         if (i + 16 < no) __builtin_prefetch(&slot[okey_home(o[i + 16].order_key, cap)], 1);
@@ -931,11 +982,7 @@ static int order_conflicts_pass(ctx *c, int pass, const int64_t *count, precis_e
         nb++;
     }
     free(multi);
-    free(slot);
-    free(mixed);
-    slot = NULL;
-    mixed = NULL;
-    free(o);
+    sc->carry = o;
     o = NULL;
     okey_rec *got = NULL;
     TRY(shuffle_exchange(c->comm, back, nb, sizeof(okey_rec), bdest, 0, (void **)&got, &nback, e));
@@ -968,7 +1015,7 @@ static int order_conflicts_pass(ctx *c, int pass, const int64_t *count, precis_e
     rc = 0;
 fail:
     for (int q = 0; bk && q < c->size; q++) free(bk[q]);
-    free(bk); free(bn); free(fill); free(o); free(bdest); free(back); free(slot); free(mixed);
+    free(bk); free(bn); free(fill); free(o); free(bdest); free(back);
     return rc;
 }
 
@@ -984,8 +1031,10 @@ static int order_conflicts(ctx *c, precis_err *e)
             count[(int64_t)(r->order_key >> 62) * c->size + (int64_t)(r->order_key % (uint64_t)c->size)]++;
     }
     int rc = 0;
+    oscratch sc = {0};
     for (int pass = 0; pass < ORDER_PASSES && rc == 0; pass++)
-        rc = order_conflicts_pass(c, pass, count + (int64_t)pass * c->size, e);
+        rc = order_conflicts_pass(c, pass, count + (int64_t)pass * c->size, &sc, e);
+    free(sc.carry); free(sc.slot); free(sc.mixed);
     free(count);
     return rc;
 }
