@@ -186,15 +186,18 @@ static int ensure_fields(csv_reader *r, int n)
 }
 
 /* A record without any quote: fields end at the delimiters, found 16 bytes
- * at a time (SSE2 where there is SSE2). Returns the status. */
-static int split_plain(csv_reader *r, const char *a, size_t len, int *nf, int *bad)
+ * at a time (SSE2 where there is SSE2). *ascii says whether every byte is
+ * below 0x80 (then it is valid UTF-8 without a closer look). Returns the
+ * status. */
+static int split_plain(csv_reader *r, const char *a, size_t len, int *nf, int *bad, int *ascii)
 {
     char delim = r->o.delim;
     int k = 0;
     size_t start = 0, i = 0;
+    unsigned high = 0;
 #define FIELD_END(at)                                                    \
     do {                                                                 \
-        if (ensure_fields(r, k + 1)) return -1;                          \
+        if (k >= r->fcap && ensure_fields(r, k + 1)) return -1;          \
         r->fv[k] = a + start;                                            \
         r->fl[k] = (at) - start;                                         \
         k++;                                                             \
@@ -202,29 +205,37 @@ static int split_plain(csv_reader *r, const char *a, size_t len, int *nf, int *b
     } while (0)
 #ifdef __SSE2__
     const __m128i dv = _mm_set1_epi8(delim);
+    __m128i any = _mm_setzero_si128();
     for (; i + 16 <= len; i += 16) {
-        unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(a + i)), dv));
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(a + i));
+        any = _mm_or_si128(any, v);
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, dv));
         while (m) {
             FIELD_END(i + (size_t)__builtin_ctz(m));
             m &= m - 1;
         }
     }
+    high = (unsigned)_mm_movemask_epi8(any);
 #endif
-    for (; i < len; i++)
+    for (; i < len; i++) {
+        high |= (unsigned char)a[i] & 0x80u;
         if (a[i] == delim) FIELD_END(i);
+    }
     FIELD_END(len);   /* the last field (empty after a trailing delimiter) */
 #undef FIELD_END
     *nf = k;
     *bad = -1;
+    *ascii = high == 0;
     for (int j = 0; j < k; j++)
         if (r->fl[j] > r->o.max_field) { *bad = j; return CSV_FIELD_TOO_LONG; }
     return CSV_OK;
 }
 
 /* Split [a, b) into fields. Returns the status; sets *bad to the field index. */
-static int split_fields(csv_reader *r, const char *a, size_t len, int *nf, int *bad)
+static int split_fields(csv_reader *r, const char *a, size_t len, int quoted, int *nf, int *bad, int *ascii)
 {
-    if (!memchr(a, '"', len)) return split_plain(r, a, len, nf, bad);
+    *ascii = 0;
+    if (!quoted) return split_plain(r, a, len, nf, bad, ascii);
     char delim = r->o.delim;
     if (r->scap < len + 1) {
         size_t c = r->scap ? r->scap : 4096;
@@ -309,8 +320,8 @@ static int parse_header(csv_reader *r, csv_file *f, precis_err *e)
     int64_t le = end;
     if (le > p && f->d[le - 1] == '\n') le--;
     if (le > p && f->d[le - 1] == '\r') le--;
-    int nf = 0, bad;
-    int s = split_fields(r, f->d + p, (size_t)(le - p), &nf, &bad);
+    int nf = 0, bad, ascii;
+    int s = split_fields(r, f->d + p, (size_t)(le - p), quoted, &nf, &bad, &ascii);
     if (s < 0) return PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
     if (s != CSV_OK)
         return PERR(e, PRECIS_EXIT_DATA, "%s:1: header field %d: %s", f->path, bad + 1, csv_status_name(s));
@@ -517,15 +528,15 @@ int csv_next(csv_reader *r, csv_record *rec)
         rec->bad_field = -1;
         rec->status = st;
         if (st != CSV_OK) return 1;
-        int nf = 0, bad = -1;
-        int s2 = split_fields(r, rec->raw, rec->raw_len, &nf, &bad);
+        int nf = 0, bad = -1, ascii = 0;
+        int s2 = split_fields(r, rec->raw, rec->raw_len, quoted, &nf, &bad, &ascii);
         if (s2 < 0) ASSERT(!"out of memory splitting a CSV record");
         rec->nfields = nf;
         rec->f = r->fv;
         rec->flen = r->fl;
         rec->status = s2;
         rec->bad_field = bad;
-        if (s2 == CSV_OK && !csv_utf8_valid(rec->raw, rec->raw_len)) {
+        if (s2 == CSV_OK && !ascii && !csv_utf8_valid(rec->raw, rec->raw_len)) {
             rec->status = CSV_BAD_UTF8;
             for (int k = 0; k < nf; k++)
                 if (!csv_utf8_valid(rec->f[k], rec->flen[k])) { rec->bad_field = k; break; }

@@ -100,6 +100,32 @@ static void test_bad_records(void **st)
     csv_close(r);
 }
 
+/* The unquoted fast path looks for bytes >= 0x80 16 at a time and in the
+ * tail: a bad byte is caught wherever it sits, and valid UTF-8 passes. */
+static void test_utf8_positions(void **st)
+{
+    (void)st;
+    const char t[] = "a,b,c\n"
+                     "\xFF" "23456789abcdef,x,y\n"              /* first block */
+                     "0123456789abcdef0123,\xC3\x28,y\n"          /* second block */
+                     "0123456789abcdef0123456789abcde,x,z\xE4\n"   /* tail, truncated */
+                     "ab,c,\xFE\n"                                /* short record: tail only */
+                     "h\xC3\xA9llo w\xC3\xB6rld 0123456789,\xE4\xB8\xAD,\xF0\x9F\x98\x80\n"
+                     "plain,ascii,row\n";
+    csv_reader *r = open_text(t, sizeof t - 1, NULL);
+    csv_record rec;
+    const int bad[4] = {0, 1, 2, 2};
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(csv_next(r, &rec), 1);
+        assert_int_equal(rec.status, CSV_BAD_UTF8);
+        assert_int_equal(rec.bad_field, bad[i]);
+    }
+    expect(r, CSV_OK, 6, 3, (const char *[]){"h\xC3\xA9llo w\xC3\xB6rld 0123456789", "\xE4\xB8\xAD", "\xF0\x9F\x98\x80"});
+    expect(r, CSV_OK, 7, 3, (const char *[]){"plain", "ascii", "row"});
+    assert_int_equal(csv_next(r, &rec), 0);
+    csv_close(r);
+}
+
 static void test_field_limit_and_delimiter(void **st)
 {
     (void)st;
@@ -172,6 +198,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(test_bad_records, teardown),
         cmocka_unit_test_teardown(test_field_limit_and_delimiter, teardown),
         cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_utf8_positions),
         cmocka_unit_test_teardown(test_empty_and_header_only, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
