@@ -982,6 +982,7 @@ static int order_conflicts_pass(ctx *c, int pass, const int64_t *count, oscratch
         nb++;
     }
     free(multi);
+    free(sc->carry);   /* not taken when this rank had none of the pass's rows */
     sc->carry = o;
     o = NULL;
     okey_rec *got = NULL;
