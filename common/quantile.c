@@ -83,7 +83,6 @@ int quantile_set_build(MPI_Comm comm, const double *x, int64_t n, quantile_set *
     s->key = malloc(sizeof(uint64_t) * (size_t)(n ? n : 1));
     CHECK(s->key, e, PRECIS_EXIT_INTERNAL, "out of memory in quantile_set_build (%lld values)", (long long)n);
     for (int64_t i = 0; i < n; i++) s->key[i] = okey(x[i]);
-    CHECK(sort_keys(s->key, n) == 0, e, PRECIS_EXIT_INTERNAL, "out of memory sorting %lld values", (long long)n);
     MPI_CHECK(MPI_Allreduce(&n, &s->N, 1, MPI_INT64_T, MPI_SUM, comm), e);
     return 0;
 fail:
@@ -98,45 +97,52 @@ void quantile_set_free(quantile_set *s)
     s->n = s->N = 0;
 }
 
-/* up to QUANTILE_BATCH targets: four rounds of one allreduce each */
-static int select_batch(const quantile_set *s, int nk, const int64_t *ks, double *out, int64_t *h, int64_t *g,
-                        precis_err *e)
+/* [*lo, *hi) narrowed to the sorted keys in [prefix, prefix | below] */
+static void narrow(const uint64_t *c, int64_t *lo, int64_t *hi, uint64_t prefix, uint64_t below)
 {
-    uint64_t prefix[QUANTILE_BATCH] = {0};
+    int64_t a = *lo, z = *hi;
+    while (a < z) {
+        int64_t m = a + (z - a) / 2;
+        if (c[m] < prefix) a = m + 1;
+        else z = m;
+    }
+    *hi = a < *hi && c[a] <= (prefix | below) ? run_end(c, a, *hi, prefix | below) : a;
+    *lo = a;
+}
+
+/* Up to QUANTILE_BATCH targets whose top digit is known (top[j], with kin[j]
+ * the rank left within it), over the sorted candidates c[0..nc): the three
+ * lower digits, one allreduce each. */
+static int select_batch(MPI_Comm comm, const uint64_t *c, int64_t nc, int nk, const uint64_t *top,
+                        const int64_t *kin, double *out, int64_t *h, int64_t *g, precis_err *e)
+{
+    uint64_t prefix[QUANTILE_BATCH];
     int64_t k[QUANTILE_BATCH], lo[QUANTILE_BATCH], hi[QUANTILE_BATCH];
     for (int j = 0; j < nk; j++) {
-        CHECK(ks[j] >= 0 && ks[j] < s->N, e, PRECIS_EXIT_INTERNAL, "quantile: rank %lld outside [0, %lld)",
-              (long long)ks[j], (long long)s->N);
-        k[j] = ks[j];
+        prefix[j] = top[j];
+        k[j] = kin[j];
         lo[j] = 0;
-        hi[j] = s->n;
+        hi[j] = nc;
+        narrow(c, &lo[j], &hi[j], prefix[j], (UINT64_C(1) << (64 - BITS)) - 1);
     }
-    for (int round = 0; round < ROUNDS; round++) {
+    for (int round = 1; round < ROUNDS; round++) {
         int shift = 64 - BITS * (round + 1);
         uint64_t below = shift ? (UINT64_C(1) << shift) - 1 : 0;
         memset(h, 0, sizeof(int64_t) * (size_t)nk * BINS);
         for (int j = 0; j < nk; j++)
             for (int64_t i = lo[j]; i < hi[j];) { /* one run per distinct digit */
-                int64_t end = run_end(s->key, i, hi[j], s->key[i] | below);
-                h[(int64_t)j * BINS + ((s->key[i] >> shift) & (BINS - 1))] += end - i;
+                int64_t end = run_end(c, i, hi[j], c[i] | below);
+                h[(int64_t)j * BINS + ((c[i] >> shift) & (BINS - 1))] += end - i;
                 i = end;
             }
-        MPI_CHECK(MPI_Allreduce(h, g, nk * BINS, MPI_INT64_T, MPI_SUM, s->comm), e);
+        MPI_CHECK(MPI_Allreduce(h, g, nk * BINS, MPI_INT64_T, MPI_SUM, comm), e);
         for (int j = 0; j < nk; j++) {
             const int64_t *gj = g + (int64_t)j * BINS;
             int b = 0;
             while (b < BINS - 1 && k[j] >= gj[b]) k[j] -= gj[b++];
             CHECK(k[j] < gj[b], e, PRECIS_EXIT_INTERNAL, "quantile_select: rank beyond the data");
             prefix[j] |= (uint64_t)b << shift;
-            /* this rank's keys under the longer prefix: a sub-range */
-            int64_t a = lo[j], z = hi[j];
-            while (a < z) {
-                int64_t m = a + (z - a) / 2;
-                if (s->key[m] < prefix[j]) a = m + 1;
-                else z = m;
-            }
-            lo[j] = a;
-            hi[j] = a < hi[j] && s->key[a] <= (prefix[j] | below) ? run_end(s->key, a, hi[j], prefix[j] | below) : a;
+            narrow(c, &lo[j], &hi[j], prefix[j], below);   /* this rank's keys under the longer prefix */
         }
     }
     for (int j = 0; j < nk; j++) out[j] = unkey(prefix[j]);
@@ -147,18 +153,44 @@ fail:
 
 int quantile_set_select(const quantile_set *s, int nk, const int64_t *ks, double *out, precis_err *e)
 {
+    const int top_shift = 64 - BITS;
     int64_t *h = malloc(sizeof(int64_t) * QUANTILE_BATCH * BINS), *g = malloc(sizeof(int64_t) * QUANTILE_BATCH * BINS);
-    CHECK(h && g, e, PRECIS_EXIT_INTERNAL, "out of memory in quantile_select");
+    int64_t *k = malloc(sizeof(int64_t) * (size_t)(nk > 0 ? nk : 1)), nc = 0;
+    uint64_t *top = malloc(sizeof(uint64_t) * (size_t)(nk > 0 ? nk : 1)), *c = NULL;
+    uint8_t *want = calloc(BINS, 1);
+    CHECK(h && g && k && top && want, e, PRECIS_EXIT_INTERNAL, "out of memory in quantile_select");
+    for (int j = 0; j < nk; j++)
+        CHECK(ks[j] >= 0 && ks[j] < s->N, e, PRECIS_EXIT_INTERNAL, "quantile: rank %lld outside [0, %lld)",
+              (long long)ks[j], (long long)s->N);
+    /* the top digit of every target at once: one pass over the keys, one allreduce */
+    memset(h, 0, sizeof(int64_t) * BINS);
+    for (int64_t i = 0; i < s->n; i++) h[s->key[i] >> top_shift]++;
+    MPI_CHECK(MPI_Allreduce(h, g, BINS, MPI_INT64_T, MPI_SUM, s->comm), e);
+    for (int j = 0; j < nk; j++) {
+        int64_t kk = ks[j];
+        int b = 0;
+        while (b < BINS - 1 && kk >= g[b]) kk -= g[b++];
+        CHECK(kk < g[b], e, PRECIS_EXIT_INTERNAL, "quantile_select: rank beyond the data");
+        top[j] = (uint64_t)b << top_shift;
+        k[j] = kk;
+        want[b] = 1;
+    }
+    /* only the keys under those digits are sorted */
+    for (int64_t i = 0; i < s->n; i++) nc += want[s->key[i] >> top_shift];
+    c = malloc(sizeof(uint64_t) * (size_t)(nc ? nc : 1));
+    CHECK(c, e, PRECIS_EXIT_INTERNAL, "out of memory in quantile_select (%lld candidates)", (long long)nc);
+    nc = 0;
+    for (int64_t i = 0; i < s->n; i++)
+        if (want[s->key[i] >> top_shift]) c[nc++] = s->key[i];
+    CHECK(sort_keys(c, nc) == 0, e, PRECIS_EXIT_INTERNAL, "out of memory sorting %lld values", (long long)nc);
     for (int j = 0; j < nk; j += QUANTILE_BATCH) {
         int nb = nk - j < QUANTILE_BATCH ? nk - j : QUANTILE_BATCH;
-        if (select_batch(s, nb, ks + j, out + j, h, g, e)) goto fail;
+        if (select_batch(s->comm, c, nc, nb, top + j, k + j, out + j, h, g, e)) goto fail;
     }
-    free(h);
-    free(g);
+    free(h); free(g); free(k); free(top); free(want); free(c);
     return 0;
 fail:
-    free(h);
-    free(g);
+    free(h); free(g); free(k); free(top); free(want); free(c);
     return -1;
 }
 

@@ -7,12 +7,14 @@
  * that match the prefix found so far. The answer is one of the input values,
  * so it does not depend on P or on the order of the data.
  *
- * A quantile_set holds one rank's keys radix sorted, so the values under a
- * prefix are one contiguous range and a histogram costs one binary search
- * per distinct digit in that range instead of a pass over the data: any
- * number of quantiles of the same values cost one O(n) sort plus
- * O(digits * log n) per round. Targets are selected together, up to
- * QUANTILE_BATCH per allreduce.
+ * A quantile_set holds one rank's values as keys, in input order. A
+ * selection decides the top digit of every target at once (one pass over
+ * the keys, one allreduce), then sorts only the keys under those digits
+ * (few, unless the values are heavily tied), so that in the three later
+ * rounds the keys under a prefix are one contiguous range and a histogram
+ * costs one binary search per distinct digit in that range instead of a
+ * pass over the data. Targets are selected together, up to QUANTILE_BATCH
+ * per allreduce.
  *
  * quantile_linear() reproduces numpy.quantile's default 'linear' method
  * exactly (virtual index (n-1)q, and numpy's lerp). NaN inputs must be
@@ -29,13 +31,14 @@
 
 typedef struct quantile_set {
     MPI_Comm comm;
-    uint64_t *key; /* this rank's values as sorted order-preserving keys */
+    uint64_t *key; /* this rank's values as order-preserving keys, in input order */
     int64_t n;     /* local count */
     int64_t N;     /* global count */
 } quantile_set;
 
-/* Collective. Sort this rank's n values into s (16 bytes per value while
- * sorting, 8 after). Returns 0, or -1 when out of memory. */
+/* Collective. This rank's n values as keys in s (8 bytes per value; a
+ * selection adds up to 16 per candidate while it runs). Returns 0, or -1
+ * when out of memory. */
 int quantile_set_build(MPI_Comm comm, const double *x, int64_t n, quantile_set *s, precis_err *e);
 
 /* Collective. out[j] = the ks[j]-th smallest (0-based) of all ranks' values,
