@@ -6,14 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BIN_BITS 32
-#define EMIN (-1074)
-#define NORMALISE_EVERY (INT64_C(1) << 40)
+#define BIN_BITS RACC_BIN_BITS
+#define EMIN RACC_EMIN
 
 void racc_init(racc *a) { memset(a, 0, sizeof *a); }
 
 /* Bring every bin but the top into [0, 2^32); the top keeps the sign. */
-static void racc_normalise(racc *a)
+void racc_normalise(racc *a)
 {
     for (int i = 0; i < RACC_BINS - 1; i++) {
         __int128 carry = a->bin[i] >> BIN_BITS; /* arithmetic: floor division */
@@ -21,30 +20,6 @@ static void racc_normalise(racc *a)
         a->bin[i + 1] += carry;
     }
     a->nadd = 0;
-}
-
-void racc_add(racc *a, double x)
-{
-    /* x = m * 2^e with an integer m of at most 53 bits, read off the IEEE bits */
-    uint64_t u;
-    memcpy(&u, &x, sizeof u);
-    int be = (int)((u >> 52) & 0x7ff);
-    int64_t m = (int64_t)(u & ((UINT64_C(1) << 52) - 1));
-    if (be == 0x7ff) {
-        a->bad |= m ? 1 : ((u >> 63) ? 4 : 2);
-        return;
-    }
-    int e = EMIN;                        /* subnormal: x = frac * 2^-1074 */
-    if (be) {
-        m |= INT64_C(1) << 52;
-        e = be - 1075;
-    } else if (m == 0) {
-        return;                          /* +-0 */
-    }
-    if (u >> 63) m = -m;
-    int pos = e - EMIN, b = pos / BIN_BITS, s = pos % BIN_BITS;
-    a->bin[b] += (__int128)m * ((__int128)1 << s);
-    if (++a->nadd >= NORMALISE_EVERY) racc_normalise(a);
 }
 
 void racc_merge(racc *dst, const racc *src)

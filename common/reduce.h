@@ -24,6 +24,7 @@
 
 #include "check.h"
 #include <stdint.h>
+#include <string.h>
 
 #define RACC_BINS 64
 
@@ -36,8 +37,39 @@ typedef struct racc {
 
 /* Can't fail. */
 void racc_init(racc *a);
-/* Add x exactly. Non-finite x marks the accumulator bad (reported later). */
-void racc_add(racc *a, double x);
+#define RACC_BIN_BITS 32
+#define RACC_EMIN (-1074)
+#define RACC_NORMALISE_EVERY (INT64_C(1) << 40)
+
+/* Carries between bins; racc_add calls it every RACC_NORMALISE_EVERY
+ * additions. Can't fail. */
+void racc_normalise(racc *a);
+
+/* Add x exactly. Non-finite x marks the accumulator bad (reported later).
+ * Inline: the statistics passes call it for every value. */
+static inline void racc_add(racc *a, double x)
+{
+    /* x = m * 2^e with an integer m of at most 53 bits, read off the IEEE bits */
+    uint64_t u;
+    memcpy(&u, &x, sizeof u);
+    int be = (int)((u >> 52) & 0x7ff);
+    int64_t m = (int64_t)(u & ((UINT64_C(1) << 52) - 1));
+    if (be == 0x7ff) {
+        a->bad |= m ? 1 : ((u >> 63) ? 4 : 2);
+        return;
+    }
+    int e = RACC_EMIN;                   /* subnormal: x = frac * 2^-1074 */
+    if (be) {
+        m |= INT64_C(1) << 52;
+        e = be - 1075;
+    } else if (m == 0) {
+        return;                          /* +-0 */
+    }
+    if (u >> 63) m = -m;
+    unsigned pos = (unsigned)(e - RACC_EMIN), b = pos / RACC_BIN_BITS, s = pos % RACC_BIN_BITS;
+    a->bin[b] += (__int128)m * ((__int128)1 << s);
+    if (++a->nadd >= RACC_NORMALISE_EVERY) racc_normalise(a);
+}
 /* dst += src exactly. Can't fail. */
 void racc_merge(racc *dst, const racc *src);
 /* Read the sum. Returns 0, or -1 (code 3) if a non-finite value was added or
