@@ -1093,7 +1093,7 @@ static int outliers_and_impute(ctx *c, int ti, precis_err *e)
             if (is_clean(&t->rows[i]) && !(t->rows[i].missing & (1u << k))) v[n++] = t->rows[i].num[s];
         int outl = ti == T_TRANS && (s == 0 || s == 2), median = !strcmp(c->o.impute, "median");
         double fill = NAN;
-        if (outl || median) { /* Q1, Q3 and the median from one sorted set */
+        if (outl || median) { /* Q1, Q3 and the median in one selection */
             const double qs[3] = {0.25, 0.75, 0.5};
             double qv[3];
             quantile_set qset;
