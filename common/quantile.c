@@ -1,5 +1,6 @@
 /* quantile.c - radix selection over allreduced histograms of sorted keys. */
 #include "quantile.h"
+#include "hugemem.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -28,10 +29,10 @@ static inline double unkey(uint64_t k)
 static int sort_keys(uint64_t *a, int64_t n)
 {
     if (n < 2) return 0;
-    uint64_t *b = malloc(sizeof(uint64_t) * (size_t)n);
+    uint64_t *b = hugemem_alloc(sizeof(uint64_t) * (size_t)n);
     int64_t *cnt = calloc((size_t)ROUNDS * BINS, sizeof(int64_t));
     if (!b || !cnt) {
-        free(b);
+        hugemem_free(b);
         free(cnt);
         return -1;
     }
@@ -52,7 +53,7 @@ static int sort_keys(uint64_t *a, int64_t n)
         dst = t;
     }
     if (src != a) memcpy(a, src, sizeof(uint64_t) * (size_t)n);
-    free(b);
+    hugemem_free(b);
     free(cnt);
     return 0;
 }
@@ -80,7 +81,7 @@ int quantile_set_build(MPI_Comm comm, const double *x, int64_t n, quantile_set *
     memset(s, 0, sizeof *s);
     s->comm = comm;
     s->n = n;
-    s->key = malloc(sizeof(uint64_t) * (size_t)(n ? n : 1));
+    s->key = hugemem_alloc(sizeof(uint64_t) * (size_t)n);
     CHECK(s->key, e, PRECIS_EXIT_INTERNAL, "out of memory in quantile_set_build (%lld values)", (long long)n);
     for (int64_t i = 0; i < n; i++) s->key[i] = okey(x[i]);
     MPI_CHECK(MPI_Allreduce(&n, &s->N, 1, MPI_INT64_T, MPI_SUM, comm), e);
@@ -92,9 +93,19 @@ fail:
 
 void quantile_set_free(quantile_set *s)
 {
-    free(s->key);
+    hugemem_free(s->key);
     s->key = NULL;
     s->n = s->N = 0;
+}
+
+/* The digit b of a histogram g (global counts per digit) under which the
+ * rank *k falls, with *k made the rank within that digit; -1 when *k is
+ * beyond the counts (ranks disagree about the data: a bug). */
+static int pick_digit(const int64_t *g, int64_t *k)
+{
+    int b = 0;
+    while (b < BINS - 1 && *k >= g[b]) *k -= g[b++];
+    return *k < g[b] ? b : -1;
 }
 
 /* [*lo, *hi) narrowed to the sorted keys in [prefix, prefix | below] */
@@ -137,10 +148,8 @@ static int select_batch(MPI_Comm comm, const uint64_t *c, int64_t nc, int nk, co
             }
         MPI_CHECK(MPI_Allreduce(h, g, nk * BINS, MPI_INT64_T, MPI_SUM, comm), e);
         for (int j = 0; j < nk; j++) {
-            const int64_t *gj = g + (int64_t)j * BINS;
-            int b = 0;
-            while (b < BINS - 1 && k[j] >= gj[b]) k[j] -= gj[b++];
-            CHECK(k[j] < gj[b], e, PRECIS_EXIT_INTERNAL, "quantile_select: rank beyond the data");
+            int b = pick_digit(g + (int64_t)j * BINS, &k[j]);
+            CHECK(b >= 0, e, PRECIS_EXIT_INTERNAL, "quantile_select: rank beyond the data");
             prefix[j] |= (uint64_t)b << shift;
             narrow(c, &lo[j], &hi[j], prefix[j], below);   /* this rank's keys under the longer prefix */
         }
@@ -168,16 +177,15 @@ int quantile_set_select(const quantile_set *s, int nk, const int64_t *ks, double
     MPI_CHECK(MPI_Allreduce(h, g, BINS, MPI_INT64_T, MPI_SUM, s->comm), e);
     for (int j = 0; j < nk; j++) {
         int64_t kk = ks[j];
-        int b = 0;
-        while (b < BINS - 1 && kk >= g[b]) kk -= g[b++];
-        CHECK(kk < g[b], e, PRECIS_EXIT_INTERNAL, "quantile_select: rank beyond the data");
+        int b = pick_digit(g, &kk);
+        CHECK(b >= 0, e, PRECIS_EXIT_INTERNAL, "quantile_select: rank beyond the data");
         top[j] = (uint64_t)b << top_shift;
         k[j] = kk;
         want[b] = 1;
     }
     /* only the keys under those digits are sorted */
     for (int64_t i = 0; i < s->n; i++) nc += want[s->key[i] >> top_shift];
-    c = malloc(sizeof(uint64_t) * (size_t)(nc ? nc : 1));
+    c = hugemem_alloc(sizeof(uint64_t) * (size_t)nc);
     CHECK(c, e, PRECIS_EXIT_INTERNAL, "out of memory in quantile_select (%lld candidates)", (long long)nc);
     nc = 0;
     for (int64_t i = 0; i < s->n; i++)
@@ -187,10 +195,10 @@ int quantile_set_select(const quantile_set *s, int nk, const int64_t *ks, double
         int nb = nk - j < QUANTILE_BATCH ? nk - j : QUANTILE_BATCH;
         if (select_batch(s->comm, c, nc, nb, top + j, k + j, out + j, h, g, e)) goto fail;
     }
-    free(h); free(g); free(k); free(top); free(want); free(c);
+    free(h); free(g); free(k); free(top); free(want); hugemem_free(c);
     return 0;
 fail:
-    free(h); free(g); free(k); free(top); free(want); free(c);
+    free(h); free(g); free(k); free(top); free(want); hugemem_free(c);
     return -1;
 }
 

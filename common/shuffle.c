@@ -1,5 +1,6 @@
 /* shuffle.c - chunked MPI_Alltoallv of fixed-size records. */
 #include "shuffle.h"
+#include "hugemem.h"
 
 #include <limits.h>
 #include <stdint.h>
@@ -225,11 +226,11 @@ int shuffle_buckets(MPI_Comm comm, void **bucket, const int64_t *count, size_t r
      * for the others): pages are touched only as records arrive */
     const int64_t self = count[rank];
     if (rdispl[rank] == 0) {
-        res = realloc(bucket[rank], recsize * (size_t)(*nrecv ? *nrecv : 1));
+        res = hugemem_realloc(bucket[rank], recsize * (size_t)*nrecv);
         CHECK(res, e, PRECIS_EXIT_INTERNAL, "out of memory in shuffle (%lld records)", (long long)*nrecv);
         bucket[rank] = NULL;
     } else { /* own records go after lower ranks' ones: copied in steps that give back their pages */
-        res = malloc(recsize * (size_t)*nrecv);
+        res = hugemem_alloc(recsize * (size_t)*nrecv);
         CHECK(res, e, PRECIS_EXIT_INTERNAL, "out of memory in shuffle (%lld records)", (long long)*nrecv);
         const size_t tot = recsize * (size_t)self, step = (size_t)32 << 20;
         for (size_t o = 0; o < tot; o += step) {
@@ -237,12 +238,12 @@ int shuffle_buckets(MPI_Comm comm, void **bucket, const int64_t *count, size_t r
             memcpy(res + recsize * (size_t)rdispl[rank] + o, (char *)bucket[rank] + o, l);
             release_pages(bucket[rank], o, o + l);
         }
-        free(bucket[rank]);
+        hugemem_free(bucket[rank]);
         bucket[rank] = NULL;
     }
     TRY(direct_rounds(comm, size, rank, recsize, chunk, bucket, count, rcount, res, rdispl, e));
     for (int q = 0; q < size; q++) {
-        free(bucket[q]);
+        hugemem_free(bucket[q]);
         bucket[q] = NULL;
     }
     *recv = res;
@@ -251,10 +252,10 @@ int shuffle_buckets(MPI_Comm comm, void **bucket, const int64_t *count, size_t r
     return 0;
 fail:
     for (int q = 0; q < size; q++) {
-        free(bucket[q]);
+        hugemem_free(bucket[q]);
         bucket[q] = NULL;
     }
-    free(res); free(rcount); free(rdispl);
+    hugemem_free(res); free(rcount); free(rdispl);
     *nrecv = 0;
     return -1;
 }

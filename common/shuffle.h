@@ -30,9 +30,10 @@ int shuffle_exchange(MPI_Comm comm, void *send, int64_t n, size_t recsize,
                      precis_err *e);
 
 /* Collective. The records come in one array per destination: bucket[q]
- * holds count[q] records for rank q (malloc'd; NULL when count[q] is 0).
- * Every bucket is consumed (set to NULL and freed) on success and on
- * failure. On success *recv holds the records from every rank in
+ * holds count[q] records for rank q (a hugemem block, see hugemem.h; NULL
+ * when count[q] is 0). Every bucket is consumed (set to NULL and freed) on
+ * success and on failure. On success *recv, a hugemem block (free it with
+ * hugemem_free()), holds the records from every rank in
  * source-rank order (within a source, in bucket order); it grows out of
  * this rank's own bucket, and the pages of the others' buckets are given
  * back as they are sent, so the peak stays near the records held before.

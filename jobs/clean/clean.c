@@ -28,6 +28,7 @@
 #include "csv.h"
 #include "datefmt.h"
 #include "h5io.h"
+#include "hugemem.h"
 #include "inputs.h"
 #include "job.h"
 #include "log.h"
@@ -228,7 +229,7 @@ static int push_row(table *t, const crow *r, int dest)
 {
     if (t->bn[dest] == t->bcap[dest]) {
         int64_t c = t->bcap[dest] ? t->bcap[dest] * 2 : 4096;
-        crow *nr = realloc(t->bk[dest], sizeof(crow) * (size_t)c);
+        crow *nr = hugemem_realloc(t->bk[dest], sizeof(crow) * (size_t)c);
         if (!nr) return -1;
         t->bk[dest] = nr;
         t->bcap[dest] = c;
@@ -240,7 +241,7 @@ static int push_row(table *t, const crow *r, int dest)
 
 static void free_buckets(table *t, int size)
 {
-    for (int q = 0; t->bk && q < size; q++) free(t->bk[q]);
+    for (int q = 0; t->bk && q < size; q++) hugemem_free(t->bk[q]);
     free(t->bk); free(t->bn); free(t->bcap);
     t->bk = NULL;
     t->bn = t->bcap = NULL;
@@ -741,7 +742,7 @@ static int shuffle_table(ctx *c, int ti, precis_err *e)
     int rc = shuffle_buckets(c->comm, (void **)t->bk, t->bn, sizeof(crow), 0, &out, &nout, e);
     free_buckets(t, c->size);
     if (rc) return -1;
-    free(t->rows);
+    hugemem_free(t->rows);
     t->rows = out;
     t->n = t->cap = nout;
     int bits = 0;
@@ -915,12 +916,12 @@ static int order_conflicts_pass(ctx *c, int pass, const int64_t *count, oscratch
     /* this pass's rows, one array per order-key owner (counted by the caller) */
     for (int q = 0; ok && q < c->size; q++) bn[q] = count[q];
     if (ok && bn[c->rank]) {
-        okey_rec *own = realloc(sc->carry, sizeof(okey_rec) * (size_t)bn[c->rank]);
+        okey_rec *own = hugemem_realloc(sc->carry, sizeof(okey_rec) * (size_t)bn[c->rank]);
         if (own) bk[c->rank] = own, sc->carry = NULL;
         else ok = 0;
     }
     for (int q = 0; ok && q < c->size; q++)
-        if (bn[q] && !bk[q] && !(bk[q] = malloc(sizeof(okey_rec) * (size_t)bn[q]))) ok = 0;
+        if (bn[q] && !bk[q] && !(bk[q] = hugemem_alloc(sizeof(okey_rec) * (size_t)bn[q]))) ok = 0;
     CHECK(ok, e, PRECIS_EXIT_INTERNAL, "out of memory");
     for (int64_t i = 0; i < t->n; i++) {
         crow *r = &t->rows[i];
@@ -982,7 +983,7 @@ static int order_conflicts_pass(ctx *c, int pass, const int64_t *count, oscratch
         nb++;
     }
     free(multi);
-    free(sc->carry);   /* not taken when this rank had none of the pass's rows */
+    hugemem_free(sc->carry);   /* not taken when this rank had none of the pass's rows */
     sc->carry = o;
     o = NULL;
     okey_rec *got = NULL;
@@ -1015,8 +1016,8 @@ static int order_conflicts_pass(ctx *c, int pass, const int64_t *count, oscratch
     free(got);
     rc = 0;
 fail:
-    for (int q = 0; bk && q < c->size; q++) free(bk[q]);
-    free(bk); free(bn); free(fill); free(o); free(bdest); free(back);
+    for (int q = 0; bk && q < c->size; q++) hugemem_free(bk[q]);
+    free(bk); free(bn); free(fill); hugemem_free(o); free(bdest); free(back);
     return rc;
 }
 
@@ -1035,7 +1036,7 @@ static int order_conflicts(ctx *c, precis_err *e)
     oscratch sc = {0};
     for (int pass = 0; pass < ORDER_PASSES && rc == 0; pass++)
         rc = order_conflicts_pass(c, pass, count + (int64_t)pass * c->size, &sc, e);
-    free(sc.carry); free(sc.slot); free(sc.mixed);
+    hugemem_free(sc.carry); free(sc.slot); free(sc.mixed);
     free(count);
     return rc;
 }
@@ -1082,7 +1083,7 @@ static int is_clean(const crow *r) { return r->state == ST_KEEP || r->state == S
 static int outliers_and_impute(ctx *c, int ti, precis_err *e)
 {
     table *t = &c->t[ti];
-    double *v = malloc(sizeof(double) * (size_t)(t->n ? t->n : 1));
+    double *v = hugemem_alloc(sizeof(double) * (size_t)t->n);
     if (!v) return PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
     for (int k = 0; k < TD[ti].nf; k++) {
         const fdef *f = &TD[ti].f[k];
@@ -1144,10 +1145,10 @@ static int outliers_and_impute(ctx *c, int ti, precis_err *e)
             }
         }
     }
-    free(v);
+    hugemem_free(v);
     return 0;
 fail:
-    free(v);
+    hugemem_free(v);
     return -1;
 }
 
@@ -1526,7 +1527,7 @@ static int write_table(ctx *c, h5io_file *f, int ti, precis_err *e)
     }
     free(tmp);
     tmp = NULL;
-    buf = malloc(8 * (size_t)(n ? n : 1));
+    buf = hugemem_alloc(8 * (size_t)n);
     CHECK(buf, e, PRECIS_EXIT_INTERNAL, "out of memory");
     for (int k = 0; k < nc; k++) {
         int64_t j = 0;
@@ -1564,11 +1565,11 @@ static int write_table(ctx *c, h5io_file *f, int ti, precis_err *e)
         TRY(h5io_attr_set_i64(f, path, "rows", gn, e));
     }
     TRY(h5io_attr_set_str(f, path, "sort", td->keyed ? "slot,customer_key,customer_key_lo,ts,source" : "week_start,channel,campaign,source", e));
-    free(buf); free(offs); free(m);
+    hugemem_free(buf); free(offs); free(m);
     t->n = 0;   /* the rows are columns now */
     return 0;
 fail:
-    free(buf); free(offs); free(m); free(tmp);
+    hugemem_free(buf); free(offs); free(m); free(tmp);
     t->n = 0;
     return -1;
 }
@@ -1773,7 +1774,7 @@ int clean_run(int argc, char **argv, MPI_Comm comm)
 done:
     rc = job_exit(comm, e);
     for (int ti = 0; ti < T_N; ti++) {
-        free(c->t[ti].rows);
+        hugemem_free(c->t[ti].rows);
         free_buckets(&c->t[ti], c->size);
         inputs_free(&c->t[ti].files);
         textbuf_free(&c->t[ti].quar);

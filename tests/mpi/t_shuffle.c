@@ -5,6 +5,7 @@
  * and an order-free checksum are compared before and after; the
  * per-destination buckets (shuffle_buckets) must give the same bytes in the
  * same order. Exit 0 on success. */
+#include "hugemem.h"
 #include "rng.h"
 #include "shuffle.h"
 #include "slots.h"
@@ -40,7 +41,7 @@ int main(int argc, char **argv)
     void **bk = calloc((size_t)size, sizeof(void *));
     int64_t *bn = calloc((size_t)size, sizeof(int64_t));
     for (int64_t i = 0; i < n; i++) bn[dest[i]]++;
-    for (int q = 0; q < size; q++) bk[q] = bn[q] ? malloc(sizeof(rec) * (size_t)bn[q]) : NULL;
+    for (int q = 0; q < size; q++) bk[q] = bn[q] ? hugemem_alloc(sizeof(rec) * (size_t)bn[q]) : NULL;
     {
         int64_t *fill = calloc((size_t)size, sizeof(int64_t));
         for (int64_t i = 0; i < n; i++) ((rec *)bk[dest[i]])[fill[dest[i]]++] = a[i];
@@ -77,7 +78,7 @@ int main(int argc, char **argv)
     int64_t s1 = same;
     MPI_Allreduce(&s1, &gsame, 1, MPI_INT64_T, MPI_MIN, MPI_COMM_WORLD);
     if (rank == 0) printf("shuffle np=%d: bucket variant %s\n", size, gsame ? "identical" : "DIFFERENT");
-    free(out3); free(bk); free(bn);
+    hugemem_free(out3); free(bk); free(bn);
     int ok = rc == 0 && tot_in == tot_out && sum_before == sum_after && gbad == 0 && gsame;
     if (rank == 0)
         printf("shuffle np=%d: %lld records in, %lld out, misplaced %lld, checksum %s\n", size,

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "datefmt.h"
+#include "hugemem.h"
 #include "opts.h"
 #include "rsort.h"
 #include "slots.h"
@@ -294,6 +295,56 @@ static void test_rsort(void **state)
     free(b);
 }
 
+/* hugemem: contents survive growth (in place and moved), shrinking and
+ * regrowth; new bytes are zero; large blocks sit 64 bytes past a 2 MiB
+ * boundary (what keeps their huge pages whole); impossible sizes fail
+ * without losing the block. */
+static void check_block(const unsigned char *p, size_t keep, size_t n, unsigned seed)
+{
+    for (size_t i = 0; i < keep; i++)
+        if (p[i] != (unsigned char)(i * 31 + seed)) fail_msg("byte %zu of %zu changed", i, keep);
+    for (size_t i = keep; i < n; i++)
+        if (p[i] != 0) fail_msg("new byte %zu of %zu is not zero", i, n);
+}
+
+static void test_hugemem(void **state)
+{
+    (void)state;
+    hugemem_free(NULL);
+    unsigned char *z = hugemem_alloc(0);
+    assert_non_null(z);
+    hugemem_free(z);
+    void *blockers[16] = {0};
+    size_t n = 1000, filled = 0;
+    unsigned char *p = hugemem_alloc(n);
+    assert_non_null(p);
+    for (int step = 0; step < 16; step++) {
+        check_block(p, filled, n, 7);
+        for (size_t i = filled; i < n; i++) p[i] = (unsigned char)(i * 31 + 7);
+        filled = n;
+        if (step % 2) blockers[step] = hugemem_alloc(4096); /* often right after p: growth must move */
+        size_t m = n * 2 + 4097;
+        unsigned char *q = hugemem_realloc(p, m);
+        assert_non_null(q);
+        p = q;
+        n = m;
+        if (n >= HUGEMEM_MIN) assert_int_equal(((uintptr_t)p) & (((uintptr_t)2 << 20) - 1), 64);
+    }
+    assert_true(n > 64u << 20);
+    check_block(p, filled, n, 7);
+    unsigned char *q = hugemem_realloc(p, (size_t)-1 / 2);
+    assert_null(q);
+    check_block(p, filled, filled, 7);
+    p = hugemem_realloc(p, 5000); /* shrink keeps the prefix */
+    assert_non_null(p);
+    check_block(p, 5000, 5000, 7);
+    p = hugemem_realloc(p, (size_t)9 << 20); /* and regrowth is zero beyond it */
+    assert_non_null(p);
+    check_block(p, 5000, (size_t)9 << 20, 7);
+    hugemem_free(p);
+    for (int i = 0; i < 16; i++) hugemem_free(blockers[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -302,6 +353,7 @@ int main(void)
         cmocka_unit_test(test_calendar),
         cmocka_unit_test(test_hungarian),
         cmocka_unit_test(test_rsort),
+        cmocka_unit_test(test_hugemem),
         cmocka_unit_test(test_strdict_truncate),
         cmocka_unit_test(test_datefmt_exclusive),
     };

@@ -1,0 +1,98 @@
+/* hugemem.c - large growable buffers backed by transparent huge pages (hugemem.h).
+ *
+ * A block is a mapping of `len` bytes (a multiple of the page size; of
+ * HUGE_PAGE once it is large) starting at a HUGE_PAGE boundary. Its first
+ * HDR bytes hold the length; the caller's bytes follow. */
+#define _GNU_SOURCE
+#include "hugemem.h"
+
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define HUGE_PAGE ((size_t)2 << 20)
+#define HDR ((size_t)64)
+
+typedef struct hdr {
+    size_t len;
+} hdr;
+
+static size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
+
+/* the mapping length that holds n caller bytes: 4 KiB pages below
+ * HUGEMEM_MIN, whole huge pages from there */
+static size_t map_len(size_t n)
+{
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    if (n > SIZE_MAX - HDR - HUGE_PAGE) return 0;
+    return n + HDR < HUGEMEM_MIN ? round_up(n + HDR, pg) : round_up(n + HDR, HUGE_PAGE);
+}
+
+/* len bytes of address space at a HUGE_PAGE boundary, readable and
+ * writable, or NULL */
+static char *map_aligned(size_t len)
+{
+    char *m = mmap(NULL, len + HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) return NULL;
+    char *a = (char *)(((uintptr_t)m + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
+    if (a > m) munmap(m, (size_t)(a - m));
+    if (m + len + HUGE_PAGE > a + len) munmap(a + len, (size_t)(m + len + HUGE_PAGE - (a + len)));
+    return a;
+}
+
+static void advise(char *a, size_t len)
+{
+#ifdef MADV_HUGEPAGE
+    if (len >= HUGEMEM_MIN) (void)madvise(a, len, MADV_HUGEPAGE);   /* EINVAL where THP is off: ignored */
+#else
+    (void)a;
+    (void)len;
+#endif
+}
+
+void *hugemem_alloc(size_t n)
+{
+    size_t len = map_len(n);
+    char *a = len ? map_aligned(len) : NULL;
+    if (!a) return NULL;
+    advise(a, len);
+    ((hdr *)a)->len = len;
+    return a + HDR;
+}
+
+void *hugemem_realloc(void *p, size_t n)
+{
+    if (!p) return hugemem_alloc(n);
+    char *a = (char *)p - HDR;
+    size_t old = ((hdr *)a)->len, len = map_len(n);
+    if (!len) return NULL;
+    if (len <= old) { /* shrink in place; what the caller may grow into again is zero */
+        size_t pg = (size_t)sysconf(_SC_PAGESIZE), end = round_up(HDR + n, pg);
+        memset(a + HDR + n, 0, end - HDR - n);
+        if (len > end) madvise(a + end, len - end, MADV_DONTNEED); /* private anonymous: zero when touched again */
+        if (len < old) munmap(a + len, old - len);
+        ((hdr *)a)->len = len;
+        return p;
+    }
+    char *b = mremap(a, old, len, 0); /* grow in place */
+    if (b == MAP_FAILED) {            /* move the page tables to a new aligned range */
+        char *t = map_aligned(len);
+        if (!t) return NULL;
+        b = mremap(a, old, len, MREMAP_MAYMOVE | MREMAP_FIXED, t);
+        if (b == MAP_FAILED) {
+            munmap(t, len);
+            return NULL;
+        }
+    }
+    advise(b, len);
+    ((hdr *)b)->len = len;
+    return b + HDR;
+}
+
+void hugemem_free(void *p)
+{
+    if (!p) return;
+    char *a = (char *)p - HDR;
+    munmap(a, ((hdr *)a)->len);
+}
