@@ -40,6 +40,8 @@ static int rehash(strdict *d, int32_t ns)
 
 int32_t strdict_intern(strdict *d, const char *s, size_t len)
 {
+    const char *nul = memchr(s, '\0', len);
+    if (nul) len = (size_t)(nul - s);   /* the string ends at a NUL: hashed, compared and stored alike */
     if (d->nslot == 0 && rehash(d, 64)) return -1;
     uint64_t h = fnv(s, len) & (uint64_t)(d->nslot - 1);
     while (d->slot[h] >= 0) {
@@ -61,7 +63,7 @@ int32_t strdict_intern(strdict *d, const char *s, size_t len)
     if (!copy) return -1;
     int32_t id = d->n++;
     d->s[id] = copy;
-    d->len[id] = strlen(copy);   /* a NUL inside s ends the copy */
+    d->len[id] = len;
     d->slot[h] = id;
     if (d->n * 2 > d->nslot && rehash(d, d->nslot * 2)) return -1;
     return id;

@@ -26,7 +26,8 @@ typedef struct strdict {
 
 /* Can't fail. */
 void strdict_init(strdict *d);
-/* Local id of s[0..len), adding it if new. Returns -1 on out of memory. */
+/* Local id of s[0..len), adding it if new; a NUL byte ends the string (the
+ * rest is ignored: "a\0b" is "a"). Returns -1 on out of memory. */
 int32_t strdict_intern(strdict *d, const char *s, size_t len);
 /* Forget the strings interned after the first n (undoes a pass that was
  * parsed again). Can't fail: the hash table keeps its size. */

@@ -264,6 +264,18 @@ static void test_strdict_truncate(void **state)
     assert_int_equal(d.n, 1000);
     strdict_truncate(&d, 0);
     assert_int_equal(strdict_intern(&d, "v0", 2), 0);
+    /* a NUL ends the string: one entry however often it comes, and through
+     * rehashes (it was stored cut but hashed whole, so each came in new) */
+    for (int i = 0; i < 500; i++) {
+        snprintf(buf, sizeof buf, "w%d", i);
+        int32_t id = strdict_intern(&d, "ab\0cd", 5);
+        assert_int_equal(id, 1);
+        assert_int_equal(strdict_intern(&d, "ab", 2), 1);
+        assert_int_equal(strdict_intern(&d, "ab\0x", 4), 1);
+        assert_int_equal(strdict_intern(&d, buf, strlen(buf)), 2 + i);
+    }
+    assert_int_equal(d.n, 502);
+    assert_int_equal((int)d.len[1], 2);
     strdict_free(&d);
 }
 
