@@ -220,27 +220,21 @@ int shuffle_buckets(MPI_Comm comm, void **bucket, const int64_t *count, size_t r
     rdispl = calloc((size_t)size + 1, sizeof(int64_t));
     CHECK(rcount && rdispl, e, PRECIS_EXIT_INTERNAL, "out of memory in shuffle");
     MPI_CHECK(MPI_Alltoall(count, 1, MPI_INT64_T, rcount, 1, MPI_INT64_T, comm), e);
-    for (int q = 0; q < size; q++) rdispl[q + 1] = rdispl[q] + rcount[q];
-    *nrecv = rdispl[size];
-    /* the result grows out of this rank's own bucket (rank 0's, or a copy
-     * for the others): pages are touched only as records arrive */
-    const int64_t self = count[rank];
-    if (rdispl[rank] == 0) {
-        res = hugemem_realloc(bucket[rank], recsize * (size_t)*nrecv);
-        CHECK(res, e, PRECIS_EXIT_INTERNAL, "out of memory in shuffle (%lld records)", (long long)*nrecv);
-        bucket[rank] = NULL;
-    } else { /* own records go after lower ranks' ones: copied in steps that give back their pages */
-        res = hugemem_alloc(recsize * (size_t)*nrecv);
-        CHECK(res, e, PRECIS_EXIT_INTERNAL, "out of memory in shuffle (%lld records)", (long long)*nrecv);
-        const size_t tot = recsize * (size_t)self, step = (size_t)32 << 20;
-        for (size_t o = 0; o < tot; o += step) {
-            size_t l = tot - o < step ? tot - o : step;
-            memcpy(res + recsize * (size_t)rdispl[rank] + o, (char *)bucket[rank] + o, l);
-            release_pages(bucket[rank], o, o + l);
+    /* where each source's records go: this rank's own first, then the
+     * others' in rank order */
+    rdispl[rank] = 0;
+    *nrecv = rcount[rank];
+    for (int q = 0; q < size; q++)
+        if (q != rank) {
+            rdispl[q] = *nrecv;
+            *nrecv += rcount[q];
         }
-        hugemem_free(bucket[rank]);
-        bucket[rank] = NULL;
-    }
+    /* the result grows out of this rank's own bucket, in place: its pages
+     * are neither copied nor touched again, and others' records land after
+     * them as they arrive */
+    res = hugemem_realloc(bucket[rank], recsize * (size_t)*nrecv);
+    CHECK(res, e, PRECIS_EXIT_INTERNAL, "out of memory in shuffle (%lld records)", (long long)*nrecv);
+    bucket[rank] = NULL;
     TRY(direct_rounds(comm, size, rank, recsize, chunk, bucket, count, rcount, res, rdispl, e));
     for (int q = 0; q < size; q++) {
         hugemem_free(bucket[q]);

@@ -33,10 +33,12 @@ int shuffle_exchange(MPI_Comm comm, void *send, int64_t n, size_t recsize,
  * holds count[q] records for rank q (a hugemem block, see hugemem.h; NULL
  * when count[q] is 0). Every bucket is consumed (set to NULL and freed) on
  * success and on failure. On success *recv, a hugemem block (free it with
- * hugemem_free()), holds the records from every rank in
- * source-rank order (within a source, in bucket order); it grows out of
- * this rank's own bucket, and the pages of the others' buckets are given
- * back as they are sent, so the peak stays near the records held before.
+ * hugemem_free()), holds this rank's own records first, then those from
+ * the other ranks in rank order (within a source, in bucket order); it
+ * grows in place out of this rank's own bucket (no copy), and the pages of
+ * the others' buckets are given back as they are sent, so the peak stays
+ * near the records held before. The order is not the one shuffle_exchange
+ * gives: callers sort or group what they receive.
  * The rounds go point to point from the buckets into the result, without
  * staging copies. */
 int shuffle_buckets(MPI_Comm comm, void **bucket, const int64_t *count, size_t recsize, int64_t chunk,
