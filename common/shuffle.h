@@ -30,8 +30,8 @@ int shuffle_exchange(MPI_Comm comm, void *send, int64_t n, size_t recsize,
                      precis_err *e);
 
 /* Collective. The records come in one array per destination: bucket[q]
- * holds count[q] records for rank q (a hugemem block, see hugemem.h; NULL
- * when count[q] is 0). Every bucket is consumed (set to NULL and freed) on
+ * holds count[q] records for rank q (a hugemem block, see hugemem.h; when
+ * count[q] is 0, NULL or a block of any size). Every bucket is consumed (set to NULL and freed) on
  * success and on failure. On success *recv, a hugemem block (free it with
  * hugemem_free()), holds this rank's own records first, then those from
  * the other ranks in rank order (within a source, in bucket order); it

@@ -915,7 +915,7 @@ static int order_conflicts_pass(ctx *c, int pass, const int64_t *count, oscratch
     int rc = -1, ok = bk && bn && fill;
     /* this pass's rows, one array per order-key owner (counted by the caller) */
     for (int q = 0; ok && q < c->size; q++) bn[q] = count[q];
-    if (ok && bn[c->rank]) {
+    if (ok) { /* the last pass's received records are this pass's own bucket, even when it has none */
         okey_rec *own = hugemem_realloc(sc->carry, sizeof(okey_rec) * (size_t)bn[c->rank]);
         if (own) bk[c->rank] = own, sc->carry = NULL;
         else ok = 0;
@@ -983,7 +983,6 @@ static int order_conflicts_pass(ctx *c, int pass, const int64_t *count, oscratch
         nb++;
     }
     free(multi);
-    hugemem_free(sc->carry);   /* not taken when this rank had none of the pass's rows */
     sc->carry = o;
     o = NULL;
     okey_rec *got = NULL;
