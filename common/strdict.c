@@ -6,22 +6,12 @@
 
 void strdict_init(strdict *d) { memset(d, 0, sizeof *d); }
 
-static uint64_t fnv(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
 /* the ids 0..n-1 placed in the ns slots of t */
 static void place_all(const strdict *d, int32_t *t, int32_t ns)
 {
     for (int32_t i = 0; i < ns; i++) t[i] = -1;
     for (int32_t id = 0; id < d->n; id++) {
-        uint64_t h = fnv(d->s[id], d->len[id]) & (uint64_t)(ns - 1);
+        uint64_t h = strdict_hash(d->s[id], d->len[id]) & (uint64_t)(ns - 1);
         while (t[h] >= 0) h = (h + 1) & (uint64_t)(ns - 1);
         t[h] = id;
     }
@@ -43,7 +33,7 @@ int32_t strdict_intern(strdict *d, const char *s, size_t len)
     const char *nul = memchr(s, '\0', len);
     if (nul) len = (size_t)(nul - s);   /* the string ends at a NUL: hashed, compared and stored alike */
     if (d->nslot == 0 && rehash(d, 64)) return -1;
-    uint64_t h = fnv(s, len) & (uint64_t)(d->nslot - 1);
+    uint64_t h = strdict_hash(s, len) & (uint64_t)(d->nslot - 1);
     while (d->slot[h] >= 0) {
         const char *c = d->s[d->slot[h]];
         if (d->len[d->slot[h]] == len && memcmp(c, s, len) == 0) return d->slot[h];

@@ -24,6 +24,15 @@ typedef struct strdict {
     int32_t nglobal;
 } strdict;
 
+/* FNV-1a of s[0..n): the dictionaries' hash, also for other small string
+ * tables (clean's customer-id cache). Can't fail. */
+static inline uint64_t strdict_hash(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+    return h;
+}
+
 /* Can't fail. */
 void strdict_init(strdict *d);
 /* Local id of s[0..len), adding it if new; a NUL byte ends the string (the

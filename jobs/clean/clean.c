@@ -202,9 +202,7 @@ static int customer_key_cached(ctx *c, const char *v, size_t l, uint64_t *key, u
 {
     idc_entry *en = NULL;
     if (c->idc && l > 0 && l <= IDC_LEN) {
-        uint64_t h = 1469598103934665603ULL;
-        for (size_t i = 0; i < l; i++) h = (h ^ (unsigned char)v[i]) * 1099511628211ULL;
-        en = &c->idc[h >> (64 - IDC_BITS)];
+        en = &c->idc[strdict_hash(v, l) >> (64 - IDC_BITS)];
         if (en->len == l && memcmp(en->id, v, l) == 0) {
             *key = en->key;
             *key_lo = en->key_lo;
