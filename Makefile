@@ -10,6 +10,8 @@ BIN ?= bin
 OPT ?= -O2 -g
 SAN ?=
 DEPS_STAMP := $(BUILD)/.deps-ok
+# the sub-makes below build in parallel (one job per core) unless make was given -j
+PAR := $(if $(findstring -j,$(MAKEFLAGS)),,-j$(shell nproc 2>/dev/null || echo 2))
 
 # Dependencies are checked (and installed) before anything that needs them.
 HAVE_DEPS := $(shell command -v mpicc >/dev/null 2>&1 && pkg-config --exists $(PKGS) 2>/dev/null && test -e /usr/include/Random123/philox.h && echo yes)
@@ -40,7 +42,7 @@ MPI_BINS := $(patsubst tests/mpi/%.c,$(BUILD)/tests/%,$(MPI_SRC))
 .DEFAULT_GOAL := all
 
 all: deps
-	@$(MAKE) --no-print-directory binaries
+	@$(MAKE) --no-print-directory $(PAR) binaries
 
 binaries: $(JOB_BINS) $(UNIT_BINS) $(MPI_BINS)
 
@@ -81,13 +83,13 @@ check: all
 
 # A sanitizer build of the unit tests plus an np=2 smoke run (part of `make check`).
 check-asan-smoke:
-	@$(MAKE) --no-print-directory BUILD=build-asan BIN=bin-asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	@$(MAKE) --no-print-directory $(PAR) BUILD=build-asan BIN=bin-asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" binaries
 	@bash tests/run-asan-smoke.sh build-asan bin-asan
 
 # The whole test suite under AddressSanitizer and UBSan.
 asan: deps
-	@$(MAKE) --no-print-directory BUILD=build-asan BIN=bin-asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	@$(MAKE) --no-print-directory $(PAR) BUILD=build-asan BIN=bin-asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" binaries
 	@PRECIS_ASAN=1 bash tests/run-all.sh build-asan bin-asan
 
