@@ -11,7 +11,7 @@ OPT ?= -O2 -g
 SAN ?=
 DEPS_STAMP := $(BUILD)/.deps-ok
 # the sub-makes below build in parallel (one job per core) unless make was given -j
-PAR := $(if $(findstring -j,$(MAKEFLAGS)),,-j$(shell nproc 2>/dev/null || echo 2))
+PAR = $(if $(findstring -j,$(MAKEFLAGS)),,-j$(shell nproc 2>/dev/null || echo 2))
 
 # Dependencies are checked (and installed) before anything that needs them.
 HAVE_DEPS := $(shell command -v mpicc >/dev/null 2>&1 && pkg-config --exists $(PKGS) 2>/dev/null && test -e /usr/include/Random123/philox.h && echo yes)
