@@ -18,6 +18,10 @@ typedef struct hdr {
     size_t len;
 } hdr;
 
+static long live;   /* blocks not yet freed (atomic: callers may be threads) */
+
+long hugemem_live(void) { return __atomic_load_n(&live, __ATOMIC_RELAXED); }
+
 static size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
 
 /* the mapping length that holds n caller bytes: 4 KiB pages below
@@ -58,6 +62,7 @@ void *hugemem_alloc(size_t n)
     if (!a) return NULL;
     advise(a, len);
     ((hdr *)a)->len = len;
+    __atomic_add_fetch(&live, 1, __ATOMIC_RELAXED);
     return a + HDR;
 }
 
@@ -95,4 +100,5 @@ void hugemem_free(void *p)
     if (!p) return;
     char *a = (char *)p - HDR;
     munmap(a, ((hdr *)a)->len);
+    __atomic_sub_fetch(&live, 1, __ATOMIC_RELAXED);
 }

@@ -38,4 +38,9 @@ void *hugemem_realloc(void *p, size_t n);
 /* Give back a block (NULL: nothing). Can't fail. */
 void hugemem_free(void *p);
 
+/* Blocks allocated and not yet freed in this process. LeakSanitizer does
+ * not see mappings, so sanitizer builds check this at a job's end. Can't
+ * fail. */
+long hugemem_live(void);
+
 #endif

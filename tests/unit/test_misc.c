@@ -322,6 +322,7 @@ static void check_block(const unsigned char *p, size_t keep, size_t n, unsigned 
 static void test_hugemem(void **state)
 {
     (void)state;
+    long live0 = hugemem_live();
     hugemem_free(NULL);
     unsigned char *z = hugemem_alloc(0);
     assert_non_null(z);
@@ -353,8 +354,10 @@ static void test_hugemem(void **state)
     p = hugemem_realloc(p, (size_t)9 << 20); /* and regrowth is zero beyond it */
     assert_non_null(p);
     check_block(p, 5000, (size_t)9 << 20, 7);
+    assert_int_equal(hugemem_live(), live0 + 1 + 8); /* p and the 8 blockers */
     hugemem_free(p);
     for (int i = 0; i < 16; i++) hugemem_free(blockers[i]);
+    assert_int_equal(hugemem_live(), live0);
 }
 
 int main(void)
