@@ -1787,17 +1787,15 @@ done:
     json_decref(q);
     free(params); free(inputs); free(report);
     opts_free(&cmd);
-    int rank = c->rank;
-    free(c);
 #ifdef __SANITIZE_ADDRESS__
     /* LeakSanitizer does not see mappings: a hugemem block still live here
-     * is a leak, and fails the run as LeakSanitizer's own reports do */
+     * (every one is freed above) is a leak, and fails the run as
+     * LeakSanitizer's own reports do */
     if (hugemem_live() != 0) {
-        fprintf(stderr, "precis-clean: [rank %d] %ld hugemem blocks not freed\n", rank, hugemem_live());
+        fprintf(stderr, "precis-clean: [rank %d] %ld hugemem blocks not freed\n", c->rank, hugemem_live());
         rc = 86;
     }
-#else
-    (void)rank;
 #endif
+    free(c);
     return rc;
 }
