@@ -6,9 +6,11 @@
  *   customer identity: HMAC(key, trim(id)); customer_key = bytes 0-7 and
  *     customer_key_lo = bytes 8-15, each big-endian (DESIGN.md);
  *   tokens: the first 8 bytes (big-endian) of HMAC(key, "<kind>\0" + value)
- *     for phone, email, order ids and raw lines, so the same value of two
- *     kinds never shares a token; 0 is reserved for "missing" and a token
- *     that comes out 0 is mapped to 1;
+ *     for phone, email and raw lines, so the same value of two kinds never
+ *     shares a token; for order ids, of AES-128-CMAC(k_order, value) with
+ *     k_order = the first 16 bytes of HMAC(key, "precis-order-cmac") (one
+ *     per row of an export: 4-8x cheaper than the HMAC); 0 is reserved for
+ *     "missing" and a token that comes out 0 is mapped to 1;
  *   key_fingerprint: hex of the first 8 bytes of HMAC(key, "precis-key-fingerprint").
  * The key is loaded from a file that must exist, hold at least 32 bytes and
  * have mode 0600 or stricter; otherwise exit code 3. Nothing here logs a
@@ -45,6 +47,10 @@ void pii_key_wipe(pii_key *key);
 
 /* Raw HMAC-SHA256 of data into out[32]. Returns 0, or -1 if libcrypto fails. */
 int pii_hmac(const pii_key *key, const void *data, size_t len, unsigned char out[32]);
+
+/* AES-128-CMAC of data under the order-id key k_order, into out[16].
+ * Returns 0, or -1 if libcrypto fails. */
+int pii_cmac(const pii_key *key, const void *data, size_t len, unsigned char out[16]);
 
 /* Customer identity of a raw id (trimmed here). Returns 0, or -1 when the
  * trimmed id is empty or libcrypto fails. */

@@ -76,14 +76,27 @@ static void test_hmac_matches_openssl(void **st)
         assert_non_null(EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, k, kl, d, dl, want, sizeof want, &wl));
         assert_int_equal(wl, 32);
         assert_memory_equal(mac, want, 32);
-        /* a token is the HMAC of "<kind>\0" || value */
+        /* a phone token is the HMAC of "phone\0" || value */
         unsigned char msg[210];
-        memcpy(msg, "order", 6);
+        memcpy(msg, "phone", 6);
         memcpy(msg + 6, d, dl);
         uint64_t tok;
-        assert_int_equal(pii_token(&key, PII_TOKEN_ORDER, (const char *)d, dl, &tok), 0);
+        assert_int_equal(pii_token(&key, PII_TOKEN_PHONE, (const char *)d, dl, &tok), 0);
         assert_non_null(EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, k, kl, msg, dl + 6, want, sizeof want, &wl));
         uint64_t wt = pii_be64(want);
+        assert_true(tok == (wt ? wt : 1));
+        /* an order token is OpenSSL's AES-128-CMAC under the first 16 bytes
+         * of HMAC(key, "precis-order-cmac"); lengths 0..200 cover the empty
+         * message, a partial, a whole and several blocks */
+        static const char label[] = "precis-order-cmac";
+        unsigned char ok16[32], cm[16];
+        assert_non_null(EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, k, kl, (const unsigned char *)label, sizeof label - 1, ok16, sizeof ok16, &wl));
+        assert_non_null(EVP_Q_mac(NULL, "CMAC", NULL, "AES-128-CBC", NULL, ok16, 16, d, dl, want, sizeof want, &wl));
+        assert_int_equal(wl, 16);
+        assert_int_equal(pii_cmac(&key, d, dl, cm), 0);
+        assert_memory_equal(cm, want, 16);
+        assert_int_equal(pii_token(&key, PII_TOKEN_ORDER, (const char *)d, dl, &tok), 0);
+        wt = pii_be64(want);
         assert_true(tok == (wt ? wt : 1));
         pii_key_wipe(&key);
         assert_null(key.pads);
