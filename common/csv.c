@@ -192,14 +192,19 @@ static int ensure_fields(csv_reader *r, int n)
 static int split_plain(csv_reader *r, const char *a, size_t len, int *nf, int *bad, int *ascii)
 {
     char delim = r->o.delim;
-    int k = 0;
+    int k = 0, cap = r->fcap;
+    const char **fv = r->fv;
+    size_t *fl = r->fl;
     size_t start = 0, i = 0;
     unsigned high = 0;
 #define FIELD_END(at)                                                    \
     do {                                                                 \
-        if (k >= r->fcap && ensure_fields(r, k + 1)) return -1;          \
-        r->fv[k] = a + start;                                            \
-        r->fl[k] = (at) - start;                                         \
+        if (k >= cap) {                                                  \
+            if (ensure_fields(r, k + 1)) return -1;                      \
+            cap = r->fcap, fv = r->fv, fl = r->fl;                       \
+        }                                                                \
+        fv[k] = a + start;                                               \
+        fl[k] = (at) - start;                                            \
         k++;                                                             \
         start = (at) + 1;                                                \
     } while (0)
@@ -226,8 +231,9 @@ static int split_plain(csv_reader *r, const char *a, size_t len, int *nf, int *b
     *nf = k;
     *bad = -1;
     *ascii = high == 0;
-    for (int j = 0; j < k; j++)
-        if (r->fl[j] > r->o.max_field) { *bad = j; return CSV_FIELD_TOO_LONG; }
+    if (len > r->o.max_field) /* only then can a field be too long */
+        for (int j = 0; j < k; j++)
+            if (fl[j] > r->o.max_field) { *bad = j; return CSV_FIELD_TOO_LONG; }
     return CSV_OK;
 }
 

@@ -28,15 +28,63 @@ static int rehash(strdict *d, int32_t ns)
     return 0;
 }
 
+/* Short values (codes, ids) are read in words that stay inside [0, len):
+ * the last word overlaps the one before it. */
+static inline uint64_t ld64(const char *s)
+{
+    uint64_t w;
+    memcpy(&w, s, 8);
+    return w;
+}
+
+static inline uint32_t ld32(const char *s)
+{
+    uint32_t w;
+    memcpy(&w, s, 4);
+    return w;
+}
+
+static inline int zero64(uint64_t w) { return ((w - 0x0101010101010101ULL) & ~w & 0x8080808080808080ULL) != 0; }
+static inline int zero32(uint32_t w) { return ((w - 0x01010101U) & ~w & 0x80808080U) != 0; }
+
+/* Length up to the first NUL in s[0..len). */
+static size_t len_to_nul(const char *s, size_t len)
+{
+    int z = 1;
+    if (len >= 8) {
+        z = zero64(ld64(s + len - 8));
+        for (size_t i = 0; i + 8 <= len && !z; i += 8) z = zero64(ld64(s + i));
+    } else if (len >= 4) {
+        z = zero32(ld32(s)) || zero32(ld32(s + len - 4));
+    }
+    if (!z) return len;
+    const char *nul = memchr(s, '\0', len);
+    return nul ? (size_t)(nul - s) : len;
+}
+
+/* s[0..len) == t[0..len). */
+static int same(const char *s, const char *t, size_t len)
+{
+    if (len > 32) return memcmp(s, t, len) == 0;
+    if (len >= 8) {
+        for (size_t i = 0; i + 8 <= len; i += 8)
+            if (ld64(s + i) != ld64(t + i)) return 0;
+        return ld64(s + len - 8) == ld64(t + len - 8);
+    }
+    if (len >= 4) return ld32(s) == ld32(t) && ld32(s + len - 4) == ld32(t + len - 4);
+    for (size_t i = 0; i < len; i++)
+        if (s[i] != t[i]) return 0;
+    return 1;
+}
+
 int32_t strdict_intern(strdict *d, const char *s, size_t len)
 {
-    const char *nul = memchr(s, '\0', len);
-    if (nul) len = (size_t)(nul - s);   /* the string ends at a NUL: hashed, compared and stored alike */
+    len = len_to_nul(s, len); /* the string ends at a NUL: hashed, compared and stored alike */
     if (d->nslot == 0 && rehash(d, 64)) return -1;
     uint64_t h = strdict_hash(s, len) & (uint64_t)(d->nslot - 1);
     while (d->slot[h] >= 0) {
-        const char *c = d->s[d->slot[h]];
-        if (d->len[d->slot[h]] == len && memcmp(c, s, len) == 0) return d->slot[h];
+        int32_t id = d->slot[h];
+        if (d->len[id] == len && same(d->s[id], s, len)) return id;
         h = (h + 1) & (uint64_t)(d->nslot - 1);
     }
     if (d->n == d->cap) {

@@ -245,10 +245,19 @@ static void free_buckets(table *t, int size)
     t->bn = t->bcap = NULL;
 }
 
-static void trim(const char **v, size_t *l)
+static inline int blank(char ch) { return ch == ' ' || ch == '\t'; }
+
+/* Spaces and tabs around a field. Most fields have none: one look at each
+ * end decides. */
+static inline void trim(const char **v, size_t *l)
 {
-    while (*l && (**v == ' ' || **v == '\t')) (*v)++, (*l)--;
-    while (*l && ((*v)[*l - 1] == ' ' || (*v)[*l - 1] == '\t')) (*l)--;
+    const char *s = *v;
+    size_t n = *l;
+    if (n == 0 || (!blank(s[0]) && !blank(s[n - 1]))) return;
+    while (n && blank(*s)) s++, n--;
+    while (n && blank(s[n - 1])) n--;
+    *v = s;
+    *l = n;
 }
 
 /* Parse a decimal number. 0 ok, R_INVALID_NUMBER, R_NAN_INF or R_OUT_OF_RANGE. */
@@ -424,12 +433,12 @@ typedef struct datehit {
     int64_t ts;
 } datehit;
 
-static void detect_dates(ctx *c, int ti, const csv_record *rec, const colmap *cm, datehit *hit,
+/* dk[0..nd): the table's date fields. */
+static void detect_dates(ctx *c, const int *dk, int nd, const csv_record *rec, const colmap *cm, datehit *hit,
                          int64_t votes[2][DF_N], int hint[2])
 {
-    for (int k = 0; k < TD[ti].nf; k++) {
-        int di = date_index(&TD[ti].f[k]), col = cm[rec->file].idx[k];
-        if (di < 0) continue;
+    for (int q = 0; q < nd; q++) {
+        int k = dk[q], di = dk[q + 2], col = cm[rec->file].idx[k];
         hit[k].fmt = -1;
         hit[k].ts = 0;
         if (col < 0 || col >= rec->nfields) continue;
@@ -587,7 +596,9 @@ static int parse_pass(ctx *c, int ti, csv_reader *r, const colmap *cm, int64_t v
     table *t = &c->t[ti];
     csv_record rec;
     log_progress p;
-    int hint[2] = {0, 0};
+    int hint[2] = {0, 0}, dk[4], nd = 0; /* date fields: dk[j] and its date index dk[j + 2] */
+    for (int k = 0; k < TD[ti].nf && nd < 2; k++)
+        if (date_index(&TD[ti].f[k]) >= 0) dk[nd] = k, dk[nd + 2] = date_index(&TD[ti].f[k]), nd++;
     log_progress_start(&p, TD[ti].name, 0);
     while (csv_next(r, &rec)) {
         crow row;
@@ -599,7 +610,7 @@ static int parse_pass(ctx *c, int ti, csv_reader *r, const colmap *cm, int64_t v
         row.raw_len = rec.raw_len > UINT32_MAX ? UINT32_MAX : (uint32_t)rec.raw_len;
         t->rows_in++;
         int field = -1, reason = status_reason(rec.status);
-        if (reason == R_OK && votes) detect_dates(c, ti, &rec, cm, hit, votes, hint);
+        if (reason == R_OK && votes) detect_dates(c, dk, nd, &rec, cm, hit, votes, hint);
         if (reason == R_OK) reason = parse_record(c, ti, &rec, cm, votes ? hit : NULL, &row, &field, e);
         if (e->code) break;
         if (reason == R_OK && (row.flags & FL_REFUND)) t->refunds++;
@@ -684,13 +695,16 @@ static int globalise(ctx *c, precis_err *e)
         if (strdict_globalise(c->comm, &c->dict[d], &c->dmap[d], e)) return -1;
     for (int ti = 0; ti < T_N; ti++) {
         table *t = &c->t[ti];
+        int nc = 0, idx[4];
+        const int32_t *map[4];
+        for (int k = 0; k < TD[ti].nf; k++)
+            if (TD[ti].f[k].type == F_CAT) idx[nc] = TD[ti].f[k].idx, map[nc++] = c->dmap[TD[ti].f[k].dict];
         for (int q = 0; t->bk && q < c->size; q++)
             for (int64_t i = 0; i < t->bn[q]; i++)
-                for (int k = 0; k < TD[ti].nf; k++)
-                    if (TD[ti].f[k].type == F_CAT) {
-                        int32_t *v = &t->bk[q][i].cat[TD[ti].f[k].idx];
-                        *v = c->dmap[TD[ti].f[k].dict][*v];
-                    }
+                for (int j = 0; j < nc; j++) {
+                    int32_t *v = &t->bk[q][i].cat[idx[j]];
+                    *v = map[j][*v];
+                }
     }
     return 0;
 }
