@@ -13,6 +13,8 @@ typedef struct kv {
 
 #define DIGIT_BITS 11
 #define NBUCKET (1 << DIGIT_BITS)
+#define SMALL_DIGIT_BITS 8
+#define SMALL_BLOCK 2048
 #define BLOCK 16384   /* records sorted through (key, index) pairs: ~1.7 MB of 104-byte rows */
 #define MSD_BITS 8
 #define NMSD (1 << MSD_BITS)
@@ -63,18 +65,23 @@ static int block_sort(sorter *s, char *p, int64_t n)
         all_or |= a[i].k;
         all_and &= a[i].k;
     }
-    for (int shift = 0; shift < 64; shift += DIGIT_BITS) {
-        if ((((all_or ^ all_and) >> shift) & (NBUCKET - 1)) == 0) continue;   /* every key shares this digit */
+    /* small blocks (the MSD passes leave ~200 records of a large array in
+     * each) take narrower digits: clearing and summing 2048 counters per
+     * pass would cost more than the pass itself */
+    int bits = n <= SMALL_BLOCK ? SMALL_DIGIT_BITS : DIGIT_BITS;
+    uint64_t mask = (UINT64_C(1) << bits) - 1;
+    for (int shift = 0; shift < 64; shift += bits) {
+        if ((((all_or ^ all_and) >> shift) & mask) == 0) continue;   /* every key shares this digit */
         int64_t *cnt = s->cnt;
-        memset(cnt, 0, sizeof(int64_t) * NBUCKET);
-        for (int64_t i = 0; i < n; i++) cnt[(a[i].k >> shift) & (NBUCKET - 1)]++;
+        memset(cnt, 0, sizeof(int64_t) * (mask + 1));
+        for (int64_t i = 0; i < n; i++) cnt[(a[i].k >> shift) & mask]++;
         int64_t sum = 0;
-        for (int d = 0; d < NBUCKET; d++) {
+        for (uint64_t d = 0; d <= mask; d++) {
             int64_t c = cnt[d];
             cnt[d] = sum;
             sum += c;
         }
-        for (int64_t i = 0; i < n; i++) b[cnt[(a[i].k >> shift) & (NBUCKET - 1)]++] = a[i];
+        for (int64_t i = 0; i < n; i++) b[cnt[(a[i].k >> shift) & mask]++] = a[i];
         kv *t = a; a = b; b = t;
     }
     /* stable passes keep index order within a key; the comparator decides */
@@ -82,8 +89,10 @@ static int block_sort(sorter *s, char *p, int64_t n)
     for (int64_t st = 0; st < n;) {
         int64_t e = st + 1;
         while (e < n && a[e].k == a[st].k) e++;
-        if (e - st > 16) {
-            qsort_r(a + st, (size_t)(e - st), sizeof(kv), cmp_idx, &tc);
+        if (e - st > 16) { /* in source order already (exports sorted by customer or date): leave them */
+            int64_t i = st + 1;
+            while (i < e && cmp_idx(&a[i - 1], &a[i], &tc) <= 0) i++;
+            if (i < e) qsort_r(a + st, (size_t)(e - st), sizeof(kv), cmp_idx, &tc);
         } else {
             for (int64_t i = st + 1; i < e; i++) { /* short runs (one customer's rows): insertion */
                 kv x = a[i];

@@ -287,14 +287,18 @@ static void test_rsort(void **state)
     assert_non_null(a);
     assert_non_null(b);
     /* 20000 records: more than one block, so the in-place MSD distribution
-     * runs; mode 4 puts 98% of them in one bucket, so it recurses */
-    for (int mode = 0; mode < 5; mode++) {
+     * runs; mode 4 puts 98% of them in one bucket, so it recurses; modes 5
+     * and 6 hand over runs of equal keys already in order, and in order but
+     * for one record in a thousand */
+    for (int mode = 0; mode < 7; mode++) {
         uint64_t x = 88172645463325252ULL;
         for (int64_t i = 0; i < n; i++) {
             x ^= x << 13; x ^= x >> 7; x ^= x << 17;
             a[i].k = mode == 0 ? x : mode == 1 ? x % 97 : mode == 2 ? 5 : mode == 3 ? (uint64_t)(n - i) << 40
                    : (i % 50 == 0 ? UINT64_C(1) << 63 : 0) | (x >> 20);
             a[i].tie = (int64_t)(x >> 50) % 5;
+            if (mode == 5) a[i].k = x % 997, a[i].tie = i / 7; /* runs already in order */
+            if (mode == 6) a[i].k = x % 3, a[i].tie = i % 1000 ? i : 0; /* in order but for a few */
             a[i].id = i;
             memset(a[i].pad, (int)(i & 0xff), sizeof a[i].pad);
         }
