@@ -50,7 +50,7 @@ struct csv_reader {
 };
 
 static const char *status_names[CSV_NSTATUS] = {
-    "ok", "bad_quote", "open_quote", "field_too_long", "bad_utf8", "field_count",
+    "ok", "bad_quote", "open_quote", "field_too_long", "bad_utf8", "field_count", "nul_byte",
 };
 
 const char *csv_status_name(int s) { return s >= 0 && s < CSV_NSTATUS ? status_names[s] : "unknown"; }
@@ -189,14 +189,14 @@ static int ensure_fields(csv_reader *r, int n)
  * at a time (SSE2 where there is SSE2). *ascii says whether every byte is
  * below 0x80 (then it is valid UTF-8 without a closer look). Returns the
  * status. */
-static int split_plain(csv_reader *r, const char *a, size_t len, int *nf, int *bad, int *ascii)
+static int split_plain(csv_reader *r, const char *a, size_t len, int *nf, int *bad, int *ascii, int *nul)
 {
     char delim = r->o.delim;
     int k = 0, cap = r->fcap;
     const char **fv = r->fv;
     size_t *fl = r->fl;
     size_t start = 0, i = 0;
-    unsigned high = 0;
+    unsigned high = 0, zero = 0;
 #define FIELD_END(at)                                                    \
     do {                                                                 \
         if (k >= cap) {                                                  \
@@ -209,11 +209,12 @@ static int split_plain(csv_reader *r, const char *a, size_t len, int *nf, int *b
         start = (at) + 1;                                                \
     } while (0)
 #ifdef __SSE2__
-    const __m128i dv = _mm_set1_epi8(delim);
-    __m128i any = _mm_setzero_si128();
+    const __m128i dv = _mm_set1_epi8(delim), zv = _mm_setzero_si128();
+    __m128i any = zv, z = zv;
     for (; i + 16 <= len; i += 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(a + i));
         any = _mm_or_si128(any, v);
+        z = _mm_or_si128(z, _mm_cmpeq_epi8(v, zv));
         unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, dv));
         while (m) {
             FIELD_END(i + (size_t)__builtin_ctz(m));
@@ -221,9 +222,11 @@ static int split_plain(csv_reader *r, const char *a, size_t len, int *nf, int *b
         }
     }
     high = (unsigned)_mm_movemask_epi8(any);
+    zero = (unsigned)_mm_movemask_epi8(z);
 #endif
     for (; i < len; i++) {
         high |= (unsigned char)a[i] & 0x80u;
+        zero |= a[i] == '\0';
         if (a[i] == delim) FIELD_END(i);
     }
     FIELD_END(len);   /* the last field (empty after a trailing delimiter) */
@@ -231,6 +234,7 @@ static int split_plain(csv_reader *r, const char *a, size_t len, int *nf, int *b
     *nf = k;
     *bad = -1;
     *ascii = high == 0;
+    *nul = zero != 0;
     if (len > r->o.max_field) /* only then can a field be too long */
         for (int j = 0; j < k; j++)
             if (fl[j] > r->o.max_field) { *bad = j; return CSV_FIELD_TOO_LONG; }
@@ -238,10 +242,11 @@ static int split_plain(csv_reader *r, const char *a, size_t len, int *nf, int *b
 }
 
 /* Split [a, b) into fields. Returns the status; sets *bad to the field index. */
-static int split_fields(csv_reader *r, const char *a, size_t len, int quoted, int *nf, int *bad, int *ascii)
+static int split_fields(csv_reader *r, const char *a, size_t len, int quoted, int *nf, int *bad, int *ascii, int *nul)
 {
     *ascii = 0;
-    if (!quoted) return split_plain(r, a, len, nf, bad, ascii);
+    if (!quoted) return split_plain(r, a, len, nf, bad, ascii, nul);
+    *nul = memchr(a, '\0', len) != NULL;
     char delim = r->o.delim;
     if (r->scap < len + 1) {
         size_t c = r->scap ? r->scap : 4096;
@@ -326,11 +331,13 @@ static int parse_header(csv_reader *r, csv_file *f, precis_err *e)
     int64_t le = end;
     if (le > p && f->d[le - 1] == '\n') le--;
     if (le > p && f->d[le - 1] == '\r') le--;
-    int nf = 0, bad, ascii;
-    int s = split_fields(r, f->d + p, (size_t)(le - p), quoted, &nf, &bad, &ascii);
+    int nf = 0, bad, ascii, nul;
+    int s = split_fields(r, f->d + p, (size_t)(le - p), quoted, &nf, &bad, &ascii, &nul);
     if (s < 0) return PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
     if (s != CSV_OK)
         return PERR(e, PRECIS_EXIT_DATA, "%s:1: header field %d: %s", f->path, bad + 1, csv_status_name(s));
+    if (nul)
+        return PERR(e, PRECIS_EXIT_DATA, "%s:1: header holds a NUL byte (a binary or UTF-16 file? CSV input must be UTF-8)", f->path);
     if (!csv_utf8_valid(f->d + p, (size_t)(le - p)))
         return PERR(e, PRECIS_EXIT_DATA, "%s:1: header is not valid UTF-8", f->path);
     f->nh = nf;
@@ -534,15 +541,20 @@ int csv_next(csv_reader *r, csv_record *rec)
         rec->bad_field = -1;
         rec->status = st;
         if (st != CSV_OK) return 1;
-        int nf = 0, bad = -1, ascii = 0;
-        int s2 = split_fields(r, rec->raw, rec->raw_len, quoted, &nf, &bad, &ascii);
+        int nf = 0, bad = -1, ascii = 0, nul = 0;
+        int s2 = split_fields(r, rec->raw, rec->raw_len, quoted, &nf, &bad, &ascii, &nul);
         if (s2 < 0) ASSERT(!"out of memory splitting a CSV record");
         rec->nfields = nf;
         rec->f = r->fv;
         rec->flen = r->fl;
         rec->status = s2;
         rec->bad_field = bad;
-        if (s2 == CSV_OK && !ascii && !csv_utf8_valid(rec->raw, rec->raw_len)) {
+        if (s2 == CSV_OK && nul) {
+            rec->status = CSV_NUL_BYTE;
+            for (int k = 0; k < nf; k++)
+                if (memchr(rec->f[k], '\0', rec->flen[k])) { rec->bad_field = k; break; }
+        }
+        if (rec->status == CSV_OK && !ascii && !csv_utf8_valid(rec->raw, rec->raw_len)) {
             rec->status = CSV_BAD_UTF8;
             for (int k = 0; k < nf; k++)
                 if (!csv_utf8_valid(rec->f[k], rec->flen[k])) { rec->bad_field = k; break; }

@@ -46,6 +46,7 @@ enum csv_status {
     CSV_FIELD_TOO_LONG,
     CSV_BAD_UTF8,
     CSV_FIELD_COUNT,
+    CSV_NUL_BYTE,      /* a NUL byte in a field: a binary or UTF-16 file, or a damaged one */
     CSV_NSTATUS
 };
 

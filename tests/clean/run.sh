@@ -196,6 +196,26 @@ printf '\xef\xbb\xbfcustomer_id,ts,quantity,amount\r\nC1,2020-01-01T10:00:00Z,1,
 expect_exit "BOM and CRLF" 0 "wrote" --transactions "$TMP/bad/bom_crlf.csv"
 $PY -c "import json; q=json.load(open('$TMP/bad/out/quality.json'))['tables']['transactions']; assert q['rows_clean']==2 and q['rows_rejected']==0" \
   && pass "BOM and CRLF rows clean" || fail "BOM/CRLF rows"
+# NUL bytes: a plain row (in category) and a quoted one (in channel) are
+# quarantined as nul_byte, not cut at the NUL; a UTF-16 export (NULs in the
+# header) stops at once
+{ echo "customer_id,ts,quantity,amount,category,channel"; for i in $(seq 1 60); do echo "C$i,2020-01-0$((i % 9 + 1)),1,$i.5,toys,web"; done
+  printf 'C7,2020-01-03,1,2.5,to\0ys,web\n'; printf 'C8,2020-01-04,1,2.5,toys,"w\0eb"\n'; echo "C9,2020-01-05,1,2.5,toys,web"; } > "$TMP/bad/nul.csv"
+expect_exit "NUL bytes in two rows" 0 "wrote" --transactions "$TMP/bad/nul.csv" --max-reject-rate 0.05
+$PY - "$TMP/bad/out" <<'PYEOF' && pass "NUL rows quarantined as nul_byte with line and field; nothing cut" || fail "NUL rows"
+import csv, json, sys, h5py
+d = sys.argv[1]
+q = json.load(open(d + "/quality.json"))["tables"]["transactions"]
+assert q["rows_in"] == 63 and q["rows_clean"] == 61 and q["rows_rejected"] == 2, q
+assert q["rejected_by_reason"] == {"nul_byte": 2}, q["rejected_by_reason"]
+rows = [r for r in csv.DictReader(open(d + "/quarantine/transactions.csv")) if r["reason"] == "nul_byte"]
+assert sorted((int(r["line"]), r["field"]) for r in rows) == [(62, "category"), (63, "channel")], rows
+with h5py.File(d + "/clean.h5", "r") as f:
+    assert [s.decode() for s in f["dict/category"][:]] == ["toys"], f["dict/category"][:]
+    assert [s.decode() for s in f["dict/channel"][:]] == ["web"], f["dict/channel"][:]
+PYEOF
+printf 'customer_id,ts,quantity,amount\nC1,20200101,1,2\n' | iconv -f UTF-8 -t UTF-16LE > "$TMP/bad/utf16.csv"
+expect_exit "a UTF-16 file" 3 "NUL byte" --transactions "$TMP/bad/utf16.csv"
 printf 'customer_id,quantity,amount\nC1,1,2\n' > "$TMP/bad/no_ts.csv"
 expect_exit "missing required column" 3 "required column 'ts'" --transactions "$TMP/bad/no_ts.csv"
 expect_exit "no transactions input" 2 "transactions" --customers "$TMP/g/customers-part-00000.csv"
