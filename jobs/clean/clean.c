@@ -1092,18 +1092,60 @@ static int count_orphans(ctx *c, precis_err *e)
 static int is_clean(const crow *r) { return r->state == ST_KEEP || r->state == ST_REPEAT; }
 
 /* Outliers (amount, quantity) and imputation (numeric optional fields). */
+/* Rows whose value of column k goes into the quantiles and the mean. */
+static int64_t collect(const table *t, int k, int s, int64_t i, double *v, int64_t n)
+{
+    const crow *r = &t->rows[i];
+    if (is_clean(r) && !(r->missing & (1u << k))) v[n++] = r->num[s];
+    return n;
+}
+
+/* Impute column k of row r, or flag, winsorise or drop it as an outlier. */
+static void apply_col(ctx *c, table *t, int k, int s, int outl, double fill, crow *r)
+{
+    if (!is_clean(r)) return;
+    if (r->missing & (1u << k)) {
+        if (!isnan(fill)) {
+            r->num[s] = fill;
+            r->flags |= FL_IMPUTED;
+            t->col[k].imputed++;
+        } else {
+            r->num[s] = NAN; /* --impute none: NaN marks the missing value */
+        }
+        return;
+    }
+    if (outl && t->has_bounds[s] && (r->num[s] < t->lo_bound[s] || r->num[s] > t->hi_bound[s])) {
+        t->col[k].outliers++;
+        if (!strcmp(c->o.outliers, "flag")) r->flags |= FL_OUTLIER;
+        else if (!strcmp(c->o.outliers, "winsorize")) {
+            r->flags |= FL_OUTLIER;
+            r->num[s] = r->num[s] < t->lo_bound[s] ? t->lo_bound[s] : t->hi_bound[s];
+        } else {
+            r->state = ST_DROPPED;
+            t->dropped++;
+        }
+    }
+}
+
+/* Numeric columns in field order: quantiles over the clean rows with a
+ * value, then imputation and outliers. A column's pass over the rows also
+ * collects the next column's values (after this column's rows are dropped,
+ * exactly as a pass of its own would see them), so k columns take k + 1
+ * scans of the rows, not 2k. */
 static int outliers_and_impute(ctx *c, int ti, precis_err *e)
 {
     table *t = &c->t[ti];
-    double *v = hugemem_alloc(sizeof(double) * (size_t)t->n);
+    int ks[10], nk = 0;
+    for (int k = 0; k < TD[ti].nf; k++)
+        if (TD[ti].f[k].type == F_NUM && t->have_col[k]) ks[nk++] = k;
+    if (nk == 0) return 0;
+    double *v = hugemem_alloc(sizeof(double) * (size_t)(t->n ? t->n : 1));
     if (!v) return PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
-    for (int k = 0; k < TD[ti].nf; k++) {
-        const fdef *f = &TD[ti].f[k];
-        if (f->type != F_NUM || !t->have_col[k]) continue;
-        int s = f->idx;
-        int64_t n = 0, N = 0;
-        for (int64_t i = 0; i < t->n; i++)
-            if (is_clean(&t->rows[i]) && !(t->rows[i].missing & (1u << k))) v[n++] = t->rows[i].num[s];
+    int64_t n = 0;
+    for (int64_t i = 0; i < t->n; i++) n = collect(t, ks[0], TD[ti].f[ks[0]].idx, i, v, n);
+    for (int j = 0; j < nk; j++) {
+        int k = ks[j], s = TD[ti].f[k].idx;
+        int64_t N = 0;
         int outl = ti == T_TRANS && (s == 0 || s == 2), median = !strcmp(c->o.impute, "median");
         double fill = NAN;
         if (outl || median) { /* Q1, Q3 and the median in one selection */
@@ -1131,30 +1173,12 @@ static int outliers_and_impute(ctx *c, int ti, precis_err *e)
             fill = N ? sum / (double)N : NAN;
         }
         t->impute_value[s] = fill;
+        /* v is free again: the next column's values go into it */
+        int next = j + 1 < nk ? ks[j + 1] : -1, sn = next >= 0 ? TD[ti].f[next].idx : 0;
+        n = 0;
         for (int64_t i = 0; i < t->n; i++) {
-            crow *r = &t->rows[i];
-            if (!is_clean(r)) continue;
-            if (r->missing & (1u << k)) {
-                if (!isnan(fill)) {
-                    r->num[s] = fill;
-                    r->flags |= FL_IMPUTED;
-                    t->col[k].imputed++;
-                } else {
-                    r->num[s] = NAN; /* --impute none: NaN marks the missing value */
-                }
-                continue;
-            }
-            if (outl && t->has_bounds[s] && (r->num[s] < t->lo_bound[s] || r->num[s] > t->hi_bound[s])) {
-                t->col[k].outliers++;
-                if (!strcmp(c->o.outliers, "flag")) r->flags |= FL_OUTLIER;
-                else if (!strcmp(c->o.outliers, "winsorize")) {
-                    r->flags |= FL_OUTLIER;
-                    r->num[s] = r->num[s] < t->lo_bound[s] ? t->lo_bound[s] : t->hi_bound[s];
-                } else {
-                    r->state = ST_DROPPED;
-                    t->dropped++;
-                }
-            }
+            apply_col(c, t, k, s, outl, fill, &t->rows[i]);
+            if (next >= 0) n = collect(t, next, sn, i, v, n);
         }
     }
     hugemem_free(v);
