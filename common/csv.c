@@ -578,6 +578,15 @@ void csv_header(const csv_reader *r, int file, int *nfields, const char *const *
 }
 
 const char *csv_path(const csv_reader *r, int file) { return r->f[file].path; }
+
+size_t csv_raw_len(const char *d, int64_t n, int64_t s, size_t max_field)
+{
+    int st, quoted;
+    int64_t le = rec_end(d, n, s, max_field, &st, &quoted);
+    if (le > s && d[le - 1] == '\n') le--;
+    if (st == CSV_OK && le > s && d[le - 1] == '\r') le--;
+    return (size_t)(le - s);
+}
 int csv_nfiles(const csv_reader *r) { return r->nfiles; }
 int64_t csv_local_bytes(const csv_reader *r) { return r->local_bytes; }
 int64_t csv_blank_lines(const csv_reader *r) { return r->blank; }

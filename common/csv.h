@@ -89,6 +89,11 @@ int csv_next(csv_reader *r, csv_record *rec);
 void csv_header(const csv_reader *r, int file, int *nfields, const char *const **names,
                 const size_t **lens);
 const char *csv_path(const csv_reader *r, int file);
+/* The raw bytes of the record that starts at byte s of the file bytes
+ * d[0..n), as csv_next returns them (without the line ending): their length,
+ * found by the record boundary rule. For a record read before, to hash it
+ * again without keeping its length. Can't fail. */
+size_t csv_raw_len(const char *d, int64_t n, int64_t s, size_t max_field);
 int csv_nfiles(const csv_reader *r);
 /* Bytes of this rank's share, and blank lines skipped so far. */
 int64_t csv_local_bytes(const csv_reader *r);

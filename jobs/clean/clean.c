@@ -49,6 +49,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -117,11 +118,13 @@ enum { ST_KEEP = 0, ST_DUP, ST_REPEAT, ST_DROPPED, ST_REJECTED };
 #define AMOUNT_MAX 1e12
 #define SRC(file, off) (((int64_t)(file) << 40) | (int64_t)(off))
 
-/* One parsed row, 104 bytes (every phase streams the rows, so their width
- * is what most phases cost). The canonical part (up to `raw_len`) is
+/* One parsed row, 96 bytes (every phase streams the rows, so their width
+ * is what most phases cost). The canonical part (up to `missing`) is
  * compared bytewise for exact duplicates, so rows are zeroed before filling.
  * A table has either numbers (transactions, touchpoints, spend) or tokens
- * (customers), so the two share their slots. */
+ * (customers), so the two share their slots. What only parsing needs (the
+ * fields parsed, the raw record's length) is not kept: a row rejected
+ * later finds its raw record again from `src`. */
 typedef struct crow {
     uint64_t key, key_lo, order_key;
     union {
@@ -132,15 +135,14 @@ typedef struct crow {
     int32_t cat[4];
     int32_t birth_year;
     /* not canonical: */
-    uint32_t raw_len; /* bytes of the raw record, to hash it again if it is rejected late */
-    int64_t src;
-    int64_t line;
     uint16_t missing; /* bit per canonical field: value was missing (or invalid) */
-    uint16_t parsed;  /* bit per canonical field: parsed (value or missing) */
-    uint8_t flags, state, reason, reason_field;
+    uint8_t flags, state;
+    int64_t src;      /* file << 40 | byte offset of the raw record */
+    int64_t line;
 } crow;
-#define CANON_BYTES offsetof(crow, raw_len)
-_Static_assert(sizeof(crow) == 104, "crow is meant to stay 104 bytes");
+#define CANON_BYTES offsetof(crow, missing)
+_Static_assert(sizeof(crow) == 96, "crow is meant to stay 96 bytes");
+#define ALL_PARSED 0xffffu
 
 typedef struct colstat {
     int64_t missing, invalid, imputed, outliers;
@@ -196,7 +198,18 @@ typedef struct ctx {
     int32_t *dmap[D_N];
     table t[T_N];
     idc_entry *idc;   /* 2^IDC_BITS entries, or NULL */
+    const char *late_map; /* the input file of the last late reject, mapped */
+    int64_t late_size;
+    int late_file;        /* its index, -1 for none */
 } ctx;
+
+static void late_unmap(ctx *c)
+{
+    if (c->late_map) munmap((void *)c->late_map, (size_t)c->late_size);
+    c->late_map = NULL;
+    c->late_size = 0;
+    c->late_file = -1;
+}
 
 static int customer_key_cached(ctx *c, const char *v, size_t l, uint64_t *key, uint64_t *key_lo)
 {
@@ -326,10 +339,11 @@ static void quar_header(int ti, textbuf *b)
     textbuf_put(b, "\n", 1);
 }
 
-/* One quarantine line. with_fields: print the parsed fields; global: cat
- * holds global codes (else local ids). Raw values are never printed. */
+/* One quarantine line. parsed: bit per canonical field to print (0: none,
+ * ALL_PARSED for a row rejected after parsing); global: cat holds global
+ * codes (else local ids). Raw values are never printed. */
 static int quar_line(ctx *c, int ti, textbuf *b, const char *path, const crow *r, int64_t off, uint64_t line_hash,
-                     int reason, int field, int with_fields, int global)
+                     int reason, int field, unsigned parsed, int global)
 {
     const tdef *td = &TD[ti];
     int rc = textbuf_csv_field(b, path, strlen(path), 1);
@@ -337,7 +351,7 @@ static int quar_line(ctx *c, int ti, textbuf *b, const char *path, const crow *r
                          field >= 0 ? td->f[field].name : "", (unsigned long long)line_hash);
     for (int k = 0; k < td->nf; k++) {
         const fdef *f = &td->f[k];
-        int has = with_fields && (r->parsed & (1u << k)) && !(r->missing & (1u << k)) && c->t[ti].have_col[k];
+        int has = (parsed & (1u << k)) && !(r->missing & (1u << k)) && c->t[ti].have_col[k];
         switch (f->type) {
         case F_DROP: continue;
         case F_ID:
@@ -479,7 +493,7 @@ fail:
  * and the canonical field it concerns in *field. hit: its dates, already
  * parsed (detect_dates), or NULL to parse them in the table's formats. */
 static int parse_record(ctx *c, int ti, const csv_record *rec, const colmap *cm, const datehit *hit, crow *r,
-                        int *field, precis_err *e)
+                        unsigned *parsed, int *field, precis_err *e)
 {
     table *t = &c->t[ti];
     char norm[1024];
@@ -498,7 +512,7 @@ static int parse_record(ctx *c, int ti, const csv_record *rec, const colmap *cm,
         if (f->type == F_DROP) continue;
         if (empty && f->req) { *field = k; return R_MISSING_REQUIRED; }
         if (empty) {
-            r->parsed |= (uint16_t)(1u << k);
+            *parsed |= 1u << k;
             r->missing |= (uint16_t)(1u << k);
             if (col >= 0) t->col[k].missing++;
             if (f->type == F_CAT) {
@@ -580,7 +594,7 @@ static int parse_record(ctx *c, int ti, const csv_record *rec, const colmap *cm,
         case F_DROP:
             break;
         }
-        r->parsed |= (uint16_t)(1u << k);
+        *parsed |= 1u << k;
     }
     if (ti == T_TRANS && ((!(r->missing & (1u << 4)) && r->num[0] < 0) || r->num[2] < 0)) {
         r->flags |= FL_REFUND;
@@ -608,11 +622,11 @@ static int parse_pass(ctx *c, int ti, csv_reader *r, const colmap *cm, int64_t v
         row.src = SRC(rec.file, rec.offset);
         row.line = rec.line;
         row.ts = TS_MISSING;
-        row.raw_len = rec.raw_len > UINT32_MAX ? UINT32_MAX : (uint32_t)rec.raw_len;
         t->rows_in++;
+        unsigned parsed = 0;
         int field = -1, reason = status_reason(rec.status);
         if (reason == R_OK && votes) detect_dates(c, dk, nd, &rec, cm, hit, votes, hint);
-        if (reason == R_OK) reason = parse_record(c, ti, &rec, cm, votes ? hit : NULL, &row, &field, e);
+        if (reason == R_OK) reason = parse_record(c, ti, &rec, cm, votes ? hit : NULL, &row, &parsed, &field, e);
         if (e->code) break;
         if (reason == R_OK && (row.flags & FL_REFUND)) t->refunds++;
         if (reason != R_OK) {
@@ -624,8 +638,8 @@ static int parse_pass(ctx *c, int ti, csv_reader *r, const colmap *cm, int64_t v
                     if (rec.bad_field >= 0 && cm[rec.file].idx[k] == rec.bad_field) field = k;
             LOG_DEBUG("%s:%lld: %s row rejected: %s%s%s", csv_path(r, rec.file), (long long)rec.line, TD[ti].name,
                       reason_names[reason], field >= 0 ? " in field " : "", field >= 0 ? TD[ti].f[field].name : "");
-            int with = status_reason(rec.status) == R_OK;
-            if (quar_line(c, ti, &t->quar, csv_path(r, rec.file), &row, rec.offset, line_hash, reason, field, with, 0)) {
+            if (quar_line(c, ti, &t->quar, csv_path(r, rec.file), &row, rec.offset, line_hash, reason, field,
+                          status_reason(rec.status) == R_OK ? parsed : 0, 0)) {
                 PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
                 break;
             }
@@ -856,16 +870,28 @@ static int dedup_table(ctx *c, int ti, precis_err *e)
     return 0;
 }
 
-/* keyed hash of a row's raw record, read again from its file (late rejects) */
+/* Keyed hash of a row's raw record (late rejects): the file is mapped again
+ * (the last one stays mapped for the next row), and the record's end found
+ * by the CSV boundary rule, as when it was read. */
 static int late_line_hash(ctx *c, const char *path, const crow *r, uint64_t *line_hash, precis_err *e)
 {
-    char *buf = malloc(r->raw_len ? r->raw_len : 1);
-    FILE *f = fopen(path, "rb");
-    int ok = buf && f && fseeko(f, (off_t)(r->src & ((INT64_C(1) << 40) - 1)), SEEK_SET) == 0 &&
-             fread(buf, 1, r->raw_len, f) == r->raw_len &&
-             pii_token(&c->key, PII_TOKEN_LINE, buf, r->raw_len, line_hash) == 0;
-    if (f) fclose(f);
-    free(buf);
+    int file = (int)(r->src >> 40);
+    int64_t off = r->src & ((INT64_C(1) << 40) - 1);
+    if (c->late_file != file) {
+        late_unmap(c);
+        FILE *fp = fopen(path, "rb"); /* (unistd.h's R_OK would clash with the reasons) */
+        struct stat st;
+        if (fp && fstat(fileno(fp), &st) == 0 && st.st_size > 0) {
+            void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fileno(fp), 0);
+            if (m != MAP_FAILED) c->late_map = m, c->late_size = st.st_size, c->late_file = file;
+        }
+        if (fp) fclose(fp);
+    }
+    int ok = c->late_file == file && off < c->late_size;
+    if (ok) {
+        size_t len = csv_raw_len(c->late_map, c->late_size, off, CSV_MAX_FIELD_DEFAULT);
+        ok = pii_token(&c->key, PII_TOKEN_LINE, c->late_map + off, len, line_hash) == 0;
+    }
     return ok ? 0 : PERR(e, PRECIS_EXIT_IO, "cannot read %s again to hash a rejected row", path);
 }
 
@@ -1014,13 +1040,12 @@ static int order_conflicts_pass(ctx *c, int pass, const int64_t *count, oscratch
             CHECK(0, e, PRECIS_EXIT_INTERNAL, "order conflict: a returned row is not on its slot owner");
         }
         r->state = ST_REJECTED;
-        r->reason = R_ORDER_CONFLICT;
         t->rejected[R_ORDER_CONFLICT]++;
         textbuf_printf(&t->late, "%lld\t", (long long)r->src);
         const char *path = t->files.path[r->src >> 40];
         uint64_t line_hash = 0;
         if (late_line_hash(c, path, r, &line_hash, e) ||
-            quar_line(c, T_TRANS, &t->late, path, r, r->src & ((INT64_C(1) << 40) - 1), line_hash, R_ORDER_CONFLICT, 0, 1, 1)) {
+            quar_line(c, T_TRANS, &t->late, path, r, r->src & ((INT64_C(1) << 40) - 1), line_hash, R_ORDER_CONFLICT, 0, ALL_PARSED, 1)) {
             free(got);
             goto fail;
         }
@@ -1050,6 +1075,7 @@ static int order_conflicts(ctx *c, precis_err *e)
         rc = order_conflicts_pass(c, pass, count + (int64_t)pass * c->size, &sc, e);
     hugemem_free(sc.carry); free(sc.slot); free(sc.mixed);
     free(count);
+    late_unmap(c);
     return rc;
 }
 
@@ -1706,6 +1732,7 @@ int clean_run(int argc, char **argv, MPI_Comm comm)
     MPI_Comm_size(comm, &c->size);
     for (int d = 0; d < D_N; d++) strdict_init(&c->dict[d]);
     c->idc = calloc((size_t)1 << IDC_BITS, sizeof(idc_entry));   /* optional: NULL only costs speed */
+    c->late_file = -1;
     if (rc < 0) goto done;
     if (!o->out) PERR(e, PRECIS_EXIT_USAGE, "option --out FILE is required");
     else if (!slots_valid(o->slots)) PERR(e, PRECIS_EXIT_USAGE, "option --slots: %lld is not a power of two", (long long)o->slots);
@@ -1823,6 +1850,7 @@ done:
     pii_key_wipe(&c->key);
     if (c->idc) explicit_bzero(c->idc, sizeof(idc_entry) << IDC_BITS);   /* raw ids */
     free(c->idc);
+    late_unmap(c);
     json_decref(q);
     free(params); free(inputs); free(report);
     opts_free(&cmd);
