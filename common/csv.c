@@ -185,59 +185,81 @@ static int ensure_fields(csv_reader *r, int n)
     return 0;
 }
 
-/* A record without any quote: fields end at the delimiters, found 16 bytes
- * at a time (SSE2 where there is SSE2). *ascii says whether every byte is
- * below 0x80 (then it is valid UTF-8 without a closer look). Returns the
- * status. */
-static int split_plain(csv_reader *r, const char *a, size_t len, int *nf, int *bad, int *ascii, int *nul)
+/* Fields of the line that starts at a: scan a[0..limit) to the first '\n'
+ * (or limit), ending a field at each delimiter, 16 bytes at a time (SSE2
+ * where there is SSE2), in one pass that also looks for bytes >= 0x80
+ * (*ascii: none, so valid UTF-8 without a closer look) and NUL bytes.
+ * Returns where the line ends (the '\n' or limit), or -1 when a quote comes
+ * first: the record is not a plain line, and the caller follows the quotes. */
+static int64_t scan_plain(csv_reader *r, const char *a, int64_t limit, int *nf, int *ascii, int *nul)
 {
     char delim = r->o.delim;
     int k = 0, cap = r->fcap;
     const char **fv = r->fv;
     size_t *fl = r->fl;
-    size_t start = 0, i = 0;
+    int64_t start = 0, i = 0, stop = -1;
     unsigned high = 0, zero = 0;
 #define FIELD_END(at)                                                    \
     do {                                                                 \
         if (k >= cap) {                                                  \
-            if (ensure_fields(r, k + 1)) return -1;                      \
+            if (ensure_fields(r, k + 1)) return -2;                      \
             cap = r->fcap, fv = r->fv, fl = r->fl;                       \
         }                                                                \
         fv[k] = a + start;                                               \
-        fl[k] = (at) - start;                                            \
+        fl[k] = (size_t)((at) - start);                                  \
         k++;                                                             \
         start = (at) + 1;                                                \
     } while (0)
 #ifdef __SSE2__
-    const __m128i dv = _mm_set1_epi8(delim), zv = _mm_setzero_si128();
-    __m128i any = zv, z = zv;
-    for (; i + 16 <= len; i += 16) {
+    const __m128i dv = _mm_set1_epi8(delim), lv = _mm_set1_epi8('\n'), qv = _mm_set1_epi8('"'), zv = _mm_setzero_si128();
+    for (; i + 16 <= limit; i += 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(a + i));
-        any = _mm_or_si128(any, v);
-        z = _mm_or_si128(z, _mm_cmpeq_epi8(v, zv));
-        unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, dv));
-        while (m) {
-            FIELD_END(i + (size_t)__builtin_ctz(m));
-            m &= m - 1;
+        unsigned md = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, dv));
+        unsigned ms = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, lv), _mm_cmpeq_epi8(v, qv)));
+        unsigned mh = (unsigned)_mm_movemask_epi8(v), mz = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, zv));
+        if (ms) { /* the line ends here, or a quote comes first */
+            int p = __builtin_ctz(ms);
+            if (a[i + p] == '"') return -1;
+            unsigned before = (1u << p) - 1;
+            md &= before;
+            high |= mh & before;
+            zero |= mz & before;
+            stop = i + p;
+        } else {
+            high |= mh;
+            zero |= mz;
+        }
+        for (; md; md &= md - 1) FIELD_END(i + __builtin_ctz(md));
+        if (stop >= 0) break;
+    }
+#endif
+    for (; stop < 0 && i < limit; i++) {
+        char ch = a[i];
+        if (ch == '\n') stop = i;
+        else if (ch == '"') return -1;
+        else {
+            high |= (unsigned char)ch & 0x80u;
+            zero |= ch == '\0';
+            if (ch == delim) FIELD_END(i);
         }
     }
-    high = (unsigned)_mm_movemask_epi8(any);
-    zero = (unsigned)_mm_movemask_epi8(z);
-#endif
-    for (; i < len; i++) {
-        high |= (unsigned char)a[i] & 0x80u;
-        zero |= a[i] == '\0';
-        if (a[i] == delim) FIELD_END(i);
-    }
-    FIELD_END(len);   /* the last field (empty after a trailing delimiter) */
+    if (stop < 0) stop = limit;
+    FIELD_END(stop);   /* the last field (empty after a trailing delimiter) */
 #undef FIELD_END
     *nf = k;
-    *bad = -1;
     *ascii = high == 0;
     *nul = zero != 0;
+    return stop;
+}
+
+/* CSV_FIELD_TOO_LONG (and *bad) when one of the nf fields of a record of
+ * len bytes is longer than the limit, else CSV_OK. */
+static int long_field(const csv_reader *r, size_t len, int nf, int *bad)
+{
+    *bad = -1;
     if (len > r->o.max_field) /* only then can a field be too long */
-        for (int j = 0; j < k; j++)
-            if (fl[j] > r->o.max_field) { *bad = j; return CSV_FIELD_TOO_LONG; }
+        for (int j = 0; j < nf; j++)
+            if (r->fl[j] > r->o.max_field) { *bad = j; return CSV_FIELD_TOO_LONG; }
     return CSV_OK;
 }
 
@@ -245,7 +267,10 @@ static int split_plain(csv_reader *r, const char *a, size_t len, int *nf, int *b
 static int split_fields(csv_reader *r, const char *a, size_t len, int quoted, int *nf, int *bad, int *ascii, int *nul)
 {
     *ascii = 0;
-    if (!quoted) return split_plain(r, a, len, nf, bad, ascii, nul);
+    if (!quoted) { /* no quote and no newline in [a, a + len) */
+        if (scan_plain(r, a, (int64_t)len, nf, ascii, nul) < -1) return -1;
+        return long_field(r, len, *nf, bad);
+    }
     *nul = memchr(a, '\0', len) != NULL;
     char delim = r->o.delim;
     if (r->scap < len + 1) {
@@ -521,11 +546,22 @@ int csv_next(csv_reader *r, csv_record *rec)
             if (b > a) madvise((void *)(f->d + a), (size_t)(b - a), MADV_DONTNEED);
             f->released = b;
         }
-        int st, quoted;
-        int64_t end = rec_end(f->d, f->size, s, r->o.max_field, &st, &quoted);
-        int64_t le = end;
-        if (le > s && f->d[le - 1] == '\n') le--;
-        if (st == CSV_OK && le > s && f->d[le - 1] == '\r') le--;
+        int nf = 0, bad = -1, ascii = 0, nul = 0, s2 = CSV_OK;
+        /* most records are lines without a quote: split in the pass that finds their end */
+        int64_t stop = scan_plain(r, f->d + s, f->size - s, &nf, &ascii, &nul);
+        if (stop < -1) ASSERT(!"out of memory splitting a CSV record");
+        int st = CSV_OK, quoted = stop < 0;
+        int64_t end, le;
+        if (!quoted) {
+            le = s + stop;
+            end = le < f->size ? le + 1 : le;
+            if (le > s && f->d[le - 1] == '\r') le--, r->fl[nf - 1]--;
+        } else {
+            end = rec_end(f->d, f->size, s, r->o.max_field, &st, &quoted);
+            le = end;
+            if (le > s && f->d[le - 1] == '\n') le--;
+            if (st == CSV_OK && le > s && f->d[le - 1] == '\r') le--;
+        }
         int64_t line = r->line;
         r->line += quoted || st != CSV_OK ? count_nl(f->d, s, end) : f->d[end - 1] == '\n';
         r->pos = end;
@@ -541,8 +577,8 @@ int csv_next(csv_reader *r, csv_record *rec)
         rec->bad_field = -1;
         rec->status = st;
         if (st != CSV_OK) return 1;
-        int nf = 0, bad = -1, ascii = 0, nul = 0;
-        int s2 = split_fields(r, rec->raw, rec->raw_len, quoted, &nf, &bad, &ascii, &nul);
+        if (quoted) s2 = split_fields(r, rec->raw, rec->raw_len, quoted, &nf, &bad, &ascii, &nul);
+        else s2 = long_field(r, rec->raw_len, nf, &bad);
         if (s2 < 0) ASSERT(!"out of memory splitting a CSV record");
         rec->nfields = nf;
         rec->f = r->fv;
