@@ -16,8 +16,8 @@ typedef struct kv {
 #define SMALL_DIGIT_BITS 8
 #define SMALL_BLOCK 2048
 #define BLOCK 16384   /* records sorted through (key, index) pairs: ~1.7 MB of 104-byte rows */
-#define MSD_BITS 8
-#define NMSD (1 << MSD_BITS)
+#define MSD_MAX_BITS 11
+#define NMSD (1 << MSD_MAX_BITS)
 #define AHEAD 4       /* records prefetched on each bucket's stream */
 
 typedef struct sorter {
@@ -148,12 +148,17 @@ static int msd_sort(sorter *s, char *p, int64_t n)
     }
     uint64_t diff = all_or ^ all_and;
     if (!diff) return block_sort(s, p, n);   /* one key: the comparator orders them all */
-    int top = 63 - __builtin_clzll(diff), shift = top >= MSD_BITS - 1 ? top - (MSD_BITS - 1) : 0;
-#define DIGIT(r) ((int)((s->key((r), s->ctx) >> shift) & (NMSD - 1)))
+    /* as many buckets as leave each one a block (one distribution instead
+     * of two for up to 2^11 blocks), at least 2^8, at most 2^11 */
+    int bits = 8;
+    while (bits < MSD_MAX_BITS && (n >> bits) > BLOCK) bits++;
+    int nmsd = 1 << bits;
+    int top = 63 - __builtin_clzll(diff), shift = top >= bits - 1 ? top - (bits - 1) : 0;
+#define DIGIT(r) ((int)((s->key((r), s->ctx) >> shift) & (nmsd - 1)))
     int64_t head[NMSD] = {0}, tail[NMSD];
     for (int64_t i = 0; i < n; i++) head[DIGIT(p + sz * (size_t)i)]++;
     int64_t sum = 0;
-    for (int d = 0; d < NMSD; d++) {
+    for (int d = 0; d < nmsd; d++) {
         int64_t c = head[d];
         head[d] = sum;
         sum += c;
@@ -161,9 +166,9 @@ static int msd_sort(sorter *s, char *p, int64_t n)
     }
     int64_t start[NMSD];
     memcpy(start, head, sizeof start);
-    for (int d = 0; d < NMSD; d++)
+    for (int d = 0; d < nmsd; d++)
         for (int64_t i = head[d]; i < tail[d] && i < head[d] + AHEAD; i++) prefetch_record(p + sz * (size_t)i, sz);
-    for (int d = 0; d < NMSD; d++) {
+    for (int d = 0; d < nmsd; d++) {
         while (head[d] < tail[d]) {
             char *r = p + sz * (size_t)head[d];
             int dd = DIGIT(r);
@@ -186,7 +191,7 @@ static int msd_sort(sorter *s, char *p, int64_t n)
         }
     }
 #undef DIGIT
-    for (int d = 0; d < NMSD; d++)
+    for (int d = 0; d < nmsd; d++)
         if (msd_sort(s, p + sz * (size_t)start[d], tail[d] - start[d])) return -1;
     return 0;
 }

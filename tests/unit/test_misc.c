@@ -311,6 +311,36 @@ static void test_rsort(void **state)
     free(b);
 }
 
+/* more records than 256 blocks: the first distribution takes more than 8
+ * bits (9 here), so it is the only one before the blocks */
+typedef struct nrec { uint64_t k, id; } nrec;
+static uint64_t nkey(const void *a, const void *ctx) { (void)ctx; return ((const nrec *)a)->k; }
+static int nfull(const void *a, const void *b)
+{
+    const nrec *x = a, *y = b;
+    if (x->k != y->k) return x->k < y->k ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+static void test_rsort_wide_msd(void **state)
+{
+    (void)state;
+    const int64_t n = 4500000;
+    nrec *a = malloc(sizeof *a * (size_t)n), *b = malloc(sizeof *b * (size_t)n);
+    assert_non_null(a);
+    assert_non_null(b);
+    uint64_t x = 0x2545F4914F6CDD1DULL;
+    for (int64_t i = 0; i < n; i++) {
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        a[i] = (nrec){i % 7 ? x : x >> 40, (uint64_t)i}; /* some keys share their top bits */
+    }
+    memcpy(b, a, sizeof *a * (size_t)n);
+    qsort(b, (size_t)n, sizeof *b, nfull);
+    assert_int_equal(rsort_records(a, n, sizeof *a, nkey, NULL, nfull), 0);
+    assert_memory_equal(a, b, sizeof *a * (size_t)n);
+    free(a);
+    free(b);
+}
+
 /* hugemem: contents survive growth (in place and moved), shrinking and
  * regrowth; new bytes are zero; large blocks sit 64 bytes past a 2 MiB
  * boundary (what keeps their huge pages whole); impossible sizes fail
@@ -372,6 +402,7 @@ int main(void)
         cmocka_unit_test(test_calendar),
         cmocka_unit_test(test_hungarian),
         cmocka_unit_test(test_rsort),
+        cmocka_unit_test(test_rsort_wide_msd),
         cmocka_unit_test(test_hugemem),
         cmocka_unit_test(test_strdict_truncate),
         cmocka_unit_test(test_datefmt_exclusive),
