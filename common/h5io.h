@@ -37,6 +37,7 @@ typedef struct h5io_file {
     char *path; /* final path */
     char *tmp;  /* path being written, NULL when reading */
     int filter; /* how the next datasets are stored: H5IO_SHUFFLE_DEFLATE ... */
+    int wb_fd;  /* the file being written, opened again to start its writeback early; -1 */
 } h5io_file;
 
 /* Create <path>.tmp for writing (truncating any old .tmp). */
