@@ -281,17 +281,21 @@ static int parse_num(const char *v, size_t l, double *out)
      * IEEE division rounds m / 10^k correctly (Clinger) */
     static const double p10[16] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
     {
-        size_t i = 0;
-        int neg = 0, nd = 0, frac = -1;
-        int64_t m = 0;
-        if (i < l && (v[i] == '+' || v[i] == '-')) neg = v[i++] == '-';
-        for (; i < l && nd <= 15; i++) {
-            if (v[i] >= '0' && v[i] <= '9') { m = m * 10 + (v[i] - '0'); nd++; if (frac >= 0) frac++; }
-            else if (v[i] == '.' && frac < 0) frac = 0;
-            else break;
+        const char *p = v, *end = v + l;
+        int neg = 0;
+        if (p < end && (*p == '+' || *p == '-')) neg = *p++ == '-';
+        const char *d0 = p;
+        uint64_t m = 0; /* wraps past 19 digits: those take the slow path anyway */
+        while (p < end && (unsigned char)(*p - '0') < 10) m = m * 10 + (uint64_t)(*p++ - '0');
+        int64_t ni = p - d0, nf = 0;
+        int dot = p < end && *p == '.';
+        if (dot) {
+            const char *f0 = ++p;
+            while (p < end && (unsigned char)(*p - '0') < 10) m = m * 10 + (uint64_t)(*p++ - '0');
+            nf = p - f0;
         }
-        if (i == l && nd > 0 && nd <= 15 && frac != 0) {
-            double x = (double)m / p10[frac > 0 ? frac : 0];
+        if (p == end && ni + nf > 0 && ni + nf <= 15 && (!dot || nf > 0)) {
+            double x = (double)m / p10[nf];
             if (x > AMOUNT_MAX) return R_OUT_OF_RANGE;
             *out = neg ? -x : x;
             return 0;
