@@ -198,6 +198,7 @@ typedef struct ctx {
     int32_t *dmap[D_N];
     table t[T_N];
     idc_entry *idc;   /* 2^IDC_BITS entries, or NULL */
+    idc_entry *idc_last; /* the entry of the last id looked up, or NULL */
     const char *late_map; /* the input file of the last late reject, mapped */
     int64_t late_size;
     int late_file;        /* its index, -1 for none */
@@ -213,12 +214,19 @@ static void late_unmap(ctx *c)
 
 static int customer_key_cached(ctx *c, const char *v, size_t l, uint64_t *key, uint64_t *key_lo)
 {
-    idc_entry *en = NULL;
+    idc_entry *en = c->idc_last;
+    if (en && en->len == l && memcmp(en->id, v, l) == 0) { /* the row before's customer (exports group by customer) */
+        *key = en->key;
+        *key_lo = en->key_lo;
+        return 0;
+    }
+    en = NULL;
     if (c->idc && l > 0 && l <= IDC_LEN) {
         en = &c->idc[strdict_hash(v, l) >> (64 - IDC_BITS)];
         if (en->len == l && memcmp(en->id, v, l) == 0) {
             *key = en->key;
             *key_lo = en->key_lo;
+            c->idc_last = en;
             return 0;
         }
     }
@@ -229,6 +237,7 @@ static int customer_key_cached(ctx *c, const char *v, size_t l, uint64_t *key, u
         en->key = *key;
         en->key_lo = *key_lo;
     }
+    c->idc_last = en;
     return 0;
 }
 
