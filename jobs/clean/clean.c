@@ -946,6 +946,10 @@ static int64_t okey_find(const oslot *slot, int64_t cap, uint64_t k)
  * memory to about 72 / ORDER_PASSES bytes per row. */
 #define ORDER_PASSES 4
 
+/* The rank that groups an order key: its low 32 bits scaled to [0, size)
+ * (a multiply, not a division per row; the pass is the top 2 bits). */
+static inline int okey_owner(uint64_t k, int size) { return (int)(((k & 0xffffffffu) * (uint64_t)size) >> 32); }
+
 /* What the passes reuse, so that each pass writes into pages the one before
  * has touched (fresh pages are what a pass would cost most): the received
  * records, which become this rank's bucket of the next pass, and the hash
@@ -978,7 +982,7 @@ static int order_conflicts_pass(ctx *c, int pass, const int64_t *count, oscratch
     for (int64_t i = 0; i < t->n; i++) {
         crow *r = &t->rows[i];
         if (r->state != ST_KEEP || !r->order_key || (int)(r->order_key >> 62) != pass) continue;
-        int q = (int)(r->order_key % (uint64_t)c->size);
+        int q = okey_owner(r->order_key, c->size);
         bk[q][fill[q]++] = (okey_rec){r->order_key, r->key, r->key_lo, r->ts, r->src};
     }
     TRY(shuffle_buckets(c->comm, (void **)bk, bn, sizeof(okey_rec), 0, (void **)&o, &no, e));
@@ -1080,7 +1084,7 @@ static int order_conflicts(ctx *c, precis_err *e)
     for (int64_t i = 0; i < t->n; i++) {
         const crow *r = &t->rows[i];
         if (r->state == ST_KEEP && r->order_key)
-            count[(int64_t)(r->order_key >> 62) * c->size + (int64_t)(r->order_key % (uint64_t)c->size)]++;
+            count[(int64_t)(r->order_key >> 62) * c->size + okey_owner(r->order_key, c->size)]++;
     }
     int rc = 0;
     oscratch sc = {0};
