@@ -1554,25 +1554,30 @@ static int table_columns(const ctx *c, int ti, wcol *w)
 }
 
 /* Column w of the clean rows among r[0..n) to dst, packed. */
-static void pack_column(const crow *r, int64_t n, const wcol *w, char *dst)
+/* Column w of the rows r[keep[0..m)] into dst: one loop per kind of column. */
+static void pack_column(const crow *r, const int32_t *keep, int64_t m, const wcol *w, char *dst)
 {
-    int64_t j = 0;
-    for (int64_t i = 0; i < n; i++) {
-        if (!is_clean(&r[i])) continue;
-        const crow *x = &r[i];
-        switch (w->what) {
-        case W_KEY: memcpy(dst + 8 * j, &x->key, 8); break;
-        case W_KEY_LO: memcpy(dst + 8 * j, &x->key_lo, 8); break;
-        case W_ORDER: memcpy(dst + 8 * j, &x->order_key, 8); break;
-        case W_TOK: memcpy(dst + 8 * j, &x->tok[w->idx], 8); break;
-        case W_CAT: memcpy(dst + 4 * j, &x->cat[w->idx], 4); break;
-        case W_NUM: memcpy(dst + 8 * j, &x->num[w->idx], 8); break;
-        case W_TS: memcpy(dst + 8 * j, &x->ts, 8); break;
-        case W_BIRTH: memcpy(dst + 4 * j, &x->birth_year, 4); break;
-        case W_FLAGS: dst[j] = (char)x->flags; break;
-        }
-        j++;
+/* (dst need not be aligned for T: memcpy, which compiles to one store) */
+#define PACK(T, expr)                                          \
+    do {                                                       \
+        for (int64_t j = 0; j < m; j++) {                      \
+            const crow *x = &r[keep[j]];                       \
+            T val = (expr);                                    \
+            memcpy(dst + sizeof(T) * (size_t)j, &val, sizeof(T)); \
+        }                                                      \
+    } while (0)
+    switch (w->what) {
+    case W_KEY: PACK(uint64_t, x->key); break;
+    case W_KEY_LO: PACK(uint64_t, x->key_lo); break;
+    case W_ORDER: PACK(uint64_t, x->order_key); break;
+    case W_TOK: PACK(uint64_t, x->tok[w->idx]); break;
+    case W_CAT: PACK(int32_t, x->cat[w->idx]); break;
+    case W_NUM: PACK(double, x->num[w->idx]); break;
+    case W_TS: PACK(int64_t, x->ts); break;
+    case W_BIRTH: PACK(int32_t, x->birth_year); break;
+    case W_FLAGS: PACK(uint8_t, x->flags); break;
     }
+#undef PACK
 }
 
 /* The table's last use: its rows are rewritten in place, one block of WB
@@ -1592,6 +1597,7 @@ static int write_table(ctx *c, h5io_file *f, int ti, precis_err *e)
     int64_t nb = (t->n + WB - 1) / WB, n = 0, lo = 0, hi = 0;
     int64_t *m = malloc(sizeof(int64_t) * (size_t)(nb ? nb : 1)), *offs = NULL;
     crow *tmp = malloc(sizeof(crow) * WB);
+    int32_t keep[WB];
     char *buf = NULL, path[256];
     CHECK(rowbytes <= sizeof(crow), e, PRECIS_EXIT_INTERNAL, "internal: %s has %zu bytes of columns per row", td->name, rowbytes);
     CHECK(m && tmp, e, PRECIS_EXIT_INTERNAL, "out of memory");
@@ -1600,8 +1606,9 @@ static int write_table(ctx *c, h5io_file *f, int ti, precis_err *e)
         int64_t len = t->n - b * WB < WB ? t->n - b * WB : WB;
         memcpy(tmp, blk, sizeof(crow) * (size_t)len);
         m[b] = 0;
-        for (int64_t i = 0; i < len; i++) m[b] += is_clean(&tmp[i]);
-        for (int k = 0; k < nc; k++) pack_column(tmp, len, &w[k], (char *)blk + before[k] * (size_t)m[b]);
+        for (int64_t i = 0; i < len; i++)
+            if (is_clean(&tmp[i])) keep[m[b]++] = (int32_t)i;
+        for (int k = 0; k < nc; k++) pack_column(tmp, keep, m[b], &w[k], (char *)blk + before[k] * (size_t)m[b]);
         n += m[b];
     }
     free(tmp);
