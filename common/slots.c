@@ -12,11 +12,6 @@ void slots_range(int rank, int size, int64_t S, int64_t *lo, int64_t *hi)
     *hi = (int64_t)((__int128)(rank + 1) * S / size);
 }
 
-int slots_owner(int64_t slot, int64_t S, int size)
-{
-    return (int)(((__int128)(slot + 1) * size - 1) / S);
-}
-
 int slots_offsets_local(MPI_Comm comm, const int64_t *slot_of_row, int64_t nrows,
                         int64_t lo, int64_t hi, int64_t *out, precis_err *e)
 {

@@ -26,8 +26,18 @@ static inline int64_t slots_of(uint64_t customer_key, int64_t S)
 /* Rank r's slot range [lo, hi) of S slots over P ranks. Can't fail. */
 void slots_range(int rank, int size, int64_t S, int64_t *lo, int64_t *hi);
 
-/* The rank that owns `slot`. Can't fail. */
-int slots_owner(int64_t slot, int64_t S, int size);
+/* The rank that owns `slot`: floor(((slot + 1) * P - 1) / S). Inline and
+ * in 64 bits where that cannot overflow (a shift for S a power of two):
+ * precis-clean asks once per row, and a 128-bit division is a library call
+ * of ~40 cycles. Can't fail. */
+static inline int slots_owner(int64_t slot, int64_t S, int size)
+{
+    if (S <= (INT64_C(1) << 40) && size <= (1 << 22)) { /* (slot + 1) * size < 2^62 */
+        int64_t x = (slot + 1) * (int64_t)size - 1;
+        return (int)((S & (S - 1)) == 0 ? x >> __builtin_ctzll((uint64_t)S) : x / S);
+    }
+    return (int)(((__int128)(slot + 1) * size - 1) / S);
+}
 
 /* Collective. Given this rank's rows, already sorted by slot and all within
  * this rank's slot range [lo, hi), build this rank's part of the global

@@ -97,7 +97,9 @@ static void test_opts(void **st)
 static void test_slots(void **st)
 {
     (void)st;
-    int64_t Ss[] = {1, 4, 64, 16384, 1 << 20};
+    /* powers of two (a shift), others (a 64-bit division: ALS item slots), and one
+     * beyond 2^40 (the 128-bit path) */
+    int64_t Ss[] = {1, 4, 64, 16384, 1 << 20, 1000, 12345, (INT64_C(1) << 41) + 3};
     for (size_t si = 0; si < sizeof Ss / sizeof Ss[0]; si++)
         for (int P = 1; P <= 700; P += (P < 8 ? 1 : 97)) {
             int64_t S = Ss[si], prev = 0;
