@@ -281,6 +281,17 @@ static void test_strdict_truncate(void **state)
     strdict_free(&d);
 }
 
+/* rsort_records(a) gives the order qsort gives a copy of a (b: scratch of n
+ * records) under the full order `full`. */
+static void sorts_as_qsort(void *a, void *b, int64_t n, size_t size, rsort_key_fn key,
+                           int (*tie)(const void *, const void *), int (*full)(const void *, const void *))
+{
+    memcpy(b, a, size * (size_t)n);
+    qsort(b, (size_t)n, size, full);
+    assert_int_equal(rsort_records(a, n, size, key, NULL, tie), 0);
+    assert_memory_equal(a, b, size * (size_t)n);
+}
+
 static void test_rsort(void **state)
 {
     (void)state;
@@ -304,10 +315,7 @@ static void test_rsort(void **state)
             a[i].id = i;
             memset(a[i].pad, (int)(i & 0xff), sizeof a[i].pad);
         }
-        memcpy(b, a, sizeof *a * (size_t)n);
-        qsort(b, (size_t)n, sizeof *b, wfull);
-        assert_int_equal(rsort_records(a, n, sizeof *a, wkey, NULL, wtie), 0);
-        assert_memory_equal(a, b, sizeof *a * (size_t)n);
+        sorts_as_qsort(a, b, n, sizeof *a, wkey, wtie, wfull);
     }
     free(a);
     free(b);
@@ -335,10 +343,7 @@ static void test_rsort_wide_msd(void **state)
         x ^= x << 13; x ^= x >> 7; x ^= x << 17;
         a[i] = (nrec){i % 7 ? x : x >> 40, (uint64_t)i}; /* some keys share their top bits */
     }
-    memcpy(b, a, sizeof *a * (size_t)n);
-    qsort(b, (size_t)n, sizeof *b, nfull);
-    assert_int_equal(rsort_records(a, n, sizeof *a, nkey, NULL, nfull), 0);
-    assert_memory_equal(a, b, sizeof *a * (size_t)n);
+    sorts_as_qsort(a, b, n, sizeof *a, nkey, nfull, nfull);
     free(a);
     free(b);
 }
