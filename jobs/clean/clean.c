@@ -275,7 +275,7 @@ static inline void trim(const char **v, size_t *l)
 {
     const char *s = *v;
     size_t n = *l;
-    if (n == 0 || (!blank(s[0]) && !blank(s[n - 1]))) return;
+    if (n == 0 || ((unsigned char)s[0] > ' ' && (unsigned char)s[n - 1] > ' ')) return;
     while (n && blank(*s)) s++, n--;
     while (n && blank(s[n - 1])) n--;
     *v = s;
@@ -511,18 +511,23 @@ static int parse_record(ctx *c, int ti, const csv_record *rec, const colmap *cm,
     table *t = &c->t[ti];
     char norm[1024];
     *field = -1;
-    for (int k = 0; k < TD[ti].nf; k++) {
+    /* in locals: the stores into the row below would otherwise make the
+     * compiler load these again for every field */
+    const int *idx = cm[rec->file].idx, nf = TD[ti].nf;
+    const char *const *fv = rec->f;
+    const size_t *fl = rec->flen;
+    for (int k = 0; k < nf; k++) {
         const fdef *f = &TD[ti].f[k];
-        int col = cm[rec->file].idx[k];
+        if (f->type == F_DROP) continue;
+        int col = idx[k];
         const char *v = "";
         size_t l = 0;
         if (col >= 0) {
-            v = rec->f[col];
-            l = rec->flen[col];
+            v = fv[col];
+            l = fl[col];
             trim(&v, &l);
         }
         int empty = l == 0;
-        if (f->type == F_DROP) continue;
         if (empty && f->req) { *field = k; return R_MISSING_REQUIRED; }
         if (empty) {
             *parsed |= 1u << k;
