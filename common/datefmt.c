@@ -50,6 +50,13 @@ static int parse_offset(const char *s, size_t len, int64_t *off)
     return 0;
 }
 
+/* Two digits at s as a number, or -1. */
+static inline int d2(const char *s)
+{
+    unsigned a = (unsigned)(unsigned char)s[0] - '0', b = (unsigned)(unsigned char)s[1] - '0';
+    return a > 9 || b > 9 ? -1 : (int)(a * 10 + b);
+}
+
 static int ymd(int64_t y, int64_t m, int64_t d, int64_t *days)
 {
     if (!tu_valid_date(y, (int)m, (int)d)) return -1;
@@ -65,6 +72,21 @@ int datefmt_parse(int f, const char *s, size_t len, int64_t tz, int64_t *ts)
     while (len && (s[len - 1] == ' ' || s[len - 1] == '\t')) len--;
     switch (f) {
     case DF_ISO:
+        /* the common shapes, YYYY-MM-DD and YYYY-MM-DD[T ]HH:MM:SS, without
+         * the general walk below (same checks, same result) */
+        if ((len == 10 || (len == 19 && (s[10] == ' ' || s[10] == 'T') && s[13] == ':' && s[16] == ':')) &&
+            s[4] == '-' && s[7] == '-') {
+            int y1 = d2(s), y2 = d2(s + 2), mo = d2(s + 5), da = d2(s + 8);
+            if (y1 < 0 || y2 < 0 || mo < 0 || da < 0 || ymd(y1 * 100 + y2, mo, da, &days)) return -1;
+            if (len == 19) {
+                int hh = d2(s + 11), mi = d2(s + 14), ss = d2(s + 17);
+                if (hh < 0 || mi < 0 || ss < 0 || hh > 23 || mi > 59 || ss > 60) return -1;
+                secs = hh * 3600 + mi * 60 + ss;
+            }
+            *ts = days * 86400 + secs - off;
+            return 0;
+        }
+        /* fall through */
     case DF_SLASH: {
         char sep = f == DF_ISO ? '-' : '/';
         if (len < 10 || s[4] != sep || s[7] != sep || digits(s, 4, &y) || digits(s + 5, 2, &m) ||

@@ -241,6 +241,34 @@ static void test_datefmt_exclusive(void **state)
     assert_true(parsed > 1000); /* the strings did reach every parser's success path */
 }
 
+/* ISO's fast shapes (10 and 19 characters) agree with the general walk,
+ * reached by the same instant written one character longer ("Z" after a
+ * date-time, " 00:00" after a date), on valid and invalid fields alike */
+static void test_datefmt_iso_fast(void **state)
+{
+    (void)state;
+    uint64_t x = 0x9E3779B97F4A7C15ULL;
+    int ok = 0;
+    for (int t = 0; t < 200000; t++) {
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        int y = 1890 + (int)(x % 230), m = (int)((x >> 8) % 14), d = (int)((x >> 16) % 33);
+        int h = (int)((x >> 24) % 26), mi = (int)((x >> 32) % 62), sec = (int)((x >> 40) % 62);
+        char a[64], b[80];
+        int64_t ta = 0, tb = 0;
+        if (t % 3 == 0) {
+            snprintf(a, sizeof a, "%04d-%02d-%02d", y, m, d);
+            snprintf(b, sizeof b, "%s 00:00", a);
+        } else {
+            snprintf(a, sizeof a, "%04d-%02d-%02d%c%02d:%02d:%02d", y, m, d, t % 2 ? 'T' : ' ', h, mi, sec);
+            snprintf(b, sizeof b, "%sZ", a);
+        }
+        int ra = datefmt_parse(DF_ISO, a, strlen(a), 0, &ta), rb = datefmt_parse(DF_ISO, b, strlen(b), 0, &tb);
+        assert_int_equal(ra, rb);
+        if (ra == 0) assert_true(ta == tb), ok++;
+    }
+    assert_true(ok > 50000 && ok < 190000); /* both valid and invalid values came up */
+}
+
 /* truncation forgets the later strings and keeps every earlier id */
 static void test_strdict_truncate(void **state)
 {
@@ -413,6 +441,7 @@ int main(void)
         cmocka_unit_test(test_hugemem),
         cmocka_unit_test(test_strdict_truncate),
         cmocka_unit_test(test_datefmt_exclusive),
+        cmocka_unit_test(test_datefmt_iso_fast),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
