@@ -130,6 +130,17 @@ static int64_t rec_end(const char *d, int64_t n, int64_t s, size_t maxf, int *st
     return n;
 }
 
+/* rec_end, and in *le where the record's bytes end: before its '\n', and
+ * before a '\r' ahead of it when the record is good (csv_next's rule). */
+static int64_t rec_span(const char *d, int64_t n, int64_t s, size_t maxf, int *status, int *quoted, int64_t *le)
+{
+    int64_t end = rec_end(d, n, s, maxf, status, quoted), l = end;
+    if (l > s && d[l - 1] == '\n') l--;
+    if (*status == CSV_OK && l > s && d[l - 1] == '\r') l--;
+    *le = l;
+    return end;
+}
+
 /* Scan records from `start` while they start before `stop`; return where the
  * last one ends (or start itself when start >= stop). Where no quote occurs,
  * records are lines: the stretch up to the next quote is skipped whole, and
@@ -350,12 +361,9 @@ static int parse_header(csv_reader *r, csv_file *f, precis_err *e)
     if (!r->o.has_header || p >= f->size) return 0;
     int st;
     int quoted;
-    int64_t end = rec_end(f->d, f->size, p, r->o.max_field, &st, &quoted);
+    int64_t le, end = rec_span(f->d, f->size, p, r->o.max_field, &st, &quoted, &le);
     if (st != CSV_OK)
         return PERR(e, PRECIS_EXIT_DATA, "%s:1: header row has broken quoting (%s)", f->path, csv_status_name(st));
-    int64_t le = end;
-    if (le > p && f->d[le - 1] == '\n') le--;
-    if (le > p && f->d[le - 1] == '\r') le--;
     int nf = 0, bad, ascii, nul;
     int s = split_fields(r, f->d + p, (size_t)(le - p), quoted, &nf, &bad, &ascii, &nul);
     if (s < 0) return PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
@@ -557,10 +565,7 @@ int csv_next(csv_reader *r, csv_record *rec)
             end = le < f->size ? le + 1 : le;
             if (le > s && f->d[le - 1] == '\r') le--, r->fl[nf - 1]--;
         } else {
-            end = rec_end(f->d, f->size, s, r->o.max_field, &st, &quoted);
-            le = end;
-            if (le > s && f->d[le - 1] == '\n') le--;
-            if (st == CSV_OK && le > s && f->d[le - 1] == '\r') le--;
+            end = rec_span(f->d, f->size, s, r->o.max_field, &st, &quoted, &le);
         }
         int64_t line = r->line;
         r->line += quoted || st != CSV_OK ? count_nl(f->d, s, end) : f->d[end - 1] == '\n';
@@ -618,9 +623,8 @@ const char *csv_path(const csv_reader *r, int file) { return r->f[file].path; }
 size_t csv_raw_len(const char *d, int64_t n, int64_t s, size_t max_field)
 {
     int st, quoted;
-    int64_t le = rec_end(d, n, s, max_field, &st, &quoted);
-    if (le > s && d[le - 1] == '\n') le--;
-    if (st == CSV_OK && le > s && d[le - 1] == '\r') le--;
+    int64_t le;
+    rec_span(d, n, s, max_field, &st, &quoted, &le);
     return (size_t)(le - s);
 }
 int csv_nfiles(const csv_reader *r) { return r->nfiles; }

@@ -28,35 +28,18 @@ static int rehash(strdict *d, int32_t ns)
     return 0;
 }
 
-/* Short values (codes, ids) are read in words that stay inside [0, len):
- * the last word overlaps the one before it. */
-static inline uint64_t ld64(const char *s)
-{
-    uint64_t w;
-    memcpy(&w, s, 8);
-    return w;
-}
-
-static inline uint32_t ld32(const char *s)
-{
-    uint32_t w;
-    memcpy(&w, s, 4);
-    return w;
-}
-
+/* Short values (codes, ids) are read as strdict_hash reads them: in words
+ * that stay inside [0, len), the last overlapping the one before. Below 8
+ * bytes strdict_word(s, len) holds every byte of s, so it decides equality;
+ * a NUL shows as a zero byte (from 4 bytes on: shorter words are padded
+ * with zeros). */
 static inline int zero64(uint64_t w) { return ((w - 0x0101010101010101ULL) & ~w & 0x8080808080808080ULL) != 0; }
-static inline int zero32(uint32_t w) { return ((w - 0x01010101U) & ~w & 0x80808080U) != 0; }
 
 /* Length up to the first NUL in s[0..len). */
 static size_t len_to_nul(const char *s, size_t len)
 {
-    int z = 1;
-    if (len >= 8) {
-        z = zero64(ld64(s + len - 8));
-        for (size_t i = 0; i + 8 <= len && !z; i += 8) z = zero64(ld64(s + i));
-    } else if (len >= 4) {
-        z = zero32(ld32(s)) || zero32(ld32(s + len - 4));
-    }
+    int z = len < 4 || zero64(strdict_word(s + (len >= 8 ? len - 8 : 0), len >= 8 ? 8 : len));
+    for (size_t i = 0; i + 8 <= len && !z; i += 8) z = zero64(strdict_word(s + i, 8));
     if (!z) return len;
     const char *nul = memchr(s, '\0', len);
     return nul ? (size_t)(nul - s) : len;
@@ -66,15 +49,10 @@ static size_t len_to_nul(const char *s, size_t len)
 static int same(const char *s, const char *t, size_t len)
 {
     if (len > 32) return memcmp(s, t, len) == 0;
-    if (len >= 8) {
-        for (size_t i = 0; i + 8 <= len; i += 8)
-            if (ld64(s + i) != ld64(t + i)) return 0;
-        return ld64(s + len - 8) == ld64(t + len - 8);
-    }
-    if (len >= 4) return ld32(s) == ld32(t) && ld32(s + len - 4) == ld32(t + len - 4);
-    for (size_t i = 0; i < len; i++)
-        if (s[i] != t[i]) return 0;
-    return 1;
+    if (len < 8) return strdict_word(s, len) == strdict_word(t, len);
+    for (size_t i = 0; i + 8 <= len; i += 8)
+        if (strdict_word(s + i, 8) != strdict_word(t + i, 8)) return 0;
+    return strdict_word(s + len - 8, 8) == strdict_word(t + len - 8, 8);
 }
 
 int32_t strdict_intern(strdict *d, const char *s, size_t len)

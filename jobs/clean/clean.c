@@ -117,6 +117,8 @@ enum { ST_KEEP = 0, ST_DUP, ST_REPEAT, ST_DROPPED, ST_REJECTED };
 #define TS_MAX (4102444800LL)  /* 2100-01-01 */
 #define AMOUNT_MAX 1e12
 #define SRC(file, off) (((int64_t)(file) << 40) | (int64_t)(off))
+#define SRC_FILE(src) ((int)((src) >> 40))
+#define SRC_OFF(src) ((src) & ((INT64_C(1) << 40) - 1))
 
 /* One parsed row, 96 bytes (every phase streams the rows, so their width
  * is what most phases cost). The canonical part (up to `missing`) is
@@ -461,12 +463,12 @@ typedef struct datehit {
     int64_t ts;
 } datehit;
 
-/* dk[0..nd): the table's date fields. */
-static void detect_dates(ctx *c, const int *dk, int nd, const csv_record *rec, const colmap *cm, datehit *hit,
-                         int64_t votes[2][DF_N], int hint[2])
+/* dk[0..nd): the table's date fields, dix[q] the date index of dk[q]. */
+static void detect_dates(ctx *c, const int *dk, const int *dix, int nd, const csv_record *rec, const colmap *cm,
+                         datehit *hit, int64_t votes[2][DF_N], int hint[2])
 {
     for (int q = 0; q < nd; q++) {
-        int k = dk[q], di = dk[q + 2], col = cm[rec->file].idx[k];
+        int k = dk[q], di = dix[q], col = cm[rec->file].idx[k];
         hit[k].fmt = -1;
         hit[k].ts = 0;
         if (col < 0 || col >= rec->nfields) continue;
@@ -629,9 +631,9 @@ static int parse_pass(ctx *c, int ti, csv_reader *r, const colmap *cm, int64_t v
     table *t = &c->t[ti];
     csv_record rec;
     log_progress p;
-    int hint[2] = {0, 0}, dk[4], nd = 0; /* date fields: dk[j] and its date index dk[j + 2] */
+    int hint[2] = {0, 0}, dk[2], dix[2], nd = 0; /* the date fields and their date indexes */
     for (int k = 0; k < TD[ti].nf && nd < 2; k++)
-        if (date_index(&TD[ti].f[k]) >= 0) dk[nd] = k, dk[nd + 2] = date_index(&TD[ti].f[k]), nd++;
+        if (date_index(&TD[ti].f[k]) >= 0) dk[nd] = k, dix[nd++] = date_index(&TD[ti].f[k]);
     log_progress_start(&p, TD[ti].name, 0);
     while (csv_next(r, &rec)) {
         crow row;
@@ -643,7 +645,7 @@ static int parse_pass(ctx *c, int ti, csv_reader *r, const colmap *cm, int64_t v
         t->rows_in++;
         unsigned parsed = 0;
         int field = -1, reason = status_reason(rec.status);
-        if (reason == R_OK && votes) detect_dates(c, dk, nd, &rec, cm, hit, votes, hint);
+        if (reason == R_OK && votes) detect_dates(c, dk, dix, nd, &rec, cm, hit, votes, hint);
         if (reason == R_OK) reason = parse_record(c, ti, &rec, cm, votes ? hit : NULL, &row, &parsed, &field, e);
         if (e->code) break;
         if (reason == R_OK && (row.flags & FL_REFUND)) t->refunds++;
@@ -893,8 +895,8 @@ static int dedup_table(ctx *c, int ti, precis_err *e)
  * by the CSV boundary rule, as when it was read. */
 static int late_line_hash(ctx *c, const char *path, const crow *r, uint64_t *line_hash, precis_err *e)
 {
-    int file = (int)(r->src >> 40);
-    int64_t off = r->src & ((INT64_C(1) << 40) - 1);
+    int file = SRC_FILE(r->src);
+    int64_t off = SRC_OFF(r->src);
     if (c->late_file != file) {
         late_unmap(c);
         FILE *fp = fopen(path, "rb"); /* (unistd.h's R_OK would clash with the reasons) */
@@ -1064,10 +1066,10 @@ static int order_conflicts_pass(ctx *c, int pass, const int64_t *count, oscratch
         r->state = ST_REJECTED;
         t->rejected[R_ORDER_CONFLICT]++;
         textbuf_printf(&t->late, "%lld\t", (long long)r->src);
-        const char *path = t->files.path[r->src >> 40];
+        const char *path = t->files.path[SRC_FILE(r->src)];
         uint64_t line_hash = 0;
         if (late_line_hash(c, path, r, &line_hash, e) ||
-            quar_line(c, T_TRANS, &t->late, path, r, r->src & ((INT64_C(1) << 40) - 1), line_hash, R_ORDER_CONFLICT, 0, ALL_PARSED, 1)) {
+            quar_line(c, T_TRANS, &t->late, path, r, SRC_OFF(r->src), line_hash, R_ORDER_CONFLICT, 0, ALL_PARSED, 1)) {
             free(got);
             goto fail;
         }
@@ -1139,7 +1141,6 @@ static int count_orphans(ctx *c, precis_err *e)
 
 static int is_clean(const crow *r) { return r->state == ST_KEEP || r->state == ST_REPEAT; }
 
-/* Outliers (amount, quantity) and imputation (numeric optional fields). */
 /* Rows whose value of column k goes into the quantiles and the mean. */
 static int64_t collect(const table *t, int k, int s, int64_t i, double *v, int64_t n)
 {
@@ -1175,7 +1176,8 @@ static void apply_col(ctx *c, table *t, int k, int s, int outl, double fill, cro
     }
 }
 
-/* Numeric columns in field order: quantiles over the clean rows with a
+/* Outliers (amount, quantity) and imputation (numeric optional fields),
+ * column by column in field order: quantiles over the clean rows with a
  * value, then imputation and outliers. A column's pass over the rows also
  * collects the next column's values (after this column's rows are dropped,
  * exactly as a pass of its own would see them), so k columns take k + 1
@@ -1558,7 +1560,6 @@ static int table_columns(const ctx *c, int ti, wcol *w)
     return n;
 }
 
-/* Column w of the clean rows among r[0..n) to dst, packed. */
 /* Column w of the rows r[keep[0..m)] into dst: one loop per kind of column. */
 static void pack_column(const crow *r, const int32_t *keep, int64_t m, const wcol *w, char *dst)
 {

@@ -320,6 +320,52 @@ static void sorts_as_qsort(void *a, void *b, int64_t n, size_t size, rsort_key_f
     assert_memory_equal(a, b, size * (size_t)n);
 }
 
+/* every byte of a value counts, at every length around the word sizes, and
+ * a NUL anywhere ends it */
+static void test_strdict_every_byte(void **state)
+{
+    (void)state;
+    strdict d;
+    strdict_init(&d);
+    char v[40], w[40];
+    for (size_t len = 1; len <= sizeof v; len++) {
+        for (size_t i = 0; i < len; i++) v[i] = (char)('a' + (len * 7 + i) % 26);
+        int32_t id = strdict_intern(&d, v, len);
+        assert_true(id >= 0);
+        for (size_t i = 0; i < len; i++) {
+            memcpy(w, v, len);
+            w[i] = (char)(w[i] == 'Z' ? 'Y' : 'Z');
+            int32_t other = strdict_intern(&d, w, len);
+            assert_true(other >= 0 && other != id);
+            assert_int_equal(strdict_intern(&d, w, len), other);
+            w[i] = '\0'; /* cut at i: the same as the first i bytes */
+            assert_int_equal(strdict_intern(&d, w, len), strdict_intern(&d, v, i));
+        }
+        assert_int_equal(strdict_intern(&d, v, len), id);
+    }
+    strdict_free(&d);
+    /* values that differ in one byte and share their first hash slot (a new
+     * dictionary has 64): the comparison, not the hash, must tell them apart */
+    for (size_t len = 1; len <= sizeof v; len++)
+        for (size_t i = 0; i < len; i++) {
+            int first[64];
+            for (int j = 0; j < 64; j++) first[j] = -1;
+            for (int c = 1; c < 256; c++) { /* every byte value but NUL at i */
+                for (size_t j = 0; j < len; j++) v[j] = (char)('a' + (len + j) % 26);
+                v[i] = (char)c;
+                int slot = (int)(strdict_hash(v, len) & 63);
+                if (first[slot] < 0) { first[slot] = c; continue; }
+                memcpy(w, v, len);
+                w[i] = (char)first[slot];
+                strdict_init(&d);
+                int32_t a = strdict_intern(&d, w, len), b = strdict_intern(&d, v, len);
+                assert_true(a == 0 && b == 1);
+                strdict_free(&d);
+                break;
+            }
+        }
+}
+
 static void test_rsort(void **state)
 {
     (void)state;
@@ -436,6 +482,7 @@ int main(void)
         cmocka_unit_test(test_slots),
         cmocka_unit_test(test_calendar),
         cmocka_unit_test(test_hungarian),
+        cmocka_unit_test(test_strdict_every_byte),
         cmocka_unit_test(test_rsort),
         cmocka_unit_test(test_rsort_wide_msd),
         cmocka_unit_test(test_hugemem),
