@@ -1548,8 +1548,10 @@ static int table_columns(const ctx *c, int ti, wcol *w)
         /* codes and timestamps: scale-offset packs them as tightly as
          * shuffle+deflate does, 3-4x faster */
         case F_CAT: w[n++] = (wcol){fd->out, H5T_NATIVE_INT32, 4, H5IO_SCALEOFFSET, W_CAT, s}; break;
-        case F_NUM: /* prices and amounts deflate only ~1.6x for 40% of the deflate time: stored raw */
-            w[n++] = (wcol){fd->out, H5T_NATIVE_DOUBLE, 8, ti == T_TRANS && s != 0 ? H5IO_RAW : H5IO_SHUFFLE_DEFLATE, W_NUM, s};
+        case F_NUM: /* prices and amounts deflate only ~1.6x for 40% of the deflate time: stored raw;
+                     * quantities are a few whole values, which deflate alone finds (6 MB of 93,
+                     * against 5 MB in 1.6x the time with shuffle first) */
+            w[n++] = (wcol){fd->out, H5T_NATIVE_DOUBLE, 8, ti != T_TRANS ? H5IO_SHUFFLE_DEFLATE : s != 0 ? H5IO_RAW : H5IO_DEFLATE, W_NUM, s};
             break;
         case F_TS: w[n++] = (wcol){fd->out, H5T_NATIVE_INT64, 8, H5IO_SCALEOFFSET, W_TS, 0}; break;
         case F_BIRTH: w[n++] = (wcol){fd->out, H5T_NATIVE_INT32, 4, H5IO_SCALEOFFSET, W_BIRTH, 0}; break;

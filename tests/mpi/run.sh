@@ -109,6 +109,7 @@ for wnp in 3 1 4; do
     out=$(run $rnp $B/t_h5io read "$TMP/h.h5" 2>&1) && [[ "$out" == *"0 wrong"* ]] && pass "written np=$wnp, $out" || fail "read np=$rnp: $out"
   done
 done
+out=$(run 2 $B/t_h5io chunk "$TMP/h.h5" 2>&1) && pass "$out" || fail "t_h5io chunk: $out"
 h5dump -H "$TMP/h.h5" > /dev/null && pass "h5dump reads the file" || fail "h5dump"
 $PY -c "import h5py; f = h5py.File('$TMP/h.h5'); assert f['/t/ints'][3] == 9 and f.attrs['complete'] == 1" && pass "h5py reads the file" || fail "h5py"
 rm -f "$TMP/k.h5" "$TMP/k.h5.tmp"

@@ -3,9 +3,13 @@
  *                      global row (rank 1 writes no rows), then commit
  * t_h5io read FILE   - read even blocks at this P and verify every value
  * t_h5io kill OUT    - write, then die by SIGKILL before commit
+ * t_h5io chunk FILE  - the deflated column's raw chunk is libdeflate's stream
+ *                      and zlib inflates it (rank 0, serial)
  * t_h5io open FILE [generic] - open for reading; exit with the error code */
 #include "h5io.h"
 
+#include <libdeflate.h>
+#include <zlib.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,6 +183,42 @@ static int do_read(const char *path, precis_err *e)
     return rc || gbad ? -1 : 0;
 }
 
+/* The deflated chunk is libdeflate's stream (h5io's compress2 took HDF5's
+ * call, not zlib), and zlib inflates it to the column. Read serially on
+ * rank 0, as HDF5 reads a raw chunk only without MPI-IO. */
+static int check_deflate_chunk(const char *path, precis_err *e)
+{
+    size_t nb = sizeof(int64_t) * N;
+    int64_t *want = malloc(nb), *back = malloc(nb);
+    unsigned char *raw = malloc(nb), *ours = malloc(nb);
+    hid_t fid = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT), d = fid >= 0 ? H5Dopen2(fid, "/t/ints_deflate", H5P_DEFAULT) : -1;
+    hsize_t o[1] = {0}, sz = 0;
+    uint32_t mask = 1;
+    struct libdeflate_compressor *c = libdeflate_alloc_compressor(1);
+    int rc = -1;
+    for (int64_t g = 0; g < N; g++) want[g] = g * g;
+    if (d < 0 || H5Dget_chunk_storage_size(d, o, &sz) < 0 || sz == 0 || sz > nb || H5Dread_chunk(d, H5P_DEFAULT, o, &mask, raw) < 0) {
+        PERR(e, 1, "cannot read the raw chunk of /t/ints_deflate");
+    } else {
+        size_t n = libdeflate_zlib_compress(c, want, nb, ours, nb);
+        uLongf bl = (uLongf)nb;
+        int z = uncompress((Bytef *)back, &bl, raw, (uLong)sz);
+        if (mask != 0 || n != sz || memcmp(ours, raw, n) != 0)
+            PERR(e, 1, "the chunk (%llu bytes, filter mask %u) is not libdeflate's level-1 stream (%zu bytes): "
+                       "HDF5 did not call h5io's compress2", (unsigned long long)sz, mask, n);
+        else if (z != Z_OK || bl != nb || memcmp(back, want, nb) != 0)
+            PERR(e, 1, "zlib does not inflate the chunk to the column (zlib status %d)", z);
+        else
+            rc = 0;
+    }
+    if (rc == 0) printf("deflate chunk: %llu bytes from libdeflate, inflated by zlib to %zu\n", (unsigned long long)sz, nb);
+    libdeflate_free_compressor(c);
+    if (d >= 0) H5Dclose(d);
+    if (fid >= 0) H5Fclose(fid);
+    free(want); free(back); free(raw); free(ours);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
@@ -191,6 +231,7 @@ int main(int argc, char **argv)
     if (argc >= 3 && !strcmp(argv[1], "write")) rc = do_write(argv[2], 0, &e);
     else if (argc >= 3 && !strcmp(argv[1], "kill")) rc = do_write(argv[2], 1, &e);
     else if (argc >= 3 && !strcmp(argv[1], "read")) rc = do_read(argv[2], &e);
+    else if (argc >= 3 && !strcmp(argv[1], "chunk")) rc = rank == 0 ? check_deflate_chunk(argv[2], &e) : 0;
     else if (argc >= 3 && !strcmp(argv[1], "open")) {
         h5io_file *f = NULL;
         rc = h5io_open(MPI_COMM_WORLD, argv[2], argc > 3, &f, &e);
