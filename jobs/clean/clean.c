@@ -772,10 +772,22 @@ static uint64_t rkey_ts(const void *a, const void *ctx)
     return (uint64_t)((const crow *)a)->ts ^ (UINT64_C(1) << 63);
 }
 
-static int cmp_spend(const void *a, const void *b)
+/* The sort orders: keyed tables by (slot, customer_key, customer_key_lo,
+ * ts, source), as cmp_keyed; spend by (week_start, channel, campaign,
+ * source). rsort orders by the radix keys above and asks a comparator only
+ * about rows whose radix keys are equal (one customer_key, hence one slot;
+ * or one ts), so these compare the rest. */
+static int cmp_keyed_tie(const void *a, const void *b)
 {
     const crow *x = a, *y = b;
+    if (x->key_lo != y->key_lo) return x->key_lo < y->key_lo ? -1 : 1;
     if (x->ts != y->ts) return x->ts < y->ts ? -1 : 1;
+    return x->src < y->src ? -1 : x->src > y->src;
+}
+
+static int cmp_spend_tie(const void *a, const void *b)
+{
+    const crow *x = a, *y = b;
     if (x->cat[0] != y->cat[0]) return x->cat[0] < y->cat[0] ? -1 : 1;
     if (x->cat[1] != y->cat[1]) return x->cat[1] < y->cat[1] ? -1 : 1;
     return x->src < y->src ? -1 : x->src > y->src;
@@ -794,7 +806,8 @@ static int shuffle_table(ctx *c, int ti, precis_err *e)
     t->n = t->cap = nout;
     int bits = 0;
     while ((INT64_C(1) << bits) < c->o.slots) bits++;
-    if (rsort_records(t->rows, t->n, sizeof(crow), TD[ti].keyed ? rkey_keyed : rkey_ts, &bits, TD[ti].keyed ? cmp_keyed : cmp_spend))
+    if (rsort_records(t->rows, t->n, sizeof(crow), TD[ti].keyed ? rkey_keyed : rkey_ts, &bits,
+                      TD[ti].keyed ? cmp_keyed_tie : cmp_spend_tie))
         return PERR(e, PRECIS_EXIT_INTERNAL, "out of memory sorting %lld rows of %s", (long long)t->n, TD[ti].name);
     return 0;
 }

@@ -376,8 +376,9 @@ static void test_rsort(void **state)
     /* 20000 records: more than one block, so the in-place MSD distribution
      * runs; mode 4 puts 98% of them in one bucket, so it recurses; modes 5
      * and 6 hand over runs of equal keys already in order, and in order but
-     * for one record in a thousand */
-    for (int mode = 0; mode < 7; mode++) {
+     * for one record in a thousand; mode 7 has runs of ~50 in no order (the
+     * longest that insertion orders) */
+    for (int mode = 0; mode < 8; mode++) {
         uint64_t x = 88172645463325252ULL;
         for (int64_t i = 0; i < n; i++) {
             x ^= x << 13; x ^= x >> 7; x ^= x << 17;
@@ -386,6 +387,7 @@ static void test_rsort(void **state)
             a[i].tie = (int64_t)(x >> 50) % 5;
             if (mode == 5) a[i].k = x % 997, a[i].tie = i / 7; /* runs already in order */
             if (mode == 6) a[i].k = x % 3, a[i].tie = i % 1000 ? i : 0; /* in order but for a few */
+            if (mode == 7) a[i].k = x % 400;
             a[i].id = i;
             memset(a[i].pad, (int)(i & 0xff), sizeof a[i].pad);
         }
