@@ -121,6 +121,34 @@ int pii_cmac(const pii_key *key, const void *data, size_t len, unsigned char out
     return 0;
 }
 
+int pii_order_block(const pii_key *key, const void *id, size_t len, unsigned char blk[16])
+{
+    const pads *p = key->pads;
+    if (len > 16 || !p) return 0;
+    const unsigned char *k = len == 16 ? p->k1 : p->k2, *d = id;
+    memcpy(blk, k, 16);
+    for (size_t i = 0; i < len; i++) blk[i] ^= d[i];
+    if (len < 16) blk[len] ^= 0x80;
+    return 1;
+}
+
+int pii_order_finish(const pii_key *key, unsigned char (*blk)[16], size_t n, uint64_t *out)
+{
+    const pads *p = key->pads;
+    if (!p || !p->aes) return -1;
+    for (size_t a = 0; a < n;) { /* EVP lengths are int */
+        size_t m = n - a < ((size_t)1 << 20) ? n - a : ((size_t)1 << 20);
+        int got = 0;
+        if (EVP_EncryptUpdate(p->aes, blk[a], &got, blk[a], (int)(16 * m)) != 1 || got != (int)(16 * m)) return -1;
+        a += m;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint64_t t = pii_be64(blk[i]);
+        out[i] = t ? t : 1;
+    }
+    return 0;
+}
+
 int pii_key_set(pii_key *key, const void *bytes, size_t len, precis_err *e)
 {
     memset(key, 0, sizeof *key);

@@ -52,6 +52,17 @@ int pii_hmac(const pii_key *key, const void *data, size_t len, unsigned char out
  * Returns 0, or -1 if libcrypto fails. */
 int pii_cmac(const pii_key *key, const void *data, size_t len, unsigned char out[16]);
 
+/* Order-id tokens in batches: one AES call over many blocks keeps the
+ * AES unit's pipeline full, where one block at a time waits out every
+ * round's latency. pii_order_block prepares the CMAC's single block of an
+ * id of at most 16 bytes (padded, xored with its subkey) into blk and
+ * returns 1; a longer id gets 0 (use pii_token). pii_order_finish encrypts
+ * n prepared blocks in place and writes their tokens to out: the same
+ * values pii_token(PII_TOKEN_ORDER) gives. Returns 0, or -1 if libcrypto
+ * fails. */
+int pii_order_block(const pii_key *key, const void *id, size_t len, unsigned char blk[16]);
+int pii_order_finish(const pii_key *key, unsigned char (*blk)[16], size_t n, uint64_t *out);
+
 /* Customer identity of a raw id (trimmed here). Returns 0, or -1 when the
  * trimmed id is empty or libcrypto fails. */
 int pii_customer_key(const pii_key *key, const char *id, size_t len,

@@ -204,7 +204,15 @@ typedef struct ctx {
     const char *late_map; /* the input file of the last late reject, mapped */
     int64_t late_size;
     int late_file;        /* its index, -1 for none */
+    /* order ids of kept rows wait here for one AES call per OB_N
+     * (pii_order_finish), with where their rows went */
+    unsigned char (*ob_blk)[16];
+    int32_t *ob_dest;
+    int64_t *ob_idx;
+    uint64_t *ob_tok;
+    int ob_n, ob_pending; /* ob_pending: the row just parsed has its id in ob_blk[ob_n] */
 } ctx;
+#define OB_N 1024
 
 static void late_unmap(ctx *c)
 {
@@ -551,8 +559,10 @@ static int parse_record(ctx *c, int ti, const csv_record *rec, const colmap *cm,
         case F_ID:
             if (customer_key_cached(c, v, l, &r->key, &r->key_lo)) { *field = k; return R_MISSING_REQUIRED; }
             break;
-        case F_ORDER:
-            if (pii_token(&c->key, PII_TOKEN_ORDER, v, l, &r->order_key)) return PERR(e, PRECIS_EXIT_INTERNAL, "HMAC failed"), R_OK;
+        case F_ORDER: /* an id of one AES block waits in c->ob_blk[c->ob_n] (parse_pass) */
+            if (c->ob_blk && pii_order_block(&c->key, v, l, c->ob_blk[c->ob_n])) c->ob_pending = 1;
+            else if (pii_token(&c->key, PII_TOKEN_ORDER, v, l, &r->order_key))
+                return PERR(e, PRECIS_EXIT_INTERNAL, "CMAC failed"), R_OK;
             break;
         case F_PHONE:
         case F_EMAIL: {
@@ -623,6 +633,17 @@ static int parse_record(ctx *c, int ti, const csv_record *rec, const colmap *cm,
     return R_OK;
 }
 
+/* The waiting order ids' tokens, into their rows. */
+static int order_flush(ctx *c, table *t, precis_err *e)
+{
+    if (c->ob_n == 0) return 0;
+    if (pii_order_finish(&c->key, c->ob_blk, (size_t)c->ob_n, c->ob_tok))
+        return PERR(e, PRECIS_EXIT_INTERNAL, "CMAC failed");
+    for (int i = 0; i < c->ob_n; i++) t->bk[c->ob_dest[i]][c->ob_idx[i]].order_key = c->ob_tok[i];
+    c->ob_n = 0;
+    return 0;
+}
+
 /* One pass over the table's records: parsed rows to the buckets of their
  * slot owners, rejected ones to the quarantine. votes: NULL to parse dates
  * in the table's formats, else where detect_dates counts them. */
@@ -646,8 +667,14 @@ static int parse_pass(ctx *c, int ti, csv_reader *r, const colmap *cm, int64_t v
         unsigned parsed = 0;
         int field = -1, reason = status_reason(rec.status);
         if (reason == R_OK && votes) detect_dates(c, dk, dix, nd, &rec, cm, hit, votes, hint);
+        c->ob_pending = 0;
         if (reason == R_OK) reason = parse_record(c, ti, &rec, cm, votes ? hit : NULL, &row, &parsed, &field, e);
         if (e->code) break;
+        if (c->ob_pending && reason != R_OK && /* a rejected row's token is wanted now, for the quarantine */
+            pii_order_finish(&c->key, &c->ob_blk[c->ob_n], 1, &row.order_key)) {
+            PERR(e, PRECIS_EXIT_INTERNAL, "CMAC failed");
+            break;
+        }
         if (reason == R_OK && (row.flags & FL_REFUND)) t->refunds++;
         if (reason != R_OK) {
             uint64_t line_hash = 0;
@@ -670,8 +697,15 @@ static int parse_pass(ctx *c, int ti, csv_reader *r, const colmap *cm, int64_t v
             PERR(e, PRECIS_EXIT_INTERNAL, "out of memory after %lld rows of %s", (long long)t->n, TD[ti].name);
             break;
         }
+        if (c->ob_pending) {
+            c->ob_dest[c->ob_n] = dest;
+            c->ob_idx[c->ob_n] = t->bn[dest] - 1;
+            if (++c->ob_n == OB_N && order_flush(c, t, e)) break;
+        }
         if ((t->rows_in & 65535) == 0) log_progress_update(&p, t->rows_in);
     }
+    if (!e->code) order_flush(c, t, e);
+    c->ob_n = 0;
     return precis_agree(c->comm, e);
 }
 
@@ -1777,6 +1811,14 @@ int clean_run(int argc, char **argv, MPI_Comm comm)
     MPI_Comm_size(comm, &c->size);
     for (int d = 0; d < D_N; d++) strdict_init(&c->dict[d]);
     c->idc = calloc((size_t)1 << IDC_BITS, sizeof(idc_entry));   /* optional: NULL only costs speed */
+    c->ob_blk = malloc(16 * OB_N);   /* optional too: without it, one id at a time */
+    c->ob_dest = malloc(sizeof(int32_t) * OB_N);
+    c->ob_idx = malloc(sizeof(int64_t) * OB_N);
+    c->ob_tok = malloc(sizeof(uint64_t) * OB_N);
+    if (!c->ob_blk || !c->ob_dest || !c->ob_idx || !c->ob_tok) {
+        free(c->ob_blk); free(c->ob_dest); free(c->ob_idx); free(c->ob_tok);
+        c->ob_blk = NULL;
+    }
     c->late_file = -1;
     if (rc < 0) goto done;
     if (!o->out) PERR(e, PRECIS_EXIT_USAGE, "option --out FILE is required");
@@ -1895,6 +1937,8 @@ done:
     pii_key_wipe(&c->key);
     if (c->idc) explicit_bzero(c->idc, sizeof(idc_entry) << IDC_BITS);   /* raw ids */
     free(c->idc);
+    if (c->ob_blk) explicit_bzero(c->ob_blk, 16 * OB_N);   /* blocks of raw order ids */
+    free(c->ob_blk); free(c->ob_dest); free(c->ob_idx); free(c->ob_tok);
     late_unmap(c);
     json_decref(q);
     free(params); free(inputs); free(report);

@@ -103,6 +103,40 @@ static void test_hmac_matches_openssl(void **st)
     }
 }
 
+/* order tokens in a batch equal OpenSSL's CMAC of each id: ids of 0..16
+ * bytes (both subkeys: 16 takes k1, shorter ones k2) go in one block each;
+ * longer ones are refused (pii_token's path) */
+static void test_order_batch(void **st)
+{
+    (void)st;
+    unsigned char k[40], ids[600][24], blk[600][16], ok16[32], want[16];
+    size_t len[600], n = 0, wl = 0;
+    uint64_t tok[600], s = 0x2545F4914F6CDD1DULL;
+    for (size_t i = 0; i < sizeof k; i++) k[i] = (unsigned char)(i * 37 + 11);
+    pii_key key;
+    precis_err e;
+    perr_clear(&e);
+    assert_int_equal(pii_key_set(&key, k, sizeof k, &e), 0);
+    static const char label[] = "precis-order-cmac";
+    assert_non_null(EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, k, sizeof k, (const unsigned char *)label, sizeof label - 1, ok16, sizeof ok16, &wl));
+    for (int t = 0; t < 600; t++) {
+        size_t l = (size_t)(t % 24);
+        for (size_t i = 0; i < l; i++) ids[t][i] = (unsigned char)((s = s * 6364136223846793005ULL + 1442695040888963407ULL) >> 56);
+        int one = pii_order_block(&key, ids[t], l, blk[n]);
+        assert_int_equal(one, l <= 16);
+        if (one) len[n] = l, memmove(ids[n], ids[t], l), n++;
+    }
+    assert_int_equal(pii_order_finish(&key, blk, n, tok), 0);
+    for (size_t i = 0; i < n; i++) {
+        assert_non_null(EVP_Q_mac(NULL, "CMAC", NULL, "AES-128-CBC", NULL, ok16, 16, ids[i], len[i], want, sizeof want, &wl));
+        uint64_t wt = pii_be64(want), one;
+        assert_true(tok[i] == (wt ? wt : 1));
+        assert_int_equal(pii_token(&key, PII_TOKEN_ORDER, (const char *)ids[i], len[i], &one), 0);
+        assert_true(one == tok[i]);
+    }
+    pii_key_wipe(&key);
+}
+
 static char g_dir[] = "/tmp/precis-pii-XXXXXX";
 
 static const char *keyfile(const char *name, int mode, size_t len)
@@ -206,6 +240,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rfc4231),
         cmocka_unit_test(test_hmac_matches_openssl),
+        cmocka_unit_test(test_order_batch),
         cmocka_unit_test(test_keyfile_checks),
         cmocka_unit_test(test_normalisation),
     };
