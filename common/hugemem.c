@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include "hugemem.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -19,6 +20,19 @@ typedef struct hdr {
 } hdr;
 
 static long live;   /* blocks not yet freed (atomic: callers may be threads) */
+
+/* Freed large blocks, kept mapped for the next hugemem_alloc: the pages a
+ * phase frees are taken again by the next without the kernel zeroing fresh
+ * ones (on a virtual machine, first touch of a page costs several times a
+ * memset of it). A block that fits is cut to size (its tail unmapped) and
+ * cleared; when none fits, every kept block is unmapped before a new
+ * mapping is made, so a rank's resident memory never exceeds what it
+ * would be without the cache by more than the blocks' rounding. Guarded
+ * by one lock: callers may be threads. */
+#define KEEP 8
+static struct { char *a; size_t len; } kept[KEEP];
+static int nkept;
+static pthread_mutex_t kept_lock = PTHREAD_MUTEX_INITIALIZER;
 
 long hugemem_live(void) { return __atomic_load_n(&live, __ATOMIC_RELAXED); }
 
@@ -55,10 +69,35 @@ static void advise(char *a, size_t len)
 #endif
 }
 
+/* a kept block of at least len bytes cut to len and cleared, or NULL (and
+ * then no block is kept) */
+static char *take_kept(size_t len)
+{
+    char *a = NULL;
+    size_t have = 0;
+    pthread_mutex_lock(&kept_lock);
+    int best = -1;
+    for (int i = 0; i < nkept; i++)
+        if (kept[i].len >= len && (best < 0 || kept[i].len < kept[best].len)) best = i;
+    if (best >= 0) {
+        a = kept[best].a;
+        have = kept[best].len;
+        kept[best] = kept[--nkept];
+    } else {
+        while (nkept > 0) munmap(kept[nkept - 1].a, kept[nkept - 1].len), nkept--;
+    }
+    pthread_mutex_unlock(&kept_lock);
+    if (!a) return NULL;
+    if (have > len) munmap(a + len, have - len);
+    memset(a, 0, len);
+    return a;
+}
+
 void *hugemem_alloc(size_t n)
 {
     size_t len = map_len(n);
-    char *a = len ? map_aligned(len) : NULL;
+    char *a = len >= HUGEMEM_MIN ? take_kept(len) : NULL;
+    if (!a) a = len ? map_aligned(len) : NULL;
     if (!a) return NULL;
     advise(a, len);
     ((hdr *)a)->len = len;
@@ -99,6 +138,20 @@ void hugemem_free(void *p)
 {
     if (!p) return;
     char *a = (char *)p - HDR;
-    munmap(a, ((hdr *)a)->len);
+    size_t len = ((hdr *)a)->len;
+    int keep = 0;
+    if (len >= HUGEMEM_MIN) {
+        pthread_mutex_lock(&kept_lock);
+        if (nkept < KEEP) kept[nkept++].a = a, kept[nkept - 1].len = len, keep = 1;
+        pthread_mutex_unlock(&kept_lock);
+    }
+    if (!keep) munmap(a, len);
     __atomic_sub_fetch(&live, 1, __ATOMIC_RELAXED);
+}
+
+void hugemem_release(void)
+{
+    pthread_mutex_lock(&kept_lock);
+    while (nkept > 0) munmap(kept[nkept - 1].a, kept[nkept - 1].len), nkept--;
+    pthread_mutex_unlock(&kept_lock);
 }

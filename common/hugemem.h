@@ -12,7 +12,10 @@
  * 4 KiB pages, so a rank with many small buffers (one per destination
  * rank) does not pay 2 MiB for each. Where the kernel has no transparent
  * huge pages, or they are off, the hint is refused and the block is an
- * ordinary mapping. Use it for buffers that are filled and read in order
+ * ordinary mapping. A freed large block is kept mapped (a few at most) for
+ * the next allocation that fits, so later phases reuse pages earlier ones
+ * touched instead of faulting in fresh zeroed ones; an allocation that
+ * fits none releases them first. Use it for buffers that are filled and read in order
  * and that the job grows: parsed rows, shuffle buckets and results. None of
  * these functions is collective. A block comes only from hugemem_alloc or
  * hugemem_realloc and goes back only through hugemem_realloc or
@@ -35,8 +38,12 @@ void *hugemem_alloc(size_t n);
  * and still owned by the caller. */
 void *hugemem_realloc(void *p, size_t n);
 
-/* Give back a block (NULL: nothing). Can't fail. */
+/* Give back a block (NULL: nothing): a large one is kept for reuse. Can't
+ * fail. */
 void hugemem_free(void *p);
+
+/* Unmap the kept blocks. Can't fail. */
+void hugemem_release(void);
 
 /* Blocks allocated and not yet freed in this process. LeakSanitizer does
  * not see mappings, so sanitizer builds check this at a job's end. Can't

@@ -1047,10 +1047,10 @@ static int order_conflicts_pass(ctx *c, int pass, const int64_t *count, oscratch
     int64_t *multi = NULL;   /* the rows of repeated keys (conflicts are rare) */
     while (cap < 2 * no) cap *= 2;
     if (cap > sc->cap) {
-        free(sc->slot);
-        free(sc->mixed);
-        sc->slot = malloc(sizeof(oslot) * (size_t)cap);
-        sc->mixed = malloc((size_t)cap);
+        hugemem_free(sc->slot);
+        hugemem_free(sc->mixed);
+        sc->slot = hugemem_alloc(sizeof(oslot) * (size_t)cap);
+        sc->mixed = hugemem_alloc((size_t)cap);
         sc->cap = sc->slot && sc->mixed ? cap : 0;
         CHECK(sc->cap, e, PRECIS_EXIT_INTERNAL, "out of memory");
     }
@@ -1144,7 +1144,7 @@ static int order_conflicts(ctx *c, precis_err *e)
     oscratch sc = {0};
     for (int pass = 0; pass < ORDER_PASSES && rc == 0; pass++)
         rc = order_conflicts_pass(c, pass, count + (int64_t)pass * c->size, &sc, e);
-    hugemem_free(sc.carry); free(sc.slot); free(sc.mixed);
+    hugemem_free(sc.carry); hugemem_free(sc.slot); hugemem_free(sc.mixed);
     free(count);
     late_unmap(c);
     return rc;

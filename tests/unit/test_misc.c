@@ -477,6 +477,38 @@ static void test_hugemem(void **state)
     assert_int_equal(hugemem_live(), live0);
 }
 
+/* a freed large block is taken again by an allocation it fits, cut to size
+ * and as zero as a fresh one, and regrowth beyond it is zero too; one that
+ * does not fit gets a new block */
+static void test_hugemem_reuse(void **state)
+{
+    (void)state;
+    hugemem_release();
+    long live0 = hugemem_live();
+    size_t big = (size_t)24 << 20, small = (size_t)6 << 20;
+    unsigned char *p = hugemem_alloc(big);
+    assert_non_null(p);
+    memset(p, 0xa5, big);
+    hugemem_free(p);
+    unsigned char *q = hugemem_alloc(small);
+    assert_ptr_equal(q, p);   /* the kept block */
+    check_block(q, 0, small, 0);
+    memset(q, 0x5a, small);
+    q = hugemem_realloc(q, (size_t)20 << 20);   /* grows past the cut: zero there */
+    assert_non_null(q);
+    for (size_t i = 0; i < small; i++)
+        if (q[i] != 0x5a) fail_msg("byte %zu of the kept prefix changed", i);
+    for (size_t i = small; i < ((size_t)20 << 20); i++)
+        if (q[i] != 0) fail_msg("byte %zu after regrowth is not zero", i);
+    hugemem_free(q);
+    unsigned char *r = hugemem_alloc((size_t)64 << 20);   /* fits no kept block */
+    assert_non_null(r);
+    check_block(r, 0, (size_t)64 << 20, 0);
+    hugemem_free(r);
+    hugemem_release();
+    assert_int_equal(hugemem_live(), live0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -488,6 +520,7 @@ int main(void)
         cmocka_unit_test(test_rsort),
         cmocka_unit_test(test_rsort_wide_msd),
         cmocka_unit_test(test_hugemem),
+        cmocka_unit_test(test_hugemem_reuse),
         cmocka_unit_test(test_strdict_truncate),
         cmocka_unit_test(test_datefmt_exclusive),
         cmocka_unit_test(test_datefmt_iso_fast),
