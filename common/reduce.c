@@ -22,6 +22,34 @@ void racc_normalise(racc *a)
     a->nadd = 0;
 }
 
+void rlanes_init(rlanes *l, racc *acc)
+{
+    memset(l, 0, sizeof *l);
+    l->acc = acc;
+}
+
+void rlanes_flush(rlanes *l)
+{
+    racc *a = l->acc;
+    for (int w = 0; w < 32; w++) {
+        for (uint64_t bits = l->touched[w]; bits; bits &= bits - 1) {
+            int be = w * 64 + __builtin_ctzll(bits);
+            int64_t v = l->lane[be];
+            l->lane[be] = 0;
+            /* lane be holds multiples of 2^(e) with e as racc_add reads it;
+             * |v| < 2^63 shifted by < 32 stays inside a 128-bit bin */
+            unsigned pos = (unsigned)((be ? be : 1) - 1075 - RACC_EMIN), b = pos / RACC_BIN_BITS, sh = pos % RACC_BIN_BITS;
+            if (v) a->bin[b] += (__int128)v * ((__int128)1 << sh);
+        }
+        l->touched[w] = 0;
+    }
+    /* each value added counts as one addition towards the bins' headroom,
+     * as with racc_add: a lane's sum is bounded by its values' */
+    a->nadd += l->n;
+    l->n = 0;
+    if (a->nadd >= RACC_NORMALISE_EVERY) racc_normalise(a);
+}
+
 void racc_merge(racc *dst, const racc *src)
 {
     racc t;

@@ -70,6 +70,43 @@ static inline void racc_add(racc *a, double x)
     a->bin[b] += (__int128)m * ((__int128)1 << s);
     if (++a->nadd >= RACC_NORMALISE_EVERY) racc_normalise(a);
 }
+/* A staging area in front of a racc, for long runs of additions: each
+ * value's signed 53-bit mantissa is added to one int64 lane per binary
+ * exponent, which holds RLANES_BATCH of them without overflow; every
+ * RLANES_BATCH values the lanes they touched are added to the racc, one
+ * shifted addition per lane instead of one per value. The racc ends up
+ * holding the same exact sum (call rlanes_flush before reading it);
+ * non-finite values mark it bad as racc_add does. */
+#define RLANES_BATCH 512   /* 512 * (2^53 - 1) < 2^63 */
+typedef struct rlanes {
+    racc *acc;
+    int n;                 /* values staged since the last flush */
+    uint64_t touched[32];  /* a bit per lane */
+    int64_t lane[2048];    /* by biased IEEE exponent */
+} rlanes;
+
+/* Stage into acc from empty. Can't fail. */
+void rlanes_init(rlanes *l, racc *acc);
+/* Add the staged values to the racc; the lanes are empty after. Can't fail. */
+void rlanes_flush(rlanes *l);
+
+static inline void rlanes_add(rlanes *l, double x)
+{
+    uint64_t u;
+    memcpy(&u, &x, sizeof u);
+    unsigned be = (unsigned)(u >> 52) & 0x7ff;
+    int64_t m = (int64_t)(u & ((UINT64_C(1) << 52) - 1));
+    if (be == 0x7ff) {
+        l->acc->bad |= m ? 1 : ((u >> 63) ? 4 : 2);
+        return;
+    }
+    if (be) m |= INT64_C(1) << 52;
+    if (u >> 63) m = -m;
+    l->lane[be] += m;
+    l->touched[be >> 6] |= UINT64_C(1) << (be & 63);
+    if (++l->n == RLANES_BATCH) rlanes_flush(l);
+}
+
 /* dst += src exactly. Can't fail. */
 void racc_merge(racc *dst, const racc *src);
 /* Read the sum. Returns 0, or -1 (code 3) if a non-finite value was added or

@@ -1315,10 +1315,11 @@ static int table_stats(ctx *c, int ti, tstats *st, precis_err *e)
     int64_t l[NS] = {0}, clean = 0, rej = 0, latest = INT64_MIN, ids = 0, n[NC] = {0};
     double mn[NC], mx[NC];
     racc *acc = calloc(2 * NC, sizeof(racc));
+    rlanes *lanes = malloc(2 * NC * sizeof(rlanes));   /* sums of x and x^2 per column, staged */
     unsigned char *seen[NC] = {0}, *gseen = NULL;
     int isnum[NC] = {0}, iscat[NC] = {0}, rc = -1;
     int32_t maxd = 1;
-    CHECK(acc, e, PRECIS_EXIT_INTERNAL, "out of memory");
+    CHECK(acc && lanes, e, PRECIS_EXIT_INTERNAL, "out of memory");
     for (int k = 0; k < td->nf; k++) {
         const fdef *f = &td->f[k];
         if (!t->have_col[k]) continue;
@@ -1328,6 +1329,8 @@ static int table_stats(ctx *c, int ti, tstats *st, precis_err *e)
         mx[k] = -INFINITY;
         racc_init(&acc[2 * k]);
         racc_init(&acc[2 * k + 1]);
+        rlanes_init(&lanes[2 * k], &acc[2 * k]);
+        rlanes_init(&lanes[2 * k + 1], &acc[2 * k + 1]);
         if (iscat[k]) {
             int32_t nd = c->dict[f->dict].nglobal;
             if (nd > maxd) maxd = nd;
@@ -1348,13 +1351,15 @@ static int table_stats(ctx *c, int ti, tstats *st, precis_err *e)
             int ok;
             double x = stat_value(&td->f[k], r, &ok);
             if (!ok) continue;
-            racc_add(&acc[2 * k], x);
-            racc_add(&acc[2 * k + 1], x * x);
+            rlanes_add(&lanes[2 * k], x);
+            rlanes_add(&lanes[2 * k + 1], x * x);
             mn[k] = x < mn[k] ? x : mn[k];
             mx[k] = x > mx[k] ? x : mx[k];
             n[k]++;
         }
     }
+    for (int k = 0; k < td->nf; k++)
+        if (isnum[k]) rlanes_flush(&lanes[2 * k]), rlanes_flush(&lanes[2 * k + 1]);
     for (int r = 1; r < R_N; r++) rej += t->rejected[r];
     l[0] = t->rows_in; l[1] = clean; l[2] = rej; l[3] = t->dups;
     for (int r = 0; r < R_N; r++) l[4 + r] = t->rejected[r];
@@ -1393,6 +1398,7 @@ fail:
     for (int k = 0; k < NC; k++) free(seen[k]);
     free(gseen);
     free(acc);
+    free(lanes);
     return rc;
 }
 

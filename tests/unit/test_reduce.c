@@ -133,6 +133,60 @@ static void test_bad_values(void **st)
     assert_non_null(strstr(e.msg, "overflow"));
 }
 
+/* the same values through rlanes and through racc_add: the same integer
+ * in the bins (compared once both are normalised), the same double, the
+ * same non-finite marks */
+static void same_as_racc(const double *x, int n)
+{
+    racc a, b;
+    rlanes l;
+    racc_init(&a);
+    racc_init(&b);
+    rlanes_init(&l, &b);
+    for (int i = 0; i < n; i++) {
+        racc_add(&a, x[i]);
+        rlanes_add(&l, x[i]);
+    }
+    rlanes_flush(&l);
+    racc_normalise(&a);
+    racc_normalise(&b);
+    assert_memory_equal(a.bin, b.bin, sizeof a.bin);
+    assert_int_equal(a.bad, b.bad);
+    if (!a.bad) assert_true(value_of(&a) == value_of(&b));
+}
+
+static void test_rlanes(void **st)
+{
+    (void)st;
+    enum { N = 100000 };
+    static double x[N];
+    gsl_rng *r = rng_new(7, 0, 3);
+    /* every exponent, subnormals (lanes 0 and 1 share a scale), zeros, both signs */
+    for (int i = 0; i < N; i++) {
+        double m = gsl_rng_uniform(r) * 2 - 1;
+        int k = (int)gsl_rng_uniform_int(r, 2100) - 1100;
+        x[i] = i % 97 == 0 ? 0.0 : i % 89 == 0 ? m * 0x1p-1060 : ldexp(m, k > 1020 ? 1020 : k);
+    }
+    same_as_racc(x, N);
+    /* prices and their squares, as precis-clean sums them */
+    for (int i = 0; i < N; i++) {
+        double p = floor(gsl_rng_uniform(r) * 100000) / 100;
+        x[i] = i % 2 ? p : p * p;
+    }
+    same_as_racc(x, N);
+    /* the largest mantissas of one exponent, all of one sign: a lane holds a
+     * batch of them only because a batch is at most 512 */
+    for (int i = 0; i < N; i++) x[i] = 0x1.fffffffffffffp+40;
+    same_as_racc(x, N);
+    for (int i = 0; i < N; i++) x[i] = -0x1.fffffffffffffp-1022;
+    same_as_racc(x, N);
+    /* non-finite values mark the sum */
+    double bad[] = {1.0, NAN, 2.0, INFINITY, -INFINITY};
+    same_as_racc(bad, 5);
+    same_as_racc(bad + 3, 1);
+    gsl_rng_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -141,6 +195,7 @@ int main(void)
         cmocka_unit_test(test_order_and_split_invariance),
         cmocka_unit_test(test_rounding),
         cmocka_unit_test(test_bad_values),
+        cmocka_unit_test(test_rlanes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
