@@ -31,7 +31,9 @@
  * about half zlib's time at level 1, and smaller. Same contract as zlib:
  * Z_OK and *dest_len set, or Z_BUF_ERROR when the stream does not fit
  * (the filter then fails and HDF5, as deflate is optional, stores the chunk
- * as is). Level 0 (store) and anything libdeflate cannot do go to zlib. */
+ * as is). Level 0 (store) and anything libdeflate cannot do go to zlib.
+ * One compressor per level, made on first use (HDF5 calls filters from one
+ * thread: this build of it is not thread-safe). */
 int compress2(Bytef *dest, uLongf *dest_len, const Bytef *src, uLong src_len, int level)
 {
     static struct libdeflate_compressor *c[10];
