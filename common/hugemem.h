@@ -15,7 +15,7 @@
  * ordinary mapping. A freed large block is kept mapped (a few at most) for
  * the next allocation that fits, so later phases reuse pages earlier ones
  * touched instead of faulting in fresh zeroed ones; an allocation that
- * fits none releases them first. Use it for buffers that are filled and read in order
+ * fits none releases them first (until then they stay resident). Use it for buffers that are filled and read in order
  * and that the job grows: parsed rows, shuffle buckets and results. None of
  * these functions is collective. A block comes only from hugemem_alloc or
  * hugemem_realloc and goes back only through hugemem_realloc or
