@@ -1821,9 +1821,12 @@ int clean_run(int argc, char **argv, MPI_Comm comm)
     c->ob_dest = malloc(sizeof(int32_t) * OB_N);
     c->ob_idx = malloc(sizeof(int64_t) * OB_N);
     c->ob_tok = malloc(sizeof(uint64_t) * OB_N);
-    if (!c->ob_blk || !c->ob_dest || !c->ob_idx || !c->ob_tok) {
+    if (!c->ob_blk || !c->ob_dest || !c->ob_idx || !c->ob_tok) { /* freed again at the end: no dangling pointer */
         free(c->ob_blk); free(c->ob_dest); free(c->ob_idx); free(c->ob_tok);
         c->ob_blk = NULL;
+        c->ob_dest = NULL;
+        c->ob_idx = NULL;
+        c->ob_tok = NULL;
     }
     c->late_file = -1;
     if (rc < 0) goto done;
