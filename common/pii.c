@@ -100,6 +100,24 @@ static int cmac_setup(pii_key *key)
     return ok ? 0 : -1;
 }
 
+/* CMAC's last block: its rest (0..16) bytes d xored into the chaining
+ * value x, padded with 0x80 when short, then xored with the subkey a whole
+ * or a short block calls for. */
+static void cmac_last(const pads *p, unsigned char x[16], const unsigned char *d, size_t rest)
+{
+    const unsigned char *k = rest == 16 ? p->k1 : p->k2;
+    for (size_t i = 0; i < rest; i++) x[i] ^= d[i];
+    if (rest < 16) x[rest] ^= 0x80;
+    for (int i = 0; i < 16; i++) x[i] ^= k[i];
+}
+
+/* A token from a MAC's first 8 bytes: 0 is kept for "missing". */
+static uint64_t token_of(const unsigned char *h)
+{
+    uint64_t t = pii_be64(h);
+    return t ? t : 1;
+}
+
 int pii_cmac(const pii_key *key, const void *data, size_t len, unsigned char out[16])
 {
     const pads *p = key->pads;
@@ -111,11 +129,7 @@ int pii_cmac(const pii_key *key, const void *data, size_t len, unsigned char out
         for (int i = 0; i < 16; i++) x[i] ^= d[i];
         if (aes_block(p, x)) return -1;
     }
-    size_t rest = len - 16 * full; /* 0..16 bytes in the last block */
-    const unsigned char *k = rest == 16 ? p->k1 : p->k2;
-    for (size_t i = 0; i < rest; i++) x[i] ^= d[i];
-    if (rest < 16) x[rest] ^= 0x80;
-    for (int i = 0; i < 16; i++) x[i] ^= k[i];
+    cmac_last(p, x, d, len - 16 * full); /* 0..16 bytes in the last block */
     if (aes_block(p, x)) return -1;
     memcpy(out, x, 16);
     return 0;
@@ -125,10 +139,8 @@ int pii_order_block(const pii_key *key, const void *id, size_t len, unsigned cha
 {
     const pads *p = key->pads;
     if (len > 16 || !p) return 0;
-    const unsigned char *k = len == 16 ? p->k1 : p->k2, *d = id;
-    memcpy(blk, k, 16);
-    for (size_t i = 0; i < len; i++) blk[i] ^= d[i];
-    if (len < 16) blk[len] ^= 0x80;
+    memset(blk, 0, 16); /* the only block: nothing chained before it */
+    cmac_last(p, blk, id, len);
     return 1;
 }
 
@@ -142,10 +154,7 @@ int pii_order_finish(const pii_key *key, unsigned char (*blk)[16], size_t n, uin
         if (EVP_EncryptUpdate(p->aes, blk[a], &got, blk[a], (int)(16 * m)) != 1 || got != (int)(16 * m)) return -1;
         a += m;
     }
-    for (size_t i = 0; i < n; i++) {
-        uint64_t t = pii_be64(blk[i]);
-        out[i] = t ? t : 1;
-    }
+    for (size_t i = 0; i < n; i++) out[i] = token_of(blk[i]);
     return 0;
 }
 
@@ -246,8 +255,7 @@ int pii_token(const pii_key *key, pii_token_kind kind, const char *v, size_t len
     } else if (hmac2(key, p, strlen(p) + 1, v, len, h)) {
         return -1; /* NUL separates kind and value */
     }
-    uint64_t t = pii_be64(h);
-    *out = t ? t : 1;
+    *out = token_of(h);
     return 0;
 }
 
