@@ -33,13 +33,10 @@ void rlanes_flush(rlanes *l)
     racc *a = l->acc;
     for (int w = 0; w < 32; w++) {
         for (uint64_t bits = l->touched[w]; bits; bits &= bits - 1) {
-            int be = w * 64 + __builtin_ctzll(bits);
-            int64_t v = l->lane[be];
+            unsigned be = (unsigned)(w * 64 + __builtin_ctzll(bits));
+            int64_t v = l->lane[be]; /* mantissas of scale be (racc_split), |v| < 2^63 */
             l->lane[be] = 0;
-            /* lane be holds multiples of 2^(e) with e as racc_add reads it;
-             * |v| < 2^63 shifted by < 32 stays inside a 128-bit bin */
-            unsigned pos = (unsigned)((be ? be : 1) - 1075 - RACC_EMIN), b = pos / RACC_BIN_BITS, sh = pos % RACC_BIN_BITS;
-            if (v) a->bin[b] += (__int128)v * ((__int128)1 << sh);
+            if (v) racc_put(a, v, be);
         }
         l->touched[w] = 0;
     }

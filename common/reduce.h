@@ -45,29 +45,43 @@ void racc_init(racc *a);
  * additions. Can't fail. */
 void racc_normalise(racc *a);
 
+/* x = m * 2^(max(be, 1) - 1075), read off its IEEE bits: the biased
+ * exponent be and a signed integer mantissa m of at most 53 bits (a
+ * subnormal's be is 0, its scale 2^-1074 as for be = 1). Returns 0, or for
+ * a non-finite x its mark for racc.bad: 1 NaN, 2 +Inf, 4 -Inf. */
+static inline int racc_split(double x, unsigned *be, int64_t *m)
+{
+    uint64_t u;
+    memcpy(&u, &x, sizeof u);
+    *be = (unsigned)(u >> 52) & 0x7ff;
+    int64_t f = (int64_t)(u & ((UINT64_C(1) << 52) - 1));
+    if (*be == 0x7ff) return f ? 1 : ((u >> 63) ? 4 : 2);
+    if (*be) f |= INT64_C(1) << 52;
+    *m = (u >> 63) ? -f : f;
+    return 0;
+}
+
+/* a's bins += m * 2^(max(be, 1) - 1075), for |m| < 2^63: m shifted by
+ * under 32 bits into its 128-bit bin */
+static inline void racc_put(racc *a, int64_t m, unsigned be)
+{
+    unsigned pos = (unsigned)((be ? (int)be : 1) - 1075 - RACC_EMIN), b = pos / RACC_BIN_BITS, s = pos % RACC_BIN_BITS;
+    a->bin[b] += (__int128)m * ((__int128)1 << s);
+}
+
 /* Add x exactly. Non-finite x marks the accumulator bad (reported later).
  * Inline: the statistics passes call it for every value. */
 static inline void racc_add(racc *a, double x)
 {
-    /* x = m * 2^e with an integer m of at most 53 bits, read off the IEEE bits */
-    uint64_t u;
-    memcpy(&u, &x, sizeof u);
-    int be = (int)((u >> 52) & 0x7ff);
-    int64_t m = (int64_t)(u & ((UINT64_C(1) << 52) - 1));
-    if (be == 0x7ff) {
-        a->bad |= m ? 1 : ((u >> 63) ? 4 : 2);
+    unsigned be;
+    int64_t m = 0;
+    int bad = racc_split(x, &be, &m);
+    if (bad) {
+        a->bad |= bad;
         return;
     }
-    int e = RACC_EMIN;                   /* subnormal: x = frac * 2^-1074 */
-    if (be) {
-        m |= INT64_C(1) << 52;
-        e = be - 1075;
-    } else if (m == 0) {
-        return;                          /* +-0 */
-    }
-    if (u >> 63) m = -m;
-    unsigned pos = (unsigned)(e - RACC_EMIN), b = pos / RACC_BIN_BITS, s = pos % RACC_BIN_BITS;
-    a->bin[b] += (__int128)m * ((__int128)1 << s);
+    if (m == 0) return; /* +-0 */
+    racc_put(a, m, be);
     if (++a->nadd >= RACC_NORMALISE_EVERY) racc_normalise(a);
 }
 /* A staging area in front of a racc, for long runs of additions: each
@@ -92,16 +106,13 @@ void rlanes_flush(rlanes *l);
 
 static inline void rlanes_add(rlanes *l, double x)
 {
-    uint64_t u;
-    memcpy(&u, &x, sizeof u);
-    unsigned be = (unsigned)(u >> 52) & 0x7ff;
-    int64_t m = (int64_t)(u & ((UINT64_C(1) << 52) - 1));
-    if (be == 0x7ff) {
-        l->acc->bad |= m ? 1 : ((u >> 63) ? 4 : 2);
+    unsigned be;
+    int64_t m = 0;
+    int bad = racc_split(x, &be, &m);
+    if (bad) {
+        l->acc->bad |= bad;
         return;
     }
-    if (be) m |= INT64_C(1) << 52;
-    if (u >> 63) m = -m;
     l->lane[be] += m;
     l->touched[be >> 6] |= UINT64_C(1) << (be & 63);
     if (++l->n == RLANES_BATCH) rlanes_flush(l);
