@@ -69,6 +69,12 @@ static void advise(char *a, size_t len)
 #endif
 }
 
+/* Unmap every kept block; kept_lock held. */
+static void unmap_kept(void)
+{
+    while (nkept > 0) munmap(kept[nkept - 1].a, kept[nkept - 1].len), nkept--;
+}
+
 /* a kept block of at least len bytes cut to len and cleared, or NULL (and
  * then no block is kept) */
 static char *take_kept(size_t len)
@@ -84,7 +90,7 @@ static char *take_kept(size_t len)
         have = kept[best].len;
         kept[best] = kept[--nkept];
     } else {
-        while (nkept > 0) munmap(kept[nkept - 1].a, kept[nkept - 1].len), nkept--;
+        unmap_kept();
     }
     pthread_mutex_unlock(&kept_lock);
     if (!a) return NULL;
@@ -142,7 +148,11 @@ void hugemem_free(void *p)
     int keep = 0;
     if (len >= HUGEMEM_MIN) {
         pthread_mutex_lock(&kept_lock);
-        if (nkept < KEEP) kept[nkept++].a = a, kept[nkept - 1].len = len, keep = 1;
+        if (nkept < KEEP) {
+            kept[nkept].a = a;
+            kept[nkept++].len = len;
+            keep = 1;
+        }
         pthread_mutex_unlock(&kept_lock);
     }
     if (!keep) munmap(a, len);
@@ -152,6 +162,6 @@ void hugemem_free(void *p)
 void hugemem_release(void)
 {
     pthread_mutex_lock(&kept_lock);
-    while (nkept > 0) munmap(kept[nkept - 1].a, kept[nkept - 1].len), nkept--;
+    unmap_kept();
     pthread_mutex_unlock(&kept_lock);
 }
