@@ -141,40 +141,69 @@ static int64_t rec_span(const char *d, int64_t n, int64_t s, size_t maxf, int *s
     return end;
 }
 
-/* Scan records from `start` while they start before `stop`; return where the
- * last one ends (or start itself when start >= stop). Where no quote occurs,
- * records are lines: the stretch up to the next quote is skipped whole, and
- * only quoted records are followed one by one. */
-static int64_t scan_to(const csv_file *f, int64_t start, int64_t stop, size_t maxf)
+/* Where the records of up to 3 chains end: chain i starts at at[i] (a record
+ * start guess: a line start) and follows records while they start before
+ * `stop`; at[i] becomes the end of its last one (at[i] itself when at[i] >=
+ * stop). Where no quote occurs, records are lines: the stretch up to the next
+ * quote is skipped whole, and only quoted records are followed one by one.
+ * The chains advance in turn, the one furthest behind first; two chains
+ * that meet are one from there on, so a chain that enters the plain stretch
+ * another is about to skip needs no scan of its own. Usually the guesses
+ * meet at the first quote, and a share is scanned once, not once per guess. */
+static void scan_chains(const csv_file *f, int64_t *at, int k, int64_t stop, size_t maxf)
 {
     const char *d = f->d;
-    int64_t p = start, n = f->size;
-    if (start >= stop) return start;
-    /* the line holding byte stop-1 ends at e1: the answer if no quote comes first */
-    const char *nl = memchr(d + stop - 1, '\n', (size_t)(n - (stop - 1)));
-    int64_t e1 = nl ? (nl - d) + 1 : n;
-    while (p < stop) {
-        const char *q = memchr(d + p, '"', (size_t)(e1 - p));
-        if (!q) return e1;
-        /* records from p are plain lines up to the one holding the quote */
-        const char *lnl = memrchr(d + p, '\n', (size_t)(q - (d + p)));
-        if (lnl) p = (lnl - d) + 1;
-        if (p >= stop) return p;
-        int st, quoted;
-        p = rec_end(d, n, p, maxf, &st, &quoted); /* past e1 only if it is past stop too */
+    int64_t n = f->size;
+    int follows[3] = {-1, -1, -1}, live[3];
+    /* the line holding byte stop-1 ends at e1: a chain's end if no quote comes first */
+    int64_t e1 = n;
+    if (stop > 0 && stop <= n) {
+        const char *nl = memchr(d + stop - 1, '\n', (size_t)(n - (stop - 1)));
+        e1 = nl ? (nl - d) + 1 : n;
     }
-    return p;
+    for (int i = 0; i < k; i++) live[i] = at[i] < stop;
+    for (;;) {
+        int i = -1;
+        for (int j = 0; j < k; j++)
+            if (live[j] && (i < 0 || at[j] < at[i])) i = j;
+        if (i < 0) break;
+        const char *q = memchr(d + at[i], '"', (size_t)(e1 - at[i]));
+        int64_t plain = q ? q - d : e1;
+        /* chain i steps through every line start up to `plain`: a chain
+         * waiting at one of them joins it */
+        for (int j = 0; j < k; j++)
+            if (j != i && live[j] && at[j] <= plain) live[j] = 0, follows[j] = i;
+        if (!q) { at[i] = e1; live[i] = 0; continue; }
+        const char *lnl = memrchr(d + at[i], '\n', (size_t)(q - (d + at[i])));
+        if (lnl) at[i] = (lnl - d) + 1;
+        if (at[i] < stop) {
+            int st, quoted;
+            at[i] = rec_end(d, n, at[i], maxf, &st, &quoted); /* past e1 only if it is past stop too */
+        }
+        live[i] = at[i] < stop;
+    }
+    for (int i = 0; i < k; i++) {
+        int j = i;
+        while (follows[j] >= 0) j = follows[j];
+        at[i] = at[j];
+    }
 }
 
-/* Newlines in d[a, b). */
+/* Newlines in d[a, b): a byte lane counts the newlines it sees in up to 255
+ * blocks of 16, then the lanes are summed (psadbw), with no branch per block. */
 static int64_t count_nl(const char *d, int64_t a, int64_t b)
 {
     int64_t k = 0;
 #ifdef __SSE2__
-    const __m128i nlv = _mm_set1_epi8('\n');
-    for (; a + 16 <= b; a += 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(d + a));
-        for (unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, nlv)); m; m &= m - 1) k++;
+    const __m128i nlv = _mm_set1_epi8('\n'), zero = _mm_setzero_si128();
+    while (a + 16 <= b) {
+        __m128i acc = zero;
+        for (int r = 0; r < 255 && a + 16 <= b; r++, a += 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(d + a));
+            acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(v, nlv));
+        }
+        __m128i s = _mm_sad_epu8(acc, zero);
+        k += _mm_cvtsi128_si64(s) + _mm_cvtsi128_si64(_mm_unpackhi_epi64(s, s));
     }
 #endif
     for (; a < b; a++) k += d[a] == '\n';
@@ -390,48 +419,51 @@ static int parse_header(csv_reader *r, csv_file *f, precis_err *e)
     return 0;
 }
 
-/* Agree on this rank's first record start in file f (collective). */
-static int agree_start(MPI_Comm comm, csv_reader *r, csv_file *f, precis_err *e)
+/* This rank's guesses at its first record start in file f and where the
+ * records from each guess end (local): v = {b, e, exact start, its end,
+ * even-parity start, its end, odd-parity start, its end, newlines in [b, e)},
+ * -1 for a guess that does not apply. */
+enum { AG_NV = 9 };
+static void guess_starts(const csv_reader *r, const csv_file *f, int64_t *v)
 {
-    int rank, size;
-    int64_t *all = NULL;
-    MPI_CHECK(MPI_Comm_rank(comm, &rank), e);
-    MPI_CHECK(MPI_Comm_size(comm, &size), e);
-    enum { NV = 9 };
-    int64_t v[NV] = {f->b, f->e, -1, -1, -1, -1, -1, -1, 0};
-    size_t maxf = r->o.max_field;
-    if (f->e > f->b) {
-        /* candidates: [2..3] exact start, [4..5] even parity, [6..7] odd parity */
-        if (f->b == f->data || f->d[f->b - 1] == '\n') v[2] = f->b;
-        /* the first newline at even and at odd quote parity from b: jump from
-         * quote to quote; the newlines between two quotes share a parity */
-        int parity = 0;
-        for (int64_t p = f->b; p < f->e && (v[4] < 0 || v[6] < 0);) {
-            const char *q = memchr(f->d + p, '"', (size_t)(f->e - p));
-            int64_t qe = q ? q - f->d : f->e;
-            int c = parity ? 6 : 4;
-            if (v[c] < 0) {
-                const char *nl = memchr(f->d + p, '\n', (size_t)(qe - p));
-                if (nl) v[c] = (nl - f->d) + 1;
-            }
-            parity ^= 1;
-            p = qe + 1;
+    int64_t init[AG_NV] = {f->b, f->e, -1, -1, -1, -1, -1, -1, 0};
+    memcpy(v, init, sizeof init);
+    if (f->e <= f->b) return;
+    if (f->b == f->data || f->d[f->b - 1] == '\n') v[2] = f->b;
+    /* the first newline at even and at odd quote parity from b: jump from
+     * quote to quote; the newlines between two quotes share a parity. A
+     * file's first record starts its data: there is nothing to guess */
+    int parity = 0;
+    for (int64_t p = f->b; f->b > f->data && p < f->e && (v[4] < 0 || v[6] < 0);) {
+        const char *q = memchr(f->d + p, '"', (size_t)(f->e - p));
+        int64_t qe = q ? q - f->d : f->e;
+        int c = parity ? 6 : 4;
+        if (v[c] < 0) {
+            const char *nl = memchr(f->d + p, '\n', (size_t)(qe - p));
+            if (nl) v[c] = (nl - f->d) + 1;
         }
-        for (int c = 2; c <= 6; c += 2) {
-            if (v[c] < 0) continue;
-            int shared = 0;
-            for (int o = 2; o < c; o += 2)
-                if (v[o] == v[c]) { v[c + 1] = v[o + 1]; shared = 1; }
-            if (!shared) v[c + 1] = scan_to(f, v[c], f->e, maxf);
-        }
-        v[8] = count_nl(f->d, f->b, f->e);
+        parity ^= 1;
+        p = qe + 1;
     }
-    all = malloc(sizeof(int64_t) * NV * (size_t)size);
-    CHECK(all, e, PRECIS_EXIT_INTERNAL, "out of memory");
-    MPI_CHECK(MPI_Allgather(v, NV, MPI_INT64_T, all, NV, MPI_INT64_T, comm), e);
+    int64_t at[3];
+    int nc = 0;
+    for (int c = 2; c <= 6; c += 2)
+        if (v[c] >= 0) at[nc++] = v[c];
+    scan_chains(f, at, nc, f->e, r->o.max_field);
+    for (int c = 2, j = 0; c <= 6; c += 2)
+        if (v[c] >= 0) v[c + 1] = at[j++];
+    v[8] = count_nl(f->d, f->b, f->e);
+}
+
+/* Walk file f's records from its data start through the ranks' shares:
+ * the true start of rank q is the end reached by rank q-1 (collective only
+ * when a rank must rescan). all[q * stride] holds rank q's guesses. */
+static int walk_starts(MPI_Comm comm, const csv_reader *r, csv_file *f, const int64_t *all, size_t stride,
+                       int rank, int size, precis_err *e)
+{
     int64_t t = f->data, lines_before = 0;
     for (int q = 0; q < size; q++) {
-        int64_t *w = all + (size_t)q * NV;
+        const int64_t *w = all + (size_t)q * stride;
         int64_t b = w[0], en = w[1], next;
         if (q == rank) {
             f->start = t;
@@ -443,14 +475,47 @@ static int agree_start(MPI_Comm comm, csv_reader *r, csv_file *f, precis_err *e)
         } else if (t == w[2] || t == w[4] || t == w[6]) {
             next = t == w[2] ? w[3] : t == w[4] ? w[5] : w[7];
         } else { /* the resolved start is none of q's guesses: q rescans */
-            next = q == rank ? scan_to(f, t, en, maxf) : 0;
+            next = t;
+            if (q == rank) scan_chains(f, &next, 1, en, r->o.max_field);
             MPI_CHECK(MPI_Bcast(&next, 1, MPI_INT64_T, q, comm), e);
         }
         t = next;
     }
+    return 0;
+fail:
+    return -1;
+}
+
+/* Agree on every rank's first record start in each file (collective). The
+ * ranks scan their shares of a batch of files at once, then exchange their
+ * guesses in one allgather: a rank whose share lies in the second file does
+ * not wait for the ranks scanning the first. The batch keeps the exchange
+ * within about 2^20 values. */
+static int agree_starts(MPI_Comm comm, csv_reader *r, precis_err *e)
+{
+    int rank, size;
+    int64_t *mine = NULL, *all = NULL;
+    MPI_CHECK(MPI_Comm_rank(comm, &rank), e);
+    MPI_CHECK(MPI_Comm_size(comm, &size), e);
+    int batch = (int)((1 << 20) / ((int64_t)AG_NV * size));
+    if (batch < 1) batch = 1;
+    if (batch > r->nfiles) batch = r->nfiles > 0 ? r->nfiles : 1;
+    mine = malloc(sizeof(int64_t) * AG_NV * (size_t)batch);
+    all = malloc(sizeof(int64_t) * AG_NV * (size_t)batch * (size_t)size);
+    CHECK(mine && all, e, PRECIS_EXIT_INTERNAL, "out of memory");
+    for (int f0 = 0; f0 < r->nfiles; f0 += batch) {
+        int nb = r->nfiles - f0 < batch ? r->nfiles - f0 : batch;
+        for (int i = 0; i < nb; i++) guess_starts(r, &r->f[f0 + i], mine + (size_t)i * AG_NV);
+        MPI_CHECK(MPI_Allgather(mine, AG_NV * nb, MPI_INT64_T, all, AG_NV * nb, MPI_INT64_T, comm), e);
+        for (int i = 0; i < nb; i++)
+            if (walk_starts(comm, r, &r->f[f0 + i], all + (size_t)i * AG_NV, (size_t)AG_NV * (size_t)nb, rank, size, e))
+                goto fail;
+    }
+    free(mine);
     free(all);
     return 0;
 fail:
+    free(mine);
     free(all);
     return -1;
 }
@@ -518,8 +583,8 @@ agree:
             f->b = f->data + lb;
             f->e = f->data + le;
             base += len;
-            if (agree_start(comm, r, f, e)) goto fail;
         }
+        if (agree_starts(comm, r, e)) goto fail;
     }
     r->cur = 0;
     if (npaths > 0) {

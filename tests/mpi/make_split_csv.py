@@ -5,6 +5,10 @@ make_split_csv.py OUT.csv EXPECTED
     A 6000-byte file whose quoted fields hold a newline exactly on (or just
     before) every byte split point of np = 2, 3 and 4, plus the records as
     Python's csv module reads them, printed the way t_csv prints them.
+make_split_csv.py --multiline OUT.csv EXPECTED
+    Every record holds a quoted field of several lines. A reader that starts
+    inside such a field and guesses the wrong quote parity stays out of step
+    to the end of the file, so the guesses of a split never meet.
 make_split_csv.py --dirty DIR
     Three part files (one with a BOM and CRLF) with broken records; writes
     DIR/expected_bad with the number of bad records.
@@ -39,6 +43,9 @@ def make_split(out, expected):
     assert pad >= 1
     buf += prefix + "z" * pad + suffix
     assert len(buf) == total
+    write_expected(out, expected, buf)
+
+def write_expected(out, expected, buf):
     open(out, "w", newline="").write(buf)
     lines = []
     r = csv.reader(io.StringIO(buf, newline=""))
@@ -50,6 +57,15 @@ def make_split(out, expected):
         fields = "\x1f".join(f.replace("\n", "\\n").replace("\r", "\\r") for f in row)
         lines.append("0:%d\tok\t%s\n" % (start, fields))
     open(expected, "w", newline="").write("".join(lines))
+
+def make_multiline(out, expected):
+    rnd = random.Random(7)
+    buf = "id,note,n\n"
+    for i in range(300):
+        parts = ["w" * rnd.randint(0, 12) + ("," if rnd.random() < 0.3 else "") + ('""' if rnd.random() < 0.2 else "")
+                 for _ in range(rnd.randint(2, 4))]
+        buf += '%d,"%s",%d\n' % (i, "\n".join(parts), i % 9)
+    write_expected(out, expected, buf)
 
 def make_dirty(d):
     os.makedirs(d, exist_ok=True)
@@ -81,5 +97,7 @@ def make_dirty(d):
 if __name__ == "__main__":
     if sys.argv[1] == "--dirty":
         make_dirty(sys.argv[2])
+    elif sys.argv[1] == "--multiline":
+        make_multiline(sys.argv[2], sys.argv[3])
     else:
         make_split(sys.argv[1], sys.argv[2])

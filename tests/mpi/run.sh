@@ -87,6 +87,22 @@ for np in 1 2 3 4; do
   expect_eq "dirty part files np=$np identical" "$(sha256sum < "$TMP/parts.$np")" "$ref"
 done
 expect_eq "dirty part files: bad records reported" "$(grep -c -P '\t(open_quote|bad_quote|bad_utf8|field_count)\t' "$TMP/parts.1")" "$(cat "$TMP/parts/expected_bad")"
+# every record a quoted field of several lines: a wrong parity guess never
+# meets the right one, so each guess's own end must be right
+$PY "$(dirname "$0")/make_split_csv.py" --multiline "$TMP/ml.csv" "$TMP/ml.expected"
+for np in 1 2 3 4; do
+  run $np $B/t_csv "$TMP/ml.csv" > "$TMP/ml.$np" 2>/dev/null || fail "t_csv multiline np=$np"
+  cmp -s "$TMP/ml.$np" "$TMP/ml.expected" && pass "multi-line fields np=$np equal Python csv" || fail "multi-line fields np=$np differ from Python csv"
+done
+# the split agreement at every byte: each split of 1..N bytes per rank reads
+# the records of the even split
+for np in 3 4; do
+  for f in split.csv ml.csv parts; do
+    files="$TMP/$f"; [ "$f" = parts ] && files=$(ls "$TMP"/parts/*.csv)
+    out=$(T_CSV_SWEEP=2500 run $np $B/t_csv $files 2>&1 | tail -1)
+    expect_eq "split sweep np=$np $f" "$out" "sweep: 0 of 2500 splits differ"
+  done
+done
 
 echo "mpi: shuffle delivers every record to its slot owner with a tiny chunk"
 for np in 1 2 3 4; do
