@@ -66,12 +66,16 @@ for l in sys.stdin.read().splitlines():
 done
 
 echo "mpi: csv records equal Python's csv module at np=1..4, with quoted newlines on the split points"
+# csv_vs_python NAME: $TMP/NAME.csv read at np=1..4 equals $TMP/NAME.expected
+csv_vs_python() {
+  for np in 1 2 3 4; do
+    run $np $B/t_csv "$TMP/$1.csv" > "$TMP/$1.$np" 2>"$TMP/csv.err" || { fail "t_csv $1 np=$np"; cat "$TMP/csv.err"; continue; }
+    if cmp -s "$TMP/$1.$np" "$TMP/$1.expected"; then pass "$1 csv np=$np ($(wc -l < "$TMP/$1.expected") records)"
+    else fail "$1 csv np=$np differs from Python csv"; diff "$TMP/$1.$np" "$TMP/$1.expected" | head -5; fi
+  done
+}
 $PY "$(dirname "$0")/make_split_csv.py" "$TMP/split.csv" "$TMP/split.expected"
-for np in 1 2 3 4; do
-  run $np $B/t_csv "$TMP/split.csv" > "$TMP/split.$np" 2>"$TMP/csv.err" || { fail "t_csv np=$np"; cat "$TMP/csv.err"; continue; }
-  if cmp -s "$TMP/split.$np" "$TMP/split.expected"; then pass "split csv np=$np ($(wc -l < "$TMP/split.expected") records)"
-  else fail "split csv np=$np differs from Python csv"; diff "$TMP/split.$np" "$TMP/split.expected" | head -5; fi
-done
+csv_vs_python split
 # forced split points: every byte offset class around a quoted newline, and a
 # record longer than a whole share (a rank with no records)
 for sb in 1 7 13 64; do
@@ -89,15 +93,12 @@ done
 expect_eq "dirty part files: bad records reported" "$(grep -c -P '\t(open_quote|bad_quote|bad_utf8|field_count)\t' "$TMP/parts.1")" "$(cat "$TMP/parts/expected_bad")"
 # every record a quoted field of several lines: a wrong parity guess never
 # meets the right one, so each guess's own end must be right
-$PY "$(dirname "$0")/make_split_csv.py" --multiline "$TMP/ml.csv" "$TMP/ml.expected"
-for np in 1 2 3 4; do
-  run $np $B/t_csv "$TMP/ml.csv" > "$TMP/ml.$np" 2>/dev/null || fail "t_csv multiline np=$np"
-  cmp -s "$TMP/ml.$np" "$TMP/ml.expected" && pass "multi-line fields np=$np equal Python csv" || fail "multi-line fields np=$np differ from Python csv"
-done
+$PY "$(dirname "$0")/make_split_csv.py" --multiline "$TMP/multiline.csv" "$TMP/multiline.expected"
+csv_vs_python multiline
 # the split agreement at every byte: each split of 1..N bytes per rank reads
 # the records of the even split
 for np in 3 4; do
-  for f in split.csv ml.csv parts; do
+  for f in split.csv multiline.csv parts; do
     files="$TMP/$f"; [ "$f" = parts ] && files=$(ls "$TMP"/parts/*.csv)
     out=$(T_CSV_SWEEP=2500 run $np $B/t_csv $files 2>&1 | tail -1)
     expect_eq "split sweep np=$np $f" "$out" "sweep: 0 of 2500 splits differ"
