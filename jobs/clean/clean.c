@@ -1358,8 +1358,11 @@ static int table_stats(ctx *c, int ti, tstats *st, precis_err *e)
             n[k]++;
         }
     }
-    for (int k = 0; k < td->nf; k++)
-        if (isnum[k]) rlanes_flush(&lanes[2 * k]), rlanes_flush(&lanes[2 * k + 1]);
+    for (int k = 0; k < td->nf; k++) {
+        if (!isnum[k]) continue;
+        rlanes_flush(&lanes[2 * k]);
+        rlanes_flush(&lanes[2 * k + 1]);
+    }
     for (int r = 1; r < R_N; r++) rej += t->rejected[r];
     l[0] = t->rows_in; l[1] = clean; l[2] = rej; l[3] = t->dups;
     for (int r = 0; r < R_N; r++) l[4 + r] = t->rejected[r];
