@@ -967,185 +967,238 @@ typedef struct okey_rec {
     int64_t ts, src;
 } okey_rec;
 
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
+/* An order key under two customers is a conflict: the first row by (ts,
+ * source) keeps it, and the other customers' rows are quarantined
+ * (order_conflict). Dedup has left each customer at most one row per order
+ * key, so a key still kept on two rows is under two customers. Two rounds,
+ * each to the rank that groups the key (okey_owner):
+ *  1. every kept row's order key alone (8 bytes a row); the grouper finds
+ *     the keys that came more than once and sends each back to the ranks
+ *     that sent it;
+ *  2. the rows of those keys (okey_rec); the grouper keeps each key's first
+ *     row and sends the others back to their slot owners, which quarantine
+ *     them.
+ * Conflicts are rare, so round 2 is small: the rows are scanned twice and
+ * 8 bytes a row cross the network, where whole records in four passes by
+ * the key's top bits used to (five scans, 40 bytes a row). */
 
-/* Order keys in a hash table: open addressing with linear probing over cap
- * (a power of two) slots, each holding a key and its row index (-1: empty),
- * so a probe reads one slot, not the row. The key is already a keyed hash,
- * so its bits are uniform. */
-typedef struct oslot {
-    uint64_t k;
-    int64_t i;
-} oslot;
+/* The rank that groups an order key: its low 32 bits scaled to [0, size)
+ * (a multiply, not a division per row). */
+static inline int okey_owner(uint64_t k, int size) { return (int)(((k & 0xffffffffu) * (uint64_t)size) >> 32); }
 
-static int64_t okey_home(uint64_t k, int64_t cap) { return (int64_t)((k * 0x9E3779B97F4A7C15ULL) >> 17) & (cap - 1); }
+/* A set of order keys: open addressing with linear probing over cap (a
+ * power of two) keys, 0 empty (an order key is never 0: 0 means none). The
+ * key is already a keyed hash, so a multiply spreads its bits. */
+static int64_t kset_home(uint64_t k, int64_t cap) { return (int64_t)((k * 0x9E3779B97F4A7C15ULL) >> 17) & (cap - 1); }
 
 /* the slot that holds k, or the empty one where it belongs */
-static int64_t okey_find(const oslot *slot, int64_t cap, uint64_t k)
+static int64_t kset_find(const uint64_t *slot, int64_t cap, uint64_t k)
 {
-    int64_t h = okey_home(k, cap);
-    while (slot[h].i >= 0 && slot[h].k != k) h = (h + 1) & (cap - 1);
+    int64_t h = kset_home(k, cap);
+    while (slot[h] && slot[h] != k) h = (h + 1) & (cap - 1);
     return h;
 }
 
-/* An order key under two customers: the first by (ts, source) keeps it; the
- * other customers' rows are quarantined (order_conflict). A second shuffle by
- * order key finds them; their source positions go back to the slot owners.
- * Done in ORDER_PASSES passes by the order key's top bits (a conflict lives
- * within one order key, so the result is the same), which bounds the extra
- * memory to about 72 / ORDER_PASSES bytes per row. */
-#define ORDER_PASSES 4
+/* slots for n keys, at most 2/3 full */
+static int64_t kset_cap(int64_t n)
+{
+    int64_t cap = 16;
+    while (cap < n + n / 2 + 1) cap *= 2;
+    return cap;
+}
 
-/* The rank that groups an order key: its low 32 bits scaled to [0, size)
- * (a multiply, not a division per row; the pass is the top 2 bits). */
-static inline int okey_owner(uint64_t k, int size) { return (int)(((k & 0xffffffffu) * (uint64_t)size) >> 32); }
+static inline int kept_order(const crow *r) { return r->state == ST_KEEP && r->order_key; }
 
-/* What the passes reuse, so that each pass writes into pages the one before
- * has touched (fresh pages are what a pass would cost most): the received
- * records, which become this rank's bucket of the next pass, and the hash
- * table with its marks. */
-typedef struct oscratch {
-    okey_rec *carry;
-    oslot *slot;
-    uint8_t *mixed;
-    int64_t cap;
-} oscratch;
+/* Room for record n in a growing array of records (size bytes each) and
+ * their destination ranks, *cap of each. 0, or -1 when out of memory (both
+ * arrays stay valid). */
+static int grow_dest(void **rec, size_t size, int **dest, int64_t n, int64_t *cap)
+{
+    if (n < *cap) return 0;
+    int64_t c = *cap ? 2 * *cap : 1024;
+    void *nr = realloc(*rec, size * (size_t)c);
+    if (!nr) return -1;
+    *rec = nr;
+    int *nd = realloc(*dest, sizeof(int) * (size_t)c);
+    if (!nd) return -1;
+    *dest = nd;
+    *cap = c;
+    return 0;
+}
 
-static int order_conflicts_pass(ctx *c, int pass, const int64_t *count, oscratch *sc, precis_err *e)
+/* The keys that come more than once in k[0..n), as a set (*set, calloc'd,
+ * *cap slots). The keys are first distributed by their top bits into
+ * parts of about 2^13, each then counted in a table that stays in cache:
+ * one table for all of them would miss the cache on nearly every key. */
+static int repeats_of(const uint64_t *k, int64_t n, uint64_t **set, int64_t *cap, precis_err *e)
+{
+    int bits = 0;
+    while (bits < 16 && (n >> bits) > ((int64_t)1 << 13)) bits++;
+    const int64_t parts = (int64_t)1 << bits;
+    const int sh = 64 - bits;
+    int64_t *at = calloc((size_t)parts + 1, sizeof(int64_t)), *fill = malloc(sizeof(int64_t) * (size_t)parts);
+    uint64_t *part = hugemem_alloc(sizeof(uint64_t) * (size_t)(n ? n : 1)), *tab = NULL, *rep = NULL;
+    int64_t nrep = 0, rcap = 0, tcap = 0;
+    int rc = -1;
+    *set = NULL;
+    CHECK(at && fill && part, e, PRECIS_EXIT_INTERNAL, "out of memory");
+#define PART_OF(x) (bits ? (int64_t)((x) >> sh) : 0)
+    for (int64_t i = 0; i < n; i++) at[PART_OF(k[i]) + 1]++;
+    for (int64_t p = 0; p < parts; p++) at[p + 1] += at[p], fill[p] = at[p];
+    for (int64_t i = 0; i < n; i++) part[fill[PART_OF(k[i])]++] = k[i];
+#undef PART_OF
+    for (int64_t p = 0; p < parts; p++) {
+        int64_t m = at[p + 1] - at[p], c = kset_cap(m);
+        if (c > tcap) {
+            free(tab);
+            tab = malloc(sizeof(uint64_t) * (size_t)c);
+            CHECK(tab, e, PRECIS_EXIT_INTERNAL, "out of memory");
+            tcap = c;
+        }
+        memset(tab, 0, sizeof(uint64_t) * (size_t)c);
+        for (int64_t i = at[p]; i < at[p + 1]; i++) {
+            int64_t h = kset_find(tab, c, part[i]);
+            if (!tab[h]) { tab[h] = part[i]; continue; }
+            if (nrep == rcap) {
+                rcap = rcap ? 2 * rcap : 256;
+                uint64_t *nr = realloc(rep, sizeof(uint64_t) * (size_t)rcap);
+                CHECK(nr, e, PRECIS_EXIT_INTERNAL, "out of memory");
+                rep = nr;
+            }
+            rep[nrep++] = part[i];   /* again for a third row: the set takes it once */
+        }
+    }
+    *cap = kset_cap(nrep);
+    *set = calloc((size_t)*cap, sizeof(uint64_t));
+    CHECK(*set, e, PRECIS_EXIT_INTERNAL, "out of memory");
+    for (int64_t i = 0; i < nrep; i++) (*set)[kset_find(*set, *cap, rep[i])] = rep[i];
+    rc = 0;
+fail:
+    free(at); free(fill); free(tab); free(rep);
+    hugemem_free(part);
+    return rc;
+}
+
+/* Round 1. *rep: the order keys of this rank's kept rows that are kept on
+ * more than one row over all ranks (malloc'd; a key may come twice). */
+static int repeated_order_keys(ctx *c, uint64_t **rep, int64_t *nrep, precis_err *e)
 {
     table *t = &c->t[T_TRANS];
-    okey_rec **bk = calloc((size_t)c->size, sizeof(okey_rec *)), *o = NULL, *back = NULL;
-    int64_t *bn = malloc(sizeof(int64_t) * (size_t)c->size), *fill = calloc((size_t)c->size, sizeof(int64_t));
-    int *bdest = NULL;
-    int64_t no = 0, nb = 0, nback = 0;
-    int rc = -1, ok = bk && bn && fill;
-    /* this pass's rows, one array per order-key owner (counted by the caller) */
-    for (int q = 0; ok && q < c->size; q++) bn[q] = count[q];
-    if (ok) { /* the last pass's received records are this pass's own bucket, even when it has none */
-        okey_rec *own = hugemem_realloc(sc->carry, sizeof(okey_rec) * (size_t)bn[c->rank]);
-        if (own) bk[c->rank] = own, sc->carry = NULL;
-        else ok = 0;
-    }
-    for (int q = 0; ok && q < c->size; q++)
-        if (bn[q] && !bk[q] && !(bk[q] = hugemem_alloc(sizeof(okey_rec) * (size_t)bn[q]))) ok = 0;
+    const int P = c->size;
+    uint64_t **bk = calloc((size_t)P, sizeof(uint64_t *)), *o = NULL, *slot = NULL, *back = NULL;
+    int64_t *bn = calloc((size_t)P, sizeof(int64_t)), *rn = calloc((size_t)P, sizeof(int64_t));
+    int64_t no = 0, nb = 0, bcap = 0, cap = 0;
+    int *bdest = NULL, rc = -1;
+    int ok = bk && bn && rn;
+    /* room for every row in each bucket: only the pages filled are ever
+     * touched, and the rows are scanned once, not counted first */
+    for (int q = 0; ok && q < P; q++)
+        if (!(bk[q] = hugemem_alloc(sizeof(uint64_t) * (size_t)t->n))) ok = 0;
     CHECK(ok, e, PRECIS_EXIT_INTERNAL, "out of memory");
     for (int64_t i = 0; i < t->n; i++) {
-        crow *r = &t->rows[i];
-        if (r->state != ST_KEEP || !r->order_key || (int)(r->order_key >> 62) != pass) continue;
-        int q = okey_owner(r->order_key, c->size);
-        bk[q][fill[q]++] = (okey_rec){r->order_key, r->key, r->key_lo, r->ts, r->src};
+        const crow *r = &t->rows[i];
+        if (!kept_order(r)) continue;
+        int q = okey_owner(r->order_key, P);
+        bk[q][bn[q]++] = r->order_key;
     }
-    TRY(shuffle_buckets(c->comm, (void **)bk, bn, sizeof(okey_rec), 0, (void **)&o, &no, e));
-    /* group by order key in a hash table: per key the first row by (ts, src)
-     * and whether any row has another customer (checked against the first
-     * so far: while unflagged, every row seen has one customer) */
-    int64_t cap = sc->cap ? sc->cap : 16, nm = 0, mcap = 0;
-    int64_t *multi = NULL;   /* the rows of repeated keys (conflicts are rare) */
-    while (cap < 2 * no) cap *= 2;
-    if (cap > sc->cap) {
-        hugemem_free(sc->slot);
-        hugemem_free(sc->mixed);
-        sc->slot = hugemem_alloc(sizeof(oslot) * (size_t)cap);
-        sc->mixed = hugemem_alloc((size_t)cap);
-        sc->cap = sc->slot && sc->mixed ? cap : 0;
-        CHECK(sc->cap, e, PRECIS_EXIT_INTERNAL, "out of memory");
-    }
-    oslot *slot = sc->slot;
-    uint8_t *mixed = sc->mixed;   /* bit 0: the key has several rows; bit 1: of several customers */
-    memset(mixed, 0, (size_t)cap);
-    for (int64_t h = 0; h < cap; h++) slot[h].i = -1;
-    for (int64_t i = 0; i < no; i++) {
-        if (i + 16 < no) __builtin_prefetch(&slot[okey_home(o[i + 16].order_key, cap)], 1);
-        int64_t h = okey_find(slot, cap, o[i].order_key);
-        if (slot[h].i < 0) { slot[h] = (oslot){o[i].order_key, i}; continue; }
-        if (nm + 2 > mcap) {
-            mcap = mcap ? 2 * mcap : 1024;
-            int64_t *nmv = realloc(multi, sizeof(int64_t) * (size_t)mcap);
-            if (!nmv) free(multi);
-            CHECK(nmv, e, PRECIS_EXIT_INTERNAL, "out of memory");
-            multi = nmv;
+    MPI_CHECK(MPI_Alltoall(bn, 1, MPI_INT64_T, rn, 1, MPI_INT64_T, c->comm), e);
+    TRY(shuffle_buckets(c->comm, (void **)bk, bn, sizeof(uint64_t), 0, (void **)&o, &no, e));
+    TRY(repeats_of(o, no, &slot, &cap, e));
+    /* o holds this rank's own keys first, then each other rank's in rank
+     * order (shuffle_buckets): a repeated key goes back to its sender */
+    for (int64_t i = 0, k = 0, left = rn[c->rank], from = c->rank; i < no; i++, left--) {
+        while (left == 0) { /* the next sender */
+            from = k == c->rank ? k + 1 : k;
+            k = from + 1;
+            left = rn[from];
         }
-        if (!(mixed[h] & 1)) multi[nm++] = slot[h].i;   /* the first repeat: the key's first row too */
-        multi[nm++] = i;
-        const okey_rec *f0 = &o[slot[h].i];
-        mixed[h] |= 1;
-        if (f0->key != o[i].key || f0->key_lo != o[i].key_lo) mixed[h] |= 2;
-        if (o[i].ts < f0->ts || (o[i].ts == f0->ts && o[i].src < f0->src)) slot[h].i = i;
+        if (!slot[kset_find(slot, cap, o[i])]) continue;
+        CHECK(grow_dest((void **)&back, sizeof *back, &bdest, nb, &bcap) == 0, e, PRECIS_EXIT_INTERNAL, "out of memory");
+        back[nb] = o[i];
+        bdest[nb++] = (int)from;
     }
-    /* the rows of a mixed key whose customer is not the first row's go back,
-     * in row order */
-    if (nm > 1) qsort(multi, (size_t)nm, sizeof(int64_t), cmp_i64);
-    bdest = malloc(sizeof(int) * (size_t)(nm ? nm : 1));
-    back = malloc(sizeof(okey_rec) * (size_t)(nm ? nm : 1));
-    if (!bdest || !back) free(multi);
-    CHECK(bdest && back, e, PRECIS_EXIT_INTERNAL, "out of memory");
-    for (int64_t j = 0; j < nm; j++) {
-        const okey_rec *x = &o[multi[j]];
-        int64_t h = okey_find(slot, cap, x->order_key);
-        const okey_rec *f0 = &o[slot[h].i];
-        if (!(mixed[h] & 2) || (f0->key == x->key && f0->key_lo == x->key_lo)) continue;
-        back[nb] = *x;
-        bdest[nb] = slots_owner(slots_of(x->key, c->o.slots), c->o.slots, c->size);
-        nb++;
-    }
-    free(multi);
-    sc->carry = o;
+    hugemem_free(o);
     o = NULL;
-    okey_rec *got = NULL;
-    TRY(shuffle_exchange(c->comm, back, nb, sizeof(okey_rec), bdest, 0, (void **)&got, &nback, e));
+    TRY(shuffle_exchange(c->comm, back, nb, sizeof(uint64_t), bdest, 0, (void **)rep, nrep, e));
+    rc = 0;
+fail:
+    for (int q = 0; bk && q < P; q++) hugemem_free(bk[q]);
+    free(bk); free(bn); free(rn); free(back); free(bdest); free(slot);
+    hugemem_free(o);
+    return rc;
+}
+
+static int cmp_okey_first(const void *a, const void *b)
+{
+    const okey_rec *x = a, *y = b;
+    if (x->order_key != y->order_key) return x->order_key < y->order_key ? -1 : 1;
+    if (x->ts != y->ts) return x->ts < y->ts ? -1 : 1;
+    return x->src < y->src ? -1 : x->src > y->src;
+}
+
+/* Round 2, and the quarantine of what it finds. */
+static int order_conflicts(ctx *c, precis_err *e)
+{
+    table *t = &c->t[T_TRANS];
+    uint64_t *rep = NULL, *set = NULL;
+    int64_t nrep = 0, cap = 0, nc = 0, ccap = 0, ng = 0, nb = 0, nback = 0;
+    okey_rec *cand = NULL, *got = NULL, *back = NULL, *ret = NULL;
+    int *cdest = NULL, *bdest = NULL, rc = -1;
+    TRY(repeated_order_keys(c, &rep, &nrep, e));
+    /* this rank's rows of the repeated keys, to their groupers */
+    if (nrep > 0) {
+        cap = kset_cap(nrep);
+        set = calloc((size_t)cap, sizeof(uint64_t));
+        CHECK(set, e, PRECIS_EXIT_INTERNAL, "out of memory");
+        for (int64_t i = 0; i < nrep; i++) set[kset_find(set, cap, rep[i])] = rep[i];
+        for (int64_t i = 0; i < t->n; i++) {
+            const crow *r = &t->rows[i];
+            if (!kept_order(r) || !set[kset_find(set, cap, r->order_key)]) continue;
+            CHECK(grow_dest((void **)&cand, sizeof *cand, &cdest, nc, &ccap) == 0, e, PRECIS_EXIT_INTERNAL, "out of memory");
+            cand[nc] = (okey_rec){r->order_key, r->key, r->key_lo, r->ts, r->src};
+            cdest[nc++] = okey_owner(r->order_key, c->size);
+        }
+    }
+    free(rep); free(set);
+    rep = set = NULL;
+    TRY(shuffle_exchange(c->comm, cand, nc, sizeof(okey_rec), cdest, 0, (void **)&got, &ng, e));
+    /* per key, the rows of customers other than the first row's go back to
+     * their slot owners */
+    if (ng > 1) qsort(got, (size_t)ng, sizeof(okey_rec), cmp_okey_first);
+    back = malloc(sizeof(okey_rec) * (size_t)(ng ? ng : 1));
+    bdest = malloc(sizeof(int) * (size_t)(ng ? ng : 1));
+    CHECK(back && bdest, e, PRECIS_EXIT_INTERNAL, "out of memory");
+    for (int64_t a = 0, b; a < ng; a = b) {
+        const okey_rec *f0 = &got[a];
+        for (b = a + 1; b < ng && got[b].order_key == f0->order_key; b++) {
+            if (got[b].key == f0->key && got[b].key_lo == f0->key_lo) continue;
+            back[nb] = got[b];
+            bdest[nb++] = slots_owner(slots_of(got[b].key, c->o.slots), c->o.slots, c->size);
+        }
+    }
+    TRY(shuffle_exchange(c->comm, back, nb, sizeof(okey_rec), bdest, 0, (void **)&ret, &nback, e));
     /* each returned row is found by its sort key: rows are sorted by
      * (slot, customer_key, customer_key_lo, ts, src) and src is unique */
     for (int64_t i = 0; i < nback; i++) {
         crow probe;
-        probe.key = got[i].key;
-        probe.key_lo = got[i].key_lo;
-        probe.ts = got[i].ts;
-        probe.src = got[i].src;
+        probe.key = ret[i].key;
+        probe.key_lo = ret[i].key_lo;
+        probe.ts = ret[i].ts;
+        probe.src = ret[i].src;
         crow *r = bsearch(&probe, t->rows, (size_t)t->n, sizeof(crow), cmp_keyed);
-        if (!r || r->state != ST_KEEP) {
-            free(got);
-            CHECK(0, e, PRECIS_EXIT_INTERNAL, "order conflict: a returned row is not on its slot owner");
-        }
+        CHECK(r && r->state == ST_KEEP, e, PRECIS_EXIT_INTERNAL, "order conflict: a returned row is not on its slot owner");
         r->state = ST_REJECTED;
         t->rejected[R_ORDER_CONFLICT]++;
         textbuf_printf(&t->late, "%lld\t", (long long)r->src);
         const char *path = t->files.path[SRC_FILE(r->src)];
         uint64_t line_hash = 0;
         if (late_line_hash(c, path, r, &line_hash, e) ||
-            quar_line(c, T_TRANS, &t->late, path, r, SRC_OFF(r->src), line_hash, R_ORDER_CONFLICT, 0, ALL_PARSED, 1)) {
-            free(got);
+            quar_line(c, T_TRANS, &t->late, path, r, SRC_OFF(r->src), line_hash, R_ORDER_CONFLICT, 0, ALL_PARSED, 1))
             goto fail;
-        }
     }
-    free(got);
     rc = 0;
 fail:
-    for (int q = 0; bk && q < c->size; q++) hugemem_free(bk[q]);
-    free(bk); free(bn); free(fill); hugemem_free(o); free(bdest); free(back);
-    return rc;
-}
-
-static int order_conflicts(ctx *c, precis_err *e)
-{
-    table *t = &c->t[T_TRANS];
-    /* rows per (pass, order-key owner), in one scan */
-    int64_t *count = calloc((size_t)ORDER_PASSES * (size_t)c->size, sizeof(int64_t));
-    if (!count) return PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
-    for (int64_t i = 0; i < t->n; i++) {
-        const crow *r = &t->rows[i];
-        if (r->state == ST_KEEP && r->order_key)
-            count[(int64_t)(r->order_key >> 62) * c->size + okey_owner(r->order_key, c->size)]++;
-    }
-    int rc = 0;
-    oscratch sc = {0};
-    for (int pass = 0; pass < ORDER_PASSES && rc == 0; pass++)
-        rc = order_conflicts_pass(c, pass, count + (int64_t)pass * c->size, &sc, e);
-    hugemem_free(sc.carry); hugemem_free(sc.slot); hugemem_free(sc.mixed);
-    free(count);
+    free(rep); free(set); free(cand); free(cdest); free(got); free(back); free(bdest); free(ret);
     late_unmap(c);
     return rc;
 }

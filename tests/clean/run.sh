@@ -231,6 +231,41 @@ set +e; PRECIS_STOP_AT=parse:1 run 3 $BIN/precis-clean --in "$TMP/g" --pii-key "
 expect_eq "PRECIS_STOP_AT=parse:1 exits 75" "$rc" "75"
 [ ! -e "$TMP/out/clean.h5" ] && [ ! -e "$TMP/out/clean.h5.tmp" ] && pass "no clean.h5 or .tmp left" || fail "stop left files"
 
+echo "clean: order-id conflicts, by hand (np=1..4)"
+# Order A is under three customers: C2's row is first by (ts, source) and
+# keeps it, C1's and C3's are conflicts (C3 ties C2 on ts, later in the
+# file). B is twice under C4 (one duplicate) and once under C5, later: C5's
+# is a conflict. D is under C6 alone. Fillers spread the rows over ranks.
+mkdir -p "$TMP/oc"
+{ echo "order_id,customer_id,ts,quantity,amount"
+  for i in $(seq 1 60); do printf "F%d,K%d,2024-03-%02d,1,%d.25\n" $i $i $((i % 28 + 1)) $i; done
+  echo "A,C1,2024-01-02,1,10"        # line 62: conflict
+  for i in $(seq 61 120); do printf "F%d,K%d,2024-04-%02d,1,%d.5\n" $i $i $((i % 28 + 1)) $i; done
+  echo "A,C2,2024-01-01,1,11"        # line 123: keeps A
+  echo "B,C4,2024-02-01,1,12"        # line 124: keeps B
+  echo "B,C4,2024-02-03,1,13"        # line 125: duplicate of C4's B
+  for i in $(seq 121 180); do printf "F%d,K%d,2024-05-%02d,1,%d.75\n" $i $i $((i % 28 + 1)) $i; done
+  echo "A,C3,2024-01-01,1,14"        # line 186: conflict (ties C2 on ts)
+  echo "B,C5,2024-02-02,1,15"        # line 187: conflict
+  echo "D,C6,2024-02-02,1,16"; } > "$TMP/oc/t.csv"
+ok=1
+for np in 1 2 3 4; do
+  rm -rf "$TMP/oc/$np"; mkdir -p "$TMP/oc/$np"
+  run $np $BIN/precis-clean --transactions "$TMP/oc/t.csv" --pii-key "$TMP/pii.key" --out "$TMP/oc/$np/clean.h5" \
+      --max-reject-rate 0.05 > "$TMP/oc/$np.log" 2>&1 || { ok=0; tail -3 "$TMP/oc/$np.log"; continue; }
+  $PY - "$TMP/oc/$np" <<'PYEOF' || ok=0
+import csv, json, sys
+d = sys.argv[1]
+t = json.load(open(d + "/quality.json"))["tables"]["transactions"]
+assert t["rejected_by_reason"].get("order_conflict") == 3, t["rejected_by_reason"]
+assert t["rows_duplicate"] == 1 and t["rows_clean"] == 183, (t["rows_duplicate"], t["rows_clean"])
+lines = sorted(int(r["line"]) for r in csv.DictReader(open(d + "/quarantine/transactions.csv")) if r["reason"] == "order_conflict")
+assert lines == [62, 186, 187], lines
+PYEOF
+done
+[[ $ok == 1 ]] && pass "an order id under three customers, and one under a customer twice and another once: 3 conflicts (lines 62, 186, 187), 1 duplicate, at np=1..4" \
+  || fail "order-id conflicts by hand"
+
 echo "clean: options change behaviour as documented"
 rm -rf "$TMP/out"/*
 run 2 $BIN/precis-clean --in "$TMP/g" --pii-key "$TMP/pii.key" --out "$TMP/out/clean.h5" --max-reject-rate 0.05 \
