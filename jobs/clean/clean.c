@@ -1087,23 +1087,36 @@ static int repeated_order_keys(ctx *c, uint64_t **rep, int64_t *nrep, precis_err
     const int P = c->size;
     uint64_t **bk = calloc((size_t)P, sizeof(uint64_t *)), *o = NULL, *slot = NULL, *back = NULL;
     int64_t *bn = calloc((size_t)P, sizeof(int64_t)), *rn = calloc((size_t)P, sizeof(int64_t));
-    int64_t no = 0, nb = 0, bcap = 0, cap = 0;
+    int64_t *room = calloc((size_t)P, sizeof(int64_t)), no = 0, nb = 0, bcap = 0, cap = 0;
     int *bdest = NULL, rc = -1;
-    int ok = bk && bn && rn;
-    /* room for every row in each bucket: only the pages filled are ever
-     * touched, and the rows are scanned once, not counted first */
+    int ok = bk && bn && rn && room;
+    /* the rows are scanned once, not counted first: each bucket starts at
+     * its even share and grows (hugemem: in place, without a copy) */
     for (int q = 0; ok && q < P; q++)
-        if (!(bk[q] = hugemem_alloc(sizeof(uint64_t) * (size_t)t->n))) ok = 0;
-    CHECK(ok, e, PRECIS_EXIT_INTERNAL, "out of memory");
-    for (int64_t i = 0; i < t->n; i++) {
+        if (!(bk[q] = hugemem_alloc(sizeof(uint64_t) * (size_t)(room[q] = t->n / P + t->n / (4 * P) + 1024)))) ok = 0;
+    for (int64_t i = 0; ok && i < t->n; i++) {
         const crow *r = &t->rows[i];
         if (!kept_order(r)) continue;
         int q = okey_owner(r->order_key, P);
+        if (bn[q] == room[q]) {
+            uint64_t *g = hugemem_realloc(bk[q], sizeof(uint64_t) * (size_t)(2 * room[q]));
+            if (!g) {
+                ok = 0;
+                break;
+            }
+            bk[q] = g;
+            room[q] *= 2;
+        }
         bk[q][bn[q]++] = r->order_key;
     }
+    if (!ok) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+    /* every local failure is agreed on before each exchange, so no rank
+     * waits in one that another has left */
+    TRY(precis_agree(c->comm, e));
     MPI_CHECK(MPI_Alltoall(bn, 1, MPI_INT64_T, rn, 1, MPI_INT64_T, c->comm), e);
     TRY(shuffle_buckets(c->comm, (void **)bk, bn, sizeof(uint64_t), 0, (void **)&o, &no, e));
-    TRY(repeats_of(o, no, &slot, &cap, e));
+    repeats_of(o, no, &slot, &cap, e);
+    TRY(precis_agree(c->comm, e));
     /* o holds this rank's own keys first, then each other rank's in rank
      * order (shuffle_buckets): a repeated key goes back to its sender */
     for (int64_t i = 0, k = 0, left = rn[c->rank], from = c->rank; i < no; i++, left--) {
@@ -1113,17 +1126,21 @@ static int repeated_order_keys(ctx *c, uint64_t **rep, int64_t *nrep, precis_err
             left = rn[from];
         }
         if (!slot[kset_find(slot, cap, o[i])]) continue;
-        CHECK(grow_dest((void **)&back, sizeof *back, &bdest, nb, &bcap) == 0, e, PRECIS_EXIT_INTERNAL, "out of memory");
+        if (grow_dest((void **)&back, sizeof *back, &bdest, nb, &bcap)) {
+            PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+            break;
+        }
         back[nb] = o[i];
         bdest[nb++] = (int)from;
     }
     hugemem_free(o);
     o = NULL;
+    TRY(precis_agree(c->comm, e));
     TRY(shuffle_exchange(c->comm, back, nb, sizeof(uint64_t), bdest, 0, (void **)rep, nrep, e));
     rc = 0;
 fail:
     for (int q = 0; bk && q < P; q++) hugemem_free(bk[q]);
-    free(bk); free(bn); free(rn); free(back); free(bdest); free(slot);
+    free(bk); free(bn); free(rn); free(room); free(back); free(bdest); free(slot);
     hugemem_free(o);
     return rc;
 }
@@ -1149,25 +1166,31 @@ static int order_conflicts(ctx *c, precis_err *e)
     if (nrep > 0) {
         cap = kset_cap(nrep);
         set = calloc((size_t)cap, sizeof(uint64_t));
-        CHECK(set, e, PRECIS_EXIT_INTERNAL, "out of memory");
-        for (int64_t i = 0; i < nrep; i++) set[kset_find(set, cap, rep[i])] = rep[i];
-        for (int64_t i = 0; i < t->n; i++) {
+        for (int64_t i = 0; set && i < nrep; i++) set[kset_find(set, cap, rep[i])] = rep[i];
+        int ok = set != NULL;
+        for (int64_t i = 0; ok && i < t->n; i++) {
             const crow *r = &t->rows[i];
             if (!kept_order(r) || !set[kset_find(set, cap, r->order_key)]) continue;
-            CHECK(grow_dest((void **)&cand, sizeof *cand, &cdest, nc, &ccap) == 0, e, PRECIS_EXIT_INTERNAL, "out of memory");
+            if (grow_dest((void **)&cand, sizeof *cand, &cdest, nc, &ccap)) {
+                ok = 0;
+                break;
+            }
             cand[nc] = (okey_rec){r->order_key, r->key, r->key_lo, r->ts, r->src};
             cdest[nc++] = okey_owner(r->order_key, c->size);
         }
+        if (!ok) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
     }
     free(rep); free(set);
     rep = set = NULL;
+    TRY(precis_agree(c->comm, e));
     TRY(shuffle_exchange(c->comm, cand, nc, sizeof(okey_rec), cdest, 0, (void **)&got, &ng, e));
     /* per key, the rows of customers other than the first row's go back to
      * their slot owners */
     if (ng > 1) qsort(got, (size_t)ng, sizeof(okey_rec), cmp_okey_first);
     back = malloc(sizeof(okey_rec) * (size_t)(ng ? ng : 1));
     bdest = malloc(sizeof(int) * (size_t)(ng ? ng : 1));
-    CHECK(back && bdest, e, PRECIS_EXIT_INTERNAL, "out of memory");
+    if (!back || !bdest) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+    TRY(precis_agree(c->comm, e));
     for (int64_t a = 0, b; a < ng; a = b) {
         const okey_rec *f0 = &got[a];
         for (b = a + 1; b < ng && got[b].order_key == f0->order_key; b++) {
