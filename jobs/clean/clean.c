@@ -978,9 +978,8 @@ typedef struct okey_rec {
  *  2. the rows of those keys (okey_rec); the grouper keeps each key's first
  *     row and sends the others back to their slot owners, which quarantine
  *     them.
- * Conflicts are rare, so round 2 is small: the rows are scanned twice and
- * 8 bytes a row cross the network, where whole records in four passes by
- * the key's top bits used to (five scans, 40 bytes a row). */
+ * Conflicts are rare, so round 2 is small: the rows are scanned twice, and
+ * 8 bytes a row cross the network. */
 
 /* The rank that groups an order key: its low 32 bits scaled to [0, size)
  * (a multiply, not a division per row). */
@@ -1005,6 +1004,15 @@ static int64_t kset_cap(int64_t n)
     int64_t cap = 16;
     while (cap < n + n / 2 + 1) cap *= 2;
     return cap;
+}
+
+/* The set of k[0..n) (calloc'd, *cap slots), or NULL when out of memory. */
+static uint64_t *kset_of(const uint64_t *k, int64_t n, int64_t *cap)
+{
+    *cap = kset_cap(n);
+    uint64_t *set = calloc((size_t)*cap, sizeof(uint64_t));
+    for (int64_t i = 0; set && i < n; i++) set[kset_find(set, *cap, k[i])] = k[i];
+    return set;
 }
 
 static inline int kept_order(const crow *r) { return r->state == ST_KEEP && r->order_key; }
@@ -1068,10 +1076,8 @@ static int repeats_of(const uint64_t *k, int64_t n, uint64_t **set, int64_t *cap
             rep[nrep++] = part[i];   /* again for a third row: the set takes it once */
         }
     }
-    *cap = kset_cap(nrep);
-    *set = calloc((size_t)*cap, sizeof(uint64_t));
+    *set = kset_of(rep, nrep, cap);
     CHECK(*set, e, PRECIS_EXIT_INTERNAL, "out of memory");
-    for (int64_t i = 0; i < nrep; i++) (*set)[kset_find(*set, *cap, rep[i])] = rep[i];
     rc = 0;
 fail:
     free(at); free(fill); free(tab); free(rep);
@@ -1164,9 +1170,7 @@ static int order_conflicts(ctx *c, precis_err *e)
     TRY(repeated_order_keys(c, &rep, &nrep, e));
     /* this rank's rows of the repeated keys, to their groupers */
     if (nrep > 0) {
-        cap = kset_cap(nrep);
-        set = calloc((size_t)cap, sizeof(uint64_t));
-        for (int64_t i = 0; set && i < nrep; i++) set[kset_find(set, cap, rep[i])] = rep[i];
+        set = kset_of(rep, nrep, &cap);
         int ok = set != NULL;
         for (int64_t i = 0; ok && i < t->n; i++) {
             const crow *r = &t->rows[i];
