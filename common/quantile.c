@@ -81,6 +81,7 @@ int quantile_set_build(MPI_Comm comm, const double *x, int64_t n, quantile_set *
     memset(s, 0, sizeof *s);
     s->comm = comm;
     s->n = n;
+    s->owned = 1;
     s->key = hugemem_alloc(sizeof(uint64_t) * (size_t)n);
     CHECK(s->key, e, PRECIS_EXIT_INTERNAL, "out of memory in quantile_set_build (%lld values)", (long long)n);
     for (int64_t i = 0; i < n; i++) s->key[i] = okey(x[i]);
@@ -91,11 +92,29 @@ fail:
     return -1;
 }
 
+int quantile_set_adopt(MPI_Comm comm, double *x, int64_t n, quantile_set *s, precis_err *e)
+{
+    memset(s, 0, sizeof *s);
+    s->comm = comm;
+    s->n = n;
+    s->key = (uint64_t *)(void *)x;
+    for (int64_t i = 0; i < n; i++) {
+        double v = x[i];
+        s->key[i] = okey(v);
+    }
+    MPI_CHECK(MPI_Allreduce(&n, &s->N, 1, MPI_INT64_T, MPI_SUM, comm), e);
+    return 0;
+fail:
+    quantile_set_free(s);
+    return -1;
+}
+
 void quantile_set_free(quantile_set *s)
 {
-    hugemem_free(s->key);
+    if (s->owned) hugemem_free(s->key);
     s->key = NULL;
     s->n = s->N = 0;
+    s->owned = 0;
 }
 
 /* The digit b of a histogram g (global counts per digit) under which the
@@ -160,7 +179,7 @@ fail:
     return -1;
 }
 
-int quantile_set_select(const quantile_set *s, int nk, const int64_t *ks, double *out, precis_err *e)
+int quantile_set_select(quantile_set *s, int nk, const int64_t *ks, double *out, precis_err *e)
 {
     const int top_shift = 64 - BITS;
     int64_t *h = malloc(sizeof(int64_t) * QUANTILE_BATCH * BINS), *g = malloc(sizeof(int64_t) * QUANTILE_BATCH * BINS);
@@ -183,26 +202,29 @@ int quantile_set_select(const quantile_set *s, int nk, const int64_t *ks, double
         k[j] = kk;
         want[b] = 1;
     }
-    /* only the keys under those digits are sorted */
-    for (int64_t i = 0; i < s->n; i++) nc += want[s->key[i] >> top_shift];
-    c = hugemem_alloc(sizeof(uint64_t) * (size_t)nc);
-    CHECK(c, e, PRECIS_EXIT_INTERNAL, "out of memory in quantile_select (%lld candidates)", (long long)nc);
-    nc = 0;
-    for (int64_t i = 0; i < s->n; i++)
-        if (want[s->key[i] >> top_shift]) c[nc++] = s->key[i];
+    /* only the keys under those digits are sorted, moved to the front of
+     * the set's own keys (a set is a multiset: its order is free) */
+    c = s->key;
+    for (int64_t i = 0; i < s->n; i++) {
+        uint64_t x = c[i];
+        if (want[x >> top_shift]) {
+            c[i] = c[nc];
+            c[nc++] = x;
+        }
+    }
     CHECK(sort_keys(c, nc) == 0, e, PRECIS_EXIT_INTERNAL, "out of memory sorting %lld values", (long long)nc);
     for (int j = 0; j < nk; j += QUANTILE_BATCH) {
         int nb = nk - j < QUANTILE_BATCH ? nk - j : QUANTILE_BATCH;
         if (select_batch(s->comm, c, nc, nb, top + j, k + j, out + j, h, g, e)) goto fail;
     }
-    free(h); free(g); free(k); free(top); free(want); hugemem_free(c);
+    free(h); free(g); free(k); free(top); free(want);
     return 0;
 fail:
-    free(h); free(g); free(k); free(top); free(want); hugemem_free(c);
+    free(h); free(g); free(k); free(top); free(want);
     return -1;
 }
 
-int quantile_set_linear(const quantile_set *s, int nq, const double *qs, double *out, precis_err *e)
+int quantile_set_linear(quantile_set *s, int nq, const double *qs, double *out, precis_err *e)
 {
     int64_t N = s->N, *ks = calloc((size_t)(2 * nq + 1), sizeof(int64_t));
     double *v = malloc(sizeof(double) * (size_t)(2 * nq + 1));

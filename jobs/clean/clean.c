@@ -1268,14 +1268,6 @@ static int count_orphans(ctx *c, precis_err *e)
 
 static int is_clean(const crow *r) { return r->state == ST_KEEP || r->state == ST_REPEAT; }
 
-/* Rows whose value of column k goes into the quantiles and the mean. */
-static int64_t collect(const table *t, int k, int s, int64_t i, double *v, int64_t n)
-{
-    const crow *r = &t->rows[i];
-    if (is_clean(r) && !(r->missing & (1u << k))) v[n++] = r->num[s];
-    return n;
-}
-
 /* Impute column k of row r, or flag, winsorise or drop it as an outlier. */
 static void apply_col(ctx *c, table *t, int k, int s, int outl, double fill, crow *r)
 {
@@ -1303,66 +1295,99 @@ static void apply_col(ctx *c, table *t, int k, int s, int outl, double fill, cro
     }
 }
 
-/* Outliers (amount, quantity) and imputation (numeric optional fields),
- * column by column in field order: quantiles over the clean rows with a
- * value, then imputation and outliers. A column's pass over the rows also
- * collects the next column's values (after this column's rows are dropped,
- * exactly as a pass of its own would see them), so k columns take k + 1
- * scans of the rows, not 2k. */
+/* Column k's rule from its values v[0..n) on this rank (the clean rows with
+ * a value), which it takes: its bounds (amount and quantity of
+ * transactions) into t, and its fill value (median or mean; NaN for none)
+ * into *fill. v becomes the quantile keys. */
+static int column_rule(ctx *c, int ti, int k, double *v, int64_t n, double *fill, precis_err *e)
+{
+    table *t = &c->t[ti];
+    int s = TD[ti].f[k].idx;
+    int outl = ti == T_TRANS && (s == 0 || s == 2), median = !strcmp(c->o.impute, "median");
+    *fill = NAN;
+    if (!strcmp(c->o.impute, "mean")) {
+        double sum;
+        int64_t N = 0;
+        MPI_CHECK(MPI_Allreduce(&n, &N, 1, MPI_INT64_T, MPI_SUM, c->comm), e);
+        if (reduce_sum(c->comm, v, n, &sum, e)) return -1;
+        *fill = N ? sum / (double)N : NAN;
+    }
+    if (outl || median) { /* Q1, Q3 and the median in one selection */
+        const double qs[3] = {0.25, 0.75, 0.5};
+        double qv[3];
+        quantile_set qset;
+        if (quantile_set_adopt(c->comm, v, n, &qset, e)) return -1;
+        int qrc = outl ? quantile_set_linear(&qset, median ? 3 : 2, qs, qv, e)
+                       : quantile_set_linear(&qset, 1, qs + 2, qv + 2, e);
+        int64_t N = qset.N;
+        quantile_set_free(&qset);
+        if (qrc) return -1;
+        if (outl && N > 0) {
+            double iqr = qv[1] - qv[0];
+            t->lo_bound[s] = qv[0] - 3.0 * iqr;
+            t->hi_bound[s] = qv[1] + 3.0 * iqr;
+            t->has_bounds[s] = 1;
+        }
+        if (median) *fill = qv[2];
+    }
+    t->impute_value[s] = *fill;
+    return 0;
+fail:
+    return -1;
+}
+
+/* Outliers (amount, quantity) and imputation (numeric optional fields):
+ * quantiles over the clean rows with a value, then imputation and
+ * outliers.
+ * - Flagged or winsorised outliers leave every row where it was, so one
+ *   scan collects every column's values and one more applies every
+ *   column's rule: two scans of the rows for any number of columns.
+ * - Dropped ones take their rows out of the next column's values, so the
+ *   columns go one by one in field order; a column's scan that applies its
+ *   rule also collects the next column's values (after this column's rows
+ *   are dropped, as a scan of its own would see them): k + 1 scans. */
 static int outliers_and_impute(ctx *c, int ti, precis_err *e)
 {
     table *t = &c->t[ti];
-    int ks[10], nk = 0;
+    int ks[10], sk[10], nk = 0, rc = -1;
     for (int k = 0; k < TD[ti].nf; k++)
-        if (TD[ti].f[k].type == F_NUM && t->have_col[k]) ks[nk++] = k;
+        if (TD[ti].f[k].type == F_NUM && t->have_col[k]) sk[nk] = TD[ti].f[k].idx, ks[nk++] = k;
     if (nk == 0) return 0;
-    double *v = hugemem_alloc(sizeof(double) * (size_t)(t->n ? t->n : 1));
-    if (!v) return PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
-    int64_t n = 0;
-    for (int64_t i = 0; i < t->n; i++) n = collect(t, ks[0], TD[ti].f[ks[0]].idx, i, v, n);
-    for (int j = 0; j < nk; j++) {
-        int k = ks[j], s = TD[ti].f[k].idx;
-        int64_t N = 0;
-        int outl = ti == T_TRANS && (s == 0 || s == 2), median = !strcmp(c->o.impute, "median");
-        double fill = NAN;
-        if (outl || median) { /* Q1, Q3 and the median in one selection */
-            const double qs[3] = {0.25, 0.75, 0.5};
-            double qv[3];
-            quantile_set qset;
-            if (quantile_set_build(c->comm, v, n, &qset, e)) goto fail;
-            int qrc = outl ? quantile_set_linear(&qset, median ? 3 : 2, qs, qv, e)
-                           : quantile_set_linear(&qset, 1, qs + 2, qv + 2, e);
-            N = qset.N;
-            quantile_set_free(&qset);
-            if (qrc) goto fail;
-            if (outl && N > 0) {
-                double iqr = qv[1] - qv[0];
-                t->lo_bound[s] = qv[0] - 3.0 * iqr;
-                t->hi_bound[s] = qv[1] + 3.0 * iqr;
-                t->has_bounds[s] = 1;
+    int outl = ti == T_TRANS, together = strcmp(c->o.outliers, "drop") != 0 || nk == 1;
+    double *v[10] = {0}, fill[10];
+    int64_t n[10] = {0};
+    for (int j = 0; j < (together ? nk : 1); j++)
+        CHECK(v[j] = hugemem_alloc(sizeof(double) * (size_t)(t->n ? t->n : 1)), e, PRECIS_EXIT_INTERNAL, "out of memory");
+    for (int64_t i = 0; i < t->n; i++) {
+        const crow *r = &t->rows[i];
+        if (!is_clean(r)) continue;
+        for (int j = 0; j < (together ? nk : 1); j++)
+            if (!(r->missing & (1u << ks[j]))) v[j][n[j]++] = r->num[sk[j]];
+    }
+    if (together) {
+        for (int j = 0; j < nk; j++) {
+            TRY(column_rule(c, ti, ks[j], v[j], n[j], &fill[j], e));
+            hugemem_free(v[j]);   /* its pages go to the next column's selection */
+            v[j] = NULL;
+        }
+        for (int64_t i = 0; i < t->n; i++)
+            for (int j = 0; j < nk; j++) apply_col(c, t, ks[j], sk[j], outl && (sk[j] == 0 || sk[j] == 2), fill[j], &t->rows[i]);
+    } else {
+        for (int j = 0; j < nk; j++) {
+            TRY(column_rule(c, ti, ks[j], v[0], n[0], &fill[j], e));
+            int next = j + 1 < nk ? ks[j + 1] : -1;
+            n[0] = 0;
+            for (int64_t i = 0; i < t->n; i++) {
+                crow *r = &t->rows[i];
+                apply_col(c, t, ks[j], sk[j], outl && (sk[j] == 0 || sk[j] == 2), fill[j], r);
+                if (next >= 0 && is_clean(r) && !(r->missing & (1u << next))) v[0][n[0]++] = r->num[sk[j + 1]];
             }
-            if (median) fill = qv[2];
-        }
-        if (!strcmp(c->o.impute, "mean")) {
-            double sum;
-            MPI_CHECK(MPI_Allreduce(&n, &N, 1, MPI_INT64_T, MPI_SUM, c->comm), e);
-            if (reduce_sum(c->comm, v, n, &sum, e)) goto fail;
-            fill = N ? sum / (double)N : NAN;
-        }
-        t->impute_value[s] = fill;
-        /* v is free again: the next column's values go into it */
-        int next = j + 1 < nk ? ks[j + 1] : -1, sn = next >= 0 ? TD[ti].f[next].idx : 0;
-        n = 0;
-        for (int64_t i = 0; i < t->n; i++) {
-            apply_col(c, t, k, s, outl, fill, &t->rows[i]);
-            if (next >= 0) n = collect(t, next, sn, i, v, n);
         }
     }
-    hugemem_free(v);
-    return 0;
+    rc = 0;
 fail:
-    hugemem_free(v);
-    return -1;
+    for (int j = 0; j < nk; j++) hugemem_free(v[j]);
+    return rc;
 }
 
 /* ------------------------------------------------------- statistics */

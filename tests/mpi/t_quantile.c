@@ -5,7 +5,10 @@
  * prints in %a: numpy-'linear' quantiles at argv[2..] through one
  * quantile_set, every order statistic listed in T_QUANTILE_KS through
  * quantile_select_many (more than one batch), and the same quantiles through
- * the one-at-a-time quantile_linear. The caller compares with numpy. */
+ * the one-at-a-time quantile_linear. The caller compares with numpy. The
+ * same quantiles must also come from the set again (a selection reorders
+ * its keys) and from a set that adopted a copy of the values (keys made in
+ * place). */
 #include "quantile.h"
 
 #include <stdio.h>
@@ -42,6 +45,22 @@ int main(int argc, char **argv)
         for (int j = 0; j < nq; j++) printf(" %a", a[j]);
         printf("\n");
     }
+    /* again from the reordered set, and from an adopted copy */
+    double *b = malloc(sizeof(double) * (size_t)(nq + 1)), *c = malloc(sizeof(double) * (size_t)(nq + 1));
+    double *copy = malloc(sizeof(double) * (size_t)(n + 1));
+    memcpy(copy, mine, sizeof(double) * (size_t)n);
+    quantile_set s2 = {0};
+    if (!rc) rc = quantile_set_linear(&s, nq, qs, b, &e);
+    if (!rc) rc = quantile_set_adopt(MPI_COMM_WORLD, copy, n, &s2, &e) || quantile_set_linear(&s2, nq, qs, c, &e);
+    if (!rc && s2.N != N) rc = 1, fprintf(stderr, "adopted set counts %lld values, not %lld\n", (long long)s2.N, (long long)N);
+    for (int j = 0; !rc && j < nq; j++)
+        if (memcmp(&b[j], &a[j], 8) || memcmp(&c[j], &a[j], 8)) {
+            fprintf(stderr, "quantile %g: %a first, %a again, %a adopted\n", qs[j], a[j], b[j], c[j]);
+            rc = 1;
+        }
+    MPI_Allreduce(MPI_IN_PLACE, &rc, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    quantile_set_free(&s2);
+    free(copy); free(b); free(c);
     /* order statistics: the list from the environment */
     int64_t ks[64];
     int nk = 0;
