@@ -141,23 +141,31 @@ static int msd_sort(sorter *s, char *p, int64_t n)
 {
     if (n <= BLOCK) return block_sort(s, p, n);
     size_t sz = s->size;
-    uint64_t all_or = 0, all_and = ~UINT64_C(0);
-    for (int64_t i = 0; i < n; i++) {
-        uint64_t k = s->key(p + sz * (size_t)i, s->ctx);
-        all_or |= k;
-        all_and &= k;
-    }
-    uint64_t diff = all_or ^ all_and;
-    if (!diff) return block_sort(s, p, n);   /* one key: the comparator orders them all */
     /* as many buckets as leave each one a block (one distribution instead
      * of two for up to 2^11 blocks), at least 2^8, at most 2^11 */
     int bits = 8;
     while (bits < MSD_MAX_BITS && (n >> bits) > BLOCK) bits++;
     int nmsd = 1 << bits;
+    /* The pass that finds the bits in which the keys differ also counts the
+     * records by their keys' top `bits` bits: that is the digit when the
+     * keys differ in their top bit (hashes, nearly always), and then the
+     * distribution needs no counting pass of its own. */
+    int64_t head[NMSD] = {0}, tail[NMSD];
+    uint64_t all_or = 0, all_and = ~UINT64_C(0);
+    for (int64_t i = 0; i < n; i++) {
+        uint64_t k = s->key(p + sz * (size_t)i, s->ctx);
+        all_or |= k;
+        all_and &= k;
+        head[k >> (64 - bits)]++;
+    }
+    uint64_t diff = all_or ^ all_and;
+    if (!diff) return block_sort(s, p, n);   /* one key: the comparator orders them all */
     int top = 63 - __builtin_clzll(diff), shift = top >= bits - 1 ? top - (bits - 1) : 0;
 #define DIGIT(r) ((int)((s->key((r), s->ctx) >> shift) & (nmsd - 1)))
-    int64_t head[NMSD] = {0}, tail[NMSD];
-    for (int64_t i = 0; i < n; i++) head[DIGIT(p + sz * (size_t)i)]++;
+    if (top != 63) {
+        memset(head, 0, sizeof head);
+        for (int64_t i = 0; i < n; i++) head[DIGIT(p + sz * (size_t)i)]++;
+    }
     int64_t sum = 0;
     for (int d = 0; d < nmsd; d++) {
         int64_t c = head[d];

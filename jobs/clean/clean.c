@@ -314,7 +314,7 @@ static int parse_num(const char *v, size_t l, double *out)
             nf = p - f0;
         }
         if (p == end && ni + nf > 0 && ni + nf <= 15 && (!dot || nf > 0)) {
-            double x = (double)m / p10[nf];
+            double x = nf ? (double)m / p10[nf] : (double)m;   /* whole numbers (quantities): no division */
             if (x > AMOUNT_MAX) return R_OUT_OF_RANGE;
             *out = neg ? -x : x;
             return 0;
