@@ -83,7 +83,8 @@ int quantile_set_build(MPI_Comm comm, const double *x, int64_t n, quantile_set *
     s->n = n;
     s->owned = 1;
     s->key = hugemem_alloc(sizeof(uint64_t) * (size_t)n);
-    CHECK(s->key, e, PRECIS_EXIT_INTERNAL, "out of memory in quantile_set_build (%lld values)", (long long)n);
+    if (!s->key) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory in quantile_set_build (%lld values)", (long long)n);
+    if (precis_agree(comm, e)) goto fail;
     for (int64_t i = 0; i < n; i++) s->key[i] = okey(x[i]);
     MPI_CHECK(MPI_Allreduce(&n, &s->N, 1, MPI_INT64_T, MPI_SUM, comm), e);
     return 0;
@@ -186,7 +187,10 @@ int quantile_set_select(quantile_set *s, int nk, const int64_t *ks, double *out,
     int64_t *k = malloc(sizeof(int64_t) * (size_t)(nk > 0 ? nk : 1)), nc = 0;
     uint64_t *top = malloc(sizeof(uint64_t) * (size_t)(nk > 0 ? nk : 1)), *c = NULL;
     uint8_t *want = calloc(BINS, 1);
-    CHECK(h && g && k && top && want, e, PRECIS_EXIT_INTERNAL, "out of memory in quantile_select");
+    /* a rank that fails on its own stops every rank before the next
+     * allreduce, which would otherwise wait for it */
+    if (!(h && g && k && top && want)) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory in quantile_select");
+    if (precis_agree(s->comm, e)) goto fail;
     for (int j = 0; j < nk; j++)
         CHECK(ks[j] >= 0 && ks[j] < s->N, e, PRECIS_EXIT_INTERNAL, "quantile: rank %lld outside [0, %lld)",
               (long long)ks[j], (long long)s->N);
@@ -212,7 +216,8 @@ int quantile_set_select(quantile_set *s, int nk, const int64_t *ks, double *out,
             c[nc++] = x;
         }
     }
-    CHECK(sort_keys(c, nc) == 0, e, PRECIS_EXIT_INTERNAL, "out of memory sorting %lld values", (long long)nc);
+    if (sort_keys(c, nc)) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory sorting %lld values", (long long)nc);
+    if (precis_agree(s->comm, e)) goto fail;
     for (int j = 0; j < nk; j += QUANTILE_BATCH) {
         int nb = nk - j < QUANTILE_BATCH ? nk - j : QUANTILE_BATCH;
         if (select_batch(s->comm, c, nc, nb, top + j, k + j, out + j, h, g, e)) goto fail;

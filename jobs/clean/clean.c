@@ -1356,8 +1356,11 @@ static int outliers_and_impute(ctx *c, int ti, precis_err *e)
     int outl = ti == T_TRANS, together = strcmp(c->o.outliers, "drop") != 0 || nk == 1;
     double *v[10] = {0}, fill[10];
     int64_t n[10] = {0};
+    int ok = 1;
     for (int j = 0; j < (together ? nk : 1); j++)
-        CHECK(v[j] = hugemem_alloc(sizeof(double) * (size_t)(t->n ? t->n : 1)), e, PRECIS_EXIT_INTERNAL, "out of memory");
+        if (!(v[j] = hugemem_alloc(sizeof(double) * (size_t)(t->n ? t->n : 1)))) ok = 0;
+    if (!ok) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory for the values of %s", TD[ti].name);
+    if (precis_agree(c->comm, e)) goto fail;   /* before the quantiles' collectives */
     for (int64_t i = 0; i < t->n; i++) {
         const crow *r = &t->rows[i];
         if (!is_clean(r)) continue;
