@@ -1295,6 +1295,9 @@ static void apply_col(ctx *c, table *t, int k, int s, int outl, double fill, cro
     }
 }
 
+/* The outlier rule is for transactions' quantity (num[0]) and amount (num[2]). */
+static int has_outlier_rule(int ti, int s) { return ti == T_TRANS && (s == 0 || s == 2); }
+
 /* Column k's rule from its values v[0..n) on this rank (the clean rows with
  * a value), which it takes: its bounds (amount and quantity of
  * transactions) into t, and its fill value (median or mean; NaN for none)
@@ -1303,7 +1306,7 @@ static int column_rule(ctx *c, int ti, int k, double *v, int64_t n, double *fill
 {
     table *t = &c->t[ti];
     int s = TD[ti].f[k].idx;
-    int outl = ti == T_TRANS && (s == 0 || s == 2), median = !strcmp(c->o.impute, "median");
+    int outl = has_outlier_rule(ti, s), median = !strcmp(c->o.impute, "median");
     *fill = NAN;
     if (!strcmp(c->o.impute, "mean")) {
         double sum;
@@ -1353,7 +1356,7 @@ static int outliers_and_impute(ctx *c, int ti, precis_err *e)
     for (int k = 0; k < TD[ti].nf; k++)
         if (TD[ti].f[k].type == F_NUM && t->have_col[k]) sk[nk] = TD[ti].f[k].idx, ks[nk++] = k;
     if (nk == 0) return 0;
-    int outl = ti == T_TRANS, together = strcmp(c->o.outliers, "drop") != 0 || nk == 1;
+    int together = strcmp(c->o.outliers, "drop") != 0 || nk == 1;
     double *v[10] = {0}, fill[10];
     int64_t n[10] = {0};
     int ok = 1;
@@ -1374,7 +1377,7 @@ static int outliers_and_impute(ctx *c, int ti, precis_err *e)
             v[j] = NULL;
         }
         for (int64_t i = 0; i < t->n; i++)
-            for (int j = 0; j < nk; j++) apply_col(c, t, ks[j], sk[j], outl && (sk[j] == 0 || sk[j] == 2), fill[j], &t->rows[i]);
+            for (int j = 0; j < nk; j++) apply_col(c, t, ks[j], sk[j], has_outlier_rule(ti, sk[j]), fill[j], &t->rows[i]);
     } else {
         for (int j = 0; j < nk; j++) {
             TRY(column_rule(c, ti, ks[j], v[0], n[0], &fill[j], e));
@@ -1382,7 +1385,7 @@ static int outliers_and_impute(ctx *c, int ti, precis_err *e)
             n[0] = 0;
             for (int64_t i = 0; i < t->n; i++) {
                 crow *r = &t->rows[i];
-                apply_col(c, t, ks[j], sk[j], outl && (sk[j] == 0 || sk[j] == 2), fill[j], r);
+                apply_col(c, t, ks[j], sk[j], has_outlier_rule(ti, sk[j]), fill[j], r);
                 if (next >= 0 && is_clean(r) && !(r->missing & (1u << next))) v[0][n[0]++] = r->num[sk[j + 1]];
             }
         }
