@@ -98,7 +98,9 @@ rm -rf "$TMP/sig" && mkdir -p "$TMP/sig"
 ( set +e; run 2 $BIN/precis-kmeans --in "$TMP/f.h5" --k 5 --seed 9 --n-init 200 --checkpoint-dir "$TMP/sig" --out "$TMP/sig.h5" \
     > "$TMP/sig.log" 2>&1; echo "exit=$?" >> "$TMP/sig.log" ) &
 for i in $(seq 1 600); do grep -q "iteration" "$TMP/sig.log" 2>/dev/null && break; sleep 0.05; done
-pkill -USR1 -x mpirun || true   # mpirun forwards SIGUSR1 to the ranks
+# this run's mpirun alone (mpirun forwards SIGUSR1 to the ranks); not every
+# mpirun on the machine, which would stop another test run sharing it
+pkill -USR1 -f "^mpirun .*--checkpoint-dir $TMP/sig " || true
 for i in $(seq 1 1200); do grep -q "^exit=" "$TMP/sig.log" 2>/dev/null && break; sleep 0.05; done
 expect_eq "SIGUSR1 -> exit 75" "$(grep -o '^exit=.*' "$TMP/sig.log")" "exit=75"
 [ -s "$TMP/sig/kmeans.ckpt" ] && [ ! -e "$TMP/sig.h5" ] && pass "a checkpoint and no output" || fail "after SIGUSR1"
