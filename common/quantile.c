@@ -76,6 +76,21 @@ static int64_t run_end(const uint64_t *key, int64_t i, int64_t hi, uint64_t v)
     return r;
 }
 
+/* s->key[0..n) = the keys of x[0..n) (x may be s->key itself: each value
+ * is read before its key is written), and the global count. */
+static int set_keys(quantile_set *s, const double *x, precis_err *e)
+{
+    for (int64_t i = 0; i < s->n; i++) {
+        double v = x[i];
+        s->key[i] = okey(v);
+    }
+    MPI_CHECK(MPI_Allreduce(&s->n, &s->N, 1, MPI_INT64_T, MPI_SUM, s->comm), e);
+    return 0;
+fail:
+    quantile_set_free(s);
+    return -1;
+}
+
 int quantile_set_build(MPI_Comm comm, const double *x, int64_t n, quantile_set *s, precis_err *e)
 {
     memset(s, 0, sizeof *s);
@@ -85,9 +100,7 @@ int quantile_set_build(MPI_Comm comm, const double *x, int64_t n, quantile_set *
     s->key = hugemem_alloc(sizeof(uint64_t) * (size_t)n);
     if (!s->key) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory in quantile_set_build (%lld values)", (long long)n);
     if (precis_agree(comm, e)) goto fail;
-    for (int64_t i = 0; i < n; i++) s->key[i] = okey(x[i]);
-    MPI_CHECK(MPI_Allreduce(&n, &s->N, 1, MPI_INT64_T, MPI_SUM, comm), e);
-    return 0;
+    return set_keys(s, x, e);
 fail:
     quantile_set_free(s);
     return -1;
@@ -99,15 +112,7 @@ int quantile_set_adopt(MPI_Comm comm, double *x, int64_t n, quantile_set *s, pre
     s->comm = comm;
     s->n = n;
     s->key = (uint64_t *)(void *)x;
-    for (int64_t i = 0; i < n; i++) {
-        double v = x[i];
-        s->key[i] = okey(v);
-    }
-    MPI_CHECK(MPI_Allreduce(&n, &s->N, 1, MPI_INT64_T, MPI_SUM, comm), e);
-    return 0;
-fail:
-    quantile_set_free(s);
-    return -1;
+    return set_keys(s, x, e);
 }
 
 void quantile_set_free(quantile_set *s)

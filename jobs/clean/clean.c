@@ -1268,6 +1268,9 @@ static int count_orphans(ctx *c, precis_err *e)
 
 static int is_clean(const crow *r) { return r->state == ST_KEEP || r->state == ST_REPEAT; }
 
+/* Row r's value of column k goes into the column's quantiles and mean. */
+static int has_value(const crow *r, int k) { return is_clean(r) && !(r->missing & (1u << k)); }
+
 /* Impute column k of row r, or flag, winsorise or drop it as an outlier. */
 static void apply_col(ctx *c, table *t, int k, int s, int outl, double fill, crow *r)
 {
@@ -1300,13 +1303,14 @@ static int has_outlier_rule(int ti, int s) { return ti == T_TRANS && (s == 0 || 
 
 /* Column k's rule from its values v[0..n) on this rank (the clean rows with
  * a value), which it takes: its bounds (amount and quantity of
- * transactions) into t, and its fill value (median or mean; NaN for none)
- * into *fill. v becomes the quantile keys. */
-static int column_rule(ctx *c, int ti, int k, double *v, int64_t n, double *fill, precis_err *e)
+ * transactions) and its fill value (median or mean; NaN for none) into t.
+ * v becomes the quantile keys. */
+static int column_rule(ctx *c, int ti, int k, double *v, int64_t n, precis_err *e)
 {
     table *t = &c->t[ti];
     int s = TD[ti].f[k].idx;
     int outl = has_outlier_rule(ti, s), median = !strcmp(c->o.impute, "median");
+    double *fill = &t->impute_value[s];
     *fill = NAN;
     if (!strcmp(c->o.impute, "mean")) {
         double sum;
@@ -1333,7 +1337,6 @@ static int column_rule(ctx *c, int ti, int k, double *v, int64_t n, double *fill
         }
         if (median) *fill = qv[2];
     }
-    t->impute_value[s] = *fill;
     return 0;
 fail:
     return -1;
@@ -1357,36 +1360,33 @@ static int outliers_and_impute(ctx *c, int ti, precis_err *e)
         if (TD[ti].f[k].type == F_NUM && t->have_col[k]) sk[nk] = TD[ti].f[k].idx, ks[nk++] = k;
     if (nk == 0) return 0;
     int together = strcmp(c->o.outliers, "drop") != 0 || nk == 1;
-    double *v[10] = {0}, fill[10];
+    double *v[10] = {0};
     int64_t n[10] = {0};
     int ok = 1;
     for (int j = 0; j < (together ? nk : 1); j++)
         if (!(v[j] = hugemem_alloc(sizeof(double) * (size_t)(t->n ? t->n : 1)))) ok = 0;
     if (!ok) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory for the values of %s", TD[ti].name);
     if (precis_agree(c->comm, e)) goto fail;   /* before the quantiles' collectives */
-    for (int64_t i = 0; i < t->n; i++) {
-        const crow *r = &t->rows[i];
-        if (!is_clean(r)) continue;
+    for (int64_t i = 0; i < t->n; i++)
         for (int j = 0; j < (together ? nk : 1); j++)
-            if (!(r->missing & (1u << ks[j]))) v[j][n[j]++] = r->num[sk[j]];
-    }
+            if (has_value(&t->rows[i], ks[j])) v[j][n[j]++] = t->rows[i].num[sk[j]];
     if (together) {
         for (int j = 0; j < nk; j++) {
-            TRY(column_rule(c, ti, ks[j], v[j], n[j], &fill[j], e));
+            TRY(column_rule(c, ti, ks[j], v[j], n[j], e));
             hugemem_free(v[j]);   /* its pages go to the next column's selection */
             v[j] = NULL;
         }
         for (int64_t i = 0; i < t->n; i++)
-            for (int j = 0; j < nk; j++) apply_col(c, t, ks[j], sk[j], has_outlier_rule(ti, sk[j]), fill[j], &t->rows[i]);
+            for (int j = 0; j < nk; j++) apply_col(c, t, ks[j], sk[j], has_outlier_rule(ti, sk[j]), t->impute_value[sk[j]], &t->rows[i]);
     } else {
         for (int j = 0; j < nk; j++) {
-            TRY(column_rule(c, ti, ks[j], v[0], n[0], &fill[j], e));
+            TRY(column_rule(c, ti, ks[j], v[0], n[0], e));
             int next = j + 1 < nk ? ks[j + 1] : -1;
             n[0] = 0;
             for (int64_t i = 0; i < t->n; i++) {
                 crow *r = &t->rows[i];
-                apply_col(c, t, ks[j], sk[j], has_outlier_rule(ti, sk[j]), fill[j], r);
-                if (next >= 0 && is_clean(r) && !(r->missing & (1u << next))) v[0][n[0]++] = r->num[sk[j + 1]];
+                apply_col(c, t, ks[j], sk[j], has_outlier_rule(ti, sk[j]), t->impute_value[sk[j]], r);
+                if (next >= 0 && has_value(r, next)) v[0][n[0]++] = r->num[sk[j + 1]];
             }
         }
     }
