@@ -5,6 +5,13 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
+/* AVX2 for splitting lines, chosen at run time (GCC and Clang on x86-64) */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define PRECIS_CSV_AVX2 1
+#include <immintrin.h>
+#else
+#define PRECIS_CSV_AVX2 0
+#endif
 
 #include <errno.h>
 #include <fcntl.h>
@@ -47,6 +54,7 @@ struct csv_reader {
     int fcap;
     char *scratch;     /* unescaped quoted fields */
     size_t scap;
+    int avx2;          /* split lines with AVX2 (the CPU has it, PRECIS_CSV_NO_AVX2 unset) */
 };
 
 static const char *status_names[CSV_NSTATUS] = {
@@ -225,20 +233,61 @@ static int ensure_fields(csv_reader *r, int n)
     return 0;
 }
 
+/* Bit masks of the 32 bytes at p (bit j: byte j): delimiters, line ends
+ * or quotes, bytes >= 0x80, NUL bytes. SSE2 reads them in two halves; AVX2,
+ * where the CPU has it (csv_open decides), in one. */
+typedef struct blockmask {
+    uint32_t delim, stop, high, nul;
+} blockmask;
+typedef blockmask (*masks_fn)(const char *p, char delim);
+
+#ifdef __SSE2__
+static inline __attribute__((always_inline)) blockmask masks_sse2(const char *p, char delim)
+{
+    blockmask m = {0, 0, 0, 0};
+    const __m128i dv = _mm_set1_epi8(delim), lv = _mm_set1_epi8('\n'), qv = _mm_set1_epi8('"'), zv = _mm_setzero_si128();
+    for (int h = 0; h < 32; h += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + h));
+        m.delim |= (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, dv)) << h;
+        m.stop |= (uint32_t)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, lv), _mm_cmpeq_epi8(v, qv))) << h;
+        m.high |= (uint32_t)_mm_movemask_epi8(v) << h;
+        m.nul |= (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, zv)) << h;
+    }
+    return m;
+}
+#endif
+
+#if PRECIS_CSV_AVX2
+__attribute__((target("avx2"))) static inline __attribute__((always_inline)) blockmask masks_avx2(const char *p, char delim)
+{
+    const __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)p);
+    blockmask m;
+    m.delim = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(delim)));
+    m.stop = (uint32_t)_mm256_movemask_epi8(
+        _mm256_or_si256(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('\n')), _mm256_cmpeq_epi8(v, _mm256_set1_epi8('"'))));
+    m.high = (uint32_t)_mm256_movemask_epi8(v);
+    m.nul = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_setzero_si256()));
+    return m;
+}
+#endif
+
 /* Fields of the line that starts at a: scan a[0..limit) to the first '\n'
- * (or limit), ending a field at each delimiter, 16 bytes at a time (SSE2
- * where there is SSE2), in one pass that also looks for bytes >= 0x80
+ * (or limit), ending a field at each delimiter, 32 bytes at a time (masks:
+ * NULL for byte by byte), in one pass that also looks for bytes >= 0x80
  * (*ascii: none, so valid UTF-8 without a closer look) and NUL bytes.
  * Returns where the line ends (the '\n' or limit), or -1 when a quote comes
- * first: the record is not a plain line, and the caller follows the quotes. */
-static int64_t scan_plain(csv_reader *r, const char *a, int64_t limit, int *nf, int *ascii, int *nul)
+ * first: the record is not a plain line, and the caller follows the quotes;
+ * -2 when out of memory. Inlined into one function per block reader, so
+ * that the reader is inlined too. */
+static inline __attribute__((always_inline)) int64_t scan_line(csv_reader *r, const char *a, int64_t limit, int *nf,
+                                                               int *ascii, int *nul, masks_fn masks)
 {
     char delim = r->o.delim;
     int k = 0, cap = r->fcap;
     const char **fv = r->fv;
     size_t *fl = r->fl;
     int64_t start = 0, i = 0, stop = -1;
-    unsigned high = 0, zero = 0;
+    uint32_t high = 0, zero = 0;
 #define FIELD_END(at)                                                    \
     do {                                                                 \
         if (k >= cap) {                                                  \
@@ -250,29 +299,23 @@ static int64_t scan_plain(csv_reader *r, const char *a, int64_t limit, int *nf, 
         k++;                                                             \
         start = (at) + 1;                                                \
     } while (0)
-#ifdef __SSE2__
-    const __m128i dv = _mm_set1_epi8(delim), lv = _mm_set1_epi8('\n'), qv = _mm_set1_epi8('"'), zv = _mm_setzero_si128();
-    for (; i + 16 <= limit; i += 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(a + i));
-        unsigned md = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, dv));
-        unsigned ms = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, lv), _mm_cmpeq_epi8(v, qv)));
-        unsigned mh = (unsigned)_mm_movemask_epi8(v), mz = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, zv));
-        if (ms) { /* the line ends here, or a quote comes first */
-            int p = __builtin_ctz(ms);
+    for (; masks && i + 32 <= limit; i += 32) {
+        blockmask m = masks(a + i, delim);
+        if (m.stop) { /* the line ends here, or a quote comes first */
+            int p = __builtin_ctz(m.stop);
             if (a[i + p] == '"') return -1;
-            unsigned before = (1u << p) - 1;
-            md &= before;
-            high |= mh & before;
-            zero |= mz & before;
+            uint32_t before = (UINT32_C(1) << p) - 1;
+            m.delim &= before;
+            high |= m.high & before;
+            zero |= m.nul & before;
             stop = i + p;
         } else {
-            high |= mh;
-            zero |= mz;
+            high |= m.high;
+            zero |= m.nul;
         }
-        for (; md; md &= md - 1) FIELD_END(i + __builtin_ctz(md));
+        for (; m.delim; m.delim &= m.delim - 1) FIELD_END(i + __builtin_ctz(m.delim));
         if (stop >= 0) break;
     }
-#endif
     for (; stop < 0 && i < limit; i++) {
         char ch = a[i];
         if (ch == '\n') stop = i;
@@ -290,6 +333,32 @@ static int64_t scan_plain(csv_reader *r, const char *a, int64_t limit, int *nf, 
     *ascii = high == 0;
     *nul = zero != 0;
     return stop;
+}
+
+static int64_t scan_plain_base(csv_reader *r, const char *a, int64_t limit, int *nf, int *ascii, int *nul)
+{
+#ifdef __SSE2__
+    return scan_line(r, a, limit, nf, ascii, nul, masks_sse2);
+#else
+    return scan_line(r, a, limit, nf, ascii, nul, NULL);
+#endif
+}
+
+#if PRECIS_CSV_AVX2
+__attribute__((target("avx2"))) static int64_t scan_plain_avx2(csv_reader *r, const char *a, int64_t limit, int *nf,
+                                                               int *ascii, int *nul)
+{
+    return scan_line(r, a, limit, nf, ascii, nul, masks_avx2);
+}
+#endif
+
+/* scan_line with this reader's block reader */
+static int64_t scan_plain(csv_reader *r, const char *a, int64_t limit, int *nf, int *ascii, int *nul)
+{
+#if PRECIS_CSV_AVX2
+    if (r->avx2) return scan_plain_avx2(r, a, limit, nf, ascii, nul);
+#endif
+    return scan_plain_base(r, a, limit, nf, ascii, nul);
 }
 
 /* CSV_FIELD_TOO_LONG (and *bad) when one of the nf fields of a record of
@@ -421,8 +490,8 @@ static int parse_header(csv_reader *r, csv_file *f, precis_err *e)
 
 /* This rank's guesses at its first record start in file f and where the
  * records from each guess end (local): v = {b, e, exact start, its end,
- * even-parity start, its end, odd-parity start, its end, newlines in [b, e)},
- * -1 for a guess that does not apply. */
+ * even-parity start, its end, odd-parity start, its end, newlines in [b, e)
+ * (0 where no later rank needs them)}, -1 for a guess that does not apply. */
 enum { AG_NV = 9 };
 static void guess_starts(const csv_reader *r, const csv_file *f, int64_t *v)
 {
@@ -444,6 +513,14 @@ static void guess_starts(const csv_reader *r, const csv_file *f, int64_t *v)
         }
         parity ^= 1;
         p = qe + 1;
+    }
+    /* A share that reaches the file's end (always so at P = 1) has no rank
+     * after it in this file: every chain ends at the file's end, and no
+     * rank needs its newlines (their first line numbers) */
+    if (f->e == f->size) {
+        for (int c = 2; c <= 6; c += 2)
+            if (v[c] >= 0) v[c + 1] = f->size;
+        return;
     }
     int64_t at[3];
     int nc = 0;
@@ -529,6 +606,9 @@ int csv_open(MPI_Comm comm, char *const *paths, int npaths, const csv_opts *o,
     if (!r) { PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); goto agree; }
     r->o = *o;
     r->nfiles = npaths;
+#if PRECIS_CSV_AVX2
+    r->avx2 = __builtin_cpu_supports("avx2") && !getenv("PRECIS_CSV_NO_AVX2");
+#endif
     r->f = calloc((size_t)(npaths ? npaths : 1), sizeof(csv_file));
     if (!r->f) { PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); goto agree; }
     for (int i = 0; i < npaths; i++) {

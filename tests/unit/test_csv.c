@@ -107,7 +107,7 @@ static void test_utf8_positions(void **st)
     (void)st;
     const char t[] = "a,b,c\n"
                      "\xFF" "23456789abcdef,x,y\n"              /* first block */
-                     "0123456789abcdef0123,\xC3\x28,y\n"          /* second block */
+                     "0123456789abcdef0123456789abcdef0123,\xC3\x28,y\n"          /* second block */
                      "0123456789abcdef0123456789abcde,x,z\xE4\n"   /* tail, truncated */
                      "ab,c,\xFE\n"                                /* short record: tail only */
                      "h\xC3\xA9llo w\xC3\xB6rld 0123456789,\xE4\xB8\xAD,\xF0\x9F\x98\x80\n"
@@ -124,6 +124,93 @@ static void test_utf8_positions(void **st)
     expect(r, CSV_OK, 7, 3, (const char *[]){"plain", "ascii", "row"});
     assert_int_equal(csv_next(r, &rec), 0);
     csv_close(r);
+}
+
+/* The byte a line's feature sits at, against the 32-byte blocks the
+ * splitter reads (and the bytes left over at the end of the file, read one
+ * by one): for every position 0..99 of a line, a delimiter, the line's end,
+ * a quoted field, a valid and an invalid UTF-8 byte and a NUL byte. The
+ * fields expected are cut by hand here, byte by byte. */
+enum { EDGE_LEN = 100 };
+
+/* Line i of kind `kind` into buf: EDGE_LEN bytes of letters (or i for kind
+ * 1, the line's length), with the kind's feature at byte i. */
+static size_t edge_line(int kind, int i, char *buf)
+{
+    size_t n = kind == 1 ? (size_t)i : EDGE_LEN;
+    for (size_t j = 0; j < n; j++) buf[j] = j % 9 == 8 ? ',' : (char)('a' + j % 26);
+    switch (kind) {
+    case 0: buf[i] = ','; break;
+    case 2: /* a quoted field "q,q" from byte i */
+        if (i + 5 <= EDGE_LEN) {
+            if (i > 0) buf[i - 1] = ',';
+            memcpy(buf + i, "\"q,q\"", 5);
+            if (i + 5 < EDGE_LEN) buf[i + 5] = ',';
+        }
+        break;
+    case 3: if (i + 1 < EDGE_LEN) buf[i] = (char)0xC3, buf[i + 1] = (char)0xA9; break;
+    case 4: buf[i] = (char)0xFF; break;
+    case 5: buf[i] = '\0'; break;
+    }
+    buf[n] = '\n';
+    return n + 1;
+}
+
+static void check_edges(void)
+{
+    static char text[6 * EDGE_LEN * (EDGE_LEN + 1)];
+    size_t len = 0;
+    for (int kind = 0; kind < 6; kind++)
+        for (int i = 0; i < EDGE_LEN; i++) len += edge_line(kind, i, text + len);
+    len--; /* the last line has no newline: it ends the file, inside a block */
+    csv_opts o;
+    csv_opts_default(&o);
+    o.has_header = 0;
+    csv_reader *r = open_text(text, len, &o);
+    for (int kind = 0; kind < 6; kind++)
+        for (int i = 0; i < EDGE_LEN; i++) {
+            char line[EDGE_LEN + 1];
+            size_t n = edge_line(kind, i, line) - 1;
+            csv_record rec;
+            if (kind == 1 && n == 0) continue; /* a blank line: skipped */
+            assert_int_equal(csv_next(r, &rec), 1);
+            /* the field lengths by hand: cut at commas outside the quoted
+             * field, whose quotes are not part of it */
+            int nf = 0, bad = -1;
+            size_t fl[EDGE_LEN + 1], k = 0;
+            for (size_t j = 0; j <= n; j++) {
+                int quoted = kind == 2 && i + 5 <= EDGE_LEN && j >= (size_t)i && j < (size_t)i + 5;
+                if (j == n || (line[j] == ',' && !quoted)) { fl[nf++] = k; k = 0; continue; }
+                if (quoted && (j == (size_t)i || j == (size_t)i + 4)) continue;
+                if (j == (size_t)i && kind >= 4) bad = nf;
+                k++;
+            }
+            int status = kind == 4 ? CSV_BAD_UTF8 : kind == 5 ? CSV_NUL_BYTE : CSV_OK;
+            assert_int_equal(rec.status, status);
+            assert_int_equal(rec.bad_field, bad);
+            assert_int_equal(rec.nfields, nf);
+            for (int f = 0; f < nf; f++) assert_int_equal(rec.flen[f], fl[f]);
+            if (kind == 2 && i + 5 <= EDGE_LEN) {
+                int f = 0;
+                for (int j = 0; j < i; j++) f += line[j] == ',';
+                assert_int_equal(rec.flen[f], 3);
+                assert_memory_equal(rec.f[f], "q,q", 3);
+            }
+        }
+    csv_record rec;
+    assert_int_equal(csv_next(r, &rec), 0);
+    csv_close(r);
+}
+
+/* Once with the block reader csv_open picks, and once with SSE2's (or byte
+ * by byte without SSE2): PRECIS_CSV_NO_AVX2 is read by csv_open. */
+static void test_block_edges(void **st)
+{
+    (void)st;
+    check_edges();
+    setenv("PRECIS_CSV_NO_AVX2", "1", 1);
+    check_edges();
+    unsetenv("PRECIS_CSV_NO_AVX2");
 }
 
 static void test_field_limit_and_delimiter(void **st)
@@ -199,6 +286,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(test_field_limit_and_delimiter, teardown),
         cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_utf8_positions),
+        cmocka_unit_test_teardown(test_block_edges, teardown),
         cmocka_unit_test_teardown(test_empty_and_header_only, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
