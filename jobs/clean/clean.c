@@ -927,11 +927,11 @@ static int dedup_table(ctx *c, int ti, precis_err *e)
                     if (!memcmp(idx[i], idx[i - 1], CANON_BYTES)) idx[i]->state = same;
             }
         }
+        for (int64_t i = 0; i < m; i++) { /* counted while the group is in cache */
+            t->dups += g[i].state == ST_DUP;
+            t->repeats += g[i].state == ST_REPEAT;
+        }
         a = b;
-    }
-    for (int64_t i = 0; i < t->n; i++) {
-        t->dups += t->rows[i].state == ST_DUP;
-        t->repeats += t->rows[i].state == ST_REPEAT;
     }
     free(idx);
     return 0;
