@@ -25,13 +25,18 @@
  * inside quotes. Each rank guesses its first record start under the two
  * quote hypotheses (and "starts exactly here"; a share that begins a file's
  * data needs no guess), scans record boundaries to the end of its share for
- * each guess (guesses that meet are followed once), and the ranks allgather
+ * each guess (guesses that meet are followed once; a share that reaches its
+ * file's end has no rank after it there and scans nothing), and the ranks allgather
  * these (guess -> end) pairs, for a batch of files at a time, so ranks whose
  * shares lie in different files scan at the same time. Every rank then walks
  * the chain from each file's start: the true start of rank r is the end
  * reached by rank r-1. If the true start is none of rank r's guesses (only
  * after a resync), rank r rescans from it and broadcasts the end.
  * csv_open() is collective; everything else is local.
+ *
+ * A record that is a line without a quote is split 32 bytes at a time, with
+ * AVX2 where the CPU has it (decided at run time) and SSE2 otherwise; the
+ * environment variable PRECIS_CSV_NO_AVX2 forces SSE2 (tests read both).
  */
 #ifndef PRECIS_CSV_H
 #define PRECIS_CSV_H
