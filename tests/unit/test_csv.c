@@ -106,10 +106,10 @@ static void test_utf8_positions(void **st)
 {
     (void)st;
     const char t[] = "a,b,c\n"
-                     "\xFF" "23456789abcdef,x,y\n"              /* first block */
-                     "0123456789abcdef0123456789abcdef0123,\xC3\x28,y\n"          /* second block */
-                     "0123456789abcdef0123456789abcde,x,z\xE4\n"   /* tail, truncated */
-                     "ab,c,\xFE\n"                                /* short record: tail only */
+                     "\xFF" "23456789abcdef,x,y\n"                        /* byte 0: first 32-byte block */
+                     "0123456789abcdef0123456789abcdef0123,\xC3\x28,y\n" /* byte 37: second block */
+                     "0123456789abcdef0123456789abcde,x,z\xE4\n"          /* truncated at the line's end */
+                     "ab,c,\xFE\n"                                       /* short record, near the file's end */
                      "h\xC3\xA9llo w\xC3\xB6rld 0123456789,\xE4\xB8\xAD,\xF0\x9F\x98\x80\n"
                      "plain,ascii,row\n";
     csv_reader *r = open_text(t, sizeof t - 1, NULL);
