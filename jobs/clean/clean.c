@@ -160,6 +160,7 @@ typedef struct table {
     crow **bk;            /* before: parsed rows per destination rank */
     int64_t *bn, *bcap;
     int64_t rows_in, rejected[R_N], dups, repeats, dropped, orphans, refunds;
+    int64_t blank;        /* input lines with nothing on them (not rows) */
     colstat col[10];
     double lo_bound[3], hi_bound[3], impute_value[3];
     int has_bounds[3];
@@ -747,6 +748,7 @@ static int load_table(ctx *c, int ti, precis_err *e)
             if (parse_pass(c, ti, r, cm, NULL, e)) goto fail;
         }
     }
+    t->blank = csv_blank_lines(r); /* of the last pass: a rewind starts the count again */
     free(cm);
     csv_close(r);
     return 0;
@@ -1478,7 +1480,7 @@ static int table_stats(ctx *c, int ti, tstats *st, precis_err *e)
     l[0] = t->rows_in; l[1] = clean; l[2] = rej; l[3] = t->dups;
     for (int r = 0; r < R_N; r++) l[4 + r] = t->rejected[r];
     int o = 4 + R_N;
-    l[o] = t->repeats; l[o + 1] = t->dropped; l[o + 2] = t->orphans; l[o + 3] = t->refunds;
+    l[o] = t->repeats; l[o + 1] = t->dropped; l[o + 2] = t->orphans; l[o + 3] = t->refunds; l[o + 4] = t->blank;
     for (int k = 0; k < NC; k++) {
         l[o + 7 + 4 * k] = t->col[k].missing;
         l[o + 8 + 4 * k] = t->col[k].invalid;
@@ -1553,6 +1555,7 @@ static int build_quality(ctx *c, json_t *root, int64_t *tot_in, int64_t *tot_rej
         json_object_set_new(tj, "rows_identical_kept", json_integer(g[o]));
         json_object_set_new(tj, "orphans", json_integer(g[o + 2]));
         json_object_set_new(tj, "refunds", json_integer(g[o + 3]));
+        json_object_set_new(tj, "blank_lines", json_integer(g[o + 4]));
         json_object_set_new(tj, "conserved", json_boolean(g[0] == g[1] + g[2] + g[3] + g[o + 1]));
         for (int r = 1; r < R_N; r++)
             if (g[4 + r]) json_object_set_new(rj, reason_names[r], json_integer(g[4 + r]));

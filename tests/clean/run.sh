@@ -192,10 +192,10 @@ expect_exit "only bad rows" 3 "rejected" --transactions "$TMP/bad/only_bad.csv"
   printf 'C9,2020-01-01,1,"'; head -c 2200000 /dev/zero | tr '\0' 'x'; printf '"\n'; echo "C10,2020-01-02,2,3.5"; } > "$TMP/bad/huge_field.csv"
 expect_exit "a 2 MiB field" 0 "wrote" --transactions "$TMP/bad/huge_field.csv" --max-reject-rate 0.05
 grep -q ",field_too_long," "$TMP/bad/out/quarantine/transactions.csv" && pass "the 2 MiB field's row is quarantined (field_too_long)" || fail "2 MiB field quarantine"
-printf '\xef\xbb\xbfcustomer_id,ts,quantity,amount\r\nC1,2020-01-01T10:00:00Z,1,2.5\r\nC2,2020-01-02T10:00:00+08:00,2,3.5\r\n' > "$TMP/bad/bom_crlf.csv"
+printf '\xef\xbb\xbfcustomer_id,ts,quantity,amount\r\nC1,2020-01-01T10:00:00Z,1,2.5\r\n\r\nC2,2020-01-02T10:00:00+08:00,2,3.5\r\n\n' > "$TMP/bad/bom_crlf.csv"
 expect_exit "BOM and CRLF" 0 "wrote" --transactions "$TMP/bad/bom_crlf.csv"
-$PY -c "import json; q=json.load(open('$TMP/bad/out/quality.json'))['tables']['transactions']; assert q['rows_clean']==2 and q['rows_rejected']==0" \
-  && pass "BOM and CRLF rows clean" || fail "BOM/CRLF rows"
+$PY -c "import json; q=json.load(open('$TMP/bad/out/quality.json'))['tables']['transactions']; assert q['rows_clean']==2 and q['rows_rejected']==0 and q['blank_lines']==2, q" \
+  && pass "BOM and CRLF rows clean, the two blank lines counted" || fail "BOM/CRLF rows"
 # NUL bytes: a plain row (in category) and a quoted one (in channel) are
 # quarantined as nul_byte, not cut at the NUL; a UTF-16 export (NULs in the
 # header) stops at once
