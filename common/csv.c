@@ -28,6 +28,7 @@ typedef struct csv_file {
     int64_t size;
     int64_t data;      /* first byte after BOM and header */
     int64_t data_line; /* line number of byte `data` */
+    int64_t hline;     /* line number of the header (1 + blank lines before it) */
     int nh;            /* header fields */
     char **hname;
     size_t *hlen;
@@ -35,6 +36,7 @@ typedef struct csv_file {
     int64_t start;     /* agreed first record start of this rank (>= b) */
     int64_t start_line;
     int64_t released;  /* pages below this offset were given back (madvise) */
+    int64_t lead_blank; /* blank lines before the header */
 } csv_file;
 
 /* Read pages are given back in steps of this many bytes, so a rank's RSS
@@ -48,6 +50,7 @@ struct csv_reader {
     int cur;           /* file being read */
     int64_t pos, line; /* next record start and its line */
     int64_t blank;
+    int64_t lead_blank; /* blank lines before the files' headers: counted on rank 0 */
     int64_t local_bytes;
     const char **fv;   /* field pointers */
     size_t *fl;
@@ -455,22 +458,36 @@ static int parse_header(csv_reader *r, csv_file *f, precis_err *e)
     int64_t p = f->data;
     if (f->size - p >= 3 && memcmp(f->d + p, "\xEF\xBB\xBF", 3) == 0) p += 3;
     f->data = p;
-    f->data_line = 1;
-    if (!r->o.has_header || p >= f->size) return 0;
+    f->data_line = f->hline = 1;
+    if (!r->o.has_header) return 0;
+    /* blank lines before the header are skipped (and counted), as they are
+     * between records: the header is the first line with something on it */
+    int64_t lead = 0;
+    while (p < f->size && (f->d[p] == '\n' || (f->d[p] == '\r' && (p + 1 == f->size || f->d[p + 1] == '\n')))) {
+        p += f->d[p] == '\r' && p + 1 < f->size ? 2 : 1;
+        lead++;
+    }
+    f->lead_blank = lead;
+    f->hline = 1 + lead;
+    if (p >= f->size) { /* nothing but blank lines: no header, no data */
+        f->data = f->size;
+        f->data_line = f->hline;
+        return 0;
+    }
     int st;
     int quoted;
     int64_t le, end = rec_span(f->d, f->size, p, r->o.max_field, &st, &quoted, &le);
     if (st != CSV_OK)
-        return PERR(e, PRECIS_EXIT_DATA, "%s:1: header row has broken quoting (%s)", f->path, csv_status_name(st));
+        return PERR(e, PRECIS_EXIT_DATA, "%s:%lld: header row has broken quoting (%s)", f->path, (long long)f->hline, csv_status_name(st));
     int nf = 0, bad, ascii, nul;
     int s = split_fields(r, f->d + p, (size_t)(le - p), quoted, &nf, &bad, &ascii, &nul);
     if (s < 0) return PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
     if (s != CSV_OK)
-        return PERR(e, PRECIS_EXIT_DATA, "%s:1: header field %d: %s", f->path, bad + 1, csv_status_name(s));
+        return PERR(e, PRECIS_EXIT_DATA, "%s:%lld: header field %d: %s", f->path, (long long)f->hline, bad + 1, csv_status_name(s));
     if (nul)
-        return PERR(e, PRECIS_EXIT_DATA, "%s:1: header holds a NUL byte (a binary or UTF-16 file? CSV input must be UTF-8)", f->path);
+        return PERR(e, PRECIS_EXIT_DATA, "%s:%lld: header holds a NUL byte (a binary or UTF-16 file? CSV input must be UTF-8)", f->path, (long long)f->hline);
     if (!csv_utf8_valid(f->d + p, (size_t)(le - p)))
-        return PERR(e, PRECIS_EXIT_DATA, "%s:1: header is not valid UTF-8", f->path);
+        return PERR(e, PRECIS_EXIT_DATA, "%s:%lld: header is not valid UTF-8", f->path, (long long)f->hline);
     f->nh = nf;
     f->hname = calloc((size_t)nf, sizeof(char *));
     f->hlen = calloc((size_t)nf, sizeof(size_t));
@@ -483,7 +500,7 @@ static int parse_header(csv_reader *r, csv_file *f, precis_err *e)
         if (!(f->hname[i] = strndup(v, l))) return PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
         f->hlen[i] = l;
     }
-    f->data_line = 1 + count_nl(f->d, p, end);
+    f->data_line = f->hline + count_nl(f->d, p, end);
     f->data = end;
     return 0;
 }
@@ -639,6 +656,7 @@ agree:
     if (precis_agree(comm, e)) goto fail;
     MPI_CHECK(MPI_Comm_rank(comm, &rank), e);
     MPI_CHECK(MPI_Comm_size(comm, &size), e);
+    for (int i = 0; rank == 0 && i < npaths; i++) r->lead_blank += r->f[i].lead_blank; /* every rank read them */
     {
         /* even split of the concatenated data regions */
         int64_t total = 0;
@@ -774,7 +792,8 @@ size_t csv_raw_len(const char *d, int64_t n, int64_t s, size_t max_field)
 }
 int csv_nfiles(const csv_reader *r) { return r->nfiles; }
 int64_t csv_local_bytes(const csv_reader *r) { return r->local_bytes; }
-int64_t csv_blank_lines(const csv_reader *r) { return r->blank; }
+int64_t csv_blank_lines(const csv_reader *r) { return r->blank + r->lead_blank; }
+int64_t csv_header_line(const csv_reader *r, int file) { return r->f[file].hline; }
 
 void csv_rewind(csv_reader *r)
 {

@@ -19,7 +19,8 @@
  * unquoted field, is CSV_BAD_QUOTE. A field longer than max_field, invalid
  * UTF-8, or a field count different from the header's make the record bad
  * too; such records are still returned, with status and field index, so the
- * caller can quarantine them. A UTF-8 BOM at the start of a file is skipped.
+ * caller can quarantine them. A UTF-8 BOM at the start of a file is skipped,
+ * and so are blank lines before the header (as pandas skips them).
  *
  * Split agreement: a rank cannot know locally whether its first byte lies
  * inside quotes. Each rank guesses its first record start under the two
@@ -93,9 +94,13 @@ int csv_open(MPI_Comm comm, char *const *paths, int npaths, const csv_opts *o,
  * Can't fail: problems are reported in rec->status. */
 int csv_next(csv_reader *r, csv_record *rec);
 
-/* Header of file i (nfields 0 when the file is empty). Can't fail. */
+/* Header of file i (nfields 0 when the file is empty or holds only blank
+ * lines). Blank lines before the header are skipped, so it is the first
+ * line with something on it; csv_header_line gives its line number. Can't
+ * fail. */
 void csv_header(const csv_reader *r, int file, int *nfields, const char *const **names,
                 const size_t **lens);
+int64_t csv_header_line(const csv_reader *r, int file);
 const char *csv_path(const csv_reader *r, int file);
 /* The raw bytes of the record that starts at byte s of the file bytes
  * d[0..n), as csv_next returns them (without the line ending): their length,
@@ -103,7 +108,9 @@ const char *csv_path(const csv_reader *r, int file);
  * again without keeping its length. Can't fail. */
 size_t csv_raw_len(const char *d, int64_t n, int64_t s, size_t max_field);
 int csv_nfiles(const csv_reader *r);
-/* Bytes of this rank's share, and blank lines skipped so far. */
+/* Bytes of this rank's share, and blank lines skipped so far (those before
+ * the headers are counted by rank 0 alone: a sum over ranks counts each
+ * blank line once). */
 int64_t csv_local_bytes(const csv_reader *r);
 int64_t csv_blank_lines(const csv_reader *r);
 

@@ -444,15 +444,16 @@ static int map_headers(ctx *c, int ti, csv_reader *r, colmap *cm, precis_err *e)
         const char *const *h;
         csv_header(r, fi, &nh, &h, NULL);
         if (nh == 0)
-            return PERR(e, PRECIS_EXIT_DATA, "%s: the file is empty (no header row); give a CSV with a header", csv_path(r, fi));
+            return PERR(e, PRECIS_EXIT_DATA, "%s: the file is empty or holds only blank lines (no header row); give a CSV with a header",
+                        csv_path(r, fi));
         for (int k = 0; k < TD[ti].nf; k++) {
             const char *want = source_name(c, ti, k);
             cm[fi].idx[k] = -1;
             for (int j = 0; j < nh; j++)
                 if (strcasecmp(h[j], want) == 0) cm[fi].idx[k] = j;
             if (cm[fi].idx[k] < 0 && TD[ti].f[k].req)
-                return PERR(e, PRECIS_EXIT_DATA, "%s:1: required column '%s' of %s is missing (rename it with --map %s.%s=<column>)",
-                            csv_path(r, fi), want, TD[ti].name, TD[ti].name, TD[ti].f[k].name);
+                return PERR(e, PRECIS_EXIT_DATA, "%s:%lld: required column '%s' of %s is missing (rename it with --map %s.%s=<column>)",
+                            csv_path(r, fi), (long long)csv_header_line(r, fi), want, TD[ti].name, TD[ti].name, TD[ti].f[k].name);
             if (cm[fi].idx[k] >= 0) t->have_col[k] = 1;
         }
     }

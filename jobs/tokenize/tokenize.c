@@ -92,12 +92,13 @@ int tokenize_run(int argc, char **argv, MPI_Comm comm)
         const char *const *h;
         csv_header(r, f, &nh, &h, NULL);
         int a = find_col(nh, h, o.id_col), b = find_col(nh, h, o.phone_col), c = find_col(nh, h, o.email_col);
-        if (nh == 0) PERR(e, PRECIS_EXIT_DATA, "%s: empty file (no header row)", csv_path(r, f));
-        else if (a == -2) PERR(e, PRECIS_EXIT_DATA, "%s:1: no column '%s' (--id-column)", csv_path(r, f), o.id_col);
-        else if (b == -2) PERR(e, PRECIS_EXIT_DATA, "%s:1: no column '%s' (--phone-column)", csv_path(r, f), o.phone_col);
-        else if (c == -2) PERR(e, PRECIS_EXIT_DATA, "%s:1: no column '%s' (--email-column)", csv_path(r, f), o.email_col);
+        long long hl = (long long)csv_header_line(r, f);
+        if (nh == 0) PERR(e, PRECIS_EXIT_DATA, "%s: empty file or only blank lines (no header row)", csv_path(r, f));
+        else if (a == -2) PERR(e, PRECIS_EXIT_DATA, "%s:%lld: no column '%s' (--id-column)", csv_path(r, f), hl, o.id_col);
+        else if (b == -2) PERR(e, PRECIS_EXIT_DATA, "%s:%lld: no column '%s' (--phone-column)", csv_path(r, f), hl, o.phone_col);
+        else if (c == -2) PERR(e, PRECIS_EXIT_DATA, "%s:%lld: no column '%s' (--email-column)", csv_path(r, f), hl, o.email_col);
         else if (f > 0 && (nh != nh0 || a != ci || b != cp || c != cm))
-            PERR(e, PRECIS_EXIT_DATA, "%s:1: header differs from %s's", csv_path(r, f), csv_path(r, 0));
+            PERR(e, PRECIS_EXIT_DATA, "%s:%lld: header differs from %s's", csv_path(r, f), hl, csv_path(r, 0));
         if (f == 0) { nh0 = nh; h0 = h; ci = a; cp = b; cm = c; }
     }
     keep = calloc((size_t)(nh0 > 0 ? nh0 : 1), 1);

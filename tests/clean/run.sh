@@ -196,6 +196,23 @@ printf '\xef\xbb\xbfcustomer_id,ts,quantity,amount\r\nC1,2020-01-01T10:00:00Z,1,
 expect_exit "BOM and CRLF" 0 "wrote" --transactions "$TMP/bad/bom_crlf.csv"
 $PY -c "import json; q=json.load(open('$TMP/bad/out/quality.json'))['tables']['transactions']; assert q['rows_clean']==2 and q['rows_rejected']==0 and q['blank_lines']==2, q" \
   && pass "BOM and CRLF rows clean, the two blank lines counted" || fail "BOM/CRLF rows"
+# blank lines before the header are skipped as pandas skips them, counted
+# once (every rank reads the header; at np=3 a count per rank would be 6),
+# and the lines after keep their true numbers
+printf '\n\r\ncustomer_id,ts,quantity,amount\nC1,2020-01-01,1,2.5\nC2,notadate,1,2\nC3,2020-01-03,1,3.5\n' > "$TMP/bad/lead_blank.csv"
+expect_exit "blank lines before the header" 0 "wrote" --transactions "$TMP/bad/lead_blank.csv" --max-reject-rate 0.5
+$PY - "$TMP/bad/out" <<'PYEOF' && pass "blank lines before the header: counted once, the bad row quarantined at line 5" || fail "blank lines before the header"
+import csv, json, sys
+d = sys.argv[1]
+q = json.load(open(d + "/quality.json"))["tables"]["transactions"]
+assert q["rows_in"] == 3 and q["rows_clean"] == 2 and q["blank_lines"] == 2, q
+rows = list(csv.DictReader(open(d + "/quarantine/transactions.csv")))
+assert [(r["reason"], int(r["line"])) for r in rows] == [("invalid_date", 5)], rows
+PYEOF
+printf '\n\r\n\n' > "$TMP/bad/blank_only.csv"
+expect_exit "a file of blank lines" 3 "only blank lines" --transactions "$TMP/bad/blank_only.csv"
+printf '\n\ncustomer_id,quantity,amount\nC1,1,2\n' > "$TMP/bad/lead_no_ts.csv"
+expect_exit "missing column, named at the header's line" 3 "lead_no_ts.csv:3: required column 'ts'" --transactions "$TMP/bad/lead_no_ts.csv"
 # NUL bytes: a plain row (in category) and a quoted one (in channel) are
 # quarantined as nul_byte, not cut at the NUL; a UTF-16 export (NULs in the
 # header) stops at once

@@ -266,7 +266,40 @@ static void test_empty_and_header_only(void **st)
     r = open_text("a,b\r\n", 5, NULL);
     csv_header(r, 0, &nh, NULL, NULL);
     assert_int_equal(nh, 2);
+    assert_int_equal(csv_header_line(r, 0), 1);
     assert_int_equal(csv_next(r, &rec), 0);
+    csv_close(r);
+    /* only blank lines: no header, no records, every blank line counted */
+    r = open_text("\n\r\n\n\r", 5, NULL);
+    csv_header(r, 0, &nh, NULL, NULL);
+    assert_int_equal(nh, 0);
+    assert_int_equal(csv_next(r, &rec), 0);
+    assert_int_equal(csv_blank_lines(r), 4);
+    csv_close(r);
+}
+
+/* Blank lines before the header (after a BOM) are skipped and counted: the
+ * header is the first line with something on it, and the lines after it
+ * keep their true numbers, in records and after a rewind. */
+static void test_blank_lines_before_header(void **st)
+{
+    (void)st;
+    const char t[] = "\xEF\xBB\xBF\n\r\n\na,b\n1,2\n\n3,4";
+    csv_reader *r = open_text(t, sizeof t - 1, NULL);
+    int nh;
+    const char *const *h;
+    csv_header(r, 0, &nh, &h, NULL);
+    assert_int_equal(nh, 2);
+    assert_string_equal(h[0], "a");
+    assert_int_equal(csv_header_line(r, 0), 4);
+    for (int pass = 0; pass < 2; pass++) {
+        expect(r, CSV_OK, 5, 2, (const char *[]){"1", "2"});
+        expect(r, CSV_OK, 7, 2, (const char *[]){"3", "4"});
+        csv_record rec;
+        assert_int_equal(csv_next(r, &rec), 0);
+        assert_int_equal(csv_blank_lines(r), 4);
+        csv_rewind(r);
+    }
     csv_close(r);
 }
 
@@ -288,6 +321,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_utf8_positions),
         cmocka_unit_test_teardown(test_block_edges, teardown),
         cmocka_unit_test_teardown(test_empty_and_header_only, teardown),
+        cmocka_unit_test_teardown(test_blank_lines_before_header, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     MPI_Finalize();
