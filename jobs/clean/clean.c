@@ -446,14 +446,34 @@ static int map_headers(ctx *c, int ti, csv_reader *r, colmap *cm, precis_err *e)
         if (nh == 0)
             return PERR(e, PRECIS_EXIT_DATA, "%s: the file is empty or holds only blank lines (no header row); give a CSV with a header",
                         csv_path(r, fi));
+        long long hl = (long long)csv_header_line(r, fi);
         for (int k = 0; k < TD[ti].nf; k++) {
+            /* names match without regard to case; of several that match,
+             * the one spelled exactly as wanted, and no guess otherwise */
             const char *want = source_name(c, ti, k);
-            cm[fi].idx[k] = -1;
+            int first = -1, second = -1, exact = -1, nexact = 0;
             for (int j = 0; j < nh; j++)
-                if (strcasecmp(h[j], want) == 0) cm[fi].idx[k] = j;
-            if (cm[fi].idx[k] < 0 && TD[ti].f[k].req)
-                return PERR(e, PRECIS_EXIT_DATA, "%s:%lld: required column '%s' of %s is missing (rename it with --map %s.%s=<column>)",
-                            csv_path(r, fi), (long long)csv_header_line(r, fi), want, TD[ti].name, TD[ti].name, TD[ti].f[k].name);
+                if (strcasecmp(h[j], want) == 0) {
+                    if (first < 0) first = j;
+                    else if (second < 0) second = j;
+                    if (strcmp(h[j], want) == 0) exact = j, nexact++;
+                }
+            if (second >= 0 && nexact != 1)
+                return PERR(e, PRECIS_EXIT_DATA, "%s:%lld: header fields %d and %d are both named '%s', so which is %s.%s is ambiguous "
+                            "(rename one in the export; where they differ in case, --map %s.%s=<exact name> picks one)",
+                            csv_path(r, fi), hl, first + 1, second + 1, want, TD[ti].name, TD[ti].f[k].name, TD[ti].name, TD[ti].f[k].name);
+            cm[fi].idx[k] = second >= 0 ? exact : first;
+            if (cm[fi].idx[k] < 0 && TD[ti].f[k].req) {
+                /* a header read as one field that holds another delimiter
+                 * is most likely a file delimited by it */
+                const char *other = nh == 1 ? strpbrk(h[0], ";\t|") : NULL;
+                char hint[96] = "";
+                if (other)
+                    snprintf(hint, sizeof hint, "; the header is one field holding '%s': precis-clean reads comma-separated files",
+                             *other == '\t' ? "\\t" : *other == ';' ? ";" : "|");
+                return PERR(e, PRECIS_EXIT_DATA, "%s:%lld: required column '%s' of %s is missing (rename it with --map %s.%s=<column>)%s",
+                            csv_path(r, fi), hl, want, TD[ti].name, TD[ti].name, TD[ti].f[k].name, hint);
+            }
             if (cm[fi].idx[k] >= 0) t->have_col[k] = 1;
         }
     }

@@ -209,6 +209,19 @@ assert q["rows_in"] == 3 and q["rows_clean"] == 2 and q["blank_lines"] == 2, q
 rows = list(csv.DictReader(open(d + "/quarantine/transactions.csv")))
 assert [(r["reason"], int(r["line"])) for r in rows] == [("invalid_date", 5)], rows
 PYEOF
+# two header fields for one column: the exact spelling wins, --map picks
+# the other; two of one spelling stop the job, naming both fields
+printf 'customer_id,ts,quantity,Amount,amount\nC1,2020-01-01,1,9,2.5\n' > "$TMP/bad/amount_twice.csv"
+expect_exit "amount and Amount in one header" 0 "wrote" --transactions "$TMP/bad/amount_twice.csv"
+$PY -c "import h5py; a=h5py.File('$TMP/bad/out/clean.h5')['transactions/amount'][:]; assert list(a)==[2.5], a" \
+  && pass "amount and Amount: the exact spelling is read" || fail "amount and Amount: wrong column read"
+expect_exit "amount and Amount, --map to Amount" 0 "wrote" --transactions "$TMP/bad/amount_twice.csv" --map transactions.amount=Amount
+$PY -c "import h5py; a=h5py.File('$TMP/bad/out/clean.h5')['transactions/amount'][:]; assert list(a)==[9.0], a" \
+  && pass "amount and Amount, --map: Amount is read" || fail "amount and Amount, --map: wrong column read"
+printf 'customer_id,ts,quantity,amount,amount\nC1,2020-01-01,1,2.5,9\n' > "$TMP/bad/amount_dup.csv"
+expect_exit "a column named twice" 3 "header fields 4 and 5 are both named 'amount'" --transactions "$TMP/bad/amount_dup.csv"
+printf 'customer_id;ts;quantity;amount\nC1;2020-01-01;1;2.5\n' > "$TMP/bad/semicolon.csv"
+expect_exit "a semicolon-delimited file" 3 "one field holding ';'" --transactions "$TMP/bad/semicolon.csv"
 printf '\n\r\n\n' > "$TMP/bad/blank_only.csv"
 expect_exit "a file of blank lines" 3 "only blank lines" --transactions "$TMP/bad/blank_only.csv"
 printf '\n\ncustomer_id,quantity,amount\nC1,1,2\n' > "$TMP/bad/lead_no_ts.csv"
