@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <libdeflate.h>
 #include <zlib.h>
 #include <openssl/evp.h>
@@ -99,6 +100,10 @@ int h5io_create(MPI_Comm comm, const char *path, h5io_file **out, precis_err *e)
     CHECK(f->tmp, e, PRECIS_EXIT_INTERNAL, "out of memory");
     snprintf(f->tmp, l, "%s.tmp", path);
     H5_CHECK_ID(fapl, mpio_fapl(comm), e);
+    /* The 1.8 file format at least: its objects keep attributes larger than
+     * 64 KiB (in dense storage), as `inputs` is for thousands of part files;
+     * HDF5 1.8 and later (h5py, h5dump, pandas via h5py) read it */
+    H5_CHECK(H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST), e);
     f->fid = H5Fcreate(f->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     if (f->fid < 0) {
         char s[512];
@@ -660,26 +665,78 @@ static json_t *describe_input(const char *path)
 
 int h5io_inputs_json(MPI_Comm comm, char *const *paths, int n, char **json, precis_err *e)
 {
-    int rank;
-    int64_t len = 0;
-    char *s = NULL;
+    /* each rank describes (stats and hashes) an even block of the inputs, so
+     * thousands of part files are not read through one rank; rank 0 joins
+     * the blocks in order into the array json_dumps would make of them all */
+    int rank, size;
+    int64_t off, cnt, len = 0;
+    size_t mine = 0, cap = 0;
+    char *part = NULL, *s = NULL;
+    int *lens = NULL, *displs = NULL;
     MPI_CHECK(MPI_Comm_rank(comm, &rank), e);
+    MPI_CHECK(MPI_Comm_size(comm, &size), e);
+    h5io_even_block(n, rank, size, &off, &cnt);
+    for (int64_t i = off; i < off + cnt && e->code == 0; i++) {
+        json_t *o = describe_input(paths[i]);
+        char *d = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        json_decref(o);
+        size_t l = d ? strlen(d) : 0;
+        if (d && mine + l + 1 > cap) {
+            size_t c = 2 * (mine + l + 1);
+            char *g = realloc(part, c);
+            if (g) part = g, cap = c;
+        }
+        if (!d || mine + l + 1 > cap)
+            PERR(e, PRECIS_EXIT_INTERNAL, "cannot describe the input %s (out of memory)", paths[i]);
+        else {
+            if (mine) part[mine++] = ',';
+            memcpy(part + mine, d, l);
+            mine += l;
+        }
+        free(d);
+    }
+    int64_t m = (int64_t)mine, tot = 0;
+    MPI_CHECK(MPI_Allreduce(&m, &tot, 1, MPI_INT64_T, MPI_SUM, comm), e);
+    if (precis_agree(comm, e)) goto fail;
+    CHECK(tot + size + 2 < INT_MAX, e, PRECIS_EXIT_DATA, "the inputs' description (%lld bytes) exceeds 2 GiB: too many input files",
+          (long long)tot);
+    int mi = (int)mine;
     if (rank == 0) {
-        json_t *a = json_array();
-        for (int i = 0; i < n; i++) json_array_append_new(a, describe_input(paths[i]));
-        s = json_dumps(a, JSON_COMPACT);
-        json_decref(a);
-        len = s ? (int64_t)strlen(s) + 1 : 0;
+        lens = malloc(sizeof(int) * (size_t)size);
+        displs = malloc(sizeof(int) * (size_t)size);
+        s = malloc((size_t)tot + (size_t)size + 2);
+    }
+    int ok = rank != 0 || (lens && displs && s);
+    MPI_CHECK(MPI_Bcast(&ok, 1, MPI_INT, 0, comm), e);
+    CHECK(ok, e, PRECIS_EXIT_INTERNAL, "out of memory describing the inputs");
+    MPI_CHECK(MPI_Gather(&mi, 1, MPI_INT, lens, 1, MPI_INT, 0, comm), e);
+    if (rank == 0) /* one byte before each block, for the '[' or the ',' that joins it */
+        for (int q = 0, at = 0; q < size; q++) displs[q] = at + 1, at += lens[q] + 1;
+    MPI_CHECK(MPI_Gatherv(part, mi, MPI_CHAR, s, lens, displs, MPI_CHAR, 0, comm), e);
+    if (rank == 0) {
+        size_t w = 0;
+        s[w++] = '[';
+        for (int q = 0; q < size; q++)
+            if (lens[q] > 0) {
+                if (w > 1) s[w++] = ',';
+                memmove(s + w, s + displs[q], (size_t)lens[q]);
+                w += (size_t)lens[q];
+            }
+        s[w++] = ']';
+        s[w++] = '\0';
+        len = (int64_t)w;
     }
     MPI_CHECK(MPI_Bcast(&len, 1, MPI_INT64_T, 0, comm), e);
-    CHECK(len > 0, e, PRECIS_EXIT_INTERNAL, "cannot describe the inputs");
     if (rank != 0) s = malloc((size_t)len);
-    CHECK(s, e, PRECIS_EXIT_INTERNAL, "out of memory");
+    ok = s != NULL;
+    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_LAND, comm), e);
+    CHECK(ok, e, PRECIS_EXIT_INTERNAL, "out of memory describing the inputs");
     MPI_CHECK(MPI_Bcast(s, (int)len, MPI_CHAR, 0, comm), e);
     *json = s;
+    free(part); free(lens); free(displs);
     return 0;
 fail:
-    free(s);
+    free(part); free(lens); free(displs); free(s);
     return -1;
 }
 

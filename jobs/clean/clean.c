@@ -2052,11 +2052,15 @@ int clean_run(int argc, char **argv, MPI_Comm comm)
     }
     params = opts_to_json(&cmd);
     {
-        int nin = 0;
-        char *paths[4096];
-        for (int ti = 0; ti < T_N; ti++)
-            for (int i = 0; i < c->t[ti].files.n && nin < 4096; i++) paths[nin++] = c->t[ti].files.path[i];
+        int nin = 0, all = 0;
+        for (int ti = 0; ti < T_N; ti++) all += c->t[ti].files.n;
+        char **paths = malloc(sizeof(char *) * (size_t)(all ? all : 1));
+        if (!paths) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+        for (int ti = 0; paths && ti < T_N; ti++)
+            for (int i = 0; i < c->t[ti].files.n; i++) paths[nin++] = c->t[ti].files.path[i];
+        if (precis_agree(comm, e)) { free(paths); goto done; }
         h5io_inputs_json(comm, paths, nin, &inputs, e);
+        free(paths);
     }
     if (precis_agree(comm, e)) goto done;
     tph[6] = log_now();
