@@ -1895,17 +1895,49 @@ static int dir_of(const char *path, char *out, size_t cap)
     return 0;
 }
 
+static int is_dir(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* The files of table ti in directory dir: its <table>*.csv, or else, when
+ * the directory is the table's own (given for the table, or dir/<table> of
+ * --in, as Spark writes one directory of part-*.csv per table), its *.csv. */
+static int table_dir_files(int ti, const char *dir, int own, inputs_list *l, precis_err *e)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "%s*.csv", TD[ti].name);
+    if (inputs_expand(dir, pat, 1, l, e)) return -1;
+    if (l->n == 0 && own && inputs_expand(dir, "*.csv", 1, l, e)) return -1;
+    if (l->n == 0 && !own) {
+        char sub[4200];
+        snprintf(sub, sizeof sub, "%.4000s/%s", dir, TD[ti].name);
+        if (is_dir(sub)) return table_dir_files(ti, sub, 1, l, e);
+    }
+    return 0;
+}
+
 static int find_inputs(ctx *c, precis_err *e)
 {
+    if (c->o.in && !is_dir(c->o.in))
+        return PERR(e, PRECIS_EXIT_IO, "--in %s: not a directory (give a file, directory or glob per table with --transactions ...)", c->o.in);
     for (int ti = 0; ti < T_N; ti++) {
         table *t = &c->t[ti];
         const char *spec = c->o.path[ti];
-        char pat[64];
-        snprintf(pat, sizeof pat, "%s*.csv", TD[ti].name);
-        if (spec) {
-            if (inputs_expand(spec, pat, 0, &t->files, e)) return -1; /* a directory: <table>*.csv */
+        if (spec && is_dir(spec)) {
+            if (table_dir_files(ti, spec, 1, &t->files, e)) return -1;
+            if (t->files.n == 0) { /* compressed part files are a common reason */
+                inputs_list gz;
+                int ngz = inputs_expand(spec, "*.gz", 1, &gz, e) == 0 ? gz.n : 0;
+                inputs_free(&gz);
+                return PERR(e, PRECIS_EXIT_IO, "input %s holds no %s*.csv and no *.csv%s", spec, TD[ti].name,
+                            ngz ? " (it holds .gz files: precis-clean reads uncompressed CSV, so decompress them first)" : "");
+            }
+        } else if (spec) {
+            if (inputs_expand(spec, NULL, 0, &t->files, e)) return -1; /* a file or a glob */
         } else if (c->o.in) {
-            if (inputs_expand(c->o.in, pat, 1, &t->files, e)) return -1;
+            if (table_dir_files(ti, c->o.in, 0, &t->files, e)) return -1;
         }
         t->present = t->files.n > 0;
     }

@@ -311,6 +311,31 @@ for g, p in zip(got, files):
 assert max(g["size"] for g in got) > 3 * M
 PYEOF
 
+echo "clean: input layouts (np=2)"
+# a directory per table of Spark part files (with _SUCCESS and .crc files),
+# given per table or found by --in as DIR/<table>/; the rows read are all
+# the part files' rows
+mkdir -p "$TMP/spark/transactions" "$TMP/spark/customers" "$TMP/gz"
+for i in 0 1 2; do
+  { echo "customer_id,ts,quantity,amount"; for j in $(seq 1 20); do printf "S%d,2022-03-%02d,1,%d.25\n" $((i * 20 + j)) $((j % 27 + 1)) $j; done; } \
+    > "$TMP/spark/transactions/part-0000$i-4f1c-c000.csv"
+  echo "junk" > "$TMP/spark/transactions/.part-0000$i-4f1c-c000.csv.crc"
+done
+: > "$TMP/spark/transactions/_SUCCESS"
+{ echo "customer_id,gender"; for j in $(seq 1 60); do echo "S$j,f"; done; } > "$TMP/spark/customers/part-00000-9e2a-c000.csv"
+layout() { # WHAT TABLES_ROWS ARGS...: exit 0 and rows_in of each table as given (t=60 c=60)
+  local what=$1 want=$2; shift 2
+  rm -rf "$TMP/spark_o"; mkdir -p "$TMP/spark_o"
+  if run 2 $BIN/precis-clean --pii-key "$TMP/pii.key" --out "$TMP/spark_o/clean.h5" "$@" > "$TMP/spark_o.log" 2>&1 &&
+     $PY -c "import json,sys; q=json.load(open('$TMP/spark_o/quality.json'))['tables']; got=' '.join('%s=%d' % (k[0], q[k]['rows_in']) for k in sorted(q)); sys.exit(got != '$want' and print(got) is None)"; then
+    pass "$what"; else fail "$what"; tail -3 "$TMP/spark_o.log"; fi
+}
+layout "--transactions DIR of Spark part files: every part-*.csv read" "t=60" --transactions "$TMP/spark/transactions"
+layout "--in DIR with DIR/transactions/ and DIR/customers/" "c=60 t=60" --in "$TMP/spark"
+gzip -c "$TMP/spark/transactions/part-00000-4f1c-c000.csv" > "$TMP/gz/part-00000.csv.gz"
+expect_exit "a directory of .csv.gz" 4 "decompress them first" --transactions "$TMP/gz"
+expect_exit "--in a file" 4 "not a directory" --in "$TMP/spark/customers/part-00000-9e2a-c000.csv"
+
 echo "clean: order-id conflicts, by hand (np=1..4)"
 # Order A is under three customers: C2's row is first by (ts, source) and
 # keeps it, C1's and C3's are conflicts (C3 ties C2 on ts, later in the
