@@ -116,7 +116,7 @@ enum { ST_KEEP = 0, ST_DUP, ST_REPEAT, ST_DROPPED, ST_REJECTED };
 #define TS_MIN (-2208988800LL) /* 1900-01-01 */
 #define TS_MAX (4102444800LL)  /* 2100-01-01 */
 #define AMOUNT_MAX 1e12
-#define SRC(file, off) (((int64_t)(file) << 40) | (int64_t)(off))
+#define SRC(file, off) (((int64_t)(file) << 40) | (int64_t)(off)) /* < 2^23 files of < 1 TiB (find_inputs) */
 #define SRC_FILE(src) ((int)((src) >> 40))
 #define SRC_OFF(src) ((src) & ((INT64_C(1) << 40) - 1))
 
@@ -1940,6 +1940,17 @@ static int find_inputs(ctx *c, precis_err *e)
             if (table_dir_files(ti, c->o.in, 0, &t->files, e)) return -1;
         }
         t->present = t->files.n > 0;
+        /* a row's source position holds its file's index and byte offset
+         * (SRC): beyond these limits two rows would share one */
+        if (t->files.n >= 1 << 23)
+            return PERR(e, PRECIS_EXIT_DATA, "%s: %d input files, more than the %d one run can tell apart; merge some",
+                        TD[ti].name, t->files.n, (1 << 23) - 1);
+        for (int i = 0; i < t->files.n; i++) {
+            struct stat st;
+            if (stat(t->files.path[i], &st) == 0 && (int64_t)st.st_size >= INT64_C(1) << 40)
+                return PERR(e, PRECIS_EXIT_DATA, "%s: %lld bytes, more than the 1 TiB a row's source position can address; split the file",
+                            t->files.path[i], (long long)st.st_size);
+        }
     }
     if (!c->t[T_TRANS].present)
         return PERR(e, PRECIS_EXIT_USAGE, "no transactions input: give --transactions PATH, or --in DIR holding transactions*.csv");

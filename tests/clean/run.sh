@@ -249,6 +249,11 @@ expect_exit "a UTF-16 file" 3 "NUL byte" --transactions "$TMP/bad/utf16.csv"
 printf 'customer_id,quantity,amount\nC1,1,2\n' > "$TMP/bad/no_ts.csv"
 expect_exit "missing required column" 3 "required column 'ts'" --transactions "$TMP/bad/no_ts.csv"
 expect_exit "no transactions input" 2 "transactions" --customers "$TMP/g/customers-part-00000.csv"
+# a row's source position addresses 1 TiB per file: a larger one (sparse,
+# so no disk is used) stops before anything is read
+truncate -s 1100G "$TMP/bad/over_1tib.csv"
+expect_exit "a file over 1 TiB" 3 "more than the 1 TiB" --transactions "$TMP/bad/over_1tib.csv"
+rm -f "$TMP/bad/over_1tib.csv"
 chmod 644 "$TMP/pii.key"
 expect_exit "0644 key file" 3 "0600" --transactions "$TMP/bad/bom_crlf.csv"
 chmod 600 "$TMP/pii.key"
