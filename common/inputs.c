@@ -63,7 +63,7 @@ int inputs_expand(const char *spec, const char *pattern, int allow_empty,
     if (out->n == 0 && !allow_empty)
         return PERR(e, PRECIS_EXIT_IO, "input %s matches no files%s%s", spec,
                     pattern ? " named " : "", pattern ? pattern : "");
-    qsort(out->path, (size_t)out->n, sizeof(char *), cmp_str);
+    if (out->n > 1) qsort(out->path, (size_t)out->n, sizeof(char *), cmp_str); /* path is NULL when n is 0 */
     return 0;
 }
 

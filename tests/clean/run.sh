@@ -267,7 +267,7 @@ expect_eq "PRECIS_STOP_AT=parse:1 exits 75" "$rc" "75"
 [ ! -e "$TMP/out/clean.h5" ] && [ ! -e "$TMP/out/clean.h5.tmp" ] && pass "no clean.h5 or .tmp left" || fail "stop left files"
 
 echo "clean: a Spark-style export of many part files (np=1, 3)"
-# 4200 small part files and two generated ones of several MiB: the inputs
+# 4200 small part files and two of several MiB: the inputs
 # attribute (root, JSON) describes every file, whichever rank hashed it, and
 # is larger than HDF5's 64 KiB limit for attributes kept in object headers
 # (before: the write failed after all the work; and the list stopped at
@@ -280,9 +280,12 @@ for i in range(4200):
         f.write("customer_id,ts,quantity,amount\n")
         for j in range(3):
             f.write("M%d,2021-02-%02d,1,%d.5\n" % ((7 * i + j) % 500, (i + j) % 28 + 1, i % 97))
+for i, n in ((90000, 110000), (90001, 130000)):   # 3.3 and 3.9 MiB: first, middle and last MiB hashed
+    with open("%s/transactions-part-%05d.csv" % (sys.argv[1], i), "w") as f:
+        f.write("customer_id,ts,quantity,amount\n")
+        for j in range(n):
+            f.write("B%07d,2021-03-%02d,%d,%d.25\n" % (j, j % 28 + 1, j % 5 + 1, j % 1000))
 PYEOF
-cp "$TMP/g/transactions-part-00000.csv" "$TMP/many/transactions-part-90000.csv"
-cp "$TMP/g/transactions-part-00001.csv" "$TMP/many/transactions-part-90001.csv"
 ok=1
 for np in 1 3; do
   rm -rf "$TMP/many_o$np"; mkdir -p "$TMP/many_o$np"
