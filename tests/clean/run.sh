@@ -280,7 +280,7 @@ for i in range(4200):
         f.write("customer_id,ts,quantity,amount\n")
         for j in range(3):
             f.write("M%d,2021-02-%02d,1,%d.5\n" % ((7 * i + j) % 500, (i + j) % 28 + 1, i % 97))
-for i, n in ((90000, 110000), (90001, 130000)):   # 3.3 and 3.9 MiB: first, middle and last MiB hashed
+for i, n in ((90000, 110000), (90001, 130000)):   # 3.1 and 3.7 MiB: first, middle and last MiB hashed
     with open("%s/transactions-part-%05d.csv" % (sys.argv[1], i), "w") as f:
         f.write("customer_id,ts,quantity,amount\n")
         for j in range(n):
