@@ -1,6 +1,7 @@
 /* h5io.c - parallel HDF5 columns, matrices, attributes and atomic commit. */
 #define _GNU_SOURCE /* sync_file_range */
 #include "h5io.h"
+#include "h5so.h"
 #include "log.h"
 #include "opts.h"
 
@@ -51,7 +52,13 @@ int compress2(Bytef *dest, uLongf *dest_len, const Bytef *src, uLong src_len, in
     return Z_OK;
 }
 
-static void quiet_hdf5(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+/* Before any file is made or opened: HDF5 prints no error stack (h5io
+ * reports errors itself), and the faster scale-offset filter is in place. */
+static void setup_hdf5(void)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    h5so_install();
+}
 
 static int new_file(MPI_Comm comm, const char *path, h5io_file **out, precis_err *e)
 {
@@ -92,7 +99,7 @@ int h5io_create(MPI_Comm comm, const char *path, h5io_file **out, precis_err *e)
 {
     hid_t fapl = H5I_INVALID_HID;
     h5io_file *f = NULL;
-    quiet_hdf5();
+    setup_hdf5();
     *out = NULL;
     if (new_file(comm, path, &f, e)) goto fail;
     size_t l = strlen(path) + 5;
@@ -128,7 +135,7 @@ int h5io_open(MPI_Comm comm, const char *path, int generic_ok, h5io_file **out, 
     hid_t fapl = H5I_INVALID_HID;
     h5io_file *f = NULL;
     char *fmt = NULL;
-    quiet_hdf5();
+    setup_hdf5();
     *out = NULL;
     if (new_file(comm, path, &f, e)) goto fail;
     if (access(path, R_OK) != 0) {
