@@ -25,6 +25,67 @@ static int push(inputs_list *l, const char *p)
     return 0;
 }
 
+int inputs_is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int expand_dir(const char *dir, const char *pattern, int depth, inputs_list *out, precis_err *e);
+
+static int ends_with(const char *s, const char *t)
+{
+    size_t a = strlen(s), b = strlen(t);
+    return a >= b && strcmp(s + a - b, t) == 0;
+}
+
+/* A matched path: a regular file is an input; a directory named *.csv
+ * (Spark writes a table as such a directory of part files) gives its *.csv,
+ * one level down; anything else (a FIFO, another directory) is not an
+ * input. A path that cannot be stat'ed (a broken link, a name too long)
+ * is an error, never skipped. */
+static int add_path(const char *path, int depth, inputs_list *out, precis_err *e)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) { /* (the end of a long path: the message has room for the reason) */
+        size_t l = strlen(path);
+        return PERR(e, PRECIS_EXIT_IO, "input %s%s: %s", l > 300 ? "..." : "", path + (l > 300 ? l - 300 : 0), strerror(errno));
+    }
+    if (S_ISREG(st.st_mode)) return push(out, path) ? PERR(e, PRECIS_EXIT_INTERNAL, "out of memory") : 0;
+    if (S_ISDIR(st.st_mode) && depth == 0 && ends_with(path, ".csv")) return expand_dir(path, "*.csv", depth + 1, out, e);
+    return 0;
+}
+
+static int expand_dir(const char *dir, const char *pattern, int depth, inputs_list *out, precis_err *e)
+{
+    DIR *d = opendir(dir);
+    if (!d) return PERR(e, PRECIS_EXIT_IO, "cannot open directory %s: %s", dir, strerror(errno));
+    size_t dl = strlen(dir);
+    struct dirent *de;
+    errno = 0;
+    while ((de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || fnmatch(pattern ? pattern : "*", de->d_name, 0) != 0) continue;
+        size_t l = dl + 1 + strlen(de->d_name) + 1;
+        char *path = malloc(l);
+        if (!path) {
+            closedir(d);
+            return PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+        }
+        snprintf(path, l, "%s/%s", dir, de->d_name);
+        int rc = add_path(path, depth, out, e);
+        free(path);
+        if (rc) {
+            closedir(d);
+            return -1;
+        }
+        errno = 0;
+    }
+    int err = errno;
+    closedir(d);
+    if (err) return PERR(e, PRECIS_EXIT_IO, "cannot list directory %s: %s", dir, strerror(err));
+    return 0;
+}
+
 int inputs_expand(const char *spec, const char *pattern, int allow_empty,
                   inputs_list *out, precis_err *e)
 {
@@ -32,29 +93,21 @@ int inputs_expand(const char *spec, const char *pattern, int allow_empty,
     out->n = 0;
     out->path = NULL;
     if (stat(spec, &st) == 0 && S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(spec);
-        if (!d) return PERR(e, PRECIS_EXIT_IO, "cannot open directory %s: %s", spec, strerror(errno));
-        struct dirent *de;
-        char buf[4096];
-        while ((de = readdir(d))) {
-            if (fnmatch(pattern ? pattern : "*", de->d_name, 0) != 0) continue;
-            snprintf(buf, sizeof buf, "%s/%s", spec, de->d_name);
-            if (stat(buf, &st) == 0 && S_ISREG(st.st_mode) && push(out, buf)) {
-                closedir(d);
-                return PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
-            }
-        }
-        closedir(d);
+        if (expand_dir(spec, pattern, 0, out, e)) goto fail;
     } else if (strpbrk(spec, "*?[")) {
         glob_t g;
         int rc = glob(spec, 0, NULL, &g);
-        if (rc == 0)
-            for (size_t i = 0; i < g.gl_pathc; i++)
-                if (stat(g.gl_pathv[i], &st) == 0 && S_ISREG(st.st_mode) && push(out, g.gl_pathv[i])) {
-                    globfree(&g);
-                    return PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
-                }
-        if (rc == 0 || rc == GLOB_NOMATCH) globfree(&g);
+        if (rc != 0 && rc != GLOB_NOMATCH) {
+            PERR(e, rc == GLOB_NOSPACE ? PRECIS_EXIT_INTERNAL : PRECIS_EXIT_IO, "input %s: %s", spec,
+                 rc == GLOB_NOSPACE ? "out of memory" : "a directory on the way cannot be read");
+            goto fail;
+        }
+        for (size_t i = 0; rc == 0 && i < g.gl_pathc; i++)
+            if (add_path(g.gl_pathv[i], 0, out, e)) {
+                globfree(&g);
+                goto fail;
+            }
+        globfree(&g);
     } else {
         if (stat(spec, &st) != 0) return PERR(e, PRECIS_EXIT_IO, "input %s: %s", spec, strerror(errno));
         if (!S_ISREG(st.st_mode)) return PERR(e, PRECIS_EXIT_IO, "input %s is not a regular file", spec);
@@ -65,6 +118,9 @@ int inputs_expand(const char *spec, const char *pattern, int allow_empty,
                     pattern ? " named " : "", pattern ? pattern : "");
     if (out->n > 1) qsort(out->path, (size_t)out->n, sizeof(char *), cmp_str); /* path is NULL when n is 0 */
     return 0;
+fail:
+    inputs_free(out);
+    return -1;
 }
 
 void inputs_free(inputs_list *l)

@@ -3,9 +3,13 @@
  * DESIGN
  * A spec that names a directory expands to the regular files in it that
  * match `pattern` (fnmatch); a spec with glob characters expands with
- * glob(3); anything else must be an existing regular file. The list is
- * sorted bytewise so every rank and every run sees the same order. Not
- * collective: every rank expands the same spec the same way.
+ * glob(3); anything else must be an existing regular file. A matched
+ * directory whose name ends in .csv (Spark writes a table as such a
+ * directory of part files) gives its *.csv files, one level down. A matched
+ * name that cannot be stat'ed (a broken link, a path too long) is an error,
+ * not skipped. The list is sorted bytewise so every rank and every run sees
+ * the same order. Not collective: every rank expands the same spec the
+ * same way.
  */
 #ifndef PRECIS_INPUTS_H
 #define PRECIS_INPUTS_H
@@ -24,5 +28,8 @@ int inputs_expand(const char *spec, const char *pattern, int allow_empty,
 
 /* Can't fail. */
 void inputs_free(inputs_list *l);
+
+/* 1 when path names a directory (through links), else 0. Can't fail. */
+int inputs_is_dir(const char *path);
 
 #endif

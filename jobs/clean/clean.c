@@ -1895,12 +1895,6 @@ static int dir_of(const char *path, char *out, size_t cap)
     return 0;
 }
 
-static int is_dir(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 /* The files of table ti in directory dir: its <table>*.csv, or else, when
  * the directory is the table's own (given for the table, or dir/<table> of
  * --in, as Spark writes one directory of part-*.csv per table), its *.csv. */
@@ -1913,19 +1907,19 @@ static int table_dir_files(int ti, const char *dir, int own, inputs_list *l, pre
     if (l->n == 0 && !own) {
         char sub[4200];
         snprintf(sub, sizeof sub, "%.4000s/%s", dir, TD[ti].name);
-        if (is_dir(sub)) return table_dir_files(ti, sub, 1, l, e);
+        if (inputs_is_dir(sub)) return table_dir_files(ti, sub, 1, l, e);
     }
     return 0;
 }
 
 static int find_inputs(ctx *c, precis_err *e)
 {
-    if (c->o.in && !is_dir(c->o.in))
+    if (c->o.in && !inputs_is_dir(c->o.in))
         return PERR(e, PRECIS_EXIT_IO, "--in %s: not a directory (give a file, directory or glob per table with --transactions ...)", c->o.in);
     for (int ti = 0; ti < T_N; ti++) {
         table *t = &c->t[ti];
         const char *spec = c->o.path[ti];
-        if (spec && is_dir(spec)) {
+        if (spec && inputs_is_dir(spec)) {
             if (table_dir_files(ti, spec, 1, &t->files, e)) return -1;
             if (t->files.n == 0) { /* compressed part files are a common reason */
                 inputs_list gz;

@@ -27,12 +27,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int find_col(int nh, const char *const *names, const char *want)
+/* The field named want: its index; -1 when want is NULL, -2 when no field
+ * has that name, -3 when more than one has (*dup: the second, 0-based). */
+static int find_col(int nh, const char *const *names, const char *want, int *dup)
 {
     if (!want) return -1;
+    int at = -2;
     for (int i = 0; i < nh; i++)
-        if (strcmp(names[i], want) == 0) return i;
-    return -2;
+        if (strcmp(names[i], want) == 0) {
+            if (at >= 0) return *dup = i, -3;
+            at = i;
+        }
+    return at;
 }
 
 typedef struct tk_opts {
@@ -91,9 +97,16 @@ int tokenize_run(int argc, char **argv, MPI_Comm comm)
         int nh;
         const char *const *h;
         csv_header(r, f, &nh, &h, NULL);
-        int a = find_col(nh, h, o.id_col), b = find_col(nh, h, o.phone_col), c = find_col(nh, h, o.email_col);
+        int dup[3] = {0, 0, 0};
+        int a = find_col(nh, h, o.id_col, &dup[0]), b = find_col(nh, h, o.phone_col, &dup[1]), c = find_col(nh, h, o.email_col, &dup[2]);
         long long hl = (long long)csv_header_line(r, f);
-        if (nh == 0) PERR(e, PRECIS_EXIT_DATA, "%s: empty file or only blank lines (no header row)", csv_path(r, f));
+        const char *const want[3] = {o.id_col, o.phone_col, o.email_col}, *const opt[3] = {"--id-column", "--phone-column", "--email-column"};
+        int amb = a == -3 ? 0 : b == -3 ? 1 : c == -3 ? 2 : -1;
+        if (amb >= 0) { /* two fields of that name: which holds the identifier is not for us to guess */
+            int first = find_col(dup[amb], h, want[amb], &dup[amb]); /* the one before the second */
+            PERR(e, PRECIS_EXIT_DATA, "%s:%lld: header fields %d and %d are both named '%s', so which is %s is ambiguous; rename one",
+                 csv_path(r, f), hl, first + 1, dup[amb] + 1, want[amb], opt[amb]);
+        } else if (nh == 0) PERR(e, PRECIS_EXIT_DATA, "%s: empty file or only blank lines (no header row)", csv_path(r, f));
         else if (a == -2) PERR(e, PRECIS_EXIT_DATA, "%s:%lld: no column '%s' (--id-column)", csv_path(r, f), hl, o.id_col);
         else if (b == -2) PERR(e, PRECIS_EXIT_DATA, "%s:%lld: no column '%s' (--phone-column)", csv_path(r, f), hl, o.phone_col);
         else if (c == -2) PERR(e, PRECIS_EXIT_DATA, "%s:%lld: no column '%s' (--email-column)", csv_path(r, f), hl, o.email_col);
@@ -104,8 +117,9 @@ int tokenize_run(int argc, char **argv, MPI_Comm comm)
     keep = calloc((size_t)(nh0 > 0 ? nh0 : 1), 1);
     if (!keep) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
     for (int j = 0; keep && j < o.keep.n; j++) {
-        int k = find_col(nh0, h0, o.keep.v[j]);
-        if (k < 0) PERR(e, PRECIS_EXIT_USAGE, "option --keep: %s has no column '%s'", csv_path(r, 0), o.keep.v[j]);
+        int d = 0, k = find_col(nh0, h0, o.keep.v[j], &d);
+        if (k == -3) PERR(e, PRECIS_EXIT_USAGE, "option --keep: %s has two columns named '%s' (field %d is the second)", csv_path(r, 0), o.keep.v[j], d + 1);
+        else if (k < 0) PERR(e, PRECIS_EXIT_USAGE, "option --keep: %s has no column '%s'", csv_path(r, 0), o.keep.v[j]);
         else if (k == ci || k == cp || k == cm) PERR(e, PRECIS_EXIT_USAGE, "option --keep: '%s' is an identifier column", o.keep.v[j]);
         else keep[k] = 1;
     }

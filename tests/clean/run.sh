@@ -353,6 +353,19 @@ layout "--in DIR with DIR/transactions/ and DIR/customers/" "c=60 t=60" --in "$T
 gzip -c "$TMP/spark/transactions/part-00000-4f1c-c000.csv" > "$TMP/gz/part-00000.csv.gz"
 expect_exit "a directory of .csv.gz" 4 "decompress them first" --transactions "$TMP/gz"
 expect_exit "--in a file" 4 "not a directory" --in "$TMP/spark/customers/part-00000-9e2a-c000.csv"
+# Spark's df.write.csv("transactions.csv") makes a directory of that name:
+# found by --in and by a glob, its part files read
+mkdir -p "$TMP/spark2" && cp -r "$TMP/spark/transactions" "$TMP/spark2/transactions.csv"
+layout "--in DIR holding a Spark directory transactions.csv/" "t=60" --in "$TMP/spark2"
+layout "a glob matching a Spark directory *.csv/" "t=60" --transactions "$TMP/spark2/*.csv"
+# a matched name that cannot be read is an error, not a file skipped: a
+# broken link, and a path longer than the system takes (it was cut to 4095
+# bytes, the file then skipped without a word)
+cp -r "$TMP/spark/transactions" "$TMP/broken" && ln -s "$TMP/nowhere.csv" "$TMP/broken/part-00009.csv"
+expect_exit "a broken link among the part files" 4 "part-00009.csv: No such file" --transactions "$TMP/broken"
+long="$TMP/long"; for i in $(seq 1 18); do long="$long/$(printf 'd%.0s' $(seq 1 220))"; done
+mkdir -p "$long" && (cd "$long" && cp "$TMP/spark/transactions/part-00000-4f1c-c000.csv" "transactions-$(printf 'x%.0s' $(seq 1 200)).csv")
+expect_exit "a part file whose path is longer than PATH_MAX" 4 "File name too long" --transactions "$long"
 
 echo "clean: order-id conflicts, by hand (np=1..4)"
 # Order A is under three customers: C2's row is first by (ts, source) and

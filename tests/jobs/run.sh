@@ -77,6 +77,13 @@ expect_eq "a 0644 key file is refused with exit 3" "$rc" "3"
 chmod 600 "$TMP/g1/pii.key"
 set +e; run 2 $BIN/precis-tokenize --in "$TMP/g1/customers-part-00000.csv" --id-column nope --pii-key "$TMP/g1/pii.key" --out "$TMP/x.csv" >/dev/null 2>&1; rc=$?; set -e
 expect_eq "a missing column is exit 3" "$rc" "3"
+# a header naming the id column twice: which one holds the ids is not guessed
+{ echo "crm_row,customer_id,city,customer_id"; echo "1,CU1,Paris,CU9"; } > "$TMP/dup.csv"
+set +e; out=$(run 2 $BIN/precis-tokenize --in "$TMP/dup.csv" --id-column customer_id --pii-key "$TMP/g1/pii.key" --out "$TMP/x.csv" 2>&1); rc=$?; set -e
+expect_eq "an id column named twice is exit 3" "$rc" "3"
+[[ "$out" == *"dup.csv:1: header fields 2 and 4 are both named 'customer_id'"* && ! -e "$TMP/x.csv" ]] && pass "naming both fields, and no output" || fail "message: $out"
+set +e; out=$(run 2 $BIN/precis-tokenize --in "$TMP/dup.csv" --id-column crm_row --keep customer_id --pii-key "$TMP/g1/pii.key" --out "$TMP/x.csv" 2>&1); rc=$?; set -e
+expect_eq "--keep of a column named twice is exit 2" "$rc" "2"
 
 echo "jobs: command lines (under mpirun: LeakSanitizer cannot trace Open MPI singletons)"
 for j in gen tokenize clean rfm; do
