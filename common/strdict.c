@@ -6,20 +6,35 @@
 
 void strdict_init(strdict *d) { memset(d, 0, sizeof *d); }
 
-/* the ids 0..n-1 placed in the ns slots of t */
-static void place_all(const strdict *d, int32_t *t, int32_t ns)
+/* The slot fields that identify s[0..len): its first and last 8 bytes
+ * (overlapping from 8 to 16 bytes, so up to 16 they are all of it). */
+static inline void ends_of(const char *s, size_t len, uint64_t *head, uint64_t *tail)
 {
-    for (int32_t i = 0; i < ns; i++) t[i] = -1;
+    if (len >= 8) {
+        *head = strdict_word(s, 8);
+        *tail = strdict_word(s + len - 8, 8);
+    } else {
+        *head = strdict_word(s, len);
+        *tail = 0;
+    }
+}
+
+/* the ids 0..n-1 placed in the ns slots of t */
+static void place_all(const strdict *d, strdict_slot *t, int32_t ns)
+{
+    for (int32_t i = 0; i < ns; i++) t[i].id = -1;
     for (int32_t id = 0; id < d->n; id++) {
         uint64_t h = strdict_hash(d->s[id], d->len[id]) & (uint64_t)(ns - 1);
-        while (t[h] >= 0) h = (h + 1) & (uint64_t)(ns - 1);
-        t[h] = id;
+        while (t[h].id >= 0) h = (h + 1) & (uint64_t)(ns - 1);
+        t[h].id = id;
+        t[h].len = (uint32_t)d->len[id];
+        ends_of(d->s[id], d->len[id], &t[h].head, &t[h].tail);
     }
 }
 
 static int rehash(strdict *d, int32_t ns)
 {
-    int32_t *t = malloc(sizeof(int32_t) * (size_t)ns);
+    strdict_slot *t = malloc(sizeof(strdict_slot) * (size_t)ns);
     if (!t) return -1;
     place_all(d, t, ns);
     free(d->slot);
@@ -45,26 +60,17 @@ static size_t len_to_nul(const char *s, size_t len)
     return nul ? (size_t)(nul - s) : len;
 }
 
-/* s[0..len) == t[0..len). */
-static int same(const char *s, const char *t, size_t len)
-{
-    if (len > 32) return memcmp(s, t, len) == 0;
-    if (len < 8) return strdict_word(s, len) == strdict_word(t, len);
-    for (size_t i = 0; i + 8 <= len; i += 8)
-        if (strdict_word(s + i, 8) != strdict_word(t + i, 8)) return 0;
-    return strdict_word(s + len - 8, 8) == strdict_word(t + len - 8, 8);
-}
-
 int32_t strdict_intern(strdict *d, const char *s, size_t len)
 {
     len = len_to_nul(s, len); /* the string ends at a NUL: hashed, compared and stored alike */
+    if (len > UINT32_MAX) return -1;
     if (d->nslot == 0 && rehash(d, 64)) return -1;
+    uint64_t head, tail;
+    ends_of(s, len, &head, &tail);
     uint64_t h = strdict_hash(s, len) & (uint64_t)(d->nslot - 1);
-    while (d->slot[h] >= 0) {
-        int32_t id = d->slot[h];
-        if (d->len[id] == len && same(d->s[id], s, len)) return id;
-        h = (h + 1) & (uint64_t)(d->nslot - 1);
-    }
+    for (const strdict_slot *t; (t = &d->slot[h])->id >= 0; h = (h + 1) & (uint64_t)(d->nslot - 1))
+        if (t->len == len && t->head == head && t->tail == tail && (len <= 16 || memcmp(d->s[t->id] + 8, s + 8, len - 16) == 0))
+            return t->id;
     if (d->n == d->cap) {
         int32_t c = d->cap ? d->cap * 2 : 64;
         char **ns = realloc(d->s, sizeof(char *) * (size_t)c);
@@ -80,7 +86,7 @@ int32_t strdict_intern(strdict *d, const char *s, size_t len)
     int32_t id = d->n++;
     d->s[id] = copy;
     d->len[id] = len;
-    d->slot[h] = id;
+    d->slot[h] = (strdict_slot){head, tail, id, (uint32_t)len};
     if (d->n * 2 > d->nslot && rehash(d, d->nslot * 2)) return -1;
     return id;
 }

@@ -14,11 +14,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A hash-table slot: the string's id and, to tell a hit without following
+ * the string's pointer, its length and its first and last 8 bytes (all of
+ * it up to 16 bytes; strdict_word pads shorter strings). */
+typedef struct strdict_slot {
+    uint64_t head, tail;
+    int32_t id;        /* -1: empty */
+    uint32_t len;
+} strdict_slot;
+
 typedef struct strdict {
     char **s;          /* local id -> string (owned) */
     size_t *len;       /* local id -> strlen */
     int32_t n, cap;
-    int32_t *slot;     /* hash table of local ids, -1 empty */
+    strdict_slot *slot; /* hash table of local ids */
     int32_t nslot;
     char **global;     /* after strdict_globalise: sorted global strings */
     int32_t nglobal;
