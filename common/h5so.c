@@ -111,7 +111,9 @@ static uint8_t *start_out(size_t size_out, unsigned minbits, uint64_t minval)
     static void NAME##_pack(const T *v, size_t n, int filled, T fil, T lo, unsigned m, bitw *w)     \
     {                                                                                               \
         const U ones = (U)((UINT64_C(1) << m) - 1);                                                 \
-        if (filled)                                                                                 \
+        if (filled && m <= 32)                                                                      \
+            for (size_t i = 0; i < n; i++) put32(w, v[i] == fil ? ones : (U)((U)v[i] - (U)lo), m);  \
+        else if (filled)                                                                            \
             for (size_t i = 0; i < n; i++) put(w, v[i] == fil ? ones : (U)((U)v[i] - (U)lo), m);    \
         else if (m <= 32)                                                                           \
             for (size_t i = 0; i < n; i++) put32(w, (U)((U)v[i] - (U)lo), m);                       \
