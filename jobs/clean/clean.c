@@ -43,6 +43,7 @@
 #include "textout.h"
 #include "timeutil.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
@@ -169,8 +170,9 @@ typedef struct table {
 } table;
 
 typedef struct clean_opts {
-    char *in, *out, *key, *quarantine, *date_format, *tz, *region, *refunds, *outliers, *impute;
+    char *in, *out, *key, *quarantine, *date_format, *tz, *region, *refunds, *outliers, *impute, *delimiter, *decimal;
     char *path[T_N];
+    char delim, dec;   /* --delimiter and --decimal, read */
     double max_reject;
     int64_t slots;
     int dedup_exact;
@@ -293,8 +295,10 @@ static inline void trim(const char **v, size_t *l)
     *l = n;
 }
 
-/* Parse a decimal number. 0 ok, R_INVALID_NUMBER, R_NAN_INF or R_OUT_OF_RANGE. */
-static int parse_num(const char *v, size_t l, double *out)
+/* Parse a decimal number whose decimal mark is dec ('.' or ','). 0 ok,
+ * R_INVALID_NUMBER, R_NAN_INF or R_OUT_OF_RANGE. With ',' a '.' anywhere is
+ * invalid: "1.234,5" (a thousands mark) is rejected, never misread. */
+static int parse_num(const char *v, size_t l, char dec, double *out)
 {
     /* fast path, the same double as strtod: [+-]digits[.digits] with at most
      * 15 digits is an exact integer m over an exact 10^k (k <= 15), and one
@@ -308,7 +312,7 @@ static int parse_num(const char *v, size_t l, double *out)
         uint64_t m = 0; /* wraps past 19 digits: those take the slow path anyway */
         while (p < end && (unsigned char)(*p - '0') < 10) m = m * 10 + (uint64_t)(*p++ - '0');
         int64_t ni = p - d0, nf = 0;
-        int dot = p < end && *p == '.';
+        int dot = p < end && *p == dec;
         if (dot) {
             const char *f0 = ++p;
             while (p < end && (unsigned char)(*p - '0') < 10) m = m * 10 + (uint64_t)(*p++ - '0');
@@ -323,7 +327,10 @@ static int parse_num(const char *v, size_t l, double *out)
     }
     char b[64];
     if (l == 0 || l >= sizeof b) return R_INVALID_NUMBER;
-    for (size_t i = 0; i < l; i++) b[i] = (char)((v[i] >= 'A' && v[i] <= 'Z') ? v[i] + 32 : v[i]);
+    for (size_t i = 0; i < l; i++) {
+        if (dec != '.' && v[i] == '.') return R_INVALID_NUMBER;
+        b[i] = v[i] == dec ? '.' : (char)((v[i] >= 'A' && v[i] <= 'Z') ? v[i] + 32 : v[i]);
+    }
     b[l] = '\0';
     const char *s = b + (b[0] == '+' || b[0] == '-');
     if (!strcmp(s, "nan") || !strcmp(s, "inf") || !strcmp(s, "infinity")) return R_NAN_INF;
@@ -466,11 +473,11 @@ static int map_headers(ctx *c, int ti, csv_reader *r, colmap *cm, precis_err *e)
             if (cm[fi].idx[k] < 0 && TD[ti].f[k].req) {
                 /* a header read as one field that holds another delimiter
                  * is most likely a file delimited by it */
-                const char *other = nh == 1 ? strpbrk(h[0], ";\t|") : NULL;
-                char hint[96] = "";
+                const char *other = nh == 1 ? strpbrk(h[0], ",;\t|") : NULL;
+                char hint[128] = "";
                 if (other)
-                    snprintf(hint, sizeof hint, "; the header is one field holding '%s': precis-clean reads comma-separated files",
-                             *other == '\t' ? "\\t" : *other == ';' ? ";" : "|");
+                    snprintf(hint, sizeof hint, "; the header is one field holding '%s': give --delimiter %s",
+                             *other == '\t' ? "\\t" : (char[2]){*other, 0}, *other == '\t' ? "tab" : *other == ',' ? "," : *other == ';' ? "';'" : "'|'");
                 return PERR(e, PRECIS_EXIT_DATA, "%s:%lld: required column '%s' of %s is missing (rename it with --map %s.%s=<column>)%s",
                             csv_path(r, fi), hl, want, TD[ti].name, TD[ti].name, TD[ti].f[k].name, hint);
             }
@@ -620,7 +627,7 @@ static int parse_record(ctx *c, int ti, const csv_record *rec, const colmap *cm,
             break;
         }
         case F_NUM: {
-            int pr = parse_num(v, l, &r->num[f->idx]);
+            int pr = parse_num(v, l, c->o.dec, &r->num[f->idx]);
             if (pr == R_NAN_INF || pr == R_OUT_OF_RANGE || (pr && f->req)) { *field = k; return pr; }
             if (pr) { /* unparseable optional number: counted, then imputed */
                 t->col[k].invalid++;
@@ -738,6 +745,7 @@ static int load_table(ctx *c, int ti, precis_err *e)
     colmap *cm = NULL;
     csv_opts co;
     csv_opts_default(&co);
+    co.delim = c->o.delim;
     if (csv_open(c->comm, t->files.path, t->files.n, &co, &r, e)) return -1;
     cm = calloc((size_t)(t->files.n ? t->files.n : 1), sizeof *cm);
     t->bk = calloc((size_t)c->size, sizeof(crow *));
@@ -1955,6 +1963,15 @@ static int find_inputs(ctx *c, precis_err *e)
     return 0;
 }
 
+/* The delimiter --delimiter names ("tab" or "\\t" for a tab), or 0 when it
+ * names none that a CSV can have. */
+static char delimiter_of(const char *s)
+{
+    if (!strcmp(s, "tab") || !strcmp(s, "\\t") || !strcmp(s, "\t")) return '\t';
+    if (strlen(s) != 1 || strchr("\"\r\n", s[0]) || isalnum((unsigned char)s[0]) || (unsigned char)s[0] >= 0x80) return 0;
+    return s[0];
+}
+
 int clean_run(int argc, char **argv, MPI_Comm comm)
 {
     ctx *c = calloc(1, sizeof *c);
@@ -1982,6 +1999,8 @@ int clean_run(int argc, char **argv, MPI_Comm comm)
         {"dedup-exact", OPT_FLAG, &o->dedup_exact, NULL, "drop identical rows of order tables without order ids", 0, 0, NULL},
         {"outliers", OPT_STR, &o->outliers, "flag", "amount/quantity outside [Q1-3IQR, Q3+3IQR]", 0, 0, "flag|winsorize|drop"},
         {"impute", OPT_STR, &o->impute, "median", "fill missing optional numbers", 0, 0, "median|mean|none"},
+        {"delimiter", OPT_STR, &o->delimiter, ",", "field delimiter of the input files: one character, or tab", 0, 0, NULL},
+        {"decimal", OPT_STR, &o->decimal, ".", "decimal mark of the input's numbers (',' as in 12,50)", 0, 0, ".|,"},
         OPTS_COMMON_SPECS(&o->c),
     };
     const opt_cmd cmd = {"precis-clean", "Ingest, validate, tokenise, deduplicate and shard raw CSV exports into clean.h5.",
@@ -2012,6 +2031,10 @@ int clean_run(int argc, char **argv, MPI_Comm comm)
     if (!o->out) PERR(e, PRECIS_EXIT_USAGE, "option --out FILE is required");
     else if (!slots_valid(o->slots)) PERR(e, PRECIS_EXIT_USAGE, "option --slots: %lld is not a power of two", (long long)o->slots);
     else if (datefmt_tz_offset(o->tz, &c->tz)) PERR(e, PRECIS_EXIT_USAGE, "option --tz: '%s' is not UTC or +HH:MM", o->tz);
+    else if (!(o->delim = delimiter_of(o->delimiter)))
+        PERR(e, PRECIS_EXIT_USAGE, "option --delimiter: '%s' is not one character (other than a quote, a line end or a letter or digit) or tab", o->delimiter);
+    else if ((o->dec = o->decimal[0]) == o->delim)
+        PERR(e, PRECIS_EXIT_USAGE, "option --decimal: '%s' is also the delimiter (give --delimiter ';' for files whose numbers read 12,50)", o->decimal);
     else if (check_maps(c, e) == 0) {
         c->forced_fmt = strcmp(o->date_format, "auto") ? datefmt_from_name(o->date_format) : -1;
         if (o->slots < 50 * (int64_t)c->size)

@@ -367,6 +367,45 @@ long="$TMP/long"; for i in $(seq 1 18); do long="$long/$(printf 'd%.0s' $(seq 1 
 mkdir -p "$long" && (cd "$long" && cp "$TMP/spark/transactions/part-00000-4f1c-c000.csv" "transactions-$(printf 'x%.0s' $(seq 1 200)).csv")
 expect_exit "a part file whose path is longer than PATH_MAX" 4 "File name too long" --transactions "$long"
 
+echo "clean: --delimiter and --decimal, a European export (np=3)"
+# the same clean data written with ';' between fields and ',' as the decimal
+# mark (as a European spreadsheet exports it): the same clean.h5 datasets
+run 2 $BIN/precis-gen --customers 1500 --seed 4 --dirty 0 --out "$TMP/eu" 2>/dev/null || fail "gen eu"
+mkdir -p "$TMP/eu_sc"
+$PY - "$TMP/eu" "$TMP/eu_sc" <<'PYEOF'
+import csv, glob, os, re, sys
+num = {"quantity", "unit_price", "amount", "cost", "spend"}
+for p in sorted(glob.glob(sys.argv[1] + "/*.csv")):
+    with open(p, newline="") as f, open(os.path.join(sys.argv[2], os.path.basename(p)), "w", newline="") as g:
+        r = csv.reader(f)
+        w = csv.writer(g, delimiter=";", lineterminator="\n")
+        head = next(r)
+        w.writerow(head)
+        cols = [i for i, h in enumerate(head) if h in num]
+        for row in r:
+            for i in cols:
+                assert "," not in row[i]
+                row[i] = row[i].replace(".", ",")
+            w.writerow(row)
+PYEOF
+mkdir -p "$TMP/eu_o1" "$TMP/eu_o2"
+if run 3 $BIN/precis-clean --in "$TMP/eu" --pii-key "$TMP/eu/pii.key" --out "$TMP/eu_o1/clean.h5" --max-reject-rate 0 > "$TMP/eu.log" 2>&1 &&
+   run 3 $BIN/precis-clean --in "$TMP/eu_sc" --delimiter ';' --decimal , --pii-key "$TMP/eu/pii.key" --out "$TMP/eu_o2/clean.h5" --max-reject-rate 0 >> "$TMP/eu.log" 2>&1; then
+  out=$($PY "$H/../h5same.py" "$TMP/eu_o1/clean.h5" "$TMP/eu_o2/clean.h5" --ignore quality/report | tail -1 || true)
+  amt=$($PY -c "import h5py,sys; f=h5py.File(sys.argv[1],'r'); a=f['transactions/amount'][:]; print(int((a != a.round(0)).sum()))" "$TMP/eu_o2/clean.h5")
+  [[ "$out" == *", 0 differ" && $amt -gt 0 ]] && pass "';' and decimal ',' give the same datasets as ',' and '.' ($out; $amt amounts with cents)" || fail "European export: $out, $amt"
+else fail "European export"; tail -3 "$TMP/eu.log"; fi
+{ echo "customer_id;ts;quantity;amount"; echo "E1;2024-01-02;1;12,50"; echo "E2;2024-01-03;2;1.234,50"; echo "E3;2024-01-04;1;7"; } > "$TMP/eu1.csv"
+rm -rf "$TMP/eu_o3" && mkdir -p "$TMP/eu_o3"
+if run 3 $BIN/precis-clean --transactions "$TMP/eu1.csv" --delimiter ';' --decimal , --pii-key "$TMP/pii.key" --out "$TMP/eu_o3/clean.h5" --max-reject-rate 0.5 > "$TMP/eu1.log" 2>&1; then
+  got=$($PY -c "import h5py,sys; f=h5py.File(sys.argv[1],'r'); print(sorted(f['transactions/amount'][:].tolist()))" "$TMP/eu_o3/clean.h5")
+  q=$(grep -c "invalid_number\|missing_required" "$TMP/eu_o3/quarantine/transactions.csv" || true)
+  [[ "$got" == "[7.0, 12.5]" && $q -eq 1 ]] && pass "12,50 reads 12.5; 1.234,50 (a thousands mark) is quarantined, not misread" || fail "decimal comma: $got, $q quarantined"
+else fail "decimal comma"; tail -3 "$TMP/eu1.log"; fi
+expect_exit "--decimal , with the ',' delimiter" 2 "also the delimiter" --transactions "$TMP/eu1.csv" --decimal ,
+expect_exit "--delimiter of two characters" 2 "not one character" --transactions "$TMP/eu1.csv" --delimiter ';;'
+expect_exit "a ';' file read as ','" 3 "give --delimiter ';'" --transactions "$TMP/eu1.csv"
+
 echo "clean: order-id conflicts, by hand (np=1..4)"
 # Order A is under three customers: C2's row is first by (ts, source) and
 # keeps it, C1's and C3's are conflicts (C3 ties C2 on ts, later in the
