@@ -64,7 +64,9 @@ static int expand_dir(const char *dir, const char *pattern, int depth, inputs_li
     struct dirent *de;
     errno = 0;
     while ((de = readdir(d))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || fnmatch(pattern ? pattern : "*", de->d_name, 0) != 0) continue;
+        /* hidden names are not matched, as in the shell (a copy from macOS
+         * leaves ._part-00000.csv beside each part file) */
+        if (fnmatch(pattern ? pattern : "*", de->d_name, FNM_PERIOD) != 0) continue;
         size_t l = dl + 1 + strlen(de->d_name) + 1;
         char *path = malloc(l);
         if (!path) {
@@ -98,6 +100,7 @@ int inputs_expand(const char *spec, const char *pattern, int allow_empty,
         glob_t g;
         int rc = glob(spec, 0, NULL, &g);
         if (rc != 0 && rc != GLOB_NOMATCH) {
+            globfree(&g);
             PERR(e, rc == GLOB_NOSPACE ? PRECIS_EXIT_INTERNAL : PRECIS_EXIT_IO, "input %s: %s", spec,
                  rc == GLOB_NOSPACE ? "out of memory" : "a directory on the way cannot be read");
             goto fail;

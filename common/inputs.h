@@ -2,7 +2,8 @@
  *
  * DESIGN
  * A spec that names a directory expands to the regular files in it that
- * match `pattern` (fnmatch); a spec with glob characters expands with
+ * match `pattern` (fnmatch; hidden names, starting with '.', are not
+ * matched, as in the shell); a spec with glob characters expands with
  * glob(3); anything else must be an existing regular file. A matched
  * directory whose name ends in .csv (Spark writes a table as such a
  * directory of part files) gives its *.csv files, one level down. A matched

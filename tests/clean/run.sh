@@ -330,7 +330,8 @@ assert max(g["size"] for g in got) > 3 * M
 PYEOF
 
 echo "clean: input layouts (np=2)"
-# a directory per table of Spark part files (with _SUCCESS and .crc files),
+# a directory per table of Spark part files (with _SUCCESS and .crc files,
+# and the hidden ._ files a copy from macOS leaves),
 # given per table or found by --in as DIR/<table>/; the rows read are all
 # the part files' rows
 mkdir -p "$TMP/spark/transactions" "$TMP/spark/customers" "$TMP/gz"
@@ -338,6 +339,7 @@ for i in 0 1 2; do
   { echo "customer_id,ts,quantity,amount"; for j in $(seq 1 20); do printf "S%d,2022-03-%02d,1,%d.25\n" $((i * 20 + j)) $((j % 27 + 1)) $j; done; } \
     > "$TMP/spark/transactions/part-0000$i-4f1c-c000.csv"
   echo "junk" > "$TMP/spark/transactions/.part-0000$i-4f1c-c000.csv.crc"
+  printf '\0\5\26\7junk' > "$TMP/spark/transactions/._part-0000$i-4f1c-c000.csv"   # macOS AppleDouble
 done
 : > "$TMP/spark/transactions/_SUCCESS"
 { echo "customer_id,gender"; for j in $(seq 1 60); do echo "S$j,f"; done; } > "$TMP/spark/customers/part-00000-9e2a-c000.csv"
