@@ -13,6 +13,7 @@
 #define PRECIS_CSV_AVX2 0
 #endif
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -72,6 +73,14 @@ void csv_opts_default(csv_opts *o)
     o->has_header = 1;
     o->max_field = CSV_MAX_FIELD_DEFAULT;
     o->split_bytes = 0;
+}
+
+char csv_delim_parse(const char *s)
+{
+    if (!s) return 0;
+    if (!strcmp(s, "tab") || !strcmp(s, "\\t") || !strcmp(s, "\t")) return '\t';
+    if (strlen(s) != 1 || strchr("\"\r\n", s[0]) || isalnum((unsigned char)s[0]) || (unsigned char)s[0] >= 0x80) return 0;
+    return s[0];
 }
 
 int csv_utf8_valid(const char *str, size_t n)

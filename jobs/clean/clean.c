@@ -43,7 +43,6 @@
 #include "textout.h"
 #include "timeutil.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
@@ -1963,15 +1962,6 @@ static int find_inputs(ctx *c, precis_err *e)
     return 0;
 }
 
-/* The delimiter --delimiter names ("tab" or "\\t" for a tab), or 0 when it
- * names none that a CSV can have. */
-static char delimiter_of(const char *s)
-{
-    if (!strcmp(s, "tab") || !strcmp(s, "\\t") || !strcmp(s, "\t")) return '\t';
-    if (strlen(s) != 1 || strchr("\"\r\n", s[0]) || isalnum((unsigned char)s[0]) || (unsigned char)s[0] >= 0x80) return 0;
-    return s[0];
-}
-
 int clean_run(int argc, char **argv, MPI_Comm comm)
 {
     ctx *c = calloc(1, sizeof *c);
@@ -2031,7 +2021,7 @@ int clean_run(int argc, char **argv, MPI_Comm comm)
     if (!o->out) PERR(e, PRECIS_EXIT_USAGE, "option --out FILE is required");
     else if (!slots_valid(o->slots)) PERR(e, PRECIS_EXIT_USAGE, "option --slots: %lld is not a power of two", (long long)o->slots);
     else if (datefmt_tz_offset(o->tz, &c->tz)) PERR(e, PRECIS_EXIT_USAGE, "option --tz: '%s' is not UTC or +HH:MM", o->tz);
-    else if (!(o->delim = delimiter_of(o->delimiter)))
+    else if (!(o->delim = csv_delim_parse(o->delimiter)))
         PERR(e, PRECIS_EXIT_USAGE, "option --delimiter: '%s' is not one character (other than a quote, a line end or a letter or digit) or tab", o->delimiter);
     else if ((o->dec = o->decimal[0]) == o->delim)
         PERR(e, PRECIS_EXIT_USAGE, "option --decimal: '%s' is also the delimiter (give --delimiter ';' for files whose numbers read 12,50)", o->decimal);

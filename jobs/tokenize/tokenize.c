@@ -42,7 +42,7 @@ static int find_col(int nh, const char *const *names, const char *want, int *dup
 }
 
 typedef struct tk_opts {
-    char *in, *out, *key, *id_col, *phone_col, *email_col, *region;
+    char *in, *out, *key, *id_col, *phone_col, *email_col, *region, *delimiter;
     opt_list keep;
     opt_common c;
 } tk_opts;
@@ -60,6 +60,7 @@ int tokenize_run(int argc, char **argv, MPI_Comm comm)
         {"email-column", OPT_STR, &o.email_col, NULL, "column holding email addresses", 0, 0, NULL},
         {"keep", OPT_LIST, &o.keep, NULL, "copy this non-identifier column to the output", 0, 0, NULL},
         {"phone-region", OPT_STR, &o.region, "CN", "country rule for phone normalisation", 0, 0, "CN|US|GB|NONE"},
+        {"delimiter", OPT_STR, &o.delimiter, ",", "field delimiter of the input: one character, or tab (the output is comma-separated)", 0, 0, NULL},
         OPTS_COMMON_SPECS(&o.c),
     };
     const opt_cmd cmd = {"precis-tokenize",
@@ -84,10 +85,12 @@ int tokenize_run(int argc, char **argv, MPI_Comm comm)
         PERR(e, PRECIS_EXIT_USAGE, "give at least one of --id-column, --phone-column, --email-column");
         goto done;
     }
-    if (pii_key_load(o.key, &key, e) == 0) inputs_expand(o.in, "*.csv", 0, &in, e);
-    if (precis_agree(comm, e)) goto done;
     csv_opts co;
     csv_opts_default(&co);
+    if (!(co.delim = csv_delim_parse(o.delimiter)))
+        PERR(e, PRECIS_EXIT_USAGE, "option --delimiter: '%s' is not one character (other than a quote, a line end or a letter or digit) or tab", o.delimiter);
+    else if (pii_key_load(o.key, &key, e) == 0) inputs_expand(o.in, "*.csv", 0, &in, e);
+    if (precis_agree(comm, e)) goto done;
     if (csv_open(comm, in.path, in.n, &co, &r, e)) goto done;
     /* every file must have the named columns */
     int nh0 = 0;

@@ -84,6 +84,16 @@ expect_eq "an id column named twice is exit 3" "$rc" "3"
 [[ "$out" == *"dup.csv:1: header fields 2 and 4 are both named 'customer_id'"* && ! -e "$TMP/x.csv" ]] && pass "naming both fields, and no output" || fail "message: $out"
 set +e; out=$(run 2 $BIN/precis-tokenize --in "$TMP/dup.csv" --id-column crm_row --keep customer_id --pii-key "$TMP/g1/pii.key" --out "$TMP/x.csv" 2>&1); rc=$?; set -e
 expect_eq "--keep of a column named twice is exit 2" "$rc" "2"
+# --delimiter: a ';' file gives the keys of the same file with ','
+{ echo "crm_row,customer_id,city"; echo "1,CU1,Paris"; echo '2,CU2,"Lyon; Rhone"'; } > "$TMP/c.csv"
+{ echo "crm_row;customer_id;city"; echo "1;CU1;Paris"; echo '2;CU2;"Lyon; Rhone"'; } > "$TMP/s.csv"
+if run 2 $BIN/precis-tokenize --in "$TMP/c.csv" --id-column customer_id --keep city --pii-key "$TMP/g1/pii.key" --out "$TMP/c_out.csv" 2>/dev/null &&
+   run 2 $BIN/precis-tokenize --in "$TMP/s.csv" --delimiter ';' --id-column customer_id --keep city --pii-key "$TMP/g1/pii.key" --out "$TMP/s_out.csv" 2>/dev/null &&
+   cmp -s <(cut -d, -f2- "$TMP/c_out.csv") <(cut -d, -f2- "$TMP/s_out.csv") && grep -q ',Lyon; Rhone,ok' "$TMP/s_out.csv"; then
+  pass "--delimiter ';' reads what ',' reads (keys and kept fields)"
+else fail "--delimiter ';'"; fi
+set +e; run 2 $BIN/precis-tokenize --in "$TMP/s.csv" --delimiter '"' --id-column customer_id --pii-key "$TMP/g1/pii.key" --out "$TMP/x.csv" >/dev/null 2>&1; rc=$?; set -e
+expect_eq "--delimiter '\"' is exit 2" "$rc" "2"
 
 echo "jobs: command lines (under mpirun: LeakSanitizer cannot trace Open MPI singletons)"
 for j in gen tokenize clean rfm; do
