@@ -75,12 +75,14 @@ void csv_opts_default(csv_opts *o)
     o->split_bytes = 0;
 }
 
-char csv_delim_parse(const char *s)
+int csv_delim_option(const char *s, char *delim, precis_err *e)
 {
-    if (!s) return 0;
-    if (!strcmp(s, "tab") || !strcmp(s, "\\t") || !strcmp(s, "\t")) return '\t';
-    if (strlen(s) != 1 || strchr("\"\r\n", s[0]) || isalnum((unsigned char)s[0]) || (unsigned char)s[0] >= 0x80) return 0;
-    return s[0];
+    if (s && (!strcmp(s, "tab") || !strcmp(s, "\\t") || !strcmp(s, "\t"))) return *delim = '\t', 0;
+    if (!s || strlen(s) != 1 || strchr("\"\r\n", s[0]) || isalnum((unsigned char)s[0]) || (unsigned char)s[0] >= 0x80)
+        return PERR(e, PRECIS_EXIT_USAGE, "option --delimiter: '%s' is not one character (other than a quote, a line end or a letter or digit) or tab",
+                    s ? s : "");
+    *delim = s[0];
+    return 0;
 }
 
 int csv_utf8_valid(const char *str, size_t n)

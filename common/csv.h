@@ -84,10 +84,11 @@ typedef struct csv_reader csv_reader;
 /* Default options. Can't fail. */
 void csv_opts_default(csv_opts *o);
 
-/* The delimiter an option names: one character, or "tab" (or "\t") for a
- * tab; 0 when it names none a CSV can have (a quote, a line end, a letter
- * or digit, a non-ASCII byte, or more than one character). Can't fail. */
-char csv_delim_parse(const char *s);
+/* The delimiter the --delimiter option s names, into *delim: one character,
+ * or "tab" (or "\t") for a tab. Returns 0, or -1 with code 2 when s names
+ * none a CSV can have (a quote, a line end, a letter or digit, a non-ASCII
+ * byte, or more than one character). */
+int csv_delim_option(const char *s, char *delim, precis_err *e);
 
 /* Collective over comm. Map the files, read their headers, split the data
  * bytes and agree on record boundaries. Returns 0, or -1 on every rank (code

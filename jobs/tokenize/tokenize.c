@@ -28,14 +28,15 @@
 #include <string.h>
 
 /* The field named want: its index; -1 when want is NULL, -2 when no field
- * has that name, -3 when more than one has (*dup: the second, 0-based). */
-static int find_col(int nh, const char *const *names, const char *want, int *dup)
+ * has that name, -3 when more than one has (dup[0] and dup[1]: the first
+ * two, 0-based). */
+static int find_col(int nh, const char *const *names, const char *want, int dup[2])
 {
     if (!want) return -1;
     int at = -2;
     for (int i = 0; i < nh; i++)
         if (strcmp(names[i], want) == 0) {
-            if (at >= 0) return *dup = i, -3;
+            if (at >= 0) return dup[0] = at, dup[1] = i, -3;
             at = i;
         }
     return at;
@@ -87,41 +88,40 @@ int tokenize_run(int argc, char **argv, MPI_Comm comm)
     }
     csv_opts co;
     csv_opts_default(&co);
-    if (!(co.delim = csv_delim_parse(o.delimiter)))
-        PERR(e, PRECIS_EXIT_USAGE, "option --delimiter: '%s' is not one character (other than a quote, a line end or a letter or digit) or tab", o.delimiter);
-    else if (pii_key_load(o.key, &key, e) == 0) inputs_expand(o.in, "*.csv", 0, &in, e);
+    if (csv_delim_option(o.delimiter, &co.delim, e) == 0 && pii_key_load(o.key, &key, e) == 0) inputs_expand(o.in, "*.csv", 0, &in, e);
     if (precis_agree(comm, e)) goto done;
     if (csv_open(comm, in.path, in.n, &co, &r, e)) goto done;
     /* every file must have the named columns */
     int nh0 = 0;
     const char *const *h0 = NULL;
-    int ci = -1, cp = -1, cm = -1;
+    /* the identifier columns: id, phone, email (-1: not asked for) */
+    const char *const want[3] = {o.id_col, o.phone_col, o.email_col}, *const opt[3] = {"--id-column", "--phone-column", "--email-column"};
+    int idc[3] = {-1, -1, -1};
     for (int f = 0; f < csv_nfiles(r) && e->code == 0; f++) {
-        int nh;
+        int nh, col[3], dup[3][2] = {{0, 0}, {0, 0}, {0, 0}}, amb = -1, missing = -1;
         const char *const *h;
         csv_header(r, f, &nh, &h, NULL);
-        int dup[3] = {0, 0, 0};
-        int a = find_col(nh, h, o.id_col, &dup[0]), b = find_col(nh, h, o.phone_col, &dup[1]), c = find_col(nh, h, o.email_col, &dup[2]);
+        for (int j = 2; j >= 0; j--) { /* the first of them decides the message */
+            col[j] = find_col(nh, h, want[j], dup[j]);
+            if (col[j] == -3) amb = j;
+            if (col[j] == -2) missing = j;
+        }
         long long hl = (long long)csv_header_line(r, f);
-        const char *const want[3] = {o.id_col, o.phone_col, o.email_col}, *const opt[3] = {"--id-column", "--phone-column", "--email-column"};
-        int amb = a == -3 ? 0 : b == -3 ? 1 : c == -3 ? 2 : -1;
-        if (amb >= 0) { /* two fields of that name: which holds the identifier is not for us to guess */
-            int first = find_col(dup[amb], h, want[amb], &dup[amb]); /* the one before the second */
+        if (amb >= 0) /* two fields of that name: which holds the identifier is not for us to guess */
             PERR(e, PRECIS_EXIT_DATA, "%s:%lld: header fields %d and %d are both named '%s', so which is %s is ambiguous; rename one",
-                 csv_path(r, f), hl, first + 1, dup[amb] + 1, want[amb], opt[amb]);
-        } else if (nh == 0) PERR(e, PRECIS_EXIT_DATA, "%s: empty file or only blank lines (no header row)", csv_path(r, f));
-        else if (a == -2) PERR(e, PRECIS_EXIT_DATA, "%s:%lld: no column '%s' (--id-column)", csv_path(r, f), hl, o.id_col);
-        else if (b == -2) PERR(e, PRECIS_EXIT_DATA, "%s:%lld: no column '%s' (--phone-column)", csv_path(r, f), hl, o.phone_col);
-        else if (c == -2) PERR(e, PRECIS_EXIT_DATA, "%s:%lld: no column '%s' (--email-column)", csv_path(r, f), hl, o.email_col);
-        else if (f > 0 && (nh != nh0 || a != ci || b != cp || c != cm))
+                 csv_path(r, f), hl, dup[amb][0] + 1, dup[amb][1] + 1, want[amb], opt[amb]);
+        else if (nh == 0) PERR(e, PRECIS_EXIT_DATA, "%s: empty file or only blank lines (no header row)", csv_path(r, f));
+        else if (missing >= 0) PERR(e, PRECIS_EXIT_DATA, "%s:%lld: no column '%s' (%s)", csv_path(r, f), hl, want[missing], opt[missing]);
+        else if (f > 0 && (nh != nh0 || memcmp(col, idc, sizeof col) != 0))
             PERR(e, PRECIS_EXIT_DATA, "%s:%lld: header differs from %s's", csv_path(r, f), hl, csv_path(r, 0));
-        if (f == 0) { nh0 = nh; h0 = h; ci = a; cp = b; cm = c; }
+        if (f == 0) { nh0 = nh; h0 = h; memcpy(idc, col, sizeof col); }
     }
+    const int ci = idc[0], cp = idc[1], cm = idc[2];
     keep = calloc((size_t)(nh0 > 0 ? nh0 : 1), 1);
     if (!keep) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
     for (int j = 0; keep && j < o.keep.n; j++) {
-        int d = 0, k = find_col(nh0, h0, o.keep.v[j], &d);
-        if (k == -3) PERR(e, PRECIS_EXIT_USAGE, "option --keep: %s has two columns named '%s' (field %d is the second)", csv_path(r, 0), o.keep.v[j], d + 1);
+        int d[2] = {0, 0}, k = find_col(nh0, h0, o.keep.v[j], d);
+        if (k == -3) PERR(e, PRECIS_EXIT_USAGE, "option --keep: %s has two columns named '%s' (field %d is the second)", csv_path(r, 0), o.keep.v[j], d[1] + 1);
         else if (k < 0) PERR(e, PRECIS_EXIT_USAGE, "option --keep: %s has no column '%s'", csv_path(r, 0), o.keep.v[j]);
         else if (k == ci || k == cp || k == cm) PERR(e, PRECIS_EXIT_USAGE, "option --keep: '%s' is an identifier column", o.keep.v[j]);
         else keep[k] = 1;
