@@ -247,7 +247,8 @@ int h5so_install(void)
     if (state) return state > 0;
     state = -1;
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    if (getenv("PRECIS_H5_BUILTIN_SCALEOFFSET") && strcmp(getenv("PRECIS_H5_BUILTIN_SCALEOFFSET"), "0") != 0) return 0;
+    const char *keep = getenv("PRECIS_H5_BUILTIN_SCALEOFFSET");
+    if (keep && strcmp(keep, "0") != 0) return 0;
     herr_t (*reg)(const H5Z_class2_t *) = (herr_t(*)(const H5Z_class2_t *))dlsym(RTLD_DEFAULT, "H5Z_register");
     const H5Z_class2_t *cls = dlsym(RTLD_DEFAULT, "H5Z_SCALEOFFSET");
     if (!reg || !cls || cls->version != H5Z_CLASS_T_VERS || cls->id != H5Z_FILTER_SCALEOFFSET || !cls->filter)

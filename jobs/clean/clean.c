@@ -474,9 +474,10 @@ static int map_headers(ctx *c, int ti, csv_reader *r, colmap *cm, precis_err *e)
                  * is most likely a file delimited by it */
                 const char *other = nh == 1 ? strpbrk(h[0], ",;\t|") : NULL;
                 char hint[128] = "";
-                if (other)
-                    snprintf(hint, sizeof hint, "; the header is one field holding '%s': give --delimiter %s",
-                             *other == '\t' ? "\\t" : (char[2]){*other, 0}, *other == '\t' ? "tab" : *other == ',' ? "," : *other == ';' ? "';'" : "'|'");
+                if (other && *other == '\t')
+                    snprintf(hint, sizeof hint, "; the header is one field holding '\\t': give --delimiter tab");
+                else if (other)
+                    snprintf(hint, sizeof hint, "; the header is one field holding '%c': give --delimiter '%c'", *other, *other);
                 return PERR(e, PRECIS_EXIT_DATA, "%s:%lld: required column '%s' of %s is missing (rename it with --map %s.%s=<column>)%s",
                             csv_path(r, fi), hl, want, TD[ti].name, TD[ti].name, TD[ti].f[k].name, hint);
             }
@@ -1036,7 +1037,7 @@ static int64_t kset_find(const uint64_t *slot, int64_t cap, uint64_t k)
 static int64_t kset_cap(int64_t n)
 {
     int64_t cap = 16;
-    while (cap < 4 * n + 1) cap *= 2;
+    while (cap < 4 * n) cap *= 2;
     return cap;
 }
 
@@ -2021,11 +2022,9 @@ int clean_run(int argc, char **argv, MPI_Comm comm)
     if (!o->out) PERR(e, PRECIS_EXIT_USAGE, "option --out FILE is required");
     else if (!slots_valid(o->slots)) PERR(e, PRECIS_EXIT_USAGE, "option --slots: %lld is not a power of two", (long long)o->slots);
     else if (datefmt_tz_offset(o->tz, &c->tz)) PERR(e, PRECIS_EXIT_USAGE, "option --tz: '%s' is not UTC or +HH:MM", o->tz);
-    else if (!(o->delim = csv_delim_parse(o->delimiter)))
-        PERR(e, PRECIS_EXIT_USAGE, "option --delimiter: '%s' is not one character (other than a quote, a line end or a letter or digit) or tab", o->delimiter);
-    else if ((o->dec = o->decimal[0]) == o->delim)
+    else if (csv_delim_option(o->delimiter, &o->delim, e) == 0 && (o->dec = o->decimal[0]) == o->delim)
         PERR(e, PRECIS_EXIT_USAGE, "option --decimal: '%s' is also the delimiter (give --delimiter ';' for files whose numbers read 12,50)", o->decimal);
-    else if (check_maps(c, e) == 0) {
+    else if (e->code == 0 && check_maps(c, e) == 0) {
         c->forced_fmt = strcmp(o->date_format, "auto") ? datefmt_from_name(o->date_format) : -1;
         if (o->slots < 50 * (int64_t)c->size)
             LOG_WARN("--slots %lld is below 50 x %d ranks: ranks will be unevenly loaded", (long long)o->slots, c->size);
