@@ -73,6 +73,8 @@ void csv_opts_default(csv_opts *o)
     o->has_header = 1;
     o->max_field = CSV_MAX_FIELD_DEFAULT;
     o->split_bytes = 0;
+    o->fds = NULL;
+    o->names = NULL;
 }
 
 int csv_delim_option(const char *s, char *delim, precis_err *e)
@@ -641,26 +643,27 @@ int csv_open(MPI_Comm comm, char *const *paths, int npaths, const csv_opts *o,
     if (!r->f) { PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); goto agree; }
     for (int i = 0; i < npaths; i++) {
         csv_file *f = &r->f[i];
-        if (!(f->path = strdup(paths[i]))) { PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); goto agree; }
-        int fd = open(paths[i], O_RDONLY);
+        if (!(f->path = strdup(o->names ? o->names[i] : paths[i]))) { PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); goto agree; }
+        int given = o->fds && o->fds[i] >= 0; /* (the caller's descriptor stays open) */
+        int fd = given ? o->fds[i] : open(paths[i], O_RDONLY);
         struct stat st;
         if (fd < 0 || fstat(fd, &st) != 0) {
-            PERR(e, PRECIS_EXIT_IO, "cannot open %s: %s", paths[i], strerror(errno));
-            if (fd >= 0) close(fd);
+            PERR(e, PRECIS_EXIT_IO, "cannot open %s: %s", f->path, strerror(errno));
+            if (fd >= 0 && !given) close(fd);
             goto agree;
         }
         f->size = st.st_size;
         if (f->size > 0) {
             void *m = mmap(NULL, (size_t)f->size, PROT_READ, MAP_PRIVATE, fd, 0);
             if (m == MAP_FAILED) {
-                PERR(e, PRECIS_EXIT_IO, "cannot map %s: %s", paths[i], strerror(errno));
-                close(fd);
+                PERR(e, PRECIS_EXIT_IO, "cannot map %s: %s", f->path, strerror(errno));
+                if (!given) close(fd);
                 goto agree;
             }
             madvise(m, (size_t)f->size, MADV_SEQUENTIAL);
             f->d = m;
         }
-        close(fd);
+        if (!given) close(fd);
         if (parse_header(r, f, e)) goto agree;
     }
 agree:
@@ -794,12 +797,35 @@ void csv_header(const csv_reader *r, int file, int *nfields, const char *const *
 
 const char *csv_path(const csv_reader *r, int file) { return r->f[file].path; }
 
-size_t csv_raw_len(const char *d, int64_t n, int64_t s, size_t max_field)
+int csv_raw_read(int fd, int64_t size, int64_t s, size_t max_field, char **buf, size_t *cap, size_t *len)
 {
-    int st, quoted;
-    int64_t le;
-    rec_span(d, n, s, max_field, &st, &quoted, &le);
-    return (size_t)(le - s);
+    int64_t want = 1 << 16;
+    for (;;) {
+        int64_t n = size - s < want ? size - s : want;
+        if (n < 0) n = 0;
+        if (*cap < (size_t)n + 1) {
+            char *g = realloc(*buf, (size_t)n + 1);
+            if (!g) return errno = ENOMEM, -1;
+            *buf = g;
+            *cap = (size_t)n + 1;
+        }
+        for (int64_t got = 0; got < n;) {
+            ssize_t r = pread(fd, *buf + got, (size_t)(n - got), s + got);
+            if (r < 0 && errno == EINTR) continue;
+            if (r <= 0) return errno = r == 0 ? EIO : errno, -1; /* (the file shrank) */
+            got += r;
+        }
+        int st, quoted;
+        int64_t le, end = rec_span(*buf, n, 0, max_field, &st, &quoted, &le);
+        /* a record that reaches the window's end, or a quote still open
+         * there, may go on past it (unless the window reaches the file's end) */
+        if ((end >= n || st == CSV_OPEN_QUOTE) && s + n < size) {
+            want *= 4;
+            continue;
+        }
+        *len = (size_t)le;
+        return 0;
+    }
 }
 int csv_nfiles(const csv_reader *r) { return r->nfiles; }
 int64_t csv_local_bytes(const csv_reader *r) { return r->local_bytes; }

@@ -64,6 +64,8 @@ typedef struct csv_opts {
     int has_header;    /* 1 by default */
     size_t max_field;  /* CSV_MAX_FIELD_DEFAULT by default */
     int64_t split_bytes; /* test hook: 0 = even split; otherwise rank r starts at r*split_bytes */
+    const int *fds;    /* NULL, or per file an open descriptor to map instead of opening the path (-1: open it) */
+    char *const *names; /* NULL, or per file the name that messages and csv_path give */
 } csv_opts;
 
 typedef struct csv_record {
@@ -108,11 +110,14 @@ void csv_header(const csv_reader *r, int file, int *nfields, const char *const *
                 const size_t **lens);
 int64_t csv_header_line(const csv_reader *r, int file);
 const char *csv_path(const csv_reader *r, int file);
-/* The raw bytes of the record that starts at byte s of the file bytes
- * d[0..n), as csv_next returns them (without the line ending): their length,
- * found by the record boundary rule. For a record read before, to hash it
- * again without keeping its length. Can't fail. */
-size_t csv_raw_len(const char *d, int64_t n, int64_t s, size_t max_field);
+/* The raw bytes of the record that starts at byte s of the open file fd
+ * (size bytes), as csv_next returned them (without the line ending), found
+ * by the record boundary rule: for a record read before, to hash it again
+ * without keeping it. Reads a window at s with pread (64 KiB, grown while
+ * the record runs past it), into *buf (*cap bytes, grown with realloc), so
+ * only the record's own pages are touched. Returns 0 with *len, or -1 with
+ * errno (a read error, or ENOMEM). */
+int csv_raw_read(int fd, int64_t size, int64_t s, size_t max_field, char **buf, size_t *cap, size_t *len);
 int csv_nfiles(const csv_reader *r);
 /* Bytes of this rank's share, and blank lines skipped so far (those before
  * the headers are counted by rank 0 alone: a sum over ranks counts each

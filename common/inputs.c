@@ -33,6 +33,23 @@ int inputs_is_dir(const char *path)
 
 static int expand_dir(const char *dir, const char *pattern, int depth, inputs_list *out, precis_err *e);
 
+/* fnmatch of name against each '|'-separated alternative of pattern */
+static int matches(const char *pattern, const char *name)
+{
+    if (!pattern) pattern = "*";
+    for (;;) {
+        const char *bar = strchr(pattern, '|');
+        char alt[256];
+        size_t l = bar ? (size_t)(bar - pattern) : strlen(pattern);
+        if (l >= sizeof alt) l = sizeof alt - 1;
+        memcpy(alt, pattern, l);
+        alt[l] = '\0';
+        if (fnmatch(alt, name, FNM_PERIOD) == 0) return 1;
+        if (!bar) return 0;
+        pattern = bar + 1;
+    }
+}
+
 static int ends_with(const char *s, const char *t)
 {
     size_t a = strlen(s), b = strlen(t);
@@ -40,8 +57,8 @@ static int ends_with(const char *s, const char *t)
 }
 
 /* A matched path: a regular file is an input; a directory named *.csv
- * (Spark writes a table as such a directory of part files) gives its *.csv,
- * one level down; anything else (a FIFO, another directory) is not an
+ * (Spark writes a table as such a directory of part files) gives its *.csv
+ * and *.csv.gz, one level down; anything else (a FIFO, another directory) is not an
  * input. A path that cannot be stat'ed (a broken link, a name too long)
  * is an error, never skipped. */
 static int add_path(const char *path, int depth, inputs_list *out, precis_err *e)
@@ -52,7 +69,7 @@ static int add_path(const char *path, int depth, inputs_list *out, precis_err *e
         return PERR(e, PRECIS_EXIT_IO, "input %s%s: %s", l > 300 ? "..." : "", path + (l > 300 ? l - 300 : 0), strerror(errno));
     }
     if (S_ISREG(st.st_mode)) return push(out, path) ? PERR(e, PRECIS_EXIT_INTERNAL, "out of memory") : 0;
-    if (S_ISDIR(st.st_mode) && depth == 0 && ends_with(path, ".csv")) return expand_dir(path, "*.csv", depth + 1, out, e);
+    if (S_ISDIR(st.st_mode) && depth == 0 && ends_with(path, ".csv")) return expand_dir(path, "*.csv|*.csv.gz", depth + 1, out, e);
     return 0;
 }
 
@@ -66,7 +83,7 @@ static int expand_dir(const char *dir, const char *pattern, int depth, inputs_li
     while ((de = readdir(d))) {
         /* hidden names are not matched, as in the shell (a copy from macOS
          * leaves ._part-00000.csv beside each part file) */
-        if (fnmatch(pattern ? pattern : "*", de->d_name, FNM_PERIOD) != 0) continue;
+        if (!matches(pattern, de->d_name)) continue;
         size_t l = dl + 1 + strlen(de->d_name) + 1;
         char *path = malloc(l);
         if (!path) {

@@ -2,11 +2,12 @@
  *
  * DESIGN
  * A spec that names a directory expands to the regular files in it that
- * match `pattern` (fnmatch; hidden names, starting with '.', are not
- * matched, as in the shell); a spec with glob characters expands with
- * glob(3); anything else must be an existing regular file. A matched
- * directory whose name ends in .csv (Spark writes a table as such a
- * directory of part files) gives its *.csv files, one level down. A matched
+ * match `pattern` (fnmatch, with '|' between alternatives: "*.csv|*.csv.gz";
+ * hidden names, starting with '.', are not matched, as in the shell); a
+ * spec with glob characters expands with glob(3); anything else must be an
+ * existing regular file. A matched directory whose name ends in .csv (Spark
+ * writes a table as such a directory of part files) gives its *.csv and
+ * *.csv.gz files, one level down. A matched
  * name that cannot be stat'ed (a broken link, a path too long) is an error,
  * not skipped. The list is sorted bytewise so every rank and every run sees
  * the same order. Not collective: every rank expands the same spec the

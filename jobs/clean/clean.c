@@ -39,6 +39,7 @@
 #include "rsort.h"
 #include "shuffle.h"
 #include "slots.h"
+#include "spool.h"
 #include "strdict.h"
 #include "textout.h"
 #include "timeutil.h"
@@ -49,7 +50,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -153,6 +153,7 @@ typedef struct colstat {
 typedef struct table {
     int present, has_order;
     inputs_list files;
+    spool sp;             /* decompressed copies of its gzip inputs */
     int fmt[2];           /* chosen date format per date index */
     int have_col[10];     /* column present in the input */
     crow *rows;           /* after the shuffle: this rank's rows */
@@ -169,7 +170,7 @@ typedef struct table {
 } table;
 
 typedef struct clean_opts {
-    char *in, *out, *key, *quarantine, *date_format, *tz, *region, *refunds, *outliers, *impute, *delimiter, *decimal;
+    char *in, *out, *key, *quarantine, *date_format, *tz, *region, *refunds, *outliers, *impute, *delimiter, *decimal, *spool;
     char *path[T_N];
     char delim, dec;   /* --delimiter and --decimal, read */
     double max_reject;
@@ -203,9 +204,12 @@ typedef struct ctx {
     table t[T_N];
     idc_entry *idc;   /* 2^IDC_BITS entries, or NULL */
     idc_entry *idc_last; /* the entry of the last id looked up, or NULL */
-    const char *late_map; /* the input file of the last late reject, mapped */
+    FILE *late_fp;        /* the input file of the last late reject, open (NULL when a spool file) */
+    int late_fd;          /* its descriptor */
     int64_t late_size;
     int late_file;        /* its index, -1 for none */
+    char *late_buf;       /* the record read again (raw: wiped when freed) */
+    size_t late_cap;
     /* order ids of kept rows wait here for one AES call per OB_N
      * (pii_order_finish), with where their rows went */
     unsigned char (*ob_blk)[16];
@@ -216,12 +220,14 @@ typedef struct ctx {
 } ctx;
 #define OB_N 1024
 
-static void late_unmap(ctx *c)
+static void late_close(ctx *c)
 {
-    if (c->late_map) munmap((void *)c->late_map, (size_t)c->late_size);
-    c->late_map = NULL;
+    if (c->late_fp) fclose(c->late_fp);
+    c->late_fp = NULL;
+    c->late_fd = -1;
     c->late_size = 0;
     c->late_file = -1;
+    if (c->late_buf) explicit_bzero(c->late_buf, c->late_cap);
 }
 
 static int customer_key_cached(ctx *c, const char *v, size_t l, uint64_t *key, uint64_t *key_lo)
@@ -738,6 +744,15 @@ static int parse_pass(ctx *c, int ti, csv_reader *r, const colmap *cm, int64_t v
     return precis_agree(c->comm, e);
 }
 
+/* The directory part of path, into out. */
+static int dir_of(const char *path, char *out, size_t cap)
+{
+    const char *s = strrchr(path, '/');
+    if (!s) return snprintf(out, cap, "."), 0;
+    snprintf(out, cap, "%.*s", (int)(s - path) ? (int)(s - path) : 1, path);
+    return 0;
+}
+
 static int load_table(ctx *c, int ti, precis_err *e)
 {
     table *t = &c->t[ti];
@@ -746,6 +761,16 @@ static int load_table(ctx *c, int ti, precis_err *e)
     csv_opts co;
     csv_opts_default(&co);
     co.delim = c->o.delim;
+    char sdir[4000];
+    if (c->o.spool) snprintf(sdir, sizeof sdir, "%.3999s", c->o.spool);
+    else dir_of(c->o.out, sdir, sizeof sdir);
+    if (spool_inputs(c->comm, t->files.path, t->files.n, sdir, &t->sp, e)) return -1;
+    for (int i = 0; i < t->files.n; i++) /* (the size a row's source position can address: see find_inputs) */
+        if (t->sp.size[i] >= INT64_C(1) << 40)
+            return PERR(e, PRECIS_EXIT_DATA, "%s: %lld bytes decompressed, more than the 1 TiB a row's source position can address; split the file",
+                        t->files.path[i], (long long)t->sp.size[i]);
+    co.fds = t->sp.fd;
+    co.names = t->files.path;
     if (csv_open(c->comm, t->files.path, t->files.n, &co, &r, e)) return -1;
     cm = calloc((size_t)(t->files.n ? t->files.n : 1), sizeof *cm);
     t->bk = calloc((size_t)c->size, sizeof(crow *));
@@ -968,29 +993,31 @@ static int dedup_table(ctx *c, int ti, precis_err *e)
     return 0;
 }
 
-/* Keyed hash of a row's raw record (late rejects): the file is mapped again
- * (the last one stays mapped for the next row), and the record's end found
- * by the CSV boundary rule, as when it was read. */
-static int late_line_hash(ctx *c, const char *path, const crow *r, uint64_t *line_hash, precis_err *e)
+/* Keyed hash of a row's raw record (late rejects): the file is opened again
+ * (the last one stays open for the next row; a gzip input's spool file is
+ * open already) and the record read at its offset, its end found by the CSV
+ * boundary rule, as when it was read. Read, not mapped: a rank touches only
+ * the pages of its rejected records, not the whole file's. */
+static int late_line_hash(ctx *c, const table *t, const char *path, const crow *r, uint64_t *line_hash, precis_err *e)
 {
     int file = SRC_FILE(r->src);
     int64_t off = SRC_OFF(r->src);
     if (c->late_file != file) {
-        late_unmap(c);
-        FILE *fp = fopen(path, "rb"); /* (unistd.h's R_OK would clash with the reasons) */
+        late_close(c);
+        int sfd = t->sp.fd ? t->sp.fd[file] : -1; /* a decompressed copy, unlinked but open */
+        FILE *fp = sfd >= 0 ? NULL : fopen(path, "rb"); /* (unistd.h's R_OK would clash with the reasons) */
+        int fd = sfd >= 0 ? sfd : fp ? fileno(fp) : -1;
         struct stat st;
-        if (fp && fstat(fileno(fp), &st) == 0 && st.st_size > 0) {
-            void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fileno(fp), 0);
-            if (m != MAP_FAILED) c->late_map = m, c->late_size = st.st_size, c->late_file = file;
-        }
-        if (fp) fclose(fp);
+        if (fd >= 0 && fstat(fd, &st) == 0) c->late_fp = fp, c->late_fd = fd, c->late_size = st.st_size, c->late_file = file;
+        else if (fp) fclose(fp);
     }
-    int ok = c->late_file == file && off < c->late_size;
-    if (ok) {
-        size_t len = csv_raw_len(c->late_map, c->late_size, off, CSV_MAX_FIELD_DEFAULT);
-        ok = pii_token(&c->key, PII_TOKEN_LINE, c->late_map + off, len, line_hash) == 0;
-    }
-    return ok ? 0 : PERR(e, PRECIS_EXIT_IO, "cannot read %s again to hash a rejected row", path);
+    size_t len = 0;
+    int ok = c->late_file == file && off < c->late_size &&
+             csv_raw_read(c->late_fd, c->late_size, off, CSV_MAX_FIELD_DEFAULT, &c->late_buf, &c->late_cap, &len) == 0;
+    if (ok && pii_token(&c->key, PII_TOKEN_LINE, c->late_buf, len, line_hash))
+        return PERR(e, PRECIS_EXIT_INTERNAL, "HMAC failed");
+    return ok ? 0 : PERR(e, PRECIS_EXIT_IO, "cannot read %s again to hash a rejected row: %s", path,
+                         c->late_file == file && off < c->late_size ? strerror(errno) : "it changed since it was read");
 }
 
 typedef struct okey_rec {
@@ -1254,14 +1281,14 @@ static int order_conflicts(ctx *c, precis_err *e)
         textbuf_printf(&t->late, "%lld\t", (long long)r->src);
         const char *path = t->files.path[SRC_FILE(r->src)];
         uint64_t line_hash = 0;
-        if (late_line_hash(c, path, r, &line_hash, e) ||
+        if (late_line_hash(c, t, path, r, &line_hash, e) ||
             quar_line(c, T_TRANS, &t->late, path, r, SRC_OFF(r->src), line_hash, R_ORDER_CONFLICT, 0, ALL_PARSED, 1))
             goto fail;
     }
     rc = 0;
 fail:
     free(rep); free(set); free(cand); free(cdest); free(got); free(back); free(bdest); free(ret);
-    late_unmap(c);
+    late_close(c);
     return rc;
 }
 
@@ -1899,23 +1926,16 @@ fail:
 
 /* ------------------------------------------------------------ driver */
 
-static int dir_of(const char *path, char *out, size_t cap)
-{
-    const char *s = strrchr(path, '/');
-    if (!s) return snprintf(out, cap, "."), 0;
-    snprintf(out, cap, "%.*s", (int)(s - path) ? (int)(s - path) : 1, path);
-    return 0;
-}
-
-/* The files of table ti in directory dir: its <table>*.csv, or else, when
- * the directory is the table's own (given for the table, or dir/<table> of
- * --in, as Spark writes one directory of part-*.csv per table), its *.csv. */
+/* The files of table ti in directory dir: its <table>*.csv and
+ * <table>*.csv.gz, or else, when the directory is the table's own (given for
+ * the table, or dir/<table> of --in, as Spark writes one directory of
+ * part-*.csv per table), its *.csv and *.csv.gz. */
 static int table_dir_files(int ti, const char *dir, int own, inputs_list *l, precis_err *e)
 {
     char pat[64];
-    snprintf(pat, sizeof pat, "%s*.csv", TD[ti].name);
+    snprintf(pat, sizeof pat, "%s*.csv|%s*.csv.gz", TD[ti].name, TD[ti].name);
     if (inputs_expand(dir, pat, 1, l, e)) return -1;
-    if (l->n == 0 && own && inputs_expand(dir, "*.csv", 1, l, e)) return -1;
+    if (l->n == 0 && own && inputs_expand(dir, "*.csv|*.csv.gz", 1, l, e)) return -1;
     if (l->n == 0 && !own) {
         char sub[4200];
         snprintf(sub, sizeof sub, "%.4000s/%s", dir, TD[ti].name);
@@ -1933,12 +1953,14 @@ static int find_inputs(ctx *c, precis_err *e)
         const char *spec = c->o.path[ti];
         if (spec && inputs_is_dir(spec)) {
             if (table_dir_files(ti, spec, 1, &t->files, e)) return -1;
-            if (t->files.n == 0) { /* compressed part files are a common reason */
-                inputs_list gz;
-                int ngz = inputs_expand(spec, "*.gz", 1, &gz, e) == 0 ? gz.n : 0;
-                inputs_free(&gz);
-                return PERR(e, PRECIS_EXIT_IO, "input %s holds no %s*.csv and no *.csv%s", spec, TD[ti].name,
-                            ngz ? " (it holds .gz files: precis-clean reads uncompressed CSV, so decompress them first)" : "");
+            if (t->files.n == 0) { /* part files compressed otherwise are a common reason */
+                inputs_list z;
+                int nz = inputs_expand(spec, "*.csv.*", 1, &z, e) == 0 ? z.n : 0;
+                char first[300];
+                snprintf(first, sizeof first, "%s", nz ? strrchr(z.path[0], '/') + 1 : "");
+                inputs_free(&z);
+                return PERR(e, PRECIS_EXIT_IO, "input %s holds no %s*.csv[.gz] and no *.csv[.gz]%s%s%s", spec, TD[ti].name,
+                            nz ? " (it holds " : "", first, nz ? ": precis-clean reads plain or gzip-compressed CSV, so decompress it first)" : "");
             }
         } else if (spec) {
             if (inputs_expand(spec, NULL, 0, &t->files, e)) return -1; /* a file or a glob */
@@ -1992,6 +2014,7 @@ int clean_run(int argc, char **argv, MPI_Comm comm)
         {"impute", OPT_STR, &o->impute, "median", "fill missing optional numbers", 0, 0, "median|mean|none"},
         {"delimiter", OPT_STR, &o->delimiter, ",", "field delimiter of the input files: one character, or tab", 0, 0, NULL},
         {"decimal", OPT_STR, &o->decimal, ".", "decimal mark of the input's numbers (',' as in 12,50)", 0, 0, ".|,"},
+        {"spool", OPT_STR, &o->spool, NULL, "directory for decompressed copies of .gz inputs, seen by every rank [default: <out dir>]", 0, 0, NULL},
         OPTS_COMMON_SPECS(&o->c),
     };
     const opt_cmd cmd = {"precis-clean", "Ingest, validate, tokenise, deduplicate and shard raw CSV exports into clean.h5.",
@@ -2017,7 +2040,7 @@ int clean_run(int argc, char **argv, MPI_Comm comm)
         c->ob_idx = NULL;
         c->ob_tok = NULL;
     }
-    c->late_file = -1;
+    c->late_file = c->late_fd = -1;
     if (rc < 0) goto done;
     if (!o->out) PERR(e, PRECIS_EXIT_USAGE, "option --out FILE is required");
     else if (!slots_valid(o->slots)) PERR(e, PRECIS_EXIT_USAGE, "option --slots: %lld is not a power of two", (long long)o->slots);
@@ -2131,6 +2154,7 @@ done:
         hugemem_free(c->t[ti].rows);
         free_buckets(&c->t[ti], c->size);
         inputs_free(&c->t[ti].files);
+        spool_close(&c->t[ti].sp);
         textbuf_free(&c->t[ti].quar);
         textbuf_free(&c->t[ti].late);
     }
@@ -2143,7 +2167,8 @@ done:
     free(c->idc);
     if (c->ob_blk) explicit_bzero(c->ob_blk, 16 * OB_N);   /* blocks of raw order ids */
     free(c->ob_blk); free(c->ob_dest); free(c->ob_idx); free(c->ob_tok);
-    late_unmap(c);
+    late_close(c);
+    free(c->late_buf);
     json_decref(q);
     free(params); free(inputs); free(report);
     opts_free(&cmd);

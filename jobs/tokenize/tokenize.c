@@ -21,6 +21,7 @@
 #include "log.h"
 #include "opts.h"
 #include "pii.h"
+#include "spool.h"
 #include "textout.h"
 
 #include <stdio.h>
@@ -43,7 +44,7 @@ static int find_col(int nh, const char *const *names, const char *want, int dup[
 }
 
 typedef struct tk_opts {
-    char *in, *out, *key, *id_col, *phone_col, *email_col, *region, *delimiter;
+    char *in, *out, *key, *id_col, *phone_col, *email_col, *region, *delimiter, *spool;
     opt_list keep;
     opt_common c;
 } tk_opts;
@@ -53,7 +54,7 @@ int tokenize_run(int argc, char **argv, MPI_Comm comm)
     tk_opts o;
     memset(&o, 0, sizeof o);
     const opt_spec specs[] = {
-        {"in", OPT_STR, &o.in, NULL, "input CSV: a file, a directory of *.csv, or a glob", 0, 0, NULL},
+        {"in", OPT_STR, &o.in, NULL, "input CSV, plain or gzip-compressed: a file, a directory of *.csv and *.csv.gz, or a glob", 0, 0, NULL},
         {"out", OPT_STR, &o.out, NULL, "output CSV", 0, 0, NULL},
         {"pii-key", OPT_STR, &o.key, NULL, "PII key file (mode 0600, >= 32 bytes); the one precis-clean used", 0, 0, NULL},
         {"id-column", OPT_STR, &o.id_col, NULL, "column holding raw customer ids", 0, 0, NULL},
@@ -62,6 +63,7 @@ int tokenize_run(int argc, char **argv, MPI_Comm comm)
         {"keep", OPT_LIST, &o.keep, NULL, "copy this non-identifier column to the output", 0, 0, NULL},
         {"phone-region", OPT_STR, &o.region, "CN", "country rule for phone normalisation", 0, 0, "CN|US|GB|NONE"},
         {"delimiter", OPT_STR, &o.delimiter, ",", "field delimiter of the input: one character, or tab (the output is comma-separated)", 0, 0, NULL},
+        {"spool", OPT_STR, &o.spool, NULL, "directory for decompressed copies of .gz inputs, seen by every rank [default: <out dir>]", 0, 0, NULL},
         OPTS_COMMON_SPECS(&o.c),
     };
     const opt_cmd cmd = {"precis-tokenize",
@@ -73,6 +75,7 @@ int tokenize_run(int argc, char **argv, MPI_Comm comm)
     pii_key key;
     memset(&key, 0, sizeof key);
     inputs_list in = {0, NULL};
+    spool sp = {0, NULL, NULL, 0, 0, 0};
     csv_reader *r = NULL;
     textbuf out = {NULL, 0, 0};
     char *keep = NULL;
@@ -88,8 +91,18 @@ int tokenize_run(int argc, char **argv, MPI_Comm comm)
     }
     csv_opts co;
     csv_opts_default(&co);
-    if (csv_delim_option(o.delimiter, &co.delim, e) == 0 && pii_key_load(o.key, &key, e) == 0) inputs_expand(o.in, "*.csv", 0, &in, e);
+    if (csv_delim_option(o.delimiter, &co.delim, e) == 0 && pii_key_load(o.key, &key, e) == 0) inputs_expand(o.in, "*.csv|*.csv.gz", 0, &in, e);
     if (precis_agree(comm, e)) goto done;
+    {
+        char dir[4096];
+        const char *sl = strrchr(o.out, '/');
+        if (o.spool) snprintf(dir, sizeof dir, "%s", o.spool);
+        else if (!sl) snprintf(dir, sizeof dir, ".");
+        else snprintf(dir, sizeof dir, "%.*s", sl > o.out ? (int)(sl - o.out) : 1, o.out);
+        if (spool_inputs(comm, in.path, in.n, dir, &sp, e)) goto done;
+    }
+    co.fds = sp.fd;
+    co.names = in.path;
     if (csv_open(comm, in.path, in.n, &co, &r, e)) goto done;
     /* every file must have the named columns */
     int nh0 = 0;
@@ -197,6 +210,7 @@ fail:
 done:
     rc = job_exit(comm, e);
     csv_close(r);
+    spool_close(&sp);
     inputs_free(&in);
     pii_key_wipe(&key);
     textbuf_free(&out);

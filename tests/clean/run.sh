@@ -353,7 +353,9 @@ layout() { # WHAT TABLES_ROWS ARGS...: exit 0 and rows_in of each table as given
 layout "--transactions DIR of Spark part files: every part-*.csv read" "t=60" --transactions "$TMP/spark/transactions"
 layout "--in DIR with DIR/transactions/ and DIR/customers/" "c=60 t=60" --in "$TMP/spark"
 gzip -c "$TMP/spark/transactions/part-00000-4f1c-c000.csv" > "$TMP/gz/part-00000.csv.gz"
-expect_exit "a directory of .csv.gz" 4 "decompress them first" --transactions "$TMP/gz"
+layout "--transactions DIR of part-*.csv.gz: read" "t=20" --transactions "$TMP/gz"
+mkdir -p "$TMP/zst" && printf '\x28\xb5\x2f\xfd\0\0\0\0' > "$TMP/zst/part-00000.csv.zst"
+expect_exit "a directory of .csv.zst only" 4 "holds part-00000.csv.zst: precis-clean reads plain or gzip-compressed CSV" --transactions "$TMP/zst"
 expect_exit "--in a file" 4 "not a directory" --in "$TMP/spark/customers/part-00000-9e2a-c000.csv"
 # Spark's df.write.csv("transactions.csv") makes a directory of that name:
 # found by --in and by a glob, its part files read
@@ -368,6 +370,101 @@ expect_exit "a broken link among the part files" 4 "part-00009.csv: No such file
 long="$TMP/long"; for i in $(seq 1 18); do long="$long/$(printf 'd%.0s' $(seq 1 220))"; done
 mkdir -p "$long" && (cd "$long" && cp "$TMP/spark/transactions/part-00000-4f1c-c000.csv" "transactions-$(printf 'x%.0s' $(seq 1 200)).csv")
 expect_exit "a part file whose path is longer than PATH_MAX" 4 "File name too long" --transactions "$long"
+
+echo "clean: gzip-compressed inputs (np=1, 3)"
+# the dirty data of the first test, compressed in the ways exports are:
+# gzip -1 and -9, one part as two members with zero padding after them (as
+# pigz and bgzip write), gzip data under a .csv name, the rest plain. Every
+# dataset, quarantine row (the file's name aside), planted-defect count and
+# report entry equals np=1's plain run, and no decompressed copy is left
+mkdir -p "$TMP/gzin"
+for f in "$TMP"/g/*.csv; do b=$(basename "$f"); case "$b" in
+  transactions-part-00000.csv) gzip -1 -c "$f" > "$TMP/gzin/$b.gz" ;;
+  transactions-part-00001.csv) { head -n 3000 "$f" | gzip -c; tail -n +3001 "$f" | gzip -9 -c; head -c 700 /dev/zero; } > "$TMP/gzin/$b.gz" ;;
+  touchpoints-*) gzip -c "$f" > "$TMP/gzin/$b.gz" ;;
+  spend-part-00000.csv) gzip -c "$f" > "$TMP/gzin/$b" ;;
+  *) cp "$f" "$TMP/gzin/" ;;
+esac; done
+cp "$TMP/g/truth.h5" "$TMP/gzin/" 2>/dev/null || true
+for np in 1 3; do
+  rm -rf "$TMP/gzo$np" && mkdir -p "$TMP/gzo$np"
+  if run $np $BIN/precis-clean --in "$TMP/gzin" --pii-key "$TMP/pii.key" --out "$TMP/gzo$np/clean.h5" --max-reject-rate 0.05 \
+       > "$TMP/gzo$np.log" 2>&1 && [ "$(grep -o 'decompressed [0-9]* gzip' "$TMP/gzo$np.log" | awk '{n += $2} END {print n}')" = 5 ]; then
+    out=$($PY "$H/../h5same.py" "$TMP/np1/clean.h5" "$TMP/gzo$np/clean.h5" --ignore quality/report | tail -1 || true)
+    [[ "$out" == *", 0 differ" ]] && pass "np=$np: 5 gzip inputs (4 .csv.gz, 1 .csv) give np=1's plain datasets ($out)" || fail "gzip np=$np: $out"
+    left=$(ls -A "$TMP/gzo$np" | grep -c precis-spool || true)
+    expect_eq "np=$np: no decompressed copy left in the spool directory (the output's)" "$left" "0"
+  else fail "gzip inputs np=$np"; tail -3 "$TMP/gzo$np.log"; fi
+done
+$PY $H/check_truth.py "$TMP/g" "$TMP/gzo3/quality.json" > "$TMP/gztruth.out" \
+  && pass "gzip inputs np=3: counts equal the planted defects ($(grep -c ' ok ' "$TMP/gztruth.out") checks)" || { fail "gzip inputs vs planted truth"; grep FAIL "$TMP/gztruth.out"; }
+$PY - "$TMP/np1" "$TMP/gzo3" "$TMP/pii.key" <<'PYEOF' && pass "gzip inputs np=3: the same quarantine rows and report, naming the .gz files; every line_hash is the HMAC of the record at its line and offset in the decompressed text, order conflicts (read again) included" || fail "gzip quarantine or report"
+import csv, glob, gzip, hashlib, hmac, json, os, re, sys
+plain, gz, key = sys.argv[1], sys.argv[2], open(sys.argv[3], "rb").read()
+name = lambda p: os.path.basename(p)[:-3] if p.endswith(".gz") else os.path.basename(p)
+def rows(d, t):
+    with open("%s/quarantine/%s.csv" % (d, t), newline="") as f:
+        r = list(csv.reader(f))
+    return r[0], r[1:]
+data, checked, late, gzrows = {}, 0, 0, 0
+for t in ("transactions", "customers", "touchpoints", "spend", "experiments"):
+    if not os.path.exists("%s/quarantine/%s.csv" % (plain, t)):
+        continue
+    h1, a = rows(plain, t)
+    h2, b = rows(gz, t)
+    assert h1 == h2 and len(a) == len(b), (t, len(a), len(b))
+    for x, y in zip(a, b):
+        assert [name(x[0])] + x[1:] == [name(y[0])] + y[1:], (x, y)
+        gzrows += y[0].endswith(".gz")
+        if y[3] in ("bad_quote", "open_quote", "field_too_long"):
+            continue
+        p = y[0]
+        if p not in data:
+            with open(p, "rb") as f:
+                raw = f.read()
+            data[p] = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+        d, s = data[p], int(y[2])
+        assert d.count(b"\n", 0, s) + 1 == int(y[1]), ("line", y[:4])
+        q, e = False, s
+        for m in re.compile(rb'["\n]').finditer(d, s):
+            if m.group() == b'"':
+                q = not q
+            elif not q:
+                e = m.start()
+                break
+        else:
+            e = len(d)
+        if e > s and d[e - 1:e] == b"\r":
+            e -= 1
+        h = int.from_bytes(hmac.new(key, b"line\0" + d[s:e], hashlib.sha256).digest()[:8], "big") or 1
+        assert "%016x" % h == y[5], ("line_hash", y[:6])
+        checked += 1
+        late += y[3] == "order_conflict"
+assert checked > 100 and late > 10 and gzrows > 100, (checked, late, gzrows)
+qa, qb = (json.load(open(d + "/quality.json")) for d in (plain, gz))
+for q in (qa, qb):
+    q.pop("quarantine_dir")
+    for t in q["tables"].values():
+        t["files"] = [name(p) for p in t.get("files", [])]
+assert qa == qb
+print(checked, "line hashes,", late, "of order conflicts")
+PYEOF
+rm -rf "$TMP/gzin" "$TMP/gzo1"
+# damaged, cut short, followed by junk, or compressed otherwise: stopped with
+# the file named, nothing left in the spool directory
+gzip -c "$TMP/spark/transactions/part-00000-4f1c-c000.csv" > "$TMP/gz/ok.gz"
+head -c $(( $(stat -c %s "$TMP/gz/ok.gz") - 12 )) "$TMP/gz/ok.gz" > "$TMP/gz/cut.csv.gz"
+$PY -c "import sys; d = bytearray(open(sys.argv[1], 'rb').read()); d[40] ^= 0xff; d[41] ^= 0x55; open(sys.argv[2], 'wb').write(d)" "$TMP/gz/ok.gz" "$TMP/gz/bad.csv.gz"
+{ cat "$TMP/gz/ok.gz"; echo "id,ts"; } > "$TMP/gz/junk.csv.gz"
+printf 'BZh91AY&SY\0\0\0\0' > "$TMP/gz/b.csv"
+left=0
+spool_left() { left=$((left + $(ls -A "$TMP/bad/out" | grep -c precis-spool || true))); }
+expect_exit "a .csv.gz cut short" 3 "cut.csv.gz: the gzip data ends early" --transactions "$TMP/gz/cut.csv.gz"; spool_left
+expect_exit "a damaged .csv.gz" 3 "bad.csv.gz: the gzip data is damaged at compressed byte" --transactions "$TMP/gz/bad.csv.gz"; spool_left
+expect_exit "text after the gzip stream" 3 "junk.csv.gz: data that is not gzip follows the compressed stream" --transactions "$TMP/gz/junk.csv.gz"; spool_left
+expect_exit "bzip2 data" 3 "b.csv holds bzip2-compressed data" --transactions "$TMP/gz/b.csv"
+expect_exit "a spool directory that does not exist" 4 "cannot create $TMP/nowhere/.precis-spool" --transactions "$TMP/gz/ok.gz" --spool "$TMP/nowhere"
+expect_eq "no decompressed copy left after the three damaged inputs" "$left" "0"
 
 echo "clean: --delimiter and --decimal, a European export (np=3)"
 # the same clean data written with ';' between fields and ',' as the decimal

@@ -281,6 +281,65 @@ static void test_empty_and_header_only(void **st)
 /* Blank lines before the header (after a BOM) are skipped and counted: the
  * header is the first line with something on it, and the lines after it
  * keep their true numbers, in records and after a rewind. */
+/* csv_raw_read gives each record's raw bytes as csv_next did, from its
+ * offset alone: records of every kind (CRLF, quoted line ends, quoted fields
+ * longer than the 64 KiB first window, bad quoting, a quote open at the end,
+ * no final line end), with the default field limit and a small one. */
+static void test_raw_read(void **st)
+{
+    (void)st;
+    size_t cap = 1 << 22, n = 0;
+    char *t = malloc(cap);
+    assert_non_null(t);
+    n += (size_t)sprintf(t + n, "id,note\n");
+    unsigned x = 12345;
+    for (int i = 0; i < 4000; i++) {
+        x = x * 1103515245u + 12345u;
+        if (i % 97 == 5) { /* a quoted field longer than the first window, line ends inside */
+            n += (size_t)sprintf(t + n, "%d,\"", i);
+            for (int k = 0; k < 70000 + i; k++) t[n++] = k % 997 ? (char)('a' + k % 26) : '\n';
+            n += (size_t)sprintf(t + n, "\"\n");
+            continue;
+        }
+        switch ((x >> 16) % 8) {
+        case 0: n += (size_t)sprintf(t + n, "%d,plain\r\n", i); break;
+        case 1: n += (size_t)sprintf(t + n, "%d,\"two\nlines, \"\"quoted\"\"\"\n", i); break;
+        case 2: n += (size_t)sprintf(t + n, "%d,bad\"quote\n", i); break;
+        case 3: n += (size_t)sprintf(t + n, "%d,\"q\"x\n", i); break;
+        default: n += (size_t)sprintf(t + n, "%d,%*d\n", i, (int)(x % 200), i); break;
+        }
+        assert_true(n < cap - 100000);
+    }
+    n += (size_t)sprintf(t + n, "last,\"open quote\nto the end");
+    const size_t limits[2] = {CSV_MAX_FIELD_DEFAULT, 4096};
+    for (int v = 0; v < 2; v++) {
+        csv_opts o;
+        csv_opts_default(&o);
+        o.max_field = limits[v];
+        csv_reader *r = open_text(t, n, &o);
+        FILE *f = fopen(g_path, "rb");
+        assert_non_null(f);
+        char *buf = NULL;
+        size_t bcap = 0, len = 0;
+        int recs = 0, long_recs = 0;
+        csv_record rec;
+        while (csv_next(r, &rec)) {
+            assert_int_equal(csv_raw_read(fileno(f), (int64_t)n, rec.offset, limits[v], &buf, &bcap, &len), 0);
+            assert_int_equal(len, rec.raw_len);
+            assert_memory_equal(buf, rec.raw, len);
+            recs++;
+            long_recs += len > 65536;
+        }
+        /* (an odd quote joins lines into one record: fewer records than lines) */
+        assert_true(recs > 3000);
+        if (v == 0) assert_true(long_recs >= 20); /* with 4096, the long fields end at their first line end */
+        free(buf);
+        fclose(f);
+        csv_close(r);
+    }
+    free(t);
+}
+
 static void test_blank_lines_before_header(void **st)
 {
     (void)st;
@@ -322,6 +381,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(test_block_edges, teardown),
         cmocka_unit_test_teardown(test_empty_and_header_only, teardown),
         cmocka_unit_test_teardown(test_blank_lines_before_header, teardown),
+        cmocka_unit_test_teardown(test_raw_read, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     MPI_Finalize();

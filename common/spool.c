@@ -1,0 +1,242 @@
+/* spool.c - gzip inputs decompressed by zlib into unlinked spool files. */
+#include "spool.h"
+
+#include "ckpt.h"
+#include "log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+enum { K_PLAIN, K_GZIP, K_ZSTD, K_XZ, K_BZIP2, K_ZIP };
+static const char *const kind_name[] = {"", "gzip", "zstd", "xz", "bzip2", "zip"};
+static const char *const kind_tool[] = {"", "", "zstd -d", "xz -d", "bunzip2", "unzip"};
+
+#define CHUNK ((size_t)1 << 20)
+
+/* The kind of data that starts with b[0..n). */
+static int kind_of(const unsigned char *b, size_t n)
+{
+    if (n >= 2 && b[0] == 0x1f && b[1] == 0x8b) return K_GZIP;
+    if (n >= 4 && !memcmp(b, "\x28\xb5\x2f\xfd", 4)) return K_ZSTD;
+    if (n >= 6 && !memcmp(b, "\xfd" "7zXZ\0", 6)) return K_XZ;
+    /* "BZh", the block size digit, then the first block's magic (pi's digits) */
+    if (n >= 10 && !memcmp(b, "BZh", 3) && b[3] >= '1' && b[3] <= '9' && !memcmp(b + 4, "1AY&SY", 6)) return K_BZIP2;
+    if (n >= 4 && !memcmp(b, "PK\3\4", 4)) return K_ZIP;
+    return K_PLAIN;
+}
+
+/* Kind and size of path; a file that cannot be read is K_PLAIN (the CSV
+ * reader reports it). */
+static void probe(const char *path, int64_t *kind, int64_t *size)
+{
+    unsigned char b[16];
+    int fd = open(path, O_RDONLY);
+    struct stat st;
+    if (fd < 0) return;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        ssize_t got = read(fd, b, sizeof b);
+        *kind = got > 0 ? kind_of(b, (size_t)got) : K_PLAIN;
+        *size = st.st_size;
+    }
+    close(fd);
+}
+
+static int write_all(int fd, const unsigned char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Decompress the gzip file src into the open file out (named dst). */
+static int gunzip(const char *src, int out, const char *dst, precis_err *e)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    unsigned char *ib = malloc(CHUNK), *ob = malloc(CHUNK);
+    int in = -1, zok = 0, rc = -1;
+    int64_t read_total = 0;
+    int member = 0; /* inside a gzip member */
+    if (!ib || !ob) { PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); goto done; }
+    if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) { PERR(e, PRECIS_EXIT_INTERNAL, "zlib: cannot start inflating"); goto done; }
+    zok = 1;
+    if ((in = open(src, O_RDONLY)) < 0) { PERR(e, PRECIS_EXIT_IO, "cannot open %s: %s", src, strerror(errno)); goto done; }
+    for (;;) {
+        if (z.avail_in == 0) {
+            ssize_t got = read(in, ib, CHUNK);
+            if (got < 0 && errno == EINTR) continue;
+            if (got < 0) { PERR(e, PRECIS_EXIT_IO, "cannot read %s: %s", src, strerror(errno)); goto done; }
+            if (got == 0) break;
+            z.next_in = ib;
+            z.avail_in = (uInt)got;
+            read_total += got;
+        }
+        if (ckpt_signalled()) { PERR(e, PRECIS_EXIT_STOPPED, "stopped by a signal while decompressing %s; rerun to start afresh", src); goto done; }
+        if (!member) { /* between members: zero padding, or the next member's magic */
+            while (z.avail_in && *z.next_in == 0) z.next_in++, z.avail_in--;
+            if (z.avail_in == 0) continue;
+            if (*z.next_in != 0x1f) {
+                PERR(e, PRECIS_EXIT_DATA, "%s: data that is not gzip follows the compressed stream, at compressed byte %lld; "
+                     "no rows of the file were read", src, (long long)(read_total - z.avail_in));
+                goto done;
+            }
+            member = 1;
+        }
+        z.next_out = ob;
+        z.avail_out = (uInt)CHUNK;
+        int zr = inflate(&z, Z_NO_FLUSH);
+        if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR) {
+            PERR(e, PRECIS_EXIT_DATA, "%s: the gzip data is damaged at compressed byte %lld (zlib: %s); no rows of the file were read",
+                 src, (long long)(read_total - z.avail_in), z.msg ? z.msg : zError(zr));
+            goto done;
+        }
+        if (write_all(out, ob, CHUNK - z.avail_out)) {
+            PERR(e, PRECIS_EXIT_IO, "cannot write %s, the decompressed copy of %s: %s (give --spool DIR on a file system with room)",
+                 dst, src, strerror(errno ? errno : ENOSPC));
+            goto done;
+        }
+        if (zr == Z_STREAM_END) {
+            member = 0;
+            if (inflateReset(&z) != Z_OK) { PERR(e, PRECIS_EXIT_INTERNAL, "zlib: cannot reset"); goto done; }
+        }
+    }
+    if (member) {
+        PERR(e, PRECIS_EXIT_DATA, "%s: the gzip data ends early, after %lld compressed bytes (a copy cut short?); no rows of the file were read",
+             src, (long long)read_total);
+        goto done;
+    }
+    if (close(out) != 0) { /* (close reports a delayed write error on some file systems) */
+        out = -1;
+        PERR(e, PRECIS_EXIT_IO, "cannot write %s, the decompressed copy of %s: %s", dst, src, strerror(errno));
+        goto done;
+    }
+    out = -1;
+    rc = 0;
+done:
+    if (out >= 0) close(out);
+    if (in >= 0) close(in);
+    if (zok) inflateEnd(&z);
+    free(ib);
+    free(ob);
+    return rc;
+}
+
+int spool_inputs(MPI_Comm comm, char *const *paths, int n, const char *dir, spool *s, precis_err *e)
+{
+    static int calls; /* one name space per call (a job spools each table) */
+    int rank, size, rc = -1, id[2] = {0, 0};
+    int64_t *info = NULL, *load = NULL;
+    int *owner = NULL, *gz = NULL;
+    char *made = NULL;
+    char path[4200];
+    double t0 = MPI_Wtime();
+    memset(s, 0, sizeof *s);
+    s->n = n;
+    MPI_CHECK(MPI_Comm_rank(comm, &rank), e);
+    MPI_CHECK(MPI_Comm_size(comm, &size), e);
+    s->fd = malloc(sizeof(int) * (size_t)(n ? n : 1));
+    s->size = malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
+    info = calloc(2 * (size_t)(n ? n : 1), sizeof(int64_t)); /* kind[n], then size[n] */
+    owner = malloc(sizeof(int) * (size_t)(n ? n : 1));
+    gz = malloc(sizeof(int) * (size_t)(n ? n : 1));
+    made = calloc((size_t)(n ? n : 1), 1);
+    load = calloc((size_t)size, sizeof(int64_t));
+    if (!s->fd || !s->size || !info || !owner || !gz || !made || !load) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+    for (int i = 0; i < n && s->fd && s->size; i++) s->fd[i] = -1, s->size[i] = -1;
+    for (int i = rank; info && i < n; i += size) probe(paths[i], &info[i], &info[n + i]);
+    if (precis_agree(comm, e)) goto fail;
+    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, info, 2 * n, MPI_INT64_T, MPI_MAX, comm), e);
+    int ngz = 0;
+    for (int i = 0; i < n; i++) {
+        if (info[i] > K_GZIP) {
+            PERR(e, PRECIS_EXIT_DATA, "%s holds %s-compressed data; precis-clean reads plain or gzip-compressed CSV, so decompress it first (%s)",
+                 paths[i], kind_name[info[i]], kind_tool[info[i]]);
+            goto fail; /* every rank sees the same kinds: no agreement needed */
+        }
+        if (info[i] == K_GZIP) gz[ngz++] = i;
+    }
+    if (ngz == 0) {
+        free(info); free(owner); free(gz); free(made); free(load);
+        return 0;
+    }
+    /* largest first, each to the least loaded rank: the same on every rank */
+    for (int a = 1; a < ngz; a++) /* (insertion sort: a few thousand part files at most) */
+        for (int b = a; b > 0 && (info[n + gz[b]] > info[n + gz[b - 1]] ||
+                                  (info[n + gz[b]] == info[n + gz[b - 1]] && gz[b] < gz[b - 1])); b--) {
+            int t = gz[b]; gz[b] = gz[b - 1]; gz[b - 1] = t;
+        }
+    for (int a = 0; a < ngz; a++) {
+        int best = 0;
+        for (int q = 1; q < size; q++)
+            if (load[q] < load[best]) best = q;
+        owner[gz[a]] = best;
+        load[best] += info[n + gz[a]] + 1;
+    }
+    if (rank == 0) id[0] = (int)getpid(), id[1] = calls;
+    calls++;
+    MPI_CHECK(MPI_Bcast(id, 2, MPI_INT, 0, comm), e);
+    for (int a = 0; a < ngz && !e->code; a++) {
+        int i = gz[a];
+        if (owner[i] != rank) continue;
+        snprintf(path, sizeof path, "%.4000s/.precis-spool.%d.%d.%d", dir, id[0], id[1], i);
+        int out = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (out < 0) {
+            PERR(e, PRECIS_EXIT_IO, "cannot create %s to decompress %s into: %s (give --spool DIR)", path, paths[i], strerror(errno));
+            break;
+        }
+        made[i] = 1;
+        gunzip(paths[i], out, path, e); /* closes out */
+    }
+    if (precis_agree(comm, e)) goto fail;
+    for (int a = 0; a < ngz && !e->code; a++) {
+        int i = gz[a];
+        struct stat st;
+        snprintf(path, sizeof path, "%.4000s/.precis-spool.%d.%d.%d", dir, id[0], id[1], i);
+        if ((s->fd[i] = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(s->fd[i], &st) != 0)
+            PERR(e, PRECIS_EXIT_IO, "cannot open %s, the decompressed copy of %s: %s (every rank must see the spool directory: "
+                 "give --spool DIR on a shared file system)", path, paths[i], strerror(errno));
+        else s->size[i] = st.st_size;
+        s->nspooled++;
+        s->zbytes += info[n + i];
+        s->bytes += s->size[i] > 0 ? s->size[i] : 0;
+    }
+    if (precis_agree(comm, e)) goto fail; /* every rank has opened every spool file */
+    for (int i = 0; i < n; i++)
+        if (made[i]) {
+            snprintf(path, sizeof path, "%.4000s/.precis-spool.%d.%d.%d", dir, id[0], id[1], i);
+            if (unlink(path) != 0) log_all(LOG_WARN, "cannot remove %s (a decompressed input: delete it): %s", path, strerror(errno));
+            made[i] = 0;
+        }
+    LOG_INFO("decompressed %d gzip input%s (%.1f MB to %.1f MB) in %.2f s", ngz, ngz == 1 ? "" : "s", (double)s->zbytes / 1e6,
+             (double)s->bytes / 1e6, MPI_Wtime() - t0);
+    rc = 0;
+fail:
+    for (int i = 0; made && i < n; i++)
+        if (made[i]) {
+            snprintf(path, sizeof path, "%.4000s/.precis-spool.%d.%d.%d", dir, id[0], id[1], i);
+            unlink(path);
+        }
+    free(info); free(owner); free(gz); free(made); free(load);
+    if (rc) spool_close(s);
+    return rc;
+}
+
+void spool_close(spool *s)
+{
+    for (int i = 0; s->fd && i < s->n; i++)
+        if (s->fd[i] >= 0) close(s->fd[i]);
+    free(s->fd);
+    free(s->size);
+    memset(s, 0, sizeof *s);
+}

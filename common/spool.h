@@ -1,0 +1,58 @@
+/* spool.h - gzip-compressed CSV inputs, decompressed once to unlinked files.
+ *
+ * DESIGN
+ * The CSV reader maps its files and splits them into byte ranges, which a
+ * gzip stream cannot offer: its bytes can only be read from the start. So
+ * an input that starts with gzip's magic bytes (1f 8b), whatever its name,
+ * is decompressed by one rank into a spool file, and read from there.
+ *   - Detection: rank i % P reads the first bytes of input i; an allreduce
+ *     gives every rank every file's kind and size. zstd, xz, bzip2 and zip
+ *     data are named and refused (exit 3): they would otherwise be read as
+ *     text full of NUL bytes.
+ *   - Work: the gzip inputs go to ranks largest first, each to the rank with
+ *     the fewest compressed bytes so far (ties to the lower rank), the same
+ *     on every rank. One large .gz is decompressed by one rank while the
+ *     others wait: give part files to spread the work.
+ *   - A spool file is created exclusively, mode 0600, in the spool directory
+ *     (which every rank must see: by default the output's directory), and
+ *     named .precis-spool.<id>.<n> (hidden, so no input glob matches it).
+ *     After it is written, every rank opens it, and after an agreement its
+ *     maker unlinks it: the open descriptors keep it readable, and a run
+ *     that then fails, is stopped or is killed leaves no copy of the raw
+ *     data behind. Only a run killed while decompressing leaves one.
+ *   - Concatenated members (pigz, bgzip) are read one after another, and zero
+ *     bytes between or after them are skipped (padding). Damaged data, a
+ *     stream that ends early or anything else after a member stops the run
+ *     (exit 3, naming the file and the compressed byte): no rows of it would
+ *     be lost silently.
+ *   - A stop signal (ckpt_signalled) ends the decompression at the next
+ *     chunk with exit 75.
+ * The decompressed bytes are read with line numbers and byte offsets of
+ * their own: quarantine rows name the .gz file, and the line and offset in
+ * its decompressed text.
+ */
+#ifndef PRECIS_SPOOL_H
+#define PRECIS_SPOOL_H
+
+#include "check.h"
+#include <stdint.h>
+
+typedef struct spool {
+    int n;
+    int *fd;        /* per input: its open, unlinked spool file, or -1 (read the input itself) */
+    int64_t *size;  /* per input: decompressed bytes, or -1 */
+    int nspooled;   /* inputs with a spool file */
+    int64_t zbytes, bytes; /* compressed and decompressed bytes of those */
+} spool;
+
+/* Collective over comm. Decompress the gzip inputs among paths[0..n) into
+ * spool files in dir (see DESIGN). Returns 0 with *s filled (every fd -1
+ * when no input is compressed), or -1 on every rank with nothing left open
+ * or on disk: code 3 for damaged or unsupported compressed data, 4 for I/O
+ * (a spool file that cannot be written or opened), 75 when stopped. */
+int spool_inputs(MPI_Comm comm, char *const *paths, int n, const char *dir, spool *s, precis_err *e);
+
+/* Close the spool files (their space is freed then). Can't fail. */
+void spool_close(spool *s);
+
+#endif
