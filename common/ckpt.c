@@ -40,6 +40,8 @@ static int stop_hook(const char *phase, int64_t iteration)
     return colon ? atoll(colon + 1) == iteration : 1;
 }
 
+int ckpt_stop_here(const char *phase, int64_t iteration) { return g_stop || stop_hook(phase, iteration); }
+
 int ckpt_should_stop(MPI_Comm comm, const char *phase, int64_t iteration)
 {
     int mine = g_stop || stop_hook(phase, iteration), any = 1;

@@ -27,6 +27,11 @@ void ckpt_install_handlers(void);
 /* Has this process received a stop signal? Not collective. */
 int ckpt_signalled(void);
 
+/* Not collective: 1 when this process got a signal or PRECIS_STOP_AT names
+ * this (phase, iteration), for a loop that runs on one rank alone (the
+ * caller's next agreement stops the others). */
+int ckpt_stop_here(const char *phase, int64_t iteration);
+
 /* Collective. 1 when any rank got a signal or PRECIS_STOP_AT names this
  * (phase, iteration); 0 otherwise. On MPI failure returns 1 (stop safely). */
 int ckpt_should_stop(MPI_Comm comm, const char *phase, int64_t iteration);

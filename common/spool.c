@@ -66,7 +66,7 @@ static int gunzip(const char *src, int out, const char *dst, precis_err *e)
     memset(&z, 0, sizeof z);
     unsigned char *ib = malloc(CHUNK), *ob = malloc(CHUNK);
     int in = -1, zok = 0, rc = -1;
-    int64_t read_total = 0;
+    int64_t read_total = 0, chunks = 0;
     int member = 0; /* inside a gzip member */
     if (!ib || !ob) { PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); goto done; }
     if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) { PERR(e, PRECIS_EXIT_INTERNAL, "zlib: cannot start inflating"); goto done; }
@@ -82,7 +82,10 @@ static int gunzip(const char *src, int out, const char *dst, precis_err *e)
             z.avail_in = (uInt)got;
             read_total += got;
         }
-        if (ckpt_signalled()) { PERR(e, PRECIS_EXIT_STOPPED, "stopped by a signal while decompressing %s; rerun to start afresh", src); goto done; }
+        if (ckpt_stop_here("spool", chunks++)) { /* (test hook: PRECIS_STOP_AT=spool:<chunk>) */
+            PERR(e, PRECIS_EXIT_STOPPED, "stopped by a signal while decompressing %s; rerun to start afresh", src);
+            goto done;
+        }
         if (!member) { /* between members: zero padding, or the next member's magic */
             while (z.avail_in && *z.next_in == 0) z.next_in++, z.avail_in--;
             if (z.avail_in == 0) continue;

@@ -25,8 +25,8 @@
  *     stream that ends early or anything else after a member stops the run
  *     (exit 3, naming the file and the compressed byte): no rows of it would
  *     be lost silently.
- *   - A stop signal (ckpt_signalled) ends the decompression at the next
- *     chunk with exit 75.
+ *   - A stop signal ends the decompression at the next 1 MiB chunk with
+ *     exit 75 (ckpt_stop_here; the test hook PRECIS_STOP_AT=spool:<chunk>).
  * The decompressed bytes are read with line numbers and byte offsets of
  * their own: quarantine rows name the .gz file, and the line and offset in
  * its decompressed text.

@@ -449,6 +449,12 @@ for q in (qa, qb):
 assert qa == qb
 print(checked, "line hashes,", late, "of order conflicts")
 PYEOF
+rm -rf "$TMP/gzo1" && mkdir -p "$TMP/gzo1"
+set +e; PRECIS_STOP_AT=spool:0 run 3 $BIN/precis-clean --in "$TMP/gzin" --pii-key "$TMP/pii.key" --out "$TMP/gzo1/clean.h5" \
+  --max-reject-rate 0.05 > "$TMP/gzstop.log" 2>&1; rc=$?; set -e
+expect_eq "PRECIS_STOP_AT=spool:0 (a stop while decompressing) exits 75" "$rc" "75"
+[ -z "$(ls -A "$TMP/gzo1" | grep -E 'precis-spool|clean.h5')" ] && grep -q "while decompressing" "$TMP/gzstop.log" \
+  && pass "stopped while decompressing: no decompressed copy and no clean.h5 left" || fail "stop while decompressing"
 rm -rf "$TMP/gzin" "$TMP/gzo1"
 # damaged, cut short, followed by junk, or compressed otherwise: stopped with
 # the file named, nothing left in the spool directory
