@@ -3,9 +3,13 @@
 #include "ckpt.h"
 #include "log.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 int job_start(const opt_cmd *cmd, const opt_common *common, int argc, char **argv,
               MPI_Comm comm, const char *job, precis_err *e)
@@ -59,4 +63,30 @@ int job_exit(MPI_Comm comm, const precis_err *e)
         else log_msg(LOG_ERROR, "%s", e->msg);
     }
     return e->code;
+}
+
+void job_dir_of(const char *path, char *out, size_t cap)
+{
+    const char *sl = strrchr(path, '/');
+    if (!sl) snprintf(out, cap, ".");
+    else snprintf(out, cap, "%.*s", sl > path ? (int)(sl - path) : 1, path);
+}
+
+static int check_out(const char *path, precis_err *e)
+{
+    char dir[4096];
+    const char *sl = strrchr(path, '/');
+    struct stat st;
+    job_dir_of(path, dir, sizeof dir);
+    if (!*path || (sl && sl[1] == '\0')) return PERR(e, PRECIS_EXIT_USAGE, "--out '%s': a file name is needed", path);
+    if (stat(dir, &st) != 0) return PERR(e, PRECIS_EXIT_IO, "--out %s: directory %s: %s (create it first)", path, dir, strerror(errno));
+    if (!S_ISDIR(st.st_mode)) return PERR(e, PRECIS_EXIT_IO, "--out %s: %s is not a directory", path, dir);
+    if (access(dir, W_OK | X_OK) != 0) return PERR(e, PRECIS_EXIT_IO, "--out %s: cannot write in %s: %s", path, dir, strerror(errno));
+    return 0;
+}
+
+int job_check_out(MPI_Comm comm, const char *path, precis_err *e)
+{
+    check_out(path, e);
+    return precis_agree(comm, e);
 }

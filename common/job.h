@@ -13,10 +13,22 @@
 #include "check.h"
 #include "opts.h"
 
+#include <stddef.h>
+
 /* Returns 0 to run, 1 when --help/--version was printed (exit 0), -1 with
  * e set (exit 2). `common` may be NULL for jobs without the common options. */
 int job_start(const opt_cmd *cmd, const opt_common *common, int argc, char **argv,
               MPI_Comm comm, const char *job, precis_err *e);
+
+/* The directory part of path ("." for a bare name, "/" for /name) into
+ * out[0..cap). Can't fail. */
+void job_dir_of(const char *path, char *out, size_t cap);
+
+/* Collective. The directory of the output path must exist and be writable
+ * on every rank (each writes there): a job fails at its start, not after
+ * its work. Returns 0, or -1 on every rank (code 4; 2 for a path that ends
+ * in '/'). */
+int job_check_out(MPI_Comm comm, const char *path, precis_err *e);
 
 /* Collective. Log every rank's peak RSS on rank 0, print e (if set) once,
  * on the lowest failing rank's behalf, and return the exit code: 0 when e is

@@ -744,15 +744,6 @@ static int parse_pass(ctx *c, int ti, csv_reader *r, const colmap *cm, int64_t v
     return precis_agree(c->comm, e);
 }
 
-/* The directory part of path, into out. */
-static int dir_of(const char *path, char *out, size_t cap)
-{
-    const char *s = strrchr(path, '/');
-    if (!s) return snprintf(out, cap, "."), 0;
-    snprintf(out, cap, "%.*s", (int)(s - path) ? (int)(s - path) : 1, path);
-    return 0;
-}
-
 static int load_table(ctx *c, int ti, precis_err *e)
 {
     table *t = &c->t[ti];
@@ -763,7 +754,7 @@ static int load_table(ctx *c, int ti, precis_err *e)
     co.delim = c->o.delim;
     char sdir[4000];
     if (c->o.spool) snprintf(sdir, sizeof sdir, "%.3999s", c->o.spool);
-    else dir_of(c->o.out, sdir, sizeof sdir);
+    else job_dir_of(c->o.out, sdir, sizeof sdir);
     if (spool_inputs(c->comm, t->files.path, t->files.n, sdir, &t->sp, e)) return -1;
     for (int i = 0; i < t->files.n; i++) /* (the size a row's source position can address: see find_inputs) */
         if (t->sp.size[i] >= INT64_C(1) << 40)
@@ -2043,6 +2034,7 @@ int clean_run(int argc, char **argv, MPI_Comm comm)
     c->late_file = c->late_fd = -1;
     if (rc < 0) goto done;
     if (!o->out) PERR(e, PRECIS_EXIT_USAGE, "option --out FILE is required");
+    else if (job_check_out(comm, o->out, e)) (void)0;
     else if (!slots_valid(o->slots)) PERR(e, PRECIS_EXIT_USAGE, "option --slots: %lld is not a power of two", (long long)o->slots);
     else if (datefmt_tz_offset(o->tz, &c->tz)) PERR(e, PRECIS_EXIT_USAGE, "option --tz: '%s' is not UTC or +HH:MM", o->tz);
     else if (csv_delim_option(o->delimiter, &o->delim, e) == 0 && (o->dec = o->decimal[0]) == o->delim)
@@ -2059,7 +2051,7 @@ int clean_run(int argc, char **argv, MPI_Comm comm)
     if (o->quarantine) snprintf(qdir, sizeof qdir, "%.4000s", o->quarantine);
     else {
         char d[4000];
-        dir_of(o->out, d, sizeof d);
+        job_dir_of(o->out, d, sizeof d);
         snprintf(qdir, sizeof qdir, "%.3900s/quarantine", d);
     }
     if (c->rank == 0 && mkdir(qdir, 0755) != 0 && errno != EEXIST)
@@ -2110,7 +2102,7 @@ int clean_run(int argc, char **argv, MPI_Comm comm)
                 PERR(e, PRECIS_EXIT_INTERNAL, "row conservation failed for %s (a bug: please report)", name);
         report = json_dumps(q, JSON_INDENT(2) | JSON_SORT_KEYS);
         char qpath[4200], d[4000];
-        dir_of(o->out, d, sizeof d);
+        job_dir_of(o->out, d, sizeof d);
         snprintf(qpath, sizeof qpath, "%.4000s/quality.json", d);
         if (c->rank == 0) {
             FILE *fq = fopen(qpath, "w");

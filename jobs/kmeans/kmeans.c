@@ -827,6 +827,7 @@ int kmeans_run(int argc, char **argv, MPI_Comm comm)
     if (rc == 1) { opts_free(&cmd); return 0; }
     if (rc < 0) goto done;
     if (!o.in || !o.out) { PERR(e, PRECIS_EXIT_USAGE, "options --in and --out are required"); goto done; }
+    if (job_check_out(comm, o.out, e)) goto done;
     if ((o.checkpoint_every || o.c.resume) && !o.c.checkpoint_dir) { PERR(e, PRECIS_EXIT_USAGE, "--checkpoint-every and --resume need --checkpoint-dir"); goto done; }
     path = strdup(o.in);
     char *colon = strchr(path, ':');

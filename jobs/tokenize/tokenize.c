@@ -85,6 +85,7 @@ int tokenize_run(int argc, char **argv, MPI_Comm comm)
     if (rc == 1) { opts_free(&cmd); return 0; }
     if (rc < 0) goto done;
     if (!o.in || !o.out) { PERR(e, PRECIS_EXIT_USAGE, "options --in and --out are required"); goto done; }
+    if (job_check_out(comm, o.out, e)) goto done;
     if (!o.id_col && !o.phone_col && !o.email_col) {
         PERR(e, PRECIS_EXIT_USAGE, "give at least one of --id-column, --phone-column, --email-column");
         goto done;
@@ -95,10 +96,8 @@ int tokenize_run(int argc, char **argv, MPI_Comm comm)
     if (precis_agree(comm, e)) goto done;
     {
         char dir[4096];
-        const char *sl = strrchr(o.out, '/');
         if (o.spool) snprintf(dir, sizeof dir, "%s", o.spool);
-        else if (!sl) snprintf(dir, sizeof dir, ".");
-        else snprintf(dir, sizeof dir, "%.*s", sl > o.out ? (int)(sl - o.out) : 1, o.out);
+        else job_dir_of(o.out, dir, sizeof dir);
         if (spool_inputs(comm, in.path, in.n, dir, &sp, e)) goto done;
     }
     co.fds = sp.fd;

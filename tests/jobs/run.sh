@@ -126,4 +126,17 @@ import json,sys
 lines=[json.loads(l) for l in open('$TMP/json.log') if l.startswith('{')]
 assert lines and all('level' in l and 'msg' in l for l in lines)
 assert any('wrote 80 customers' in l['msg'] for l in lines)" && pass "config file + command line override + --log-json" || fail "config/log-json"
+echo "jobs: an --out in a missing directory stops each job at its start (np=2)"
+# (before: precis-clean with --quarantine elsewhere parsed, shuffled and
+# wrote the quarantine, then failed on quality.json; the others after their work)
+for j in clean rfm kmeans als tokenize; do
+  case $j in clean) args=(--transactions "$TMP/g1/transactions-part-00000.csv" --pii-key "$TMP/g1/pii.key" --quarantine "$TMP/q_early");;
+             *) args=(--in "$TMP/none.h5");; esac
+  set +e; out=$(run 2 $BIN/precis-$j "${args[@]}" --out "$TMP/nodir/out.h5" 2>&1); rc=$?; set -e
+  [[ $rc == 4 && "$out" == *"--out $TMP/nodir/out.h5: directory $TMP/nodir: No such file or directory"* ]] \
+    && pass "precis-$j: exit 4 naming the missing directory" || { fail "precis-$j --out in a missing directory: exit $rc"; echo "$out" | grep error; }
+done
+[ ! -e "$TMP/q_early" ] && pass "precis-clean wrote nothing before stopping (no quarantine directory)" || fail "precis-clean worked before the --out check"
+set +e; out=$(run 1 $BIN/precis-rfm --in "$TMP/none.h5" --out "$TMP/g1/" 2>&1); rc=$?; set -e
+[[ $rc == 2 && "$out" == *"a file name is needed"* ]] && pass "--out naming a directory: exit 2" || fail "--out DIR/: exit $rc"
 finish
