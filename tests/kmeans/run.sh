@@ -214,10 +214,10 @@ run 2 $BIN/precis-kmeans --in "$TMP/blobs.h5:/X" --k-range 2:7 --out "$TMP/bk.h5
 $PY -c "import h5py; assert h5py.File('$TMP/bk.h5').attrs['k'] == 4" && pass "--k-range finds the 4 planted blobs" || fail "k-range blobs k"
 set +e; run 2 $BIN/precis-kmeans --in "$TMP/f.h5" --k-range 5:2 --out "$TMP/x.h5" >/dev/null 2>&1; rc=$?; set -e
 expect_eq "a bad --k-range exits 2" "$rc" "2"
-echo "kmeans: --checkpoint-every survives a crash (here: an unwritable --out)"
-mkdir -p "$TMP/every"
+echo "kmeans: --checkpoint-every survives a crash (here: an --out that is a directory, found only when the output is committed)"
+mkdir -p "$TMP/every" "$TMP/isdir.h5"
 set +e
-run 2 $BIN/precis-kmeans --in "$TMP/f.h5" --k 5 --seed 9 --checkpoint-dir "$TMP/every" --checkpoint-every 2 --out "$TMP/nodir/x.h5" >/dev/null 2>&1; rc=$?
+run 2 $BIN/precis-kmeans --in "$TMP/f.h5" --k 5 --seed 9 --checkpoint-dir "$TMP/every" --checkpoint-every 2 --out "$TMP/isdir.h5" >/dev/null 2>&1; rc=$?
 set -e
 [ "$rc" != 0 ] && [ -f "$TMP/every/kmeans.ckpt" ] && pass "failed run (exit $rc) left its periodic checkpoint" || fail "periodic checkpoint (rc=$rc)"
 run 3 $BIN/precis-kmeans --in "$TMP/f.h5" --k 5 --seed 9 --checkpoint-dir "$TMP/every" --resume --out "$TMP/every.h5" >/dev/null 2>&1 || fail "resume from periodic checkpoint"
