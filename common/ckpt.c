@@ -44,7 +44,7 @@ int ckpt_stop_here(const char *phase, int64_t iteration) { return g_stop || stop
 
 int ckpt_should_stop(MPI_Comm comm, const char *phase, int64_t iteration)
 {
-    int mine = g_stop || stop_hook(phase, iteration), any = 1;
+    int mine = ckpt_stop_here(phase, iteration), any = 1;
     if (MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_LOR, comm) != MPI_SUCCESS) return 1;
     return any;
 }

@@ -2,6 +2,7 @@
 #include "spool.h"
 
 #include "ckpt.h"
+#include "job.h"
 #include "log.h"
 
 #include <errno.h>
@@ -135,15 +136,26 @@ done:
     return rc;
 }
 
-int spool_inputs(MPI_Comm comm, char *const *paths, int n, const char *dir, spool *s, precis_err *e)
+/* The name of input i's spool file. */
+static void spool_path(char *buf, size_t cap, const char *dir, const int id[2], int i)
+{
+    snprintf(buf, cap, "%.4000s/.precis-spool.%d.%d.%d", dir, id[0], id[1], i);
+}
+
+int spool_inputs(MPI_Comm comm, char *const *paths, int n, const char *dir, const char *out, spool *s, precis_err *e)
 {
     static int calls; /* one name space per call (a job spools each table) */
     int rank, size, rc = -1, id[2] = {0, 0};
     int64_t *info = NULL, *load = NULL;
     int *owner = NULL, *gz = NULL;
     char *made = NULL;
-    char path[4200];
+    char path[4200], odir[4096];
+    int64_t zbytes = 0, bytes = 0;
     double t0 = MPI_Wtime();
+    if (!dir) {
+        job_dir_of(out, odir, sizeof odir);
+        dir = odir;
+    }
     memset(s, 0, sizeof *s);
     s->n = n;
     MPI_CHECK(MPI_Comm_rank(comm, &rank), e);
@@ -163,15 +175,15 @@ int spool_inputs(MPI_Comm comm, char *const *paths, int n, const char *dir, spoo
     int ngz = 0;
     for (int i = 0; i < n; i++) {
         if (info[i] > K_GZIP) {
-            PERR(e, PRECIS_EXIT_DATA, "%s holds %s-compressed data; precis-clean reads plain or gzip-compressed CSV, so decompress it first (%s)",
+            PERR(e, PRECIS_EXIT_DATA, "%s holds %s-compressed data; Precis reads plain or gzip-compressed CSV, so decompress it first (%s)",
                  paths[i], kind_name[info[i]], kind_tool[info[i]]);
             goto fail; /* every rank sees the same kinds: no agreement needed */
         }
         if (info[i] == K_GZIP) gz[ngz++] = i;
     }
-    if (ngz == 0) {
-        free(info); free(owner); free(gz); free(made); free(load);
-        return 0;
+    if (ngz == 0) { /* nothing to decompress: only the frees below */
+        rc = 0;
+        goto fail;
     }
     /* largest first, each to the least loaded rank: the same on every rank */
     for (int a = 1; a < ngz; a++) /* (insertion sort: a few thousand part files at most) */
@@ -192,7 +204,7 @@ int spool_inputs(MPI_Comm comm, char *const *paths, int n, const char *dir, spoo
     for (int a = 0; a < ngz && !e->code; a++) {
         int i = gz[a];
         if (owner[i] != rank) continue;
-        snprintf(path, sizeof path, "%.4000s/.precis-spool.%d.%d.%d", dir, id[0], id[1], i);
+        spool_path(path, sizeof path, dir, id, i);
         int out = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (out < 0) {
             PERR(e, PRECIS_EXIT_IO, "cannot create %s to decompress %s into: %s (give --spool DIR)", path, paths[i], strerror(errno));
@@ -205,29 +217,28 @@ int spool_inputs(MPI_Comm comm, char *const *paths, int n, const char *dir, spoo
     for (int a = 0; a < ngz && !e->code; a++) {
         int i = gz[a];
         struct stat st;
-        snprintf(path, sizeof path, "%.4000s/.precis-spool.%d.%d.%d", dir, id[0], id[1], i);
+        spool_path(path, sizeof path, dir, id, i);
         if ((s->fd[i] = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(s->fd[i], &st) != 0)
             PERR(e, PRECIS_EXIT_IO, "cannot open %s, the decompressed copy of %s: %s (every rank must see the spool directory: "
                  "give --spool DIR on a shared file system)", path, paths[i], strerror(errno));
         else s->size[i] = st.st_size;
-        s->nspooled++;
-        s->zbytes += info[n + i];
-        s->bytes += s->size[i] > 0 ? s->size[i] : 0;
+        zbytes += info[n + i];
+        bytes += s->size[i] > 0 ? s->size[i] : 0;
     }
     if (precis_agree(comm, e)) goto fail; /* every rank has opened every spool file */
     for (int i = 0; i < n; i++)
         if (made[i]) {
-            snprintf(path, sizeof path, "%.4000s/.precis-spool.%d.%d.%d", dir, id[0], id[1], i);
+            spool_path(path, sizeof path, dir, id, i);
             if (unlink(path) != 0) log_all(LOG_WARN, "cannot remove %s (a decompressed input: delete it): %s", path, strerror(errno));
             made[i] = 0;
         }
-    LOG_INFO("decompressed %d gzip input%s (%.1f MB to %.1f MB) in %.2f s", ngz, ngz == 1 ? "" : "s", (double)s->zbytes / 1e6,
-             (double)s->bytes / 1e6, MPI_Wtime() - t0);
+    LOG_INFO("decompressed %d gzip input%s (%.1f MB to %.1f MB) in %.2f s", ngz, ngz == 1 ? "" : "s", (double)zbytes / 1e6,
+             (double)bytes / 1e6, MPI_Wtime() - t0);
     rc = 0;
 fail:
     for (int i = 0; made && i < n; i++)
         if (made[i]) {
-            snprintf(path, sizeof path, "%.4000s/.precis-spool.%d.%d.%d", dir, id[0], id[1], i);
+            spool_path(path, sizeof path, dir, id, i);
             unlink(path);
         }
     free(info); free(owner); free(gz); free(made); free(load);

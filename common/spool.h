@@ -41,16 +41,15 @@ typedef struct spool {
     int n;
     int *fd;        /* per input: its open, unlinked spool file, or -1 (read the input itself) */
     int64_t *size;  /* per input: decompressed bytes, or -1 */
-    int nspooled;   /* inputs with a spool file */
-    int64_t zbytes, bytes; /* compressed and decompressed bytes of those */
 } spool;
 
 /* Collective over comm. Decompress the gzip inputs among paths[0..n) into
- * spool files in dir (see DESIGN). Returns 0 with *s filled (every fd -1
- * when no input is compressed), or -1 on every rank with nothing left open
- * or on disk: code 3 for damaged or unsupported compressed data, 4 for I/O
- * (a spool file that cannot be written or opened), 75 when stopped. */
-int spool_inputs(MPI_Comm comm, char *const *paths, int n, const char *dir, spool *s, precis_err *e);
+ * spool files in dir (a job's --spool), or when dir is NULL in the directory
+ * of out (the job's --out); see DESIGN. Returns 0 with *s filled (every fd
+ * -1 when no input is compressed), or -1 on every rank with nothing left
+ * open or on disk: code 3 for damaged or unsupported compressed data, 4 for
+ * I/O (a spool file that cannot be written or opened), 75 when stopped. */
+int spool_inputs(MPI_Comm comm, char *const *paths, int n, const char *dir, const char *out, spool *s, precis_err *e);
 
 /* Close the spool files (their space is freed then). Can't fail. */
 void spool_close(spool *s);

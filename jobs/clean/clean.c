@@ -752,10 +752,7 @@ static int load_table(ctx *c, int ti, precis_err *e)
     csv_opts co;
     csv_opts_default(&co);
     co.delim = c->o.delim;
-    char sdir[4000];
-    if (c->o.spool) snprintf(sdir, sizeof sdir, "%.3999s", c->o.spool);
-    else job_dir_of(c->o.out, sdir, sizeof sdir);
-    if (spool_inputs(c->comm, t->files.path, t->files.n, sdir, &t->sp, e)) return -1;
+    if (spool_inputs(c->comm, t->files.path, t->files.n, c->o.spool, c->o.out, &t->sp, e)) return -1;
     for (int i = 0; i < t->files.n; i++) /* (the size a row's source position can address: see find_inputs) */
         if (t->sp.size[i] >= INT64_C(1) << 40)
             return PERR(e, PRECIS_EXIT_DATA, "%s: %lld bytes decompressed, more than the 1 TiB a row's source position can address; split the file",

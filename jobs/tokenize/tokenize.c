@@ -75,7 +75,7 @@ int tokenize_run(int argc, char **argv, MPI_Comm comm)
     pii_key key;
     memset(&key, 0, sizeof key);
     inputs_list in = {0, NULL};
-    spool sp = {0, NULL, NULL, 0, 0, 0};
+    spool sp = {0, NULL, NULL};
     csv_reader *r = NULL;
     textbuf out = {NULL, 0, 0};
     char *keep = NULL;
@@ -94,12 +94,7 @@ int tokenize_run(int argc, char **argv, MPI_Comm comm)
     csv_opts_default(&co);
     if (csv_delim_option(o.delimiter, &co.delim, e) == 0 && pii_key_load(o.key, &key, e) == 0) inputs_expand(o.in, "*.csv|*.csv.gz", 0, &in, e);
     if (precis_agree(comm, e)) goto done;
-    {
-        char dir[4096];
-        if (o.spool) snprintf(dir, sizeof dir, "%s", o.spool);
-        else job_dir_of(o.out, dir, sizeof dir);
-        if (spool_inputs(comm, in.path, in.n, dir, &sp, e)) goto done;
-    }
+    if (spool_inputs(comm, in.path, in.n, o.spool, o.out, &sp, e)) goto done;
     co.fds = sp.fd;
     co.names = in.path;
     if (csv_open(comm, in.path, in.n, &co, &r, e)) goto done;
