@@ -64,9 +64,10 @@ static int ymd(int64_t y, int64_t m, int64_t d, int64_t *days)
     return 0;
 }
 
-int datefmt_parse(int f, const char *s, size_t len, int64_t tz, int64_t *ts)
+int datefmt_parse(int f, const char *s, size_t len, const tz_zone *tz, int64_t *ts)
 {
-    int64_t y, m, d, days, secs = 0, off = tz;
+    int64_t y, m, d, days, secs = 0, off = 0;
+    int local = 1;
     size_t used;
     while (len && (*s == ' ' || *s == '\t')) s++, len--;
     while (len && (s[len - 1] == ' ' || s[len - 1] == '\t')) len--;
@@ -83,8 +84,7 @@ int datefmt_parse(int f, const char *s, size_t len, int64_t tz, int64_t *ts)
                 if (hh < 0 || mi < 0 || ss < 0 || hh > 23 || mi > 59 || ss > 60) return -1;
                 secs = hh * 3600 + mi * 60 + ss;
             }
-            *ts = days * 86400 + secs - off;
-            return 0;
+            return tz_to_utc(tz, days * 86400 + secs, ts);
         }
         /* fall through */
     case DF_SLASH: {
@@ -100,16 +100,17 @@ int datefmt_parse(int f, const char *s, size_t len, int64_t tz, int64_t *ts)
             p += used;
             if (p < len) {
                 if (f != DF_ISO || parse_offset(s + p, len - p, &off)) return -1;
+                local = 0;
             }
         }
+        if (local) return tz_to_utc(tz, days * 86400 + secs, ts);
         *ts = days * 86400 + secs - off;
-        return 0;
+        return TZ_EXACT;
     }
     case DF_YMD8:
         if (len != 8 || digits(s, 4, &y) || digits(s + 4, 2, &m) || digits(s + 6, 2, &d) || ymd(y, m, d, &days))
             return -1;
-        *ts = days * 86400 - off;
-        return 0;
+        return tz_to_utc(tz, days * 86400, ts);
     case DF_EPOCH: {
         int neg = len && s[0] == '-';
         size_t a = (neg || (len && s[0] == '+')) ? 1 : 0;

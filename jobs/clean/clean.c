@@ -148,6 +148,7 @@ _Static_assert(sizeof(crow) == 96, "crow is meant to stay 96 bytes");
 
 typedef struct colstat {
     int64_t missing, invalid, imputed, outliers;
+    int64_t tz_gap, tz_fold;   /* local times clocks skipped, or repeated (tz.h) */
 } colstat;
 
 typedef struct table {
@@ -197,7 +198,7 @@ typedef struct ctx {
     clean_opts o;
     pii_key key;
     char fp[17];
-    int64_t tz;
+    tz_zone tz;
     int forced_fmt;
     strdict dict[D_N];
     int32_t *dmap[D_N];
@@ -503,6 +504,7 @@ static int date_index(const fdef *f) { return f->type == F_TS ? 0 : f->type == F
  * pass in the winning format; otherwise the table is parsed again in it. */
 typedef struct datehit {
     int fmt;      /* -1: empty, or no format parses it */
+    int kind;     /* TZ_EXACT, TZ_GAP or TZ_FOLD */
     int64_t ts;
 } datehit;
 
@@ -520,7 +522,7 @@ static void detect_dates(ctx *c, const int *dk, const int *dix, int nd, const cs
         trim(&v, &l);
         for (int j = -1; l && j < DF_N; j++) { /* the column's last format first */
             int f = j < 0 ? hint[di] : j;
-            if (j == hint[di] || datefmt_parse(f, v, l, c->tz, &hit[k].ts)) continue;
+            if (j == hint[di] || (hit[k].kind = datefmt_parse(f, v, l, &c->tz, &hit[k].ts)) < 0) continue;
             hit[k].fmt = hint[di] = f;
             votes[di][f]++;
             break;
@@ -614,8 +616,9 @@ static int parse_record(ctx *c, int ti, const csv_record *rec, const colmap *cm,
         case F_TS:
         case F_BIRTH: {
             int64_t ts = 0;
-            int ok = hit ? (ts = hit[k].ts, hit[k].fmt >= 0) : datefmt_parse(t->fmt[date_index(f)], v, l, c->tz, &ts) == 0;
-            int inrange = ok && ts >= TS_MIN && ts < TS_MAX;
+            int kind = hit ? (ts = hit[k].ts, hit[k].fmt >= 0 ? hit[k].kind : -1)
+                           : datefmt_parse(t->fmt[date_index(f)], v, l, &c->tz, &ts);
+            int ok = kind >= 0, inrange = ok && ts >= TS_MIN && ts < TS_MAX;
             if (!inrange) {
                 if (f->req) { *field = k; return ok ? R_DATE_RANGE : R_INVALID_DATE; }
                 t->col[k].invalid++;
@@ -623,11 +626,13 @@ static int parse_record(ctx *c, int ti, const csv_record *rec, const colmap *cm,
                 if (f->type == F_TS) r->ts = TS_MISSING;
                 break;
             }
+            if (kind == TZ_GAP) t->col[k].tz_gap++;
+            else if (kind == TZ_FOLD) t->col[k].tz_fold++;
             if (f->type == F_TS) r->ts = ts;
             else {
                 int64_t y;
                 int m, d;
-                tu_civil_from_days(tu_floordiv(ts + c->tz, 86400), &y, &m, &d);
+                tu_civil_from_days(tu_floordiv(ts + tz_offset_at(&c->tz, ts), 86400), &y, &m, &d);
                 r->birth_year = (int32_t)y;
             }
             break;
@@ -1448,7 +1453,7 @@ fail:
 
 /* ------------------------------------------------------- statistics */
 
-enum { NC = 10, NS = 4 + R_N + 7 + NC * 4 };
+enum { NC = 10, NS = 4 + R_N + 7 + NC * 6 };
 
 /* Everything the report needs from a table's clean rows, from one scan of
  * them (the rows are wide: each scan costs as much as the work in it), then
@@ -1530,10 +1535,12 @@ static int table_stats(ctx *c, int ti, tstats *st, precis_err *e)
     int o = 4 + R_N;
     l[o] = t->repeats; l[o + 1] = t->dropped; l[o + 2] = t->orphans; l[o + 3] = t->refunds; l[o + 4] = t->blank;
     for (int k = 0; k < NC; k++) {
-        l[o + 7 + 4 * k] = t->col[k].missing;
-        l[o + 8 + 4 * k] = t->col[k].invalid;
-        l[o + 9 + 4 * k] = t->col[k].imputed;
-        l[o + 10 + 4 * k] = t->col[k].outliers;
+        l[o + 7 + 6 * k] = t->col[k].missing;
+        l[o + 8 + 6 * k] = t->col[k].invalid;
+        l[o + 9 + 6 * k] = t->col[k].imputed;
+        l[o + 10 + 6 * k] = t->col[k].outliers;
+        l[o + 11 + 6 * k] = t->col[k].tz_gap;
+        l[o + 12 + 6 * k] = t->col[k].tz_fold;
     }
     MPI_CHECK(MPI_Allreduce(l, st->g, NS, MPI_INT64_T, MPI_SUM, c->comm), e);
     MPI_CHECK(MPI_Allreduce(&latest, &st->latest, 1, MPI_INT64_T, MPI_MAX, c->comm), e);
@@ -1614,21 +1621,27 @@ static int build_quality(ctx *c, json_t *root, int64_t *tot_in, int64_t *tot_rej
             if (f->type == F_DROP || !t->have_col[k]) continue;
             json_t *cj = json_object();
             int64_t in = g[0] ? g[0] : 1;
-            json_object_set_new(cj, "missing", json_integer(g[o + 7 + 4 * k]));
-            json_object_set_new(cj, "missing_rate", json_real((double)g[o + 7 + 4 * k] / (double)in));
-            json_object_set_new(cj, "invalid", json_integer(g[o + 8 + 4 * k]));
-            json_object_set_new(cj, "invalid_rate", json_real((double)g[o + 8 + 4 * k] / (double)in));
-            json_object_set_new(cj, "imputed", json_integer(g[o + 9 + 4 * k]));
+            json_object_set_new(cj, "missing", json_integer(g[o + 7 + 6 * k]));
+            json_object_set_new(cj, "missing_rate", json_real((double)g[o + 7 + 6 * k] / (double)in));
+            json_object_set_new(cj, "invalid", json_integer(g[o + 8 + 6 * k]));
+            json_object_set_new(cj, "invalid_rate", json_real((double)g[o + 8 + 6 * k] / (double)in));
+            json_object_set_new(cj, "imputed", json_integer(g[o + 9 + 6 * k]));
             if (f->type == F_NUM || f->type == F_TS || f->type == F_BIRTH) put_num_stats(st, k, cj);
             if (f->type == F_NUM && t->has_bounds[f->idx]) {
-                json_object_set_new(cj, "outliers", json_integer(g[o + 10 + 4 * k]));
-                json_object_set_new(cj, "outlier_rate", json_real((double)g[o + 10 + 4 * k] / (double)(g[1] ? g[1] : 1)));
+                json_object_set_new(cj, "outliers", json_integer(g[o + 10 + 6 * k]));
+                json_object_set_new(cj, "outlier_rate", json_real((double)g[o + 10 + 6 * k] / (double)(g[1] ? g[1] : 1)));
                 json_object_set_new(cj, "outlier_bounds", json_pack("[f, f]", t->lo_bound[f->idx], t->hi_bound[f->idx]));
             }
             if (f->type == F_NUM && !isnan(t->impute_value[f->idx]) && strcmp(c->o.impute, "none"))
                 json_object_set_new(cj, "imputed_with", json_real(t->impute_value[f->idx]));
-            if (f->type == F_TS || f->type == F_BIRTH)
+            if (f->type == F_TS || f->type == F_BIRTH) {
                 json_object_set_new(cj, "date_format", json_string(datefmt_names[t->fmt[date_index(f)]]));
+                json_object_set_new(cj, "tz_nonexistent", json_integer(g[o + 11 + 6 * k]));
+                json_object_set_new(cj, "tz_ambiguous", json_integer(g[o + 12 + 6 * k]));
+                if (g[o + 11 + 6 * k] || g[o + 12 + 6 * k])
+                    LOG_WARN("%s.%s: %lld local times fall where %s's clocks skip forward (read with the offset in force before the change) and %lld where they repeat (the earlier instant taken)",
+                             TD[ti].name, f->name, (long long)g[o + 11 + 6 * k], c->o.tz, (long long)g[o + 12 + 6 * k]);
+            }
             if (f->type == F_CAT) json_object_set_new(cj, "distinct", json_integer(st->distinct[k]));
             if (f->type == F_ID) json_object_set_new(cj, "distinct", json_integer(st->ids));
             json_object_set_new(cols, f->name, cj);
@@ -1643,6 +1656,7 @@ static int build_quality(ctx *c, json_t *root, int64_t *tot_in, int64_t *tot_rej
     json_object_set_new(root, "reject_rate", json_real(rate));
     json_object_set_new(root, "max_reject_rate", json_real(c->o.max_reject));
     json_object_set_new(root, "tz", json_string(c->o.tz));
+    if (c->tz.named) json_object_set_new(root, "tzdata", json_string(c->tz.version));
     json_object_set_new(root, "key_fingerprint", json_string(c->fp));
     return 0;
 }
@@ -1892,6 +1906,7 @@ static int write_clean(ctx *c, const char *params, const char *inputs, const cha
     TRY(h5io_create(c->comm, c->o.out, &f, e));
     TRY(h5io_set_provenance(f, "clean", params, inputs, c->fp, e));
     TRY(h5io_attr_set_str(f, "/", "tz", c->o.tz, e));
+    if (c->tz.named) TRY(h5io_attr_set_str(f, "/", "tzdata", c->tz.version, e));
     TRY(h5io_attr_set_i64(f, "/", "slots", c->o.slots, e));
     for (int ti = 0; ti < T_N; ti++)
         if (c->t[ti].present) TRY(write_table(c, f, ti, e));
@@ -1993,7 +2008,7 @@ int clean_run(int argc, char **argv, MPI_Comm comm)
         {"max-reject-rate", OPT_DOUBLE, &o->max_reject, "0.01", "stop with exit 3 above this share of rejected rows", 0, 1, NULL},
         {"map", OPT_LIST, &o->map, NULL, "table.column=SourceColumn: rename an input column", 0, 0, NULL},
         {"date-format", OPT_STR, &o->date_format, "auto", "date format", 0, 0, "auto|iso|yyyymmdd|yyyy/mm/dd|epoch"},
-        {"tz", OPT_STR, &o->tz, "UTC", "time zone of dates without an offset: UTC or +HH:MM", 0, 0, NULL},
+        {"tz", OPT_STR, &o->tz, "UTC", "time zone of dates without an offset: UTC, +HH:MM or a zone name (Europe/Berlin)", 0, 0, NULL},
         {"slots", OPT_INT, &o->slots, "16384", "hash slots S (a power of two, >= 50 x ranks)", 1, 1 << 30, NULL},
         {"phone-region", OPT_STR, &o->region, "CN", "country rule for phone normalisation", 0, 0, "CN|US|GB|NONE"},
         {"refunds", OPT_STR, &o->refunds, "net", "negative amount or quantity: keep with a refund flag, or reject", 0, 0, "net|reject"},
@@ -2033,7 +2048,7 @@ int clean_run(int argc, char **argv, MPI_Comm comm)
     if (!o->out) PERR(e, PRECIS_EXIT_USAGE, "option --out FILE is required");
     else if (job_check_out(comm, o->out, e)) (void)0;
     else if (!slots_valid(o->slots)) PERR(e, PRECIS_EXIT_USAGE, "option --slots: %lld is not a power of two", (long long)o->slots);
-    else if (datefmt_tz_offset(o->tz, &c->tz)) PERR(e, PRECIS_EXIT_USAGE, "option --tz: '%s' is not UTC or +HH:MM", o->tz);
+    else if (tz_open_comm(comm, "option --tz", o->tz, &c->tz, e)) (void)0;
     else if (csv_delim_option(o->delimiter, &o->delim, e) == 0 && (o->dec = o->decimal[0]) == o->delim)
         PERR(e, PRECIS_EXIT_USAGE, "option --decimal: '%s' is also the delimiter (give --delimiter ';' for files whose numbers read 12,50)", o->decimal);
     else if (e->code == 0 && check_maps(c, e) == 0) {
@@ -2152,6 +2167,7 @@ done:
         free(c->dmap[d]);
     }
     pii_key_wipe(&c->key);
+    tz_close(&c->tz);
     if (c->idc) explicit_bzero(c->idc, sizeof(idc_entry) << IDC_BITS);   /* raw ids */
     free(c->idc);
     if (c->ob_blk) explicit_bzero(c->ob_blk, 16 * OB_N);   /* blocks of raw order ids */

@@ -75,15 +75,16 @@ static int read_col(h5io_file *f, const char *name, hid_t type, size_t esz, int6
     return h5io_read_rows(f, name, type, off, n, *out, e);
 }
 
-static int parse_day(const char *s, int64_t tz, int64_t *day)
+/* The calendar day in clean.h5's zone of UTC second ts */
+static int64_t day_of(int64_t ts, const tz_zone *tz) { return tu_floordiv(ts + tz_offset_at(tz, ts), 86400); }
+
+static int parse_day(const char *s, const tz_zone *tz, int64_t *day)
 {
     int64_t ts;
-    if (datefmt_parse(DF_ISO, s, strlen(s), tz, &ts)) return -1;
-    *day = tu_floordiv(ts + tz, 86400);
+    if (datefmt_parse(DF_ISO, s, strlen(s), tz, &ts) < 0) return -1;
+    *day = day_of(ts, tz);
     return 0;
 }
-
-static int64_t day_of(int64_t ts, int64_t tz) { return tu_floordiv(ts + tz, 86400); }
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -156,6 +157,8 @@ int rfm_run(int argc, char **argv, MPI_Comm comm)
     h5io_file *in = NULL, *out = NULL;
     tx t;
     memset(&t, 0, sizeof t);
+    tz_zone tz;
+    memset(&tz, 0, sizeof tz);
     char *tzs = NULL, *fp = NULL, *cat_names = NULL, *chan_names = NULL, *params = NULL, *inputs = NULL;
     size_t cat_w = 0, chan_w = 0;
     feat fs[16];
@@ -176,11 +179,24 @@ int rfm_run(int argc, char **argv, MPI_Comm comm)
     if (job_check_out(comm, o.out, e)) goto done;
     if (parse_features(o.features, fs, &nfeat, e)) goto done;
     if (h5io_open(comm, o.in, 0, &in, e)) goto done;
-    int64_t S = 0, tz = 0, lo, hi, off, cnt;
+    int64_t S = 0, lo, hi, off, cnt;
     if (h5io_attr_get_i64(in, "/", "slots", &S, e) || h5io_attr_get_str(in, "/", "tz", &tzs, e) ||
         h5io_attr_get_str(in, "/", "key_fingerprint", &fp, e))
         goto done;
-    if (!slots_valid(S) || datefmt_tz_offset(tzs, &tz)) { PERR(e, PRECIS_EXIT_DATA, "%s: bad slots or tz attribute", o.in); goto done; }
+    if (!slots_valid(S)) { PERR(e, PRECIS_EXIT_DATA, "%s: bad slots attribute", o.in); goto done; }
+    {
+        char what[300];
+        snprintf(what, sizeof what, "%.250s: tz attribute", o.in);
+        if (tz_open_comm(comm, what, tzs, &tz, e)) { e->code = PRECIS_EXIT_DATA; goto done; }
+    }
+    if (tz.named) { /* days are counted in this machine's copy of the zone */
+        precis_err e2 = {0};
+        char *v = NULL;
+        if (h5io_attr_get_str(in, "/", "tzdata", &v, &e2) == 0 && strcmp(v, tz.version))
+            LOG_WARN("%s was cleaned with time zone database %s, and this machine has %s: days in %s may differ where its rules changed",
+                     o.in, v, tz.version, tzs);
+        free(v);
+    }
     if (!h5io_exists(in, "/transactions/slot_offsets")) { PERR(e, PRECIS_EXIT_DATA, "%s has no /transactions table", o.in); goto done; }
     slots_range(rank, size, S, &lo, &hi);
     if (h5io_slot_rows(in, "/transactions", lo, hi, &off, &cnt, e)) goto done;
@@ -205,18 +221,18 @@ int rfm_run(int argc, char **argv, MPI_Comm comm)
     /* as_of and calibration end (days) */
     int64_t last = INT64_MIN, glast, as_of, cal_end;
     for (int64_t i = 0; i < t.n; i++)
-        if (!(t.flags[i] & FL_REFUND) && day_of(t.ts[i], tz) > last) last = day_of(t.ts[i], tz);
+        if (!(t.flags[i] & FL_REFUND) && day_of(t.ts[i], &tz) > last) last = day_of(t.ts[i], &tz);
     MPI_CHECK(MPI_Allreduce(&last, &glast, 1, MPI_INT64_T, MPI_MAX, comm), e);
     if (o.as_of) {
-        if (parse_day(o.as_of, tz, &as_of)) { PERR(e, PRECIS_EXIT_USAGE, "option --as-of: '%s' is not YYYY-MM-DD", o.as_of); goto done; }
+        if (parse_day(o.as_of, &tz, &as_of)) { PERR(e, PRECIS_EXIT_USAGE, "option --as-of: '%s' is not YYYY-MM-DD", o.as_of); goto done; }
     } else {
         if (glast == INT64_MIN) { PERR(e, PRECIS_EXIT_DATA, "%s has no purchases (only refunds or no rows)", o.in); goto done; }
         as_of = glast + 1;
     }
     cal_end = as_of;
-    if (o.cal_end && parse_day(o.cal_end, tz, &cal_end)) { PERR(e, PRECIS_EXIT_USAGE, "option --calibration-end: '%s' is not YYYY-MM-DD", o.cal_end); goto done; }
+    if (o.cal_end && parse_day(o.cal_end, &tz, &cal_end)) { PERR(e, PRECIS_EXIT_USAGE, "option --calibration-end: '%s' is not YYYY-MM-DD", o.cal_end); goto done; }
     int64_t from_day = o.window > 0 ? as_of - o.window : INT64_MIN;
-    #define IN_WINDOW(i) (day_of(t.ts[i], tz) >= from_day && day_of(t.ts[i], tz) < as_of)
+    #define IN_WINDOW(i) (day_of(t.ts[i], &tz) >= from_day && day_of(t.ts[i], &tz) < as_of)
 
     /* top-C categories by global purchase spend (exact sums), ties by code */
     int C = (int)(o.topc < ncat ? o.topc : ncat);
@@ -264,7 +280,7 @@ int rfm_run(int argc, char **argv, MPI_Comm comm)
             if (!IN_WINDOW(i)) continue;
             total += t.amount[i];
             if (t.flags[i] & FL_REFUND) continue;
-            int64_t d = day_of(t.ts[i], tz);
+            int64_t d = day_of(t.ts[i], &tz);
             nrows++;
             purch += t.amount[i];
             if (has_order) obuf[norders++] = t.order[i];
@@ -483,6 +499,7 @@ done:
     rc = job_exit(comm, e);
     h5io_close(in);
     tx_free(&t);
+    tz_close(&tz);
     free(tzs); free(fp); free(cat_names); free(chan_names); free(params); free(inputs);
     free(ck); free(cl); free(rec); free(freq); free(mtot); free(mavg); free(ten); free(gap); free(ditems);
     free(first_ts); free(last_ts); free(slot);

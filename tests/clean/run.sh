@@ -472,6 +472,35 @@ expect_exit "bzip2 data" 3 "b.csv holds bzip2-compressed data" --transactions "$
 expect_exit "a spool directory that does not exist" 4 "cannot create $TMP/nowhere/.precis-spool" --transactions "$TMP/gz/ok.gz" --spool "$TMP/nowhere"
 expect_eq "no decompressed copy left after the three damaged inputs" "$left" "0"
 
+echo "clean: --tz with a zone name: local times as Python's zoneinfo reads them (np=1, 3)"
+$PY "$H/tz_check.py" make "$TMP/tz.csv"
+for z in Europe/Berlin America/Sao_Paulo Australia/Lord_Howe America/New_York UTC; do
+  rm -rf "$TMP/tz" && mkdir -p "$TMP/tz"
+  run 3 $BIN/precis-clean --transactions "$TMP/tz.csv" --pii-key "$TMP/pii.key" --out "$TMP/tz/clean.h5" --max-reject-rate 0 --tz $z > "$TMP/tz.log" 2>&1 \
+    || { fail "--tz $z np=3"; tail -3 "$TMP/tz.log"; continue; }
+  out=$($PY "$H/tz_check.py" check $z "$TMP/tz.csv" "$TMP/tz/clean.h5" "$TMP/tz/quality.json" 2>&1) && pass "$out" || fail "--tz $z: $out"
+  if [ $z = Europe/Berlin ]; then
+    grep -q "warn: transactions.ts: [1-9][0-9]* local times fall where Europe/Berlin's clocks skip" "$TMP/tz.log" && pass "the skipped and repeated local times are named on stderr" || fail "tz warning: $(grep warn "$TMP/tz.log")"
+    mv "$TMP/tz/clean.h5" "$TMP/tz3.h5" && rm -rf "$TMP/tz"/*   # the same --out: the report names the quarantine directory
+    run 1 $BIN/precis-clean --transactions "$TMP/tz.csv" --pii-key "$TMP/pii.key" --out "$TMP/tz/clean.h5" --max-reject-rate 0 --tz $z >/dev/null 2>&1
+    out=$($PY "$H/../h5same.py" "$TMP/tz3.h5" "$TMP/tz/clean.h5" | tail -1 || true)
+    [[ "$out" == *", 0 differ" ]] && pass "--tz $z: np=1 equals np=3 ($out)" || fail "--tz $z np=1 vs np=3: $out"
+  fi
+done
+# a birth date is a local calendar date: its year survives a zone 14 hours east of UTC
+printf 'customer_id,gender,birth_date\nK1,F,2000-01-01\nK2,M,1999-12-31\n' > "$TMP/tzc.csv"
+printf 'customer_id,ts,quantity,amount\nK1,2024-01-01 00:30:00,1,5\n' > "$TMP/tzt.csv"
+rm -rf "$TMP/tz" && mkdir -p "$TMP/tz"
+run 2 $BIN/precis-clean --transactions "$TMP/tzt.csv" --customers "$TMP/tzc.csv" --pii-key "$TMP/pii.key" --out "$TMP/tz/clean.h5" --tz Pacific/Kiritimati >/dev/null 2>&1
+$PY -c "
+import h5py; f = h5py.File('$TMP/tz/clean.h5', 'r')
+assert sorted(f['customers/birth_year'][:].tolist()) == [1999, 2000], f['customers/birth_year'][:]
+assert f['transactions/ts'][0] == 1704018600, f['transactions/ts'][0]" && pass "--tz Pacific/Kiritimati (+14): birth years 1999 and 2000 kept; 00:30 local is 10:30 UTC the day before" || fail "Kiritimati birth years"
+for bad in Mars/Olympus ../../etc/passwd right/Europe/Berlin; do
+  set +e; run 3 $BIN/precis-clean --transactions "$TMP/tzt.csv" --pii-key "$TMP/pii.key" --out "$TMP/tz/x.h5" --tz $bad > "$TMP/tz.log" 2>&1; rc=$?; set -e
+  [ $rc = 2 ] && grep -q "option --tz: '$bad' is not" "$TMP/tz.log" && pass "--tz $bad: exit 2 naming it" || fail "--tz $bad: rc=$rc $(grep error "$TMP/tz.log" | head -1)"
+done
+
 echo "clean: --delimiter and --decimal, a European export (np=3)"
 # the same clean data written with ';' between fields and ',' as the decimal
 # mark (as a European spreadsheet exports it): the same clean.h5 datasets

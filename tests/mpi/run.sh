@@ -181,4 +181,17 @@ for np in 1 2 3 4; do
   set +e; out=$(run $np $B/t_agree 2>/dev/null); rc=$?; set -e
   expect_eq "agree np=$np ($out)" "$rc" "3"
 done
+echo "mpi: time zone tables equal Python's zoneinfo (every 5th zone of the database and named ones), the same on every rank"
+zones="Europe/Berlin America/New_York Australia/Lord_Howe America/Sao_Paulo Asia/Kolkata UTC $($PY -c "import zoneinfo; print(' '.join(sorted(zoneinfo.available_timezones())[::5]))")"
+for np in 1 3; do
+  [ $np = 3 ] && zones="Europe/Berlin Australia/Lord_Howe Nowhere/City"
+  run $np $B/t_tz $zones > "$TMP/tz$np.out" 2>"$TMP/tz.err" || { fail "t_tz np=$np exited $?"; cat "$TMP/tz.err"; continue; }
+  if [ $np = 1 ]; then
+    $PY "$(dirname "$0")/tz_ref.py" "$TMP/tz1.out" > "$TMP/tzref.out" && pass "tz tables: $(tail -1 "$TMP/tzref.out")" || { fail "tz tables vs zoneinfo"; grep FAIL "$TMP/tzref.out" | head -5; }
+  else
+    grep -q "^error .*'Nowhere/City' is not a time zone" "$TMP/tz3.out" && ! grep -q "ranks differ" "$TMP/tz3.out" &&
+      [ "$(grep -c '^zone' "$TMP/tz3.out")" = 2 ] && pass "np=3: every rank has rank 0's table; an unknown name fails on every rank" || fail "t_tz np=3: $(cat "$TMP/tz3.out" | grep -v '^-\?[0-9]')"
+  fi
+done
+
 finish

@@ -9,14 +9,19 @@ c, f = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
 t = c["transactions"]
 tzs = c.attrs["tz"]
 tzs = tzs.decode() if isinstance(tzs, bytes) else tzs
-tz = 0 if tzs in ("UTC", "Z") else (1 if tzs[0] == "+" else -1) * (int(tzs[1:3]) * 3600 + int(tzs[4:6]) * 60)
+named = tzs not in ("UTC", "Z", "utc") and tzs[0] not in "+-"
+tz = 0 if tzs in ("UTC", "Z", "utc") or named else (1 if tzs[0] == "+" else -1) * (int(tzs[1:3]) * 3600 + int(tzs[4:6]) * 60)
 df = pd.DataFrame({"key": t["customer_key"][:], "lo": t["customer_key_lo"][:], "ts": t["ts"][:],
                    "amount": t["amount"][:], "flags": t["flags"][:], "item": t["item"][:],
                    "cat": t["category"][:], "chan": t["channel"][:]})
 has_order = "order_key" in t
 if has_order:
     df["order"] = t["order_key"][:]
-df["day"] = (df.ts + tz) // 86400
+if named:  # a zone name: the calendar day of each instant in it, by pandas' own zone handling
+    local = pd.to_datetime(df.ts, unit="s", utc=True).dt.tz_convert(tzs).dt.tz_localize(None)
+    df["day"] = (local - pd.Timestamp("1970-01-01")).dt.days.astype("int64")
+else:
+    df["day"] = (df.ts + tz) // 86400
 df["refund"] = (df["flags"] & 4) > 0
 as_of = int(f.attrs["as_of_day"])
 cal_end = int(f.attrs["calibration_end_day"])

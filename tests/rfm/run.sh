@@ -36,6 +36,23 @@ assert X.attrs["row_keys"] in (b"/customers", "/customers")
 assert np.allclose(X[:].mean(axis=0), 0, atol=1e-9) and np.allclose(X[:].std(axis=0), 1, atol=1e-9)
 PYEOF
 
+echo "rfm: days are calendar days in clean.h5's named zone (--tz America/New_York)"
+mkdir -p "$TMP/ny"
+run 2 $BIN/precis-clean --in "$TMP/g" --pii-key "$TMP/pii.key" --out "$TMP/ny/clean.h5" --max-reject-rate 0.05 --tz America/New_York >/dev/null 2>&1 || fail "clean --tz"
+run 3 $BIN/precis-rfm --in "$TMP/ny/clean.h5" --out "$TMP/ny/f.h5" --calibration-end 2025-10-01 >/dev/null 2>&1 || fail "rfm of a named zone"
+$PY $H/check_rfm.py "$TMP/ny/clean.h5" "$TMP/ny/f.h5" > "$TMP/check3.out" && pass "every value equals pandas with days in America/New_York" || { fail "named zone vs pandas"; grep FAIL "$TMP/check3.out"; }
+$PY -c "
+import h5py, numpy as np, pandas as pd
+ts = h5py.File('$TMP/ny/clean.h5', 'r')['transactions/ts'][:]
+local = pd.to_datetime(ts, unit='s', utc=True).tz_convert('America/New_York').tz_localize(None)
+moved = int(((local - pd.Timestamp('1970-01-01')).days.to_numpy() != ts // 86400).sum())
+assert moved > len(ts) // 20, moved
+print(moved)" > "$TMP/moved.out" && pass "the check has teeth: $(cat "$TMP/moved.out") purchases fall on another day in New York than in UTC" || fail "moved days"
+cp "$TMP/ny/clean.h5" "$TMP/ny/bad.h5"
+$PY -c "import h5py; h5py.File('$TMP/ny/bad.h5', 'r+').attrs['tz'] = 'Nowhere/City'"
+set +e; run 2 $BIN/precis-rfm --in "$TMP/ny/bad.h5" --out "$TMP/ny/x.h5" > "$TMP/ny.log" 2>&1; rc=$?; set -e
+[ $rc = 3 ] && grep -q "bad.h5: tz attribute: 'Nowhere/City' is not a time zone" "$TMP/ny.log" && pass "a zone this machine lacks: exit 3 naming it" || fail "unknown zone attribute: rc=$rc $(grep error "$TMP/ny.log")"
+
 echo "rfm: special customers (one order, one day, only rejected rows, zero amounts, refunds)"
 cat > "$TMP/special.csv" <<'CSV'
 order_id,customer_id,item_id,category,quantity,unit_price,amount,ts,channel,campaign_id

@@ -14,6 +14,7 @@
 #include "slots.h"
 #include "strdict.h"
 #include "timeutil.h"
+#include "tz.h"
 #include "kmeans.h"
 
 typedef struct {
@@ -267,6 +268,79 @@ static void test_datefmt_iso_fast(void **state)
         if (ra == 0) assert_true(ta == tb), ok++;
     }
     assert_true(ok > 50000 && ok < 190000); /* both valid and invalid values came up */
+}
+
+/* Time zones: fixed offsets; named zones' changes to the second, their
+ * skipped and repeated local times (PEP 495 fold=0), a change after 2037
+ * (from the zone's rule, not its list of changes) and a half-hour one; the
+ * expected instants are Python zoneinfo's */
+static void test_tz(void **state)
+{
+    (void)state;
+    tz_zone z;
+    char msg[300];
+    int64_t u = 0;
+    assert_int_equal(tz_open("+05:30", &z, msg, sizeof msg), 0);
+    assert_int_equal(z.n, 1);
+    assert_int_equal(tz_offset_at(&z, 0), 19800);
+    assert_int_equal(tz_to_utc(&z, 19800, &u), TZ_EXACT);
+    assert_int_equal(u, 0);
+    tz_close(&z);
+    setenv("TZ", "America/New_York", 1);
+    assert_int_equal(tz_open("Europe/Berlin", &z, msg, sizeof msg), 0);
+    assert_string_equal(getenv("TZ"), "America/New_York"); /* the caller's TZ is left as it was */
+    assert_true(z.named && z.n > 100 && strlen(z.version) > 0);
+    assert_int_equal(tz_offset_at(&z, 1711846799), 3600);   /* 2024-03-31 00:59:59 UTC */
+    assert_int_equal(tz_offset_at(&z, 1711846800), 7200);
+    assert_int_equal(tz_offset_at(&z, 1729990799), 7200);   /* 2024-10-27 00:59:59 UTC */
+    assert_int_equal(tz_offset_at(&z, 1729990800), 3600);
+    assert_int_equal(tz_offset_at(&z, 4078429199), 3600);   /* 2099-03-29, by the zone's rule */
+    assert_int_equal(tz_offset_at(&z, 4078429200), 7200);
+    int64_t day = tu_days_from_civil(2024, 3, 31) * 86400;
+    assert_int_equal(tz_to_utc(&z, day + 9000, &u), TZ_GAP);  /* 02:30 does not happen */
+    assert_int_equal(u, 1711848600);
+    day = tu_days_from_civil(2024, 10, 27) * 86400;
+    assert_int_equal(tz_to_utc(&z, day + 9000, &u), TZ_FOLD); /* 02:30 happens twice */
+    assert_int_equal(u, 1729989000);
+    assert_int_equal(tz_to_utc(&z, day + 10800, &u), TZ_EXACT);
+    assert_int_equal(u, 1729994400);
+    assert_int_equal(tz_to_utc(&z, day + 7199, &u), TZ_EXACT);
+    assert_int_equal(u, 1729987199);
+    day = tu_days_from_civil(2099, 3, 29) * 86400;
+    assert_int_equal(tz_to_utc(&z, day + 9000, &u), TZ_GAP);
+    assert_int_equal(u, 4078431000);
+    assert_int_equal(datefmt_parse(DF_ISO, "2024-10-27 02:30:00", 19, &z, &u), TZ_FOLD);
+    assert_int_equal(datefmt_parse(DF_ISO, "2024-10-27T02:30:00+01:00", 25, &z, &u), TZ_EXACT);
+    assert_int_equal(u, 1729992600);
+    assert_int_equal(datefmt_parse(DF_EPOCH, "1729989000", 10, &z, &u), TZ_EXACT);
+    assert_int_equal(u, 1729989000);
+    tz_close(&z);
+    assert_int_equal(tz_open("Australia/Lord_Howe", &z, msg, sizeof msg), 0);
+    assert_int_equal(tz_offset_at(&z, 1705280400), 39600);
+    assert_int_equal(tz_offset_at(&z, 1721000000), 37800);
+    day = tu_days_from_civil(2024, 10, 6) * 86400;
+    assert_int_equal(tz_to_utc(&z, day + 8100, &u), TZ_GAP);  /* 02:15: clocks go 02:00 -> 02:30 */
+    assert_int_equal(u, 1728143100);
+    day = tu_days_from_civil(2024, 4, 7) * 86400;
+    assert_int_equal(tz_to_utc(&z, day + 6300, &u), TZ_FOLD);
+    assert_int_equal(u, 1712414700);
+    tz_close(&z);
+    assert_int_equal(tz_open("America/Sao_Paulo", &z, msg, sizeof msg), 0);
+    assert_int_equal(datefmt_parse(DF_YMD8, "20181104", 8, &z, &u), TZ_GAP); /* clocks skipped midnight */
+    assert_int_equal(u, 1541300400);
+    tz_close(&z);
+    static const char *const bad[] = {"Nowhere/City", "../etc/passwd", "Europe/../Europe/Berlin", "right/UTC",
+                                      "", "Europe/Berlin/", "/usr/share/zoneinfo/UTC", "+25:00", "Europe"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        msg[0] = '\0';
+        assert_int_equal(tz_open(bad[i], &z, msg, sizeof msg), -1);
+        assert_non_null(strstr(msg, bad[i]));
+    }
+    setenv("TZDIR", "/nonexistent", 1);
+    assert_int_equal(tz_open("Europe/Berlin", &z, msg, sizeof msg), -1);
+    assert_non_null(strstr(msg, "/nonexistent"));
+    unsetenv("TZDIR");
+    unsetenv("TZ");
 }
 
 /* truncation forgets the later strings and keeps every earlier id */
@@ -524,6 +598,7 @@ int main(void)
         cmocka_unit_test(test_strdict_truncate),
         cmocka_unit_test(test_datefmt_exclusive),
         cmocka_unit_test(test_datefmt_iso_fast),
+        cmocka_unit_test(test_tz),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
