@@ -105,6 +105,32 @@ static int sample(const char *path, tz_zone *z)
     return bad ? -1 : 0;
 }
 
+/* The day tables (tz.h). A local day takes interval k when every local time
+ * of it, converted with k's offset, lands in k at least 52 hours (twice the
+ * largest offset) from either end: then no other interval's offset can give
+ * a second instant, so the conversion is exact and unique. */
+static int build_days(tz_zone *z)
+{
+    if (z->n < 2 || z->n >= (int)TZ_NODAY) return 0;
+    z->day0 = SPAN_LO / 86400 - 1;
+    z->ndays = (int)(SPAN_HI / 86400 - z->day0 + 2);
+    z->uday = malloc(sizeof(uint16_t) * (size_t)z->ndays);
+    z->lday = malloc(sizeof(uint16_t) * (size_t)z->ndays);
+    if (!z->uday || !z->lday) return -1;
+    for (int i = 0; i < z->ndays; i++) {
+        int64_t a = (z->day0 + i) * 86400, b = a + 86400;
+        int k = tz_interval(z, a);
+        int64_t end = k + 1 < z->n ? z->start[k + 1] : INT64_MAX;
+        z->uday[i] = b <= end ? (uint16_t)k : TZ_NODAY;
+        z->lday[i] = TZ_NODAY;
+        for (int j = k > 0 ? k - 1 : 0; j <= k + 1 && j < z->n; j++) {
+            int64_t s = j ? z->start[j] + 2 * MAX_OFF : INT64_MIN, t = j + 1 < z->n ? z->start[j + 1] - 2 * MAX_OFF : INT64_MAX;
+            if (a - z->off[j] >= s && b - z->off[j] <= t) z->lday[i] = (uint16_t)j;
+        }
+    }
+    return 0;
+}
+
 static void read_version(tz_zone *z)
 {
     char path[PATH_MAX], line[128];
@@ -150,6 +176,7 @@ int tz_open(const char *spec, tz_zone *z, char *msg, size_t cap)
         return -1;
     }
     read_version(z);
+    if (build_days(z)) goto oom;
     return 0;
 oom:
     tz_close(z);
@@ -186,6 +213,9 @@ int tz_open_comm(MPI_Comm comm, const char *what, const char *spec, tz_zone *z, 
     MPI_CHECK(MPI_Bcast(z->version, sizeof z->version, MPI_CHAR, 0, comm), e);
     MPI_CHECK(MPI_Bcast(z->start, z->n, MPI_INT64_T, 0, comm), e);
     MPI_CHECK(MPI_Bcast(z->off, z->n, MPI_INT32_T, 0, comm), e);
+    ok = rank == 0 || build_days(z) == 0;   /* from the same table: the same days */
+    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_LAND, comm), e);
+    CHECK(ok, e, PRECIS_EXIT_INTERNAL, "out of memory");
     return 0;
 fail:
     tz_close(z);
@@ -196,9 +226,12 @@ void tz_close(tz_zone *z)
 {
     free(z->start);
     free(z->off);
+    free(z->uday);
+    free(z->lday);
     z->start = NULL;
     z->off = NULL;
-    z->n = 0;
+    z->uday = z->lday = NULL;
+    z->n = z->ndays = 0;
 }
 
 int tz_interval(const tz_zone *z, int64_t t)

@@ -329,6 +329,29 @@ static void test_tz(void **state)
     assert_int_equal(datefmt_parse(DF_YMD8, "20181104", 8, &z, &u), TZ_GAP); /* clocks skipped midnight */
     assert_int_equal(u, 1541300400);
     tz_close(&z);
+    /* the day tables agree with the searches, near changes and far from them */
+    static const char *const named[] = {"Europe/Berlin", "Australia/Lord_Howe", "Pacific/Apia", "America/St_Johns"};
+    for (size_t i = 0; i < sizeof named / sizeof named[0]; i++) {
+        assert_int_equal(tz_open(named[i], &z, msg, sizeof msg), 0);
+        assert_true(z.ndays > 70000);
+        uint64_t x = 0x2545F4914F6CDD1DULL;
+        int fast = 0;
+        for (int t = 0; t < 400000; t++) {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            int64_t v = -2208988800LL + (int64_t)(x % 6311433600ULL), u1 = 0, u2 = 0;
+            if (t % 2) { /* within a day of a change */
+                int k = 1 + (int)((x >> 40) % (uint64_t)(z.n - 1));
+                v = z.start[k] + z.off[k] + (int64_t)((x >> 20) % 172800) - 86400;
+            }
+            assert_int_equal(tz_to_utc(&z, v, &u1), tz_to_utc_slow(&z, v, &u2));
+            assert_true(u1 == u2);
+            assert_int_equal(tz_offset_at(&z, v), z.off[tz_interval(&z, v)]);
+            uint64_t d = tz_day_index(&z, v);
+            fast += d < (uint64_t)z.ndays && z.lday[d] != TZ_NODAY;
+        }
+        assert_true(fast > 150000); /* most took the table */
+        tz_close(&z);
+    }
     static const char *const bad[] = {"Nowhere/City", "../etc/passwd", "Europe/../Europe/Berlin", "right/UTC",
                                       "", "Europe/Berlin/", "/usr/share/zoneinfo/UTC", "+25:00", "Europe"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
