@@ -134,3 +134,177 @@ int datefmt_tz_offset(const char *tz, int64_t *off)
     if (!strcmp(tz, "UTC") || !strcmp(tz, "Z") || !strcmp(tz, "utc")) { *off = 0; return 0; }
     return parse_offset(tz, strlen(tz), off);
 }
+
+/* ------------------------------------------------------------ patterns */
+
+static const char *const month_names[12] = {"january", "february", "march", "april", "may", "june", "july",
+                                            "august", "september", "october", "november", "december"};
+static const char *const day_names[7] = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"};
+
+int datefmt_compile(const char *pattern, datefmt_spec *sp, char *msg, size_t cap)
+{
+    memset(sp, 0, sizeof *sp);
+    snprintf(sp->text, sizeof sp->text, "%s", pattern);
+    int seen[128] = {0};
+    if (strlen(pattern) >= DATEFMT_SPEC_MAX) {
+        snprintf(msg, cap, "'%.80s...' is longer than %d characters", pattern, DATEFMT_SPEC_MAX - 1);
+        return -1;
+    }
+    for (const char *p = pattern; *p; p++) {
+        char op = 0, lit = *p;
+        if (*p == '%') {
+            op = *++p;
+            if (!op || !strchr("YymdHIMSfbBaApz%", op)) {
+                snprintf(msg, cap, "'%s': %%%c is not a directive Precis reads (%%Y %%y %%m %%d %%H %%I %%M %%S %%f %%b %%B %%a %%A %%p %%z %%%%)",
+                         pattern, op ? op : ' ');
+                return -1;
+            }
+            if (op == '%') op = 0, lit = '%';
+            else if (seen[(int)op]++) {
+                snprintf(msg, cap, "'%s': %%%c appears twice", pattern, op);
+                return -1;
+            }
+        }
+        sp->op[sp->n] = op;
+        sp->lit[sp->n++] = op ? 0 : lit;
+    }
+    const char *why = NULL;
+    if (!seen['Y'] == !seen['y'] || !(seen['m'] + seen['b'] + seen['B'] == 1) || !seen['d'])
+        why = "needs a year (%Y or %y), a month (%m, %b or %B) and a day (%d), once each";
+    else if (seen['H'] && seen['I']) why = "has both %H and %I";
+    else if (!seen['I'] != !seen['p']) why = "needs %p with %I (12-hour clock), and %I with %p";
+    else if ((seen['M'] || seen['S']) && !(seen['H'] || seen['I'])) why = "has minutes or seconds without an hour";
+    else if (seen['a'] + seen['A'] > 1) why = "has two day names";
+    if (why) {
+        snprintf(msg, cap, "'%s' %s", pattern, why);
+        return -1;
+    }
+    return 0;
+}
+
+/* The fields a pattern reads. */
+typedef struct dfields {
+    int64_t y, m, d, h, mi, sec, off;
+    int pm, has_off, twelve;
+} dfields;
+
+/* Two digits at s[i], or -1 */
+static int two(const char *s, size_t len, size_t i)
+{
+    return i + 1 < len ? d2(s + i) : -1;
+}
+
+static int digit(const char *s, size_t len, size_t i)
+{
+    return i < len && s[i] >= '0' && s[i] <= '9' ? s[i] - '0' : -1;
+}
+
+/* one of names[0..n) at s[i], whole (full) or its first three letters, any
+ * case: its index and length, or -1 */
+static int name_at(const char *s, size_t len, size_t i, const char *const *names, int n, int full, size_t *l)
+{
+    for (int k = 0; k < n; k++) {
+        *l = full ? strlen(names[k]) : 3;
+        if (len - i < *l) continue;
+        size_t j = 0;
+        while (j < *l && (s[i + j] | 0x20) == names[k][j]) j++;
+        if (j == *l) return k;
+    }
+    return -1;
+}
+
+static int lower(int ch) { return ch >= 'A' && ch <= 'Z' ? ch | 0x20 : ch; }
+
+/* Match ops k.. of sp against s[i..len), as Python's strptime regex does:
+ * each one- or two-digit field tries the two-digit readings its regex
+ * allows first, then one digit, backtracking when the rest fails; %f the
+ * longest run first. 1 on a match of the whole value. */
+static int match(const datefmt_spec *sp, int k, const char *s, size_t len, size_t i, dfields *f)
+{
+    if (k == sp->n) return i == len;
+    int op = sp->op[k], a = digit(s, len, i), t = two(s, len, i);
+    int64_t *dst = NULL;
+    int two_ok = 0, one_ok = a >= 0;
+    switch (op) {
+    case 0:
+        if (sp->lit[k] == ' ') {
+            if (i >= len || (s[i] != ' ' && s[i] != '\t')) return 0;
+            while (i < len && (s[i] == ' ' || s[i] == '\t')) i++;
+            return match(sp, k + 1, s, len, i, f);
+        }
+        return i < len && lower((unsigned char)s[i]) == lower((unsigned char)sp->lit[k]) && match(sp, k + 1, s, len, i + 1, f);
+    case 'Y':
+        if (t < 0 || two(s, len, i + 2) < 0) return 0;
+        f->y = t * 100 + two(s, len, i + 2);
+        return match(sp, k + 1, s, len, i + 4, f);
+    case 'y':
+        if (t < 0) return 0;
+        f->y = t < 69 ? 2000 + t : 1900 + t;
+        return match(sp, k + 1, s, len, i + 2, f);
+    case 'm': case 'I': dst = op == 'm' ? &f->m : &f->h; two_ok = t >= 1 && t <= 12; one_ok = a >= 1; f->twelve |= op == 'I'; break;
+    case 'd': dst = &f->d; two_ok = t >= 1 && t <= 31; one_ok = a >= 1; break;
+    case 'H': dst = &f->h; two_ok = t >= 0 && t <= 23; break;
+    case 'M': dst = &f->mi; two_ok = t >= 0 && t <= 59; break;
+    case 'S': dst = &f->sec; two_ok = t >= 0 && t <= 61; break;
+    case 'f': {
+        size_t n = 0;
+        while (n < 6 && digit(s, len, i + n) >= 0) n++;
+        for (; n >= 1; n--)
+            if (match(sp, k + 1, s, len, i + n, f)) return 1;
+        return 0;
+    }
+    case 'b': case 'B': case 'a': case 'A': {
+        size_t l;
+        int month = op == 'b' || op == 'B', full = op == 'B' || op == 'A';
+        int v = name_at(s, len, i, month ? month_names : day_names, month ? 12 : 7, full, &l);
+        if (v < 0) return 0;
+        if (month) f->m = v + 1;
+        return match(sp, k + 1, s, len, i + l, f);
+    }
+    case 'p':
+        if (len - i < 2 || (s[i + 1] | 0x20) != 'm' || ((s[i] | 0x20) != 'a' && (s[i] | 0x20) != 'p')) return 0;
+        f->pm = (s[i] | 0x20) == 'p';
+        return match(sp, k + 1, s, len, i + 2, f);
+    case 'z': {
+        if (i < len && s[i] == 'Z') {
+            f->off = 0;
+            f->has_off = 1;
+            return match(sp, k + 1, s, len, i + 1, f);
+        }
+        if (i >= len || (s[i] != '+' && s[i] != '-')) return 0;
+        int oh = two(s, len, i + 1);
+        size_t j = i + 3 + (i + 3 < len && s[i + 3] == ':');
+        int om = two(s, len, j);
+        if (oh < 0 || om < 0 || om > 59) return 0;
+        f->off = (s[i] == '-' ? -1 : 1) * (oh * 3600 + om * 60);
+        f->has_off = 1;
+        return match(sp, k + 1, s, len, j + 2, f);
+    }
+    }
+    if (two_ok) {
+        *dst = t;
+        if (match(sp, k + 1, s, len, i + 2, f)) return 1;
+    }
+    if (one_ok) {
+        *dst = a;
+        return match(sp, k + 1, s, len, i + 1, f);
+    }
+    return 0;
+}
+
+int datefmt_parse_spec(const datefmt_spec *sp, const char *s, size_t len, const tz_zone *tz, int64_t *ts)
+{
+    dfields f = {0};
+    while (len && (*s == ' ' || *s == '\t')) s++, len--;
+    while (len && (s[len - 1] == ' ' || s[len - 1] == '\t')) len--;
+    if (!match(sp, 0, s, len, 0, &f)) return -1;
+    /* what strptime checks after its match: no second 60 or 61, offsets under 24 h */
+    if (f.sec > 59 || (f.has_off && (f.off <= -86400 || f.off >= 86400))) return -1;
+    if (f.twelve) f.h = f.h % 12 + (f.pm ? 12 : 0);
+    int64_t days;
+    if (ymd(f.y, f.m, f.d, &days)) return -1;
+    int64_t local = days * 86400 + f.h * 3600 + f.mi * 60 + f.sec;
+    if (!f.has_off) return tz_to_utc(tz, local, ts);
+    *ts = local - f.off;
+    return TZ_EXACT;
+}

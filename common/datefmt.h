@@ -21,7 +21,9 @@
 
 #include "tz.h"
 
-enum { DF_ISO = 0, DF_YMD8, DF_SLASH, DF_EPOCH, DF_N };
+/* DF_N formats take part in the vote; DF_CUSTOM is a --date-format
+ * pattern (datefmt_spec), used only when given. */
+enum { DF_ISO = 0, DF_YMD8, DF_SLASH, DF_EPOCH, DF_N, DF_CUSTOM = DF_N };
 
 extern const char *const datefmt_names[DF_N];
 
@@ -33,6 +35,28 @@ int datefmt_parse(int f, const char *s, size_t len, const tz_zone *tz, int64_t *
 
 /* Format index from a name ("iso", "yyyymmdd", "yyyy/mm/dd", "epoch"), or -1. */
 int datefmt_from_name(const char *name);
+
+/* A strptime-style pattern for exports in other layouts ("%m/%d/%Y
+ * %I:%M %p", "%d.%m.%Y %H:%M"), matched strictly and read as Python's
+ * datetime.strptime reads it: %Y four digits; %y two (69-99 -> 19xx,
+ * 00-68 -> 20xx); %m %d %H %I %M %S one or two; %f one to six (dropped);
+ * %b %B English month names and %a %A day names (ignored), any case; %p
+ * AM/PM with %I; %z Z or +HH[:]MM; %% a percent sign; a space matches one
+ * or more spaces; anything else itself. Year, month and day are required;
+ * %H and %I exclude each other. Without %z, values are local times in tz. */
+#define DATEFMT_SPEC_MAX 64
+typedef struct datefmt_spec {
+    char text[DATEFMT_SPEC_MAX];   /* as given */
+    int n;
+    char op[DATEFMT_SPEC_MAX];     /* a directive letter, or 0 for the literal lit[i] */
+    char lit[DATEFMT_SPEC_MAX];
+} datefmt_spec;
+
+/* Returns 0, or -1 with msg naming what is wrong. */
+int datefmt_compile(const char *pattern, datefmt_spec *sp, char *msg, size_t cap);
+
+/* As datefmt_parse, for a compiled pattern. */
+int datefmt_parse_spec(const datefmt_spec *sp, const char *s, size_t len, const tz_zone *tz, int64_t *ts);
 
 /* "UTC", "Z" or [+-]HH[:MM] -> seconds east of UTC. Returns 0 or -1. */
 int datefmt_tz_offset(const char *tz, int64_t *off);

@@ -171,13 +171,13 @@ typedef struct table {
 } table;
 
 typedef struct clean_opts {
-    char *in, *out, *key, *quarantine, *date_format, *tz, *region, *refunds, *outliers, *impute, *delimiter, *decimal, *spool;
+    char *in, *out, *key, *quarantine, *tz, *region, *refunds, *outliers, *impute, *delimiter, *decimal, *spool;
     char *path[T_N];
     char delim, dec;   /* --delimiter and --decimal, read */
     double max_reject;
     int64_t slots;
     int dedup_exact;
-    opt_list map;
+    opt_list map, date_format;
     opt_common c;
 } clean_opts;
 
@@ -199,7 +199,8 @@ typedef struct ctx {
     pii_key key;
     char fp[17];
     tz_zone tz;
-    int forced_fmt;
+    int dfmt[T_N][2];     /* per table and date index: -1 (vote), a DF_ format, or DF_CUSTOM (dspec) */
+    datefmt_spec dspec[T_N][2];
     strdict dict[D_N];
     int32_t *dmap[D_N];
     table t[T_N];
@@ -497,6 +498,12 @@ static int map_headers(ctx *c, int ti, csv_reader *r, colmap *cm, precis_err *e)
 
 static int date_index(const fdef *f) { return f->type == F_TS ? 0 : f->type == F_BIRTH ? 1 : -1; }
 
+/* A value of table ti's date column of index di, in format fmt. */
+static int parse_date(const ctx *c, int ti, int di, int fmt, const char *v, size_t l, int64_t *ts)
+{
+    return fmt == DF_CUSTOM ? datefmt_parse_spec(&c->dspec[ti][di], v, l, &c->tz, ts) : datefmt_parse(fmt, v, l, &c->tz, ts);
+}
+
 /* Date formats are exclusive (datefmt.h): a value parses in one format at
  * most. Without --date-format, every date value is parsed in the format it
  * has, and the counts per format are the vote. Where each date column's
@@ -508,8 +515,9 @@ typedef struct datehit {
     int64_t ts;
 } datehit;
 
-/* dk[0..nd): the table's date fields, dix[q] the date index of dk[q]. */
-static void detect_dates(ctx *c, const int *dk, const int *dix, int nd, const csv_record *rec, const colmap *cm,
+/* dk[0..nd): the table's date fields, dix[q] the date index of dk[q]. A
+ * column with a --date-format is parsed in it and does not vote. */
+static void detect_dates(ctx *c, int ti, const int *dk, const int *dix, int nd, const csv_record *rec, const colmap *cm,
                          datehit *hit, int64_t votes[2][DF_N], int hint[2])
 {
     for (int q = 0; q < nd; q++) {
@@ -520,6 +528,10 @@ static void detect_dates(ctx *c, const int *dk, const int *dix, int nd, const cs
         const char *v = rec->f[col];
         size_t l = rec->flen[col];
         trim(&v, &l);
+        if (c->dfmt[ti][di] >= 0) {
+            if (l && (hit[k].kind = parse_date(c, ti, di, c->dfmt[ti][di], v, l, &hit[k].ts)) >= 0) hit[k].fmt = c->dfmt[ti][di];
+            continue;
+        }
         for (int j = -1; l && j < DF_N; j++) { /* the column's last format first */
             int f = j < 0 ? hint[di] : j;
             if (j == hint[di] || (hit[k].kind = datefmt_parse(f, v, l, &c->tz, &hit[k].ts)) < 0) continue;
@@ -542,7 +554,7 @@ static int choose_formats(ctx *c, int ti, int64_t votes[2][DF_N], int *mixed, pr
         for (int f = 1; f < DF_N; f++)
             if (g[di][f] > g[di][best]) best = f;
         for (int f = 0; f < DF_N; f++) *mixed |= f != best && g[di][f] > 0;
-        c->t[ti].fmt[di] = best;
+        c->t[ti].fmt[di] = c->dfmt[ti][di] >= 0 ? c->dfmt[ti][di] : best; /* a given format: no votes */
     }
     return 0;
 fail:
@@ -617,7 +629,7 @@ static int parse_record(ctx *c, int ti, const csv_record *rec, const colmap *cm,
         case F_BIRTH: {
             int64_t ts = 0;
             int kind = hit ? (ts = hit[k].ts, hit[k].fmt >= 0 ? hit[k].kind : -1)
-                           : datefmt_parse(t->fmt[date_index(f)], v, l, &c->tz, &ts);
+                           : parse_date(c, ti, date_index(f), t->fmt[date_index(f)], v, l, &ts);
             int ok = kind >= 0, inrange = ok && ts >= TS_MIN && ts < TS_MAX;
             if (!inrange) {
                 if (f->req) { *field = k; return ok ? R_DATE_RANGE : R_INVALID_DATE; }
@@ -706,7 +718,7 @@ static int parse_pass(ctx *c, int ti, csv_reader *r, const colmap *cm, int64_t v
         t->rows_in++;
         unsigned parsed = 0;
         int field = -1, reason = status_reason(rec.status);
-        if (reason == R_OK && votes) detect_dates(c, dk, dix, nd, &rec, cm, hit, votes, hint);
+        if (reason == R_OK && votes) detect_dates(c, ti, dk, dix, nd, &rec, cm, hit, votes, hint);
         c->ob_pending = 0;
         if (reason == R_OK) reason = parse_record(c, ti, &rec, cm, votes ? hit : NULL, &row, &parsed, &field, e);
         if (e->code) break;
@@ -776,8 +788,12 @@ static int load_table(ctx *c, int ti, precis_err *e)
     int32_t dict_n0[D_N];
     size_t quar0 = t->quar.n;
     for (int d = 0; d < D_N; d++) dict_n0[d] = c->dict[d].n;
-    if (c->forced_fmt >= 0) {
-        t->fmt[0] = t->fmt[1] = c->forced_fmt;
+    int voted = 0;   /* a date column without a --date-format */
+    for (int k = 0; k < TD[ti].nf; k++)
+        if (date_index(&TD[ti].f[k]) >= 0) voted |= c->dfmt[ti][date_index(&TD[ti].f[k])] < 0;
+    if (!voted) {
+        t->fmt[0] = c->dfmt[ti][0];
+        t->fmt[1] = c->dfmt[ti][1];
         if (parse_pass(c, ti, r, cm, NULL, e)) goto fail;
     } else {
         int64_t votes[2][DF_N] = {{0}};
@@ -1635,7 +1651,8 @@ static int build_quality(ctx *c, json_t *root, int64_t *tot_in, int64_t *tot_rej
             if (f->type == F_NUM && !isnan(t->impute_value[f->idx]) && strcmp(c->o.impute, "none"))
                 json_object_set_new(cj, "imputed_with", json_real(t->impute_value[f->idx]));
             if (f->type == F_TS || f->type == F_BIRTH) {
-                json_object_set_new(cj, "date_format", json_string(datefmt_names[t->fmt[date_index(f)]]));
+                int df = t->fmt[date_index(f)];
+                json_object_set_new(cj, "date_format", json_string(df == DF_CUSTOM ? c->dspec[ti][date_index(f)].text : datefmt_names[df]));
                 json_object_set_new(cj, "tz_nonexistent", json_integer(g[o + 11 + 6 * k]));
                 json_object_set_new(cj, "tz_ambiguous", json_integer(g[o + 12 + 6 * k]));
                 if (g[o + 11 + 6 * k] || g[o + 12 + 6 * k])
@@ -1927,6 +1944,63 @@ fail:
     return -1;
 }
 
+/* One --date-format value v (auto, a format's name or a pattern) for table
+ * ti's date index di. */
+static int set_date_format(ctx *c, int ti, int di, const char *v, const char *given, precis_err *e)
+{
+    char msg[400];
+    if (!strcmp(v, "auto")) c->dfmt[ti][di] = -1;
+    else if ((c->dfmt[ti][di] = datefmt_from_name(v)) >= 0) (void)0;
+    else if (!strchr(v, '%'))
+        return PERR(e, PRECIS_EXIT_USAGE, "option --date-format: '%s' is not auto, iso, yyyymmdd, yyyy/mm/dd, epoch, a pattern "
+                                          "with %%Y, %%m, %%d ..., or table.column=one of those", given);
+    else if (datefmt_compile(v, &c->dspec[ti][di], msg, sizeof msg))
+        return PERR(e, PRECIS_EXIT_USAGE, "option --date-format: %s", msg);
+    else c->dfmt[ti][di] = DF_CUSTOM;
+    return 0;
+}
+
+/* --date-format, repeatable: FORMAT for every date column, and
+ * table.column=FORMAT for one (which wins, in whatever order they come) */
+static int date_format_option(ctx *c, precis_err *e)
+{
+    const opt_list *l = &c->o.date_format;
+    int global = -1;
+    for (int ti = 0; ti < T_N; ti++) c->dfmt[ti][0] = c->dfmt[ti][1] = -1;
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < l->n; i++) {
+            const char *v = l->v[i], *eq = strchr(v, '=');
+            int col = eq && !memchr(v, '%', (size_t)(eq - v));   /* table.column=... */
+            if (col != pass) continue;
+            if (!col) {
+                if (global >= 0)
+                    return PERR(e, PRECIS_EXIT_USAGE, "option --date-format: '%s' and '%s' both name the format of every date column "
+                                                      "(give table.column=FORMAT for one column)", l->v[global], v);
+                global = i;
+                for (int ti = 0; ti < T_N; ti++)
+                    for (int di = 0; di < 2; di++) TRY(set_date_format(c, ti, di, v, v, e));
+                continue;
+            }
+            int found = 0;
+            for (int ti = 0; ti < T_N && !found; ti++)
+                for (int k = 0; k < TD[ti].nf && !found; k++) {
+                    const fdef *f = &TD[ti].f[k];
+                    size_t tl = strlen(TD[ti].name);
+                    if (date_index(f) >= 0 && (size_t)(eq - v) == tl + 1 + strlen(f->name) && !strncmp(v, TD[ti].name, tl) &&
+                        v[tl] == '.' && !strncmp(v + tl + 1, f->name, strlen(f->name))) {
+                        found = 1;
+                        TRY(set_date_format(c, ti, date_index(f), eq + 1, v, e));
+                    }
+                }
+            if (!found)
+                return PERR(e, PRECIS_EXIT_USAGE, "option --date-format: '%.*s' is not a date column (transactions.ts, customers.birth_date, "
+                                                  "customers.signup_ts, touchpoints.ts, spend.week_start)", (int)(eq - v), v);
+        }
+    return 0;
+fail:
+    return -1;
+}
+
 /* ------------------------------------------------------------ driver */
 
 /* The files of table ti in directory dir: its <table>*.csv and
@@ -2007,7 +2081,7 @@ int clean_run(int argc, char **argv, MPI_Comm comm)
         {"quarantine", OPT_STR, &o->quarantine, NULL, "directory for rejected rows [default: <out dir>/quarantine]", 0, 0, NULL},
         {"max-reject-rate", OPT_DOUBLE, &o->max_reject, "0.01", "stop with exit 3 above this share of rejected rows", 0, 1, NULL},
         {"map", OPT_LIST, &o->map, NULL, "table.column=SourceColumn: rename an input column", 0, 0, NULL},
-        {"date-format", OPT_STR, &o->date_format, "auto", "date format", 0, 0, "auto|iso|yyyymmdd|yyyy/mm/dd|epoch"},
+        {"date-format", OPT_LIST, &o->date_format, NULL, "date format (default auto): auto, iso, yyyymmdd, yyyy/mm/dd, epoch or a pattern such as '%m/%d/%Y %I:%M %p'; table.column=FORMAT for one column", 0, 0, NULL},
         {"tz", OPT_STR, &o->tz, "UTC", "time zone of dates without an offset: UTC, +HH:MM or a zone name (Europe/Berlin)", 0, 0, NULL},
         {"slots", OPT_INT, &o->slots, "16384", "hash slots S (a power of two, >= 50 x ranks)", 1, 1 << 30, NULL},
         {"phone-region", OPT_STR, &o->region, "CN", "country rule for phone normalisation", 0, 0, "CN|US|GB|NONE"},
@@ -2051,8 +2125,8 @@ int clean_run(int argc, char **argv, MPI_Comm comm)
     else if (tz_open_comm(comm, "option --tz", o->tz, &c->tz, e)) (void)0;
     else if (csv_delim_option(o->delimiter, &o->delim, e) == 0 && (o->dec = o->decimal[0]) == o->delim)
         PERR(e, PRECIS_EXIT_USAGE, "option --decimal: '%s' is also the delimiter (give --delimiter ';' for files whose numbers read 12,50)", o->decimal);
+    else if (date_format_option(c, e)) (void)0;
     else if (e->code == 0 && check_maps(c, e) == 0) {
-        c->forced_fmt = strcmp(o->date_format, "auto") ? datefmt_from_name(o->date_format) : -1;
         if (o->slots < 50 * (int64_t)c->size)
             LOG_WARN("--slots %lld is below 50 x %d ranks: ranks will be unevenly loaded", (long long)o->slots, c->size);
         if (pii_key_load(o->key, &c->key, e) == 0 && pii_fingerprint(&c->key, c->fp) == 0) find_inputs(c, e);

@@ -501,6 +501,63 @@ for bad in Mars/Olympus ../../etc/passwd right/Europe/Berlin; do
   [ $rc = 2 ] && grep -q "option --tz: '$bad' is not" "$TMP/tz.log" && pass "--tz $bad: exit 2 naming it" || fail "--tz $bad: rc=$rc $(grep error "$TMP/tz.log" | head -1)"
 done
 
+echo "clean: --date-format patterns read as Python's datetime.strptime reads them (np=3)"
+mkdir -p "$TMP/df" && $PY "$H/datefmt_check.py" make "$TMP/df"
+p=0
+while IFS=$'\t' read -r fmt zone; do
+  rm -rf "$TMP/dfo" && mkdir -p "$TMP/dfo"
+  run 3 $BIN/precis-clean --transactions "$TMP/df/p$p.csv" --pii-key "$TMP/pii.key" --out "$TMP/dfo/clean.h5" --max-reject-rate 0.5 \
+    --date-format "$fmt" --tz "$zone" > "$TMP/dfo.log" 2>&1 < /dev/null || { fail "--date-format '$fmt'"; tail -3 "$TMP/dfo.log"; }
+  out=$($PY "$H/datefmt_check.py" check "$fmt" "$zone" "$TMP/df/p$p.csv" "$TMP/dfo/clean.h5" "$TMP/dfo/quarantine/transactions.csv" 2>&1 | tail -1) \
+    && pass "$out" || fail "'$fmt': $out"
+  $PY -c "import json, sys; c = json.load(open(sys.argv[1]))['tables']['transactions']['columns']['ts']; assert c['date_format'] == sys.argv[2], c" \
+    "$TMP/dfo/quality.json" "$fmt" || fail "'$fmt': quality.json date_format"
+  p=$((p + 1))
+done < <($PY "$H/datefmt_check.py" patterns)
+# one pattern for every date column, another for one column; the vote for a column set back to auto
+printf 'customer_id,gender,birth_date,signup_ts\nK1,F,31.12.1980,12/31/2024 11:59 PM\nK2,M,01.02.1975,\n' > "$TMP/dfc.csv"
+printf 'customer_id,ts,quantity,amount\nK1,1/2/2024 1:00 AM,1,5\nK2,2024-01-02,1,6\n' > "$TMP/dft.csv"
+printf 'customer_id,ts,channel,event\nK1,2024-01-03 10:00:00,email,open\n' > "$TMP/dfp.csv"
+rm -rf "$TMP/dfo" && mkdir -p "$TMP/dfo"
+run 2 $BIN/precis-clean --transactions "$TMP/dft.csv" --customers "$TMP/dfc.csv" --touchpoints "$TMP/dfp.csv" --pii-key "$TMP/pii.key" \
+  --out "$TMP/dfo/clean.h5" --max-reject-rate 0.5 --date-format customers.birth_date=%d.%m.%Y --date-format '%m/%d/%Y %I:%M %p' \
+  --date-format touchpoints.ts=auto > "$TMP/dfo.log" 2>&1 || { fail "per-column --date-format"; tail -3 "$TMP/dfo.log"; }
+$PY - "$TMP/dfo" <<'PYEOF' && pass "per-column --date-format: birth dates d.m.Y, signups and orders m/d/Y I:M p, touchpoints voted (iso); the other format quarantined" || fail "per-column --date-format"
+import json, sys, h5py
+d = sys.argv[1]
+q = json.load(open(d + "/quality.json"))["tables"]
+assert q["customers"]["columns"]["birth_date"]["date_format"] == "%d.%m.%Y"
+assert q["customers"]["columns"]["signup_ts"]["date_format"] == "%m/%d/%Y %I:%M %p"
+assert q["transactions"]["columns"]["ts"]["date_format"] == "%m/%d/%Y %I:%M %p"
+assert q["touchpoints"]["columns"]["ts"]["date_format"] == "iso"
+assert q["transactions"]["rejected_by_reason"] == {"invalid_date": 1}, q["transactions"]["rejected_by_reason"]
+f = h5py.File(d + "/clean.h5", "r")
+assert sorted(f["customers/birth_year"][:].tolist()) == [1975, 1980]
+assert sorted(f["customers/signup_ts"][:].tolist())[-1] == 1735689540      # 2024-12-31 23:59 UTC
+assert f["transactions/ts"][:].tolist() == [1704157200]                   # 2024-01-02 01:00 UTC
+assert f["touchpoints/ts"][:].tolist() == [1704276000]
+PYEOF
+# a table with one column given and one voted: the given one is parsed in its pattern during the vote
+printf 'customer_id,gender,birth_date,signup_ts\nK1,F,31.12.1980,2024-12-31T23:59:00Z\nK2,M,1.2.1975,20240101\nK3,F,1980-01-01,2024-06-01 10:00:00\n' > "$TMP/dfc2.csv"
+rm -rf "$TMP/dfo" && mkdir -p "$TMP/dfo"
+run 3 $BIN/precis-clean --transactions "$TMP/dft.csv" --customers "$TMP/dfc2.csv" --pii-key "$TMP/pii.key" --out "$TMP/dfo/clean.h5" \
+  --max-reject-rate 0.9 --date-format customers.birth_date=%d.%m.%Y > "$TMP/dfo.log" 2>&1 || { fail "--date-format for one of two columns"; tail -3 "$TMP/dfo.log"; }
+$PY - "$TMP/dfo" <<'PYEOF' && pass "one column given, one voted in the same table: the pattern's dates kept, the voted column's other format invalid" || fail "one column given, one voted"
+import json, sys, h5py
+d = sys.argv[1]
+c = json.load(open(d + "/quality.json"))["tables"]["customers"]["columns"]
+assert c["birth_date"]["date_format"] == "%d.%m.%Y" and c["birth_date"]["invalid"] == 1, c["birth_date"]
+assert c["signup_ts"]["date_format"] == "iso" and c["signup_ts"]["invalid"] == 1, c["signup_ts"]
+f = h5py.File(d + "/clean.h5", "r")
+assert sorted(f["customers/birth_year"][:].tolist()) == [0, 1975, 1980]
+PYEOF
+for bad in "%Y-%m-%Q" "%Y-%m" "%Y-%m-%d %H:%I %p" "%m/%d/%Y %I:%M" "transactions.amount=%Y" "customers.birth_date=dd.mm.yyyy" "%Y-%m-%d %%Y %d"; do
+  set +e; run 3 $BIN/precis-clean --transactions "$TMP/dft.csv" --pii-key "$TMP/pii.key" --out "$TMP/dfo/x.h5" --date-format "$bad" > "$TMP/dfo.log" 2>&1; rc=$?; set -e
+  [ $rc = 2 ] && grep -q "error: .*option --date-format: " "$TMP/dfo.log" && pass "--date-format '$bad': exit 2 ($(grep -o 'option --date-format: .*' "$TMP/dfo.log" | cut -c23-90))" || fail "--date-format '$bad': rc=$rc $(grep error "$TMP/dfo.log")"
+done
+set +e; run 2 $BIN/precis-clean --transactions "$TMP/dft.csv" --pii-key "$TMP/pii.key" --out "$TMP/dfo/x.h5" --date-format iso --date-format epoch > "$TMP/dfo.log" 2>&1; rc=$?; set -e
+[ $rc = 2 ] && grep -q "'iso' and 'epoch' both name the format of every date column" "$TMP/dfo.log" && pass "two formats for every column: exit 2" || fail "two global formats: rc=$rc"
+
 echo "clean: --delimiter and --decimal, a European export (np=3)"
 # the same clean data written with ';' between fields and ',' as the decimal
 # mark (as a European spreadsheet exports it): the same clean.h5 datasets
