@@ -5,8 +5,10 @@
 #include "job.h"
 #include "log.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,15 +139,63 @@ done:
 }
 
 /* The name of input i's spool file. */
-static void spool_path(char *buf, size_t cap, const char *dir, const int id[2], int i)
+/* The process that makes a spool file: its host and pid are in the name,
+ * so that a later run on that host can tell a copy whose maker was killed. */
+typedef struct maker {
+    int pid;
+    char host[64];
+} maker;
+
+static void maker_self(maker *m)
 {
-    snprintf(buf, cap, "%.4000s/.precis-spool.%d.%d.%d", dir, id[0], id[1], i);
+    memset(m, 0, sizeof *m);
+    m->pid = (int)getpid();
+    if (gethostname(m->host, sizeof m->host - 1) != 0 || !m->host[0]) snprintf(m->host, sizeof m->host, "localhost");
+    for (char *p = m->host; *p; p++)
+        if (*p == '/' || (unsigned char)*p <= ' ' || (unsigned char)*p >= 127) *p = '_';
+}
+
+static void spool_path(char *buf, size_t cap, const char *dir, const maker *m, int call, int i)
+{
+    snprintf(buf, cap, "%.4000s/.precis-spool.%s.%d.%d.%d", dir, m->host, m->pid, call, i);
+}
+
+/* Remove the spool files in dir that a process of this host made and that
+ * no longer runs (a run killed while decompressing): they hold raw inputs.
+ * Files of other hosts, and of processes that still run (or that this user
+ * may not signal), are left alone. */
+static void sweep(const char *dir, const maker *self)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    static const char pre[] = ".precis-spool.";
+    if (!d) return;
+    while ((de = readdir(d))) {
+        const char *nm = de->d_name;
+        if (strncmp(nm, pre, sizeof pre - 1)) continue;
+        /* host.pid.call.i: the host may hold dots, so the numbers are read from the right */
+        const char *p[3], *end = nm + strlen(nm);
+        int k = 0;
+        for (const char *q = end; q > nm + sizeof pre - 1 && k < 3; q--)
+            if (q[-1] == '.') p[k++] = q;
+        if (k < 3) continue;
+        size_t hl = (size_t)(p[2] - 1 - (nm + sizeof pre - 1));
+        long pid = strtol(p[2], NULL, 10);
+        if (hl != strlen(self->host) || strncmp(nm + sizeof pre - 1, self->host, hl) || pid <= 0 || pid == self->pid) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        char path[4400];
+        snprintf(path, sizeof path, "%.4000s/%s", dir, nm);
+        if (unlink(path) == 0)
+            log_all(LOG_WARN, "removed %s: a decompressed input left by a run that was killed (process %ld of this host is gone)", path, pid);
+    }
+    closedir(d);
 }
 
 int spool_inputs(MPI_Comm comm, char *const *paths, int n, const char *dir, const char *out, spool *s, precis_err *e)
 {
     static int calls; /* one name space per call (a job spools each table) */
-    int rank, size, rc = -1, id[2] = {0, 0};
+    int rank, size, rc = -1, call = 0;
+    maker self, *makers = NULL;
     int64_t *info = NULL, *load = NULL;
     int *owner = NULL, *gz = NULL;
     char *made = NULL;
@@ -167,7 +217,8 @@ int spool_inputs(MPI_Comm comm, char *const *paths, int n, const char *dir, cons
     gz = malloc(sizeof(int) * (size_t)(n ? n : 1));
     made = calloc((size_t)(n ? n : 1), 1);
     load = calloc((size_t)size, sizeof(int64_t));
-    if (!s->fd || !s->size || !info || !owner || !gz || !made || !load) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+    makers = calloc((size_t)size, sizeof(maker));
+    if (!s->fd || !s->size || !info || !owner || !gz || !made || !load || !makers) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
     for (int i = 0; i < n && s->fd && s->size; i++) s->fd[i] = -1, s->size[i] = -1;
     for (int i = rank; info && i < n; i += size) probe(paths[i], &info[i], &info[n + i]);
     if (precis_agree(comm, e)) goto fail;
@@ -198,13 +249,16 @@ int spool_inputs(MPI_Comm comm, char *const *paths, int n, const char *dir, cons
         owner[gz[a]] = best;
         load[best] += info[n + gz[a]] + 1;
     }
-    if (rank == 0) id[0] = (int)getpid(), id[1] = calls;
+    if (rank == 0) call = calls;
     calls++;
-    MPI_CHECK(MPI_Bcast(id, 2, MPI_INT, 0, comm), e);
+    maker_self(&self);
+    MPI_CHECK(MPI_Bcast(&call, 1, MPI_INT, 0, comm), e);
+    MPI_CHECK(MPI_Allgather(&self, (int)sizeof self, MPI_BYTE, makers, (int)sizeof self, MPI_BYTE, comm), e);
+    sweep(dir, &self);
     for (int a = 0; a < ngz && !e->code; a++) {
         int i = gz[a];
         if (owner[i] != rank) continue;
-        spool_path(path, sizeof path, dir, id, i);
+        spool_path(path, sizeof path, dir, &self, call, i);
         int out = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (out < 0) {
             PERR(e, PRECIS_EXIT_IO, "cannot create %s to decompress %s into: %s (give --spool DIR)", path, paths[i], strerror(errno));
@@ -217,7 +271,7 @@ int spool_inputs(MPI_Comm comm, char *const *paths, int n, const char *dir, cons
     for (int a = 0; a < ngz && !e->code; a++) {
         int i = gz[a];
         struct stat st;
-        spool_path(path, sizeof path, dir, id, i);
+        spool_path(path, sizeof path, dir, &makers[owner[i]], call, i);
         if ((s->fd[i] = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(s->fd[i], &st) != 0)
             PERR(e, PRECIS_EXIT_IO, "cannot open %s, the decompressed copy of %s: %s (every rank must see the spool directory: "
                  "give --spool DIR on a shared file system)", path, paths[i], strerror(errno));
@@ -228,7 +282,7 @@ int spool_inputs(MPI_Comm comm, char *const *paths, int n, const char *dir, cons
     if (precis_agree(comm, e)) goto fail; /* every rank has opened every spool file */
     for (int i = 0; i < n; i++)
         if (made[i]) {
-            spool_path(path, sizeof path, dir, id, i);
+            spool_path(path, sizeof path, dir, &self, call, i);
             if (unlink(path) != 0) log_all(LOG_WARN, "cannot remove %s (a decompressed input: delete it): %s", path, strerror(errno));
             made[i] = 0;
         }
@@ -238,10 +292,10 @@ int spool_inputs(MPI_Comm comm, char *const *paths, int n, const char *dir, cons
 fail:
     for (int i = 0; made && i < n; i++)
         if (made[i]) {
-            spool_path(path, sizeof path, dir, id, i);
+            spool_path(path, sizeof path, dir, &self, call, i);
             unlink(path);
         }
-    free(info); free(owner); free(gz); free(made); free(load);
+    free(info); free(owner); free(gz); free(made); free(load); free(makers);
     if (rc) spool_close(s);
     return rc;
 }

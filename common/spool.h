@@ -15,11 +15,15 @@
  *     others wait: give part files to spread the work.
  *   - A spool file is created exclusively, mode 0600, in the spool directory
  *     (which every rank must see: by default the output's directory), and
- *     named .precis-spool.<id>.<n> (hidden, so no input glob matches it).
- *     After it is written, every rank opens it, and after an agreement its
- *     maker unlinks it: the open descriptors keep it readable, and a run
- *     that then fails, is stopped or is killed leaves no copy of the raw
- *     data behind. Only a run killed while decompressing leaves one.
+ *     named .precis-spool.<host>.<pid>.<call>.<n> after the process that
+ *     makes it (hidden, so no input glob matches it). After it is written,
+ *     every rank opens it, and after an agreement its maker unlinks it: the
+ *     open descriptors keep it readable, and a run that then fails, is
+ *     stopped or is killed leaves no copy of the raw data behind. Only a run
+ *     killed while decompressing leaves one, and the next run that spools
+ *     into that directory removes it: each rank removes the spool files of
+ *     its host whose process is gone (kill(pid, 0) gives ESRCH), with a
+ *     warning naming them; other hosts' files and live processes' are kept.
  *   - Concatenated members (pigz, bgzip) are read one after another, and zero
  *     bytes between or after them are skipped (padding). Damaged data, a
  *     stream that ends early or anything else after a member stops the run

@@ -471,6 +471,26 @@ expect_exit "text after the gzip stream" 3 "junk.csv.gz: data that is not gzip f
 expect_exit "bzip2 data" 3 "b.csv holds bzip2-compressed data" --transactions "$TMP/gz/b.csv"
 expect_exit "a spool directory that does not exist" 4 "cannot create $TMP/nowhere/.precis-spool" --transactions "$TMP/gz/ok.gz" --spool "$TMP/nowhere"
 expect_eq "no decompressed copy left after the three damaged inputs" "$left" "0"
+# a run killed (SIGKILL) while decompressing leaves its copy, named after its
+# host and process; the next run that spools on this host removes it, and
+# leaves other hosts' copies and those of processes that still run
+mkdir -p "$TMP/sp"
+for i in $(seq 40); do cat "$TMP/g/transactions-part-00000.csv"; done | gzip -1 > "$TMP/gz/big.csv.gz"
+run 1 $BIN/precis-clean --transactions "$TMP/gz/big.csv.gz" --pii-key "$TMP/pii.key" --out "$TMP/sp/clean.h5" --max-reject-rate 1 > /dev/null 2>&1 &
+bg=$!
+for i in $(seq 500); do ls -A "$TMP/sp" | grep -q precis-spool && break; sleep 0.01; done
+pkill -KILL -f "^$BIN/precis-clean --transactions $TMP/gz/big.csv.gz" || true   # the rank, not mpirun
+wait $bg 2>/dev/null || true
+left=$(ls -A "$TMP/sp" | grep precis-spool || true)
+[[ "$left" =~ ^\.precis-spool\.$(hostname)\.[0-9]+\.0\.0$ ]] && pass "SIGKILL while decompressing leaves $left" || fail "killed run's copy: '$left'"
+sh -c 'exit 0' & dead=$!; wait $dead
+touch "$TMP/sp/.precis-spool.other-host.$dead.0.0" "$TMP/sp/.precis-spool.$(hostname).$$.0.0" "$TMP/sp/.precis-spool.$(hostname).$dead.3.1"
+run 2 $BIN/precis-clean --transactions "$TMP/gz/ok.gz" --pii-key "$TMP/pii.key" --out "$TMP/sp/clean.h5" --max-reject-rate 0.5 > "$TMP/sp.log" 2>&1 || fail "run after a killed one"
+expect_eq "the next run removes this host's copies of gone processes, keeps another host's and a live process's" \
+  "$(ls -A "$TMP/sp" | grep precis-spool | sort | tr '\n' ' ')" "$(printf '%s\n' ".precis-spool.$(hostname).$$.0.0" ".precis-spool.other-host.$dead.0.0" | sort | tr '\n' ' ')"
+[ "$(grep -c "warn: removed $TMP/sp/.precis-spool.$(hostname).[0-9]*.[0-9].[0-9]: a decompressed input left by a run that was killed" "$TMP/sp.log")" = 2 ] \
+  && pass "each removal is named in a warning" || fail "removal warnings: $(grep warn "$TMP/sp.log")"
+rm -rf "$TMP/sp" "$TMP/gz/big.csv.gz"
 
 echo "clean: --tz with a zone name: local times as Python's zoneinfo reads them (np=1, 3)"
 $PY "$H/tz_check.py" make "$TMP/tz.csv"
