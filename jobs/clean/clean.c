@@ -171,9 +171,9 @@ typedef struct table {
 } table;
 
 typedef struct clean_opts {
-    char *in, *out, *key, *quarantine, *tz, *region, *refunds, *outliers, *impute, *delimiter, *decimal, *spool;
+    char *in, *out, *key, *quarantine, *tz, *region, *refunds, *outliers, *impute, *delimiter, *decimal, *thousands, *spool;
     char *path[T_N];
-    char delim, dec;   /* --delimiter and --decimal, read */
+    char delim, dec, thou;   /* --delimiter, --decimal and --thousands (0: none), read */
     double max_reject;
     int64_t slots;
     int dedup_exact;
@@ -305,7 +305,37 @@ static inline void trim(const char **v, size_t *l)
 /* Parse a decimal number whose decimal mark is dec ('.' or ','). 0 ok,
  * R_INVALID_NUMBER, R_NAN_INF or R_OUT_OF_RANGE. With ',' a '.' anywhere is
  * invalid: "1.234,5" (a thousands mark) is rejected, never misread. */
-static int parse_num(const char *v, size_t l, char dec, double *out)
+/* v[0..l) without its thousands marks thou, into out (cap bytes). The marks
+ * must group the integer part as 1,234,567 (threes) or 12,34,567 (India:
+ * twos, then a three): "1,5" is refused (-1), never read as 15. */
+static int strip_thousands(const char *v, size_t l, char thou, char dec, char *out, size_t cap, size_t *ol)
+{
+    size_t i = 0, o = 0, g = 0, first = 0, groups = 0, twos = 0, threes = 0;
+    if (l >= cap) return -1;
+    if (i < l && (v[i] == '+' || v[i] == '-')) out[o++] = v[i++];
+    for (; i < l && v[i] != dec && v[i] != 'e' && v[i] != 'E'; i++) {
+        if (v[i] != thou) {
+            out[o++] = v[i];
+            g++;
+            continue;
+        }
+        if (g == 0 || i + 1 == l || (unsigned char)(v[i + 1] - '0') >= 10 || (unsigned char)(v[i - 1] - '0') >= 10) return -1;
+        if (groups++ == 0) first = g;
+        else if (g == 2) twos++;
+        else if (g == 3) threes++;
+        else return -1;
+        g = 0;
+    }
+    if (groups && (g != 3 || first > 3 || (twos && (threes || first > 2)))) return -1;
+    for (; i < l; i++) {
+        if (v[i] == thou) return -1;   /* none in the fraction or exponent */
+        out[o++] = v[i];
+    }
+    *ol = o;
+    return 0;
+}
+
+static int parse_num(const char *v, size_t l, char dec, char thou, double *out)
 {
     /* fast path, the same double as strtod: [+-]digits[.digits] with at most
      * 15 digits is an exact integer m over an exact 10^k (k <= 15), and one
@@ -332,8 +362,12 @@ static int parse_num(const char *v, size_t l, char dec, double *out)
             return 0;
         }
     }
-    char b[64];
+    char b[64], nt[64];
     if (l == 0 || l >= sizeof b) return R_INVALID_NUMBER;
+    if (thou && memchr(v, thou, l)) {
+        if (strip_thousands(v, l, thou, dec, nt, sizeof nt, &l)) return R_INVALID_NUMBER;
+        v = nt;
+    }
     for (size_t i = 0; i < l; i++) {
         if (dec != '.' && v[i] == '.') return R_INVALID_NUMBER;
         b[i] = v[i] == dec ? '.' : (char)((v[i] >= 'A' && v[i] <= 'Z') ? v[i] + 32 : v[i]);
@@ -650,7 +684,7 @@ static int parse_record(ctx *c, int ti, const csv_record *rec, const colmap *cm,
             break;
         }
         case F_NUM: {
-            int pr = parse_num(v, l, c->o.dec, &r->num[f->idx]);
+            int pr = parse_num(v, l, c->o.dec, c->o.thou, &r->num[f->idx]);
             if (pr == R_NAN_INF || pr == R_OUT_OF_RANGE || (pr && f->req)) { *field = k; return pr; }
             if (pr) { /* unparseable optional number: counted, then imputed */
                 t->col[k].invalid++;
@@ -2091,6 +2125,7 @@ int clean_run(int argc, char **argv, MPI_Comm comm)
         {"impute", OPT_STR, &o->impute, "median", "fill missing optional numbers", 0, 0, "median|mean|none"},
         {"delimiter", OPT_STR, &o->delimiter, ",", "field delimiter of the input files: one character, or tab", 0, 0, NULL},
         {"decimal", OPT_STR, &o->decimal, ".", "decimal mark of the input's numbers (',' as in 12,50)", 0, 0, ".|,"},
+        {"thousands", OPT_STR, &o->thousands, "none", "thousands mark of the input's numbers (',' as in 1,234.50; 'space' for 1 234,50)", 0, 0, "none|,|.|'|space"},
         {"spool", OPT_STR, &o->spool, NULL, "directory for decompressed copies of .gz inputs, seen by every rank [default: <out dir>]", 0, 0, NULL},
         OPTS_COMMON_SPECS(&o->c),
     };
@@ -2125,6 +2160,8 @@ int clean_run(int argc, char **argv, MPI_Comm comm)
     else if (tz_open_comm(comm, "option --tz", o->tz, &c->tz, e)) (void)0;
     else if (csv_delim_option(o->delimiter, &o->delim, e) == 0 && (o->dec = o->decimal[0]) == o->delim)
         PERR(e, PRECIS_EXIT_USAGE, "option --decimal: '%s' is also the delimiter (give --delimiter ';' for files whose numbers read 12,50)", o->decimal);
+    else if ((o->thou = !strcmp(o->thousands, "none") ? 0 : !strcmp(o->thousands, "space") ? ' ' : o->thousands[0]) == o->dec)
+        PERR(e, PRECIS_EXIT_USAGE, "option --thousands: '%s' is also the decimal mark (give --decimal , for numbers that read 1.234,50)", o->thousands);
     else if (date_format_option(c, e)) (void)0;
     else if (e->code == 0 && check_maps(c, e) == 0) {
         if (o->slots < 50 * (int64_t)c->size)

@@ -617,6 +617,24 @@ expect_exit "--decimal , with the ',' delimiter" 2 "also the delimiter" --transa
 expect_exit "--delimiter of two characters" 2 "not one character" --transactions "$TMP/eu1.csv" --delimiter ';;'
 expect_exit "a ';' file read as ','" 3 "give --delimiter ';'" --transactions "$TMP/eu1.csv"
 
+echo "clean: --thousands: amounts with thousands marks (np=3)"
+for cfg in ",|.|," ".|,|;" "space|,|;" "'|.|,"; do
+  IFS='|' read -r th de dl <<< "$cfg"
+  $PY "$H/thousands_check.py" make "$TMP/th.csv" "$th" "$de" "$dl"
+  rm -rf "$TMP/tho" && mkdir -p "$TMP/tho"
+  run 3 $BIN/precis-clean --transactions "$TMP/th.csv" --pii-key "$TMP/pii.key" --out "$TMP/tho/clean.h5" --max-reject-rate 0.5 \
+    --thousands "$th" --decimal "$de" --delimiter "$dl" > "$TMP/th.log" 2>&1 || { fail "--thousands '$th'"; tail -3 "$TMP/th.log"; }
+  out=$($PY "$H/thousands_check.py" check "$TMP/th.csv" "$th" "$de" "$dl" "$TMP/tho/clean.h5" "$TMP/tho/quality.json" 2>&1 | tail -1) \
+    && pass "$out" || fail "--thousands '$th': $out"
+done
+set +e; run 2 $BIN/precis-clean --transactions "$TMP/th.csv" --pii-key "$TMP/pii.key" --out "$TMP/tho/x.h5" --thousands , --decimal , --delimiter ';' > "$TMP/th.log" 2>&1; rc=$?; set -e
+[ $rc = 2 ] && grep -q "option --thousands: ',' is also the decimal mark" "$TMP/th.log" && pass "--thousands equal to --decimal: exit 2" || fail "--thousands = --decimal: rc=$rc"
+printf 'customer_id,ts,quantity,amount\nA,2024-01-01,1,"1,234.50"\n' > "$TMP/th.csv"
+rm -rf "$TMP/tho" && mkdir -p "$TMP/tho"
+run 2 $BIN/precis-clean --transactions "$TMP/th.csv" --pii-key "$TMP/pii.key" --out "$TMP/tho/clean.h5" --max-reject-rate 1 > /dev/null 2>&1
+$PY -c "import json; r = json.load(open('$TMP/tho/quality.json'))['tables']['transactions']['rejected_by_reason']; assert r == {'invalid_number': 1}, r" \
+  && pass "without --thousands, 1,234.50 is an invalid number (never 1.234)" || fail "1,234.50 without --thousands"
+
 echo "clean: order-id conflicts, by hand (np=1..4)"
 # Order A is under three customers: C2's row is first by (ts, source) and
 # keeps it, C1's and C3's are conflicts (C3 ties C2 on ts, later in the
