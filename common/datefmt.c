@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-const char *const datefmt_names[DF_N] = {"iso", "yyyymmdd", "yyyy/mm/dd", "epoch"};
+const char *const datefmt_names[DF_N] = {"iso", "yyyymmdd", "yyyy/mm/dd", "epoch", "epoch_ms"};
 
 static int digits(const char *s, size_t n, int64_t *v)
 {
@@ -111,11 +111,13 @@ int datefmt_parse(int f, const char *s, size_t len, const tz_zone *tz, int64_t *
         if (len != 8 || digits(s, 4, &y) || digits(s + 4, 2, &m) || digits(s + 6, 2, &d) || ymd(y, m, d, &days))
             return -1;
         return tz_to_utc(tz, days * 86400, ts);
-    case DF_EPOCH: {
-        int neg = len && s[0] == '-';
+    case DF_EPOCH:
+    case DF_EPOCH_MS: { /* seconds: 9-11 digits; milliseconds: 12-14 (1973-2286 after 1970), floored to seconds */
+        int neg = len && s[0] == '-', ms = f == DF_EPOCH_MS;
         size_t a = (neg || (len && s[0] == '+')) ? 1 : 0;
-        if (len - a < 9 || len - a > 11 || digits(s + a, len - a, &y)) return -1;
-        *ts = neg ? -y : y;
+        if (len - a < (ms ? 12u : 9u) || len - a > (ms ? 14u : 11u) || digits(s + a, len - a, &y)) return -1;
+        y = neg ? -y : y;
+        *ts = ms ? tu_floordiv(y, 1000) : y;
         return 0;
     }
     }

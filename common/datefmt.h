@@ -4,7 +4,9 @@
  * Formats, in tie-break order: DF_ISO (YYYY-MM-DD, optionally followed by
  * 'T' or ' ' and HH:MM[:SS[.fff]], optionally 'Z' or +hh:mm/-hh:mm),
  * DF_YMD8 (YYYYMMDD), DF_SLASH (YYYY/MM/DD, optional " HH:MM[:SS]") and
- * DF_EPOCH (integer seconds since 1970, 9-11 digits, optional sign).
+ * DF_EPOCH (integer seconds since 1970, 9-11 digits, optional sign) and
+ * DF_EPOCH_MS (milliseconds, 12-14 digits, optional sign; floored to
+ * seconds).
  * A value without an explicit offset is local time in the job's --tz
  * (common/tz: a fixed offset or a named zone, with its rule for the local
  * times that clocks skip or repeat). Parsing is pure; the vote (which format
@@ -23,7 +25,7 @@
 
 /* DF_N formats take part in the vote; DF_CUSTOM is a --date-format
  * pattern (datefmt_spec), used only when given. */
-enum { DF_ISO = 0, DF_YMD8, DF_SLASH, DF_EPOCH, DF_N, DF_CUSTOM = DF_N };
+enum { DF_ISO = 0, DF_YMD8, DF_SLASH, DF_EPOCH, DF_EPOCH_MS, DF_N, DF_CUSTOM = DF_N };
 
 extern const char *const datefmt_names[DF_N];
 
@@ -33,7 +35,7 @@ extern const char *const datefmt_names[DF_N];
  * TZ_FOLD (tz.h). */
 int datefmt_parse(int f, const char *s, size_t len, const tz_zone *tz, int64_t *ts);
 
-/* Format index from a name ("iso", "yyyymmdd", "yyyy/mm/dd", "epoch"), or -1. */
+/* Format index from a name ("iso", "yyyymmdd", "yyyy/mm/dd", "epoch", "epoch_ms"), or -1. */
 int datefmt_from_name(const char *name);
 
 /* A strptime-style pattern for exports in other layouts ("%m/%d/%Y

@@ -1986,7 +1986,7 @@ static int set_date_format(ctx *c, int ti, int di, const char *v, const char *gi
     if (!strcmp(v, "auto")) c->dfmt[ti][di] = -1;
     else if ((c->dfmt[ti][di] = datefmt_from_name(v)) >= 0) (void)0;
     else if (!strchr(v, '%'))
-        return PERR(e, PRECIS_EXIT_USAGE, "option --date-format: '%s' is not auto, iso, yyyymmdd, yyyy/mm/dd, epoch, a pattern "
+        return PERR(e, PRECIS_EXIT_USAGE, "option --date-format: '%s' is not auto, iso, yyyymmdd, yyyy/mm/dd, epoch, epoch_ms, a pattern "
                                           "with %%Y, %%m, %%d ..., or table.column=one of those", given);
     else if (datefmt_compile(v, &c->dspec[ti][di], msg, sizeof msg))
         return PERR(e, PRECIS_EXIT_USAGE, "option --date-format: %s", msg);
@@ -2115,7 +2115,7 @@ int clean_run(int argc, char **argv, MPI_Comm comm)
         {"quarantine", OPT_STR, &o->quarantine, NULL, "directory for rejected rows [default: <out dir>/quarantine]", 0, 0, NULL},
         {"max-reject-rate", OPT_DOUBLE, &o->max_reject, "0.01", "stop with exit 3 above this share of rejected rows", 0, 1, NULL},
         {"map", OPT_LIST, &o->map, NULL, "table.column=SourceColumn: rename an input column", 0, 0, NULL},
-        {"date-format", OPT_LIST, &o->date_format, NULL, "date format (default auto): auto, iso, yyyymmdd, yyyy/mm/dd, epoch or a pattern such as '%m/%d/%Y %I:%M %p'; table.column=FORMAT for one column", 0, 0, NULL},
+        {"date-format", OPT_LIST, &o->date_format, NULL, "date format (default auto): auto, iso, yyyymmdd, yyyy/mm/dd, epoch, epoch_ms or a pattern such as '%m/%d/%Y %I:%M %p'; table.column=FORMAT for one column", 0, 0, NULL},
         {"tz", OPT_STR, &o->tz, "UTC", "time zone of dates without an offset: UTC, +HH:MM or a zone name (Europe/Berlin)", 0, 0, NULL},
         {"slots", OPT_INT, &o->slots, "16384", "hash slots S (a power of two, >= 50 x ranks)", 1, 1 << 30, NULL},
         {"phone-region", OPT_STR, &o->region, "CN", "country rule for phone normalisation", 0, 0, "CN|US|GB|NONE"},

@@ -571,6 +571,28 @@ assert c["signup_ts"]["date_format"] == "iso" and c["signup_ts"]["invalid"] == 1
 f = h5py.File(d + "/clean.h5", "r")
 assert sorted(f["customers/birth_year"][:].tolist()) == [0, 1975, 1980]
 PYEOF
+# epoch milliseconds (event exports) are found by the vote: floored to seconds, as Python's // does
+$PY -c "
+import random
+r = random.Random(4)
+print('customer_id,ts,quantity,amount')
+for i in range(300): print('m%d,%d,1,%d' % (i, r.randrange(100000000000, 4102444799999) * r.choice([1, 1, 1, -1]) // 1 if i % 7 else r.randrange(100000000000, 4102444799999), i + 1))
+" > "$TMP/ms.csv"
+rm -rf "$TMP/dfo" && mkdir -p "$TMP/dfo"
+run 3 $BIN/precis-clean --transactions "$TMP/ms.csv" --pii-key "$TMP/pii.key" --out "$TMP/dfo/clean.h5" --max-reject-rate 0.9 > "$TMP/dfo.log" 2>&1 || fail "epoch_ms clean"
+$PY - "$TMP/ms.csv" "$TMP/dfo" <<'PYEOF' && pass "epoch milliseconds: voted epoch_ms, every ts = value // 1000, those before 1900 rejected as date_range" || fail "epoch_ms"
+import csv, json, sys, h5py, numpy as np
+rows = list(csv.DictReader(open(sys.argv[1])))
+q = json.load(open(sys.argv[2] + "/quality.json"))["tables"]["transactions"]
+assert q["columns"]["ts"]["date_format"] == "epoch_ms", q["columns"]["ts"]
+f = h5py.File(sys.argv[2] + "/clean.h5", "r")
+got = dict(zip((f["transactions/amount"][:].astype(int) - 1).tolist(), f["transactions/ts"][:].tolist()))
+want = {i: int(r["ts"]) // 1000 for i, r in enumerate(rows)}
+keep = {i: w for i, w in want.items() if -2208988800 <= w < 4102444800}
+assert got == keep, [(i, got.get(i), keep.get(i)) for i in keep if got.get(i) != keep[i]][:3]
+assert q["rejected_by_reason"] == ({"date_range": len(want) - len(keep)} if len(want) > len(keep) else {}), q["rejected_by_reason"]
+assert len(want) > len(keep) > 200
+PYEOF
 for bad in "%Y-%m-%Q" "%Y-%m" "%Y-%m-%d %H:%I %p" "%m/%d/%Y %I:%M" "transactions.amount=%Y" "customers.birth_date=dd.mm.yyyy" "%Y-%m-%d %%Y %d"; do
   set +e; run 3 $BIN/precis-clean --transactions "$TMP/dft.csv" --pii-key "$TMP/pii.key" --out "$TMP/dfo/x.h5" --date-format "$bad" > "$TMP/dfo.log" 2>&1; rc=$?; set -e
   [ $rc = 2 ] && grep -q "error: .*option --date-format: " "$TMP/dfo.log" && pass "--date-format '$bad': exit 2 ($(grep -o 'option --date-format: .*' "$TMP/dfo.log" | cut -c23-90))" || fail "--date-format '$bad': rc=$rc $(grep error "$TMP/dfo.log")"

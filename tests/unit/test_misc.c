@@ -212,7 +212,8 @@ static void test_datefmt_exclusive(void **state)
         {"2024-02-29", DF_ISO}, {"2024-02-29T10:11", DF_ISO}, {"2024-02-29 10:11:12.5+08:00", DF_ISO},
         {"2024-02-29T00:00:00Z", DF_ISO}, {"20240229", DF_YMD8}, {"2024/02/29", DF_SLASH},
         {"2024/02/29 23:59:59", DF_SLASH}, {"1700000000", DF_EPOCH}, {"-123456789", DF_EPOCH},
-        {"+99999999999", DF_EPOCH}, {" 19991231 ", DF_YMD8}};
+        {"+99999999999", DF_EPOCH}, {" 19991231 ", DF_YMD8}, {"1700000000123", DF_EPOCH_MS}, {"-100000000000", DF_EPOCH_MS},
+        {"99999999999999", DF_EPOCH_MS}};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
         for (int f = 0; f < DF_N; f++) {
             int64_t ts;
@@ -314,6 +315,10 @@ static void test_tz(void **state)
     assert_int_equal(u, 1729992600);
     assert_int_equal(datefmt_parse(DF_EPOCH, "1729989000", 10, &z, &u), TZ_EXACT);
     assert_int_equal(u, 1729989000);
+    assert_int_equal(datefmt_parse(DF_EPOCH_MS, "1729989000999", 13, &z, &u), TZ_EXACT); /* floored, not rounded */
+    assert_int_equal(u, 1729989000);
+    assert_int_equal(datefmt_parse(DF_EPOCH_MS, "-100000000001", 13, &z, &u), TZ_EXACT);
+    assert_int_equal(u, -100000001);
     tz_close(&z);
     assert_int_equal(tz_open("Australia/Lord_Howe", &z, msg, sizeof msg), 0);
     assert_int_equal(tz_offset_at(&z, 1705280400), 39600);
