@@ -2160,9 +2160,10 @@ int clean_run(int argc, char **argv, MPI_Comm comm)
     else if (tz_open_comm(comm, "option --tz", o->tz, &c->tz, e)) (void)0;
     else if (csv_delim_option(o->delimiter, &o->delim, e) == 0 && (o->dec = o->decimal[0]) == o->delim)
         PERR(e, PRECIS_EXIT_USAGE, "option --decimal: '%s' is also the delimiter (give --delimiter ';' for files whose numbers read 12,50)", o->decimal);
-    else if ((o->thou = !strcmp(o->thousands, "none") ? 0 : !strcmp(o->thousands, "space") ? ' ' : o->thousands[0]) == o->dec)
+    else if (e->code == 0 && /* (the delimiter's message stands) */
+             (o->thou = !strcmp(o->thousands, "none") ? 0 : !strcmp(o->thousands, "space") ? ' ' : o->thousands[0]) == o->dec)
         PERR(e, PRECIS_EXIT_USAGE, "option --thousands: '%s' is also the decimal mark (give --decimal , for numbers that read 1.234,50)", o->thousands);
-    else if (date_format_option(c, e)) (void)0;
+    else if (e->code == 0 && date_format_option(c, e)) (void)0;
     else if (e->code == 0 && check_maps(c, e) == 0) {
         if (o->slots < 50 * (int64_t)c->size)
             LOG_WARN("--slots %lld is below 50 x %d ranks: ranks will be unevenly loaded", (long long)o->slots, c->size);
