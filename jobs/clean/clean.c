@@ -302,9 +302,6 @@ static inline void trim(const char **v, size_t *l)
     *l = n;
 }
 
-/* Parse a decimal number whose decimal mark is dec ('.' or ','). 0 ok,
- * R_INVALID_NUMBER, R_NAN_INF or R_OUT_OF_RANGE. With ',' a '.' anywhere is
- * invalid: "1.234,5" (a thousands mark) is rejected, never misread. */
 /* v[0..l) without its thousands marks thou, into out (cap bytes). The marks
  * must group the integer part as 1,234,567 (threes) or 12,34,567 (India:
  * twos, then a three): "1,5" is refused (-1), never read as 15. */
@@ -335,6 +332,10 @@ static int strip_thousands(const char *v, size_t l, char thou, char dec, char *o
     return 0;
 }
 
+/* Parse a decimal number whose decimal mark is dec ('.' or ',') and whose
+ * thousands mark is thou (0: none). 0 ok, R_INVALID_NUMBER, R_NAN_INF or
+ * R_OUT_OF_RANGE. With ',' and no --thousands a '.' anywhere is invalid:
+ * "1.234,5" (a thousands mark) is rejected, never misread. */
 static int parse_num(const char *v, size_t l, char dec, char thou, double *out)
 {
     /* fast path, the same double as strtod: [+-]digits[.digits] with at most
