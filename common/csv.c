@@ -16,6 +16,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <iconv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,9 @@ struct csv_reader {
     char *scratch;     /* unescaped quoted fields */
     size_t scap;
     int avx2;          /* split lines with AVX2 (the CPU has it, PRECIS_CSV_NO_AVX2 unset) */
+    iconv_t cd;        /* --encoding to UTF-8, or (iconv_t)-1 */
+    char *tbuf;        /* converted fields of the current record */
+    size_t tcap;
 };
 
 static const char *status_names[CSV_NSTATUS] = {
@@ -75,6 +79,7 @@ void csv_opts_default(csv_opts *o)
     o->split_bytes = 0;
     o->fds = NULL;
     o->names = NULL;
+    o->encoding = NULL;
 }
 
 int csv_delim_option(const char *s, char *delim, precis_err *e)
@@ -388,6 +393,53 @@ static int long_field(const csv_reader *r, size_t len, int nf, int *bad)
     return CSV_OK;
 }
 
+/* s[0..n) in the reader's encoding as UTF-8 at out (4n + 4 bytes): its
+ * length, or -1 where a byte sequence is not valid in the encoding. */
+static long to_utf8(csv_reader *r, const char *s, size_t n, char *out)
+{
+    char *in = (char *)s, *o = out;
+    size_t il = n, ol = 4 * n + 4;
+    iconv(r->cd, NULL, NULL, NULL, NULL); /* (a fresh shift state per field) */
+    if (iconv(r->cd, &in, &il, &o, &ol) == (size_t)-1 || iconv(r->cd, NULL, NULL, &o, &ol) == (size_t)-1) return -1;
+    return (long)(o - out);
+}
+
+static int has_high(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] >= 0x80) return 1;
+    return 0;
+}
+
+/* The record's fields in UTF-8: those with non-ASCII bytes converted into
+ * r->tbuf. 0, -1 out of memory; a field the encoding does not allow makes
+ * the record CSV_BAD_UTF8. */
+static int convert_record(csv_reader *r, csv_record *rec)
+{
+    size_t need = 0, used = 0;
+    for (int k = 0; k < rec->nfields; k++)
+        if (has_high(rec->f[k], rec->flen[k])) need += 4 * rec->flen[k] + 4;
+    if (need > r->tcap) {
+        char *t = realloc(r->tbuf, need);
+        if (!t) return -1;
+        r->tbuf = t;
+        r->tcap = need;
+    }
+    for (int k = 0; k < rec->nfields; k++) {
+        if (!has_high(rec->f[k], rec->flen[k])) continue;
+        long l = to_utf8(r, rec->f[k], rec->flen[k], r->tbuf + used);
+        if (l < 0) {
+            rec->status = CSV_BAD_UTF8;
+            rec->bad_field = k;
+            return 0;
+        }
+        r->fv[k] = r->tbuf + used;
+        r->fl[k] = (size_t)l;
+        used += (size_t)l;
+    }
+    return 0;
+}
+
 /* Split [a, b) into fields. Returns the status; sets *bad to the field index. */
 static int split_fields(csv_reader *r, const char *a, size_t len, int quoted, int *nf, int *bad, int *ascii, int *nul)
 {
@@ -499,8 +551,9 @@ static int parse_header(csv_reader *r, csv_file *f, precis_err *e)
         return PERR(e, PRECIS_EXIT_DATA, "%s:%lld: header field %d: %s", f->path, (long long)f->hline, bad + 1, csv_status_name(s));
     if (nul)
         return PERR(e, PRECIS_EXIT_DATA, "%s:%lld: header holds a NUL byte (a binary or UTF-16 file? CSV input must be UTF-8)", f->path, (long long)f->hline);
-    if (!csv_utf8_valid(f->d + p, (size_t)(le - p)))
-        return PERR(e, PRECIS_EXIT_DATA, "%s:%lld: header is not valid UTF-8", f->path, (long long)f->hline);
+    if (r->cd == (iconv_t)-1 && !csv_utf8_valid(f->d + p, (size_t)(le - p)))
+        return PERR(e, PRECIS_EXIT_DATA, "%s:%lld: header is not valid UTF-8 (give --encoding for another encoding, e.g. CP1252)",
+                    f->path, (long long)f->hline);
     f->nh = nf;
     f->hname = calloc((size_t)nf, sizeof(char *));
     f->hlen = calloc((size_t)nf, sizeof(size_t));
@@ -510,7 +563,20 @@ static int parse_header(csv_reader *r, csv_file *f, precis_err *e)
         size_t l = r->fl[i];
         while (l && (*v == ' ' || *v == '\t')) v++, l--;
         while (l && (v[l - 1] == ' ' || v[l - 1] == '\t')) l--;
-        if (!(f->hname[i] = strndup(v, l))) return PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+        if (r->cd != (iconv_t)-1 && has_high(v, l)) {
+            char *u = malloc(4 * l + 4);
+            long ul = u ? to_utf8(r, v, l, u) : -1;
+            if (ul < 0) {
+                free(u);
+                return u ? PERR(e, PRECIS_EXIT_DATA, "%s:%lld: header field %d is not valid %s", f->path, (long long)f->hline, i + 1, r->o.encoding)
+                         : PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+            }
+            f->hname[i] = u;
+            u[ul] = '\0';
+            l = (size_t)ul;
+        } else if (!(f->hname[i] = strndup(v, l))) {
+            return PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+        }
         f->hlen[i] = l;
     }
     f->data_line = f->hline + count_nl(f->d, p, end);
@@ -636,6 +702,20 @@ int csv_open(MPI_Comm comm, char *const *paths, int npaths, const csv_opts *o,
     if (!r) { PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); goto agree; }
     r->o = *o;
     r->nfiles = npaths;
+    r->cd = (iconv_t)-1;
+    if (o->encoding && strcasecmp(o->encoding, "UTF-8") && strcasecmp(o->encoding, "UTF8")) {
+        /* ASCII-compatible: the bytes CSV splits on must mean themselves */
+        static const char probe[] = "Az09 ,;|\t\"\r\n";
+        char got[4 * sizeof probe + 4];
+        if ((r->cd = iconv_open("UTF-8", o->encoding)) == (iconv_t)-1) {
+            PERR(e, PRECIS_EXIT_USAGE, "option --encoding: '%s' is not an encoding this system's iconv knows (try CP1252, LATIN1, GB18030)", o->encoding);
+            goto agree;
+        }
+        if (to_utf8(r, probe, sizeof probe - 1, got) != (long)(sizeof probe - 1) || memcmp(got, probe, sizeof probe - 1)) {
+            PERR(e, PRECIS_EXIT_USAGE, "option --encoding: '%s' is not ASCII-compatible (a UTF-16 or UTF-32 export: convert it to UTF-8 first)", o->encoding);
+            goto agree;
+        }
+    }
 #if PRECIS_CSV_AVX2
     r->avx2 = __builtin_cpu_supports("avx2") && !getenv("PRECIS_CSV_NO_AVX2");
 #endif
@@ -772,7 +852,9 @@ int csv_next(csv_reader *r, csv_record *rec)
             for (int k = 0; k < nf; k++)
                 if (memchr(rec->f[k], '\0', rec->flen[k])) { rec->bad_field = k; break; }
         }
-        if (rec->status == CSV_OK && !ascii && !csv_utf8_valid(rec->raw, rec->raw_len)) {
+        if (rec->status == CSV_OK && !ascii && r->cd != (iconv_t)-1) {
+            if (convert_record(r, rec)) ASSERT(!"out of memory converting a CSV record to UTF-8");
+        } else if (rec->status == CSV_OK && !ascii && !csv_utf8_valid(rec->raw, rec->raw_len)) {
             rec->status = CSV_BAD_UTF8;
             for (int k = 0; k < nf; k++)
                 if (!csv_utf8_valid(rec->f[k], rec->flen[k])) { rec->bad_field = k; break; }
@@ -857,5 +939,7 @@ void csv_close(csv_reader *r)
     free(r->fv);
     free(r->fl);
     free(r->scratch);
+    free(r->tbuf);
+    if (r->cd != (iconv_t)-1) iconv_close(r->cd);
     free(r);
 }

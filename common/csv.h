@@ -66,6 +66,12 @@ typedef struct csv_opts {
     int64_t split_bytes; /* test hook: 0 = even split; otherwise rank r starts at r*split_bytes */
     const int *fds;    /* NULL, or per file an open descriptor to map instead of opening the path (-1: open it) */
     char *const *names; /* NULL, or per file the name that messages and csv_path give */
+    const char *encoding; /* NULL or UTF-8: records must be valid UTF-8. Otherwise an
+                           * ASCII-compatible encoding iconv knows (CP1252, LATIN1,
+                           * GB18030, SHIFT_JIS ...): header names and the fields of
+                           * records with non-ASCII bytes are converted to UTF-8, and a
+                           * field not valid in it makes the record CSV_BAD_UTF8; raw
+                           * stays as read. */
 } csv_opts;
 
 typedef struct csv_record {

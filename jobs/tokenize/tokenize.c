@@ -44,7 +44,7 @@ static int find_col(int nh, const char *const *names, const char *want, int dup[
 }
 
 typedef struct tk_opts {
-    char *in, *out, *key, *id_col, *phone_col, *email_col, *region, *delimiter, *spool;
+    char *in, *out, *key, *id_col, *phone_col, *email_col, *region, *delimiter, *encoding, *spool;
     opt_list keep;
     opt_common c;
 } tk_opts;
@@ -63,6 +63,7 @@ int tokenize_run(int argc, char **argv, MPI_Comm comm)
         {"keep", OPT_LIST, &o.keep, NULL, "copy this non-identifier column to the output", 0, 0, NULL},
         {"phone-region", OPT_STR, &o.region, "CN", "country rule for phone normalisation", 0, 0, "CN|US|GB|NONE"},
         {"delimiter", OPT_STR, &o.delimiter, ",", "field delimiter of the input: one character, or tab (the output is comma-separated)", 0, 0, NULL},
+        {"encoding", OPT_STR, &o.encoding, "UTF-8", "character encoding of the input (CP1252, LATIN1, GB18030 ...); the output is UTF-8", 0, 0, NULL},
         {"spool", OPT_STR, &o.spool, NULL, "directory for decompressed copies of .gz inputs, seen by every rank [default: <out dir>]", 0, 0, NULL},
         OPTS_COMMON_SPECS(&o.c),
     };
@@ -92,6 +93,7 @@ int tokenize_run(int argc, char **argv, MPI_Comm comm)
     }
     csv_opts co;
     csv_opts_default(&co);
+    co.encoding = o.encoding;
     if (csv_delim_option(o.delimiter, &co.delim, e) == 0 && pii_key_load(o.key, &key, e) == 0) inputs_expand(o.in, "*.csv|*.csv.gz", 0, &in, e);
     if (precis_agree(comm, e)) goto done;
     if (spool_inputs(comm, in.path, in.n, o.spool, o.out, &sp, e)) goto done;

@@ -657,6 +657,65 @@ run 2 $BIN/precis-clean --transactions "$TMP/th.csv" --pii-key "$TMP/pii.key" --
 $PY -c "import json; r = json.load(open('$TMP/tho/quality.json'))['tables']['transactions']['rejected_by_reason']; assert r == {'invalid_number': 1}, r" \
   && pass "without --thousands, 1,234.50 is an invalid number (never 1.234)" || fail "1,234.50 without --thousands"
 
+echo "clean: --encoding: CP1252 and GB18030 exports give the datasets of the same data in UTF-8 (np=3)"
+mkdir -p "$TMP/enc/u8" "$TMP/enc/cp" "$TMP/enc/gb" "$TMP/enc/zh8"
+$PY - "$TMP/enc" <<'PYEOF'
+import sys
+d = sys.argv[1]
+cust = ["customer_id,name,phone,email,gender,birth_date,city,signup_ts"]
+tx = ["order_id,customer_id,item_id,category,quantity,unit_price,Betrag €,ts,channel,campaign_id"]
+cities = ["München", "São Paulo", "Zürich", "Kraków", "Málaga", "Reykjavík", "Genève"]
+names = ["José Müller", "Zoë Brontë", "Ægir Þórsson", "François Lefèvre", "Łucja Nowak"]
+for i in range(400):
+    nm = names[i % 5] if "Ł" not in names[i % 5] else "Anna Nowak"
+    cust.append("C%03d,%s,1300000%04d,c%d@example.com,%s,1980-01-%02d,%s,2024-01-01" % (i, nm, i, i, "FM"[i % 2], i % 28 + 1, cities[i % 7]))
+    for j in range(3):
+        tx.append("O%d-%d,C%03d,Crème-%d,Küche & Bad %d,1,9.5,%d.50,2024-02-%02d 10:00:00,e-mail,Sommer-€-Aktion %d" % (i, j, i, j, i % 4, i + j, j + 1, i % 3))
+for name, lines in (("customers.csv", cust), ("transactions.csv", tx)):
+    text = "\n".join(lines) + "\n"
+    open("%s/u8/%s" % (d, name), "w", encoding="utf-8").write(text)
+    open("%s/cp/%s" % (d, name), "w", encoding="cp1252").write(text)
+zh = ["customer_id,gender,city"] + ["Z%03d,%s,%s" % (i, "男女"[i % 2], ["北京", "上海", "广州", "深圳", "成都"][i % 5]) for i in range(300)]
+zt = ["customer_id,ts,quantity,amount,category"] + ["Z%03d,2024-03-01,1,%d,%s" % (i, i + 1, ["食品", "服装", "电子"][i % 3]) for i in range(300)]
+for name, lines in (("customers.csv", zh), ("transactions.csv", zt)):
+    text = "\n".join(lines) + "\n"
+    open("%s/zh8/%s" % (d, name), "w", encoding="utf-8").write(text)
+    open("%s/gb/%s" % (d, name), "w", encoding="gb18030").write(text)
+PYEOF
+for v in u8 cp zh8 gb; do
+  enc=UTF-8; [ $v = cp ] && enc=CP1252; [ $v = gb ] && enc=GB18030
+  map=(); [[ $v = u8 || $v = cp ]] && map=(--map "transactions.amount=Betrag €")
+  rm -rf "$TMP/enc/o$v" && mkdir -p "$TMP/enc/o$v"
+  run 3 $BIN/precis-clean --in "$TMP/enc/$v" --pii-key "$TMP/pii.key" --out "$TMP/enc/o$v/clean.h5" --max-reject-rate 0 --encoding $enc \
+    "${map[@]}" > "$TMP/enc/$v.log" 2>&1 || { fail "--encoding $enc ($v)"; tail -3 "$TMP/enc/$v.log"; }
+done
+for pair in "u8 cp CP1252 (its header's 'Betrag €' mapped)" "zh8 gb GB18030"; do
+  set -- $pair; e3="${pair#* * }"
+  out=$($PY "$H/../h5same.py" "$TMP/enc/o$1/clean.h5" "$TMP/enc/o$2/clean.h5" --ignore quality/report | tail -1 || true)
+  [[ "$out" == *", 0 differ" ]] && pass "--encoding $e3 gives the UTF-8 export's datasets ($out)" || fail "--encoding $e3: $out"
+done
+$PY -c "
+import h5py; f = h5py.File('$TMP/enc/ocp/clean.h5', 'r')
+assert 'München' in [x.decode() for x in f['dict/city'][:]] and 'Sommer-€-Aktion 1' in [x.decode() for x in f['dict/campaign'][:]]
+g = h5py.File('$TMP/enc/ogb/clean.h5', 'r'); assert '北京' in [x.decode() for x in g['dict/city'][:]]" \
+  && pass "dictionaries hold UTF-8 (München, Sommer-€-Aktion, 北京)" || fail "UTF-8 dictionaries"
+# without --encoding, the CP1252 rows with accents are bad_utf8; a byte CP1252 does not define is bad_utf8 with it
+rm -rf "$TMP/enc/ox" && mkdir -p "$TMP/enc/ox"
+run 2 $BIN/precis-clean --transactions "$TMP/enc/cp/transactions.csv" --pii-key "$TMP/pii.key" --out "$TMP/enc/ox/clean.h5" --max-reject-rate 1 \
+  --map "transactions.amount=Betrag €" > "$TMP/enc/x.log" 2>&1 || true
+grep -q "header is not valid UTF-8 (give --encoding" "$TMP/enc/x.log" && pass "CP1252 read as UTF-8: exit 3, the header named, --encoding suggested" || fail "CP1252 without --encoding: $(grep error "$TMP/enc/x.log")"
+printf 'customer_id,ts,quantity,amount,category\nA,2024-01-01,1,5,ok\nB,2024-01-01,1,6,bad\x81byte\n' > "$TMP/enc/x81.csv"
+rm -rf "$TMP/enc/ox" && mkdir -p "$TMP/enc/ox"
+run 2 $BIN/precis-clean --transactions "$TMP/enc/x81.csv" --pii-key "$TMP/pii.key" --out "$TMP/enc/ox/clean.h5" --max-reject-rate 1 --encoding CP1252 > /dev/null 2>&1 || true
+$PY -c "
+import csv; q = list(csv.DictReader(open('$TMP/enc/ox/quarantine/transactions.csv')))
+assert [(r['line'], r['reason'], r['field']) for r in q] == [('3', 'bad_utf8', 'category')], q" \
+  && pass "a byte CP1252 leaves undefined (0x81): quarantined as bad_utf8, naming the field" || fail "undefined CP1252 byte"
+for bad in UTF-16 NO-SUCH-CODE; do
+  set +e; run 2 $BIN/precis-clean --transactions "$TMP/enc/x81.csv" --pii-key "$TMP/pii.key" --out "$TMP/enc/ox/x.h5" --encoding $bad > "$TMP/enc/x.log" 2>&1; rc=$?; set -e
+  [ $rc = 2 ] && grep -q "option --encoding: '$bad' is not" "$TMP/enc/x.log" && pass "--encoding $bad: exit 2 ($(grep -o "is not [a-zA-Z -]*" "$TMP/enc/x.log" | head -1))" || fail "--encoding $bad: rc=$rc"
+done
+
 echo "clean: order-id conflicts, by hand (np=1..4)"
 # Order A is under three customers: C2's row is first by (ts, source) and
 # keeps it, C1's and C3's are conflicts (C3 ties C2 on ts, later in the

@@ -104,6 +104,14 @@ if run 2 $BIN/precis-tokenize --in "$TMP/c.csv" --id-column customer_id --keep c
 else fail "--delimiter ';'"; fi
 set +e; run 2 $BIN/precis-tokenize --in "$TMP/s.csv" --delimiter '"' --id-column customer_id --pii-key "$TMP/g1/pii.key" --out "$TMP/x.csv" >/dev/null 2>&1; rc=$?; set -e
 expect_eq "--delimiter '\"' is exit 2" "$rc" "2"
+# --encoding: a CP1252 CRM list gives the keys and (UTF-8) kept fields of the same list in UTF-8
+printf 'crm_row,customer_id,name,city\n1,CU1,José Müller,München\n2,CUé2,Zoë,"Zürich, €-Zone"\n' > "$TMP/u8.csv"
+iconv -f UTF-8 -t CP1252 "$TMP/u8.csv" > "$TMP/cp.csv"
+if run 2 $BIN/precis-tokenize --in "$TMP/u8.csv" --id-column customer_id --keep city --pii-key "$TMP/g1/pii.key" --out "$TMP/u8_out.csv" 2>/dev/null &&
+   run 2 $BIN/precis-tokenize --in "$TMP/cp.csv" --encoding CP1252 --id-column customer_id --keep city --pii-key "$TMP/g1/pii.key" --out "$TMP/cp_out.csv" 2>/dev/null &&
+   cmp -s <(cut -d, -f2- "$TMP/u8_out.csv") <(cut -d, -f2- "$TMP/cp_out.csv") && grep -q ',"Zürich, €-Zone",ok' "$TMP/cp_out.csv"; then
+  pass "--encoding CP1252 gives the UTF-8 list's keys (an accented id among them) and kept fields, in UTF-8"
+else fail "tokenize --encoding CP1252"; fi
 
 echo "jobs: command lines (under mpirun: LeakSanitizer cannot trace Open MPI singletons)"
 for j in gen tokenize clean rfm; do
