@@ -565,11 +565,11 @@ static int parse_header(csv_reader *r, csv_file *f, precis_err *e)
         while (l && (v[l - 1] == ' ' || v[l - 1] == '\t')) l--;
         if (r->cd != (iconv_t)-1 && has_high(v, l)) {
             char *u = malloc(4 * l + 4);
-            long ul = u ? to_utf8(r, v, l, u) : -1;
+            if (!u) return PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+            long ul = to_utf8(r, v, l, u);
             if (ul < 0) {
                 free(u);
-                return u ? PERR(e, PRECIS_EXIT_DATA, "%s:%lld: header field %d is not valid %s", f->path, (long long)f->hline, i + 1, r->o.encoding)
-                         : PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+                return PERR(e, PRECIS_EXIT_DATA, "%s:%lld: header field %d is not valid %s", f->path, (long long)f->hline, i + 1, r->o.encoding);
             }
             f->hname[i] = u;
             u[ul] = '\0';
