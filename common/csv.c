@@ -416,9 +416,8 @@ static int has_high(const char *s, size_t n)
  * the record CSV_BAD_UTF8. */
 static int convert_record(csv_reader *r, csv_record *rec)
 {
-    size_t need = 0, used = 0;
-    for (int k = 0; k < rec->nfields; k++)
-        if (has_high(rec->f[k], rec->flen[k])) need += 4 * rec->flen[k] + 4;
+    /* the fields are no longer than the raw record: 4 bytes out per byte in, and 4 for each field's end */
+    size_t need = 4 * rec->raw_len + 4 * (size_t)rec->nfields, used = 0;
     if (need > r->tcap) {
         char *t = realloc(r->tbuf, need);
         if (!t) return -1;

@@ -64,13 +64,28 @@ static int ymd(int64_t y, int64_t m, int64_t d, int64_t *days)
     return 0;
 }
 
+/* s[0..*len) without its spaces and tabs at either end */
+static void trim_blanks(const char **s, size_t *len)
+{
+    while (*len && (**s == ' ' || **s == '\t')) (*s)++, (*len)--;
+    while (*len && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t')) (*len)--;
+}
+
+/* local = days * 86400 + seconds of day: in tz, or at the explicit offset
+ * off east of UTC when has_off */
+static int finish(const tz_zone *tz, int64_t local, int has_off, int64_t off, int64_t *ts)
+{
+    if (!has_off) return tz_to_utc(tz, local, ts);
+    *ts = local - off;
+    return TZ_EXACT;
+}
+
 int datefmt_parse(int f, const char *s, size_t len, const tz_zone *tz, int64_t *ts)
 {
     int64_t y, m, d, days, secs = 0, off = 0;
-    int local = 1;
+    int has_off = 0;
     size_t used;
-    while (len && (*s == ' ' || *s == '\t')) s++, len--;
-    while (len && (s[len - 1] == ' ' || s[len - 1] == '\t')) len--;
+    trim_blanks(&s, &len);
     switch (f) {
     case DF_ISO:
         /* the common shapes, YYYY-MM-DD and YYYY-MM-DD[T ]HH:MM:SS, without
@@ -100,12 +115,10 @@ int datefmt_parse(int f, const char *s, size_t len, const tz_zone *tz, int64_t *
             p += used;
             if (p < len) {
                 if (f != DF_ISO || parse_offset(s + p, len - p, &off)) return -1;
-                local = 0;
+                has_off = 1;
             }
         }
-        if (local) return tz_to_utc(tz, days * 86400 + secs, ts);
-        *ts = days * 86400 + secs - off;
-        return TZ_EXACT;
+        return finish(tz, days * 86400 + secs, has_off, off, ts);
     }
     case DF_YMD8:
         if (len != 8 || digits(s, 4, &y) || digits(s + 4, 2, &m) || digits(s + 6, 2, &d) || ymd(y, m, d, &days))
@@ -181,13 +194,14 @@ int datefmt_compile(const char *pattern, datefmt_spec *sp, char *msg, size_t cap
         snprintf(msg, cap, "'%s' %s", pattern, why);
         return -1;
     }
+    sp->twelve = seen['I'];
     return 0;
 }
 
 /* The fields a pattern reads. */
 typedef struct dfields {
     int64_t y, m, d, h, mi, sec, off;
-    int pm, has_off, twelve;
+    int pm, has_off;
 } dfields;
 
 /* Two digits at s[i], or -1 */
@@ -243,7 +257,7 @@ static int match(const datefmt_spec *sp, int k, const char *s, size_t len, size_
         if (t < 0) return 0;
         f->y = t < 69 ? 2000 + t : 1900 + t;
         return match(sp, k + 1, s, len, i + 2, f);
-    case 'm': case 'I': dst = op == 'm' ? &f->m : &f->h; two_ok = t >= 1 && t <= 12; one_ok = a >= 1; f->twelve |= op == 'I'; break;
+    case 'm': case 'I': dst = op == 'm' ? &f->m : &f->h; two_ok = t >= 1 && t <= 12; one_ok = a >= 1; break;
     case 'd': dst = &f->d; two_ok = t >= 1 && t <= 31; one_ok = a >= 1; break;
     case 'H': dst = &f->h; two_ok = t >= 0 && t <= 23; break;
     case 'M': dst = &f->mi; two_ok = t >= 0 && t <= 59; break;
@@ -297,16 +311,12 @@ static int match(const datefmt_spec *sp, int k, const char *s, size_t len, size_
 int datefmt_parse_spec(const datefmt_spec *sp, const char *s, size_t len, const tz_zone *tz, int64_t *ts)
 {
     dfields f = {0};
-    while (len && (*s == ' ' || *s == '\t')) s++, len--;
-    while (len && (s[len - 1] == ' ' || s[len - 1] == '\t')) len--;
+    trim_blanks(&s, &len);
     if (!match(sp, 0, s, len, 0, &f)) return -1;
     /* what strptime checks after its match: no second 60 or 61, offsets under 24 h */
     if (f.sec > 59 || (f.has_off && (f.off <= -86400 || f.off >= 86400))) return -1;
-    if (f.twelve) f.h = f.h % 12 + (f.pm ? 12 : 0);
+    if (sp->twelve) f.h = f.h % 12 + (f.pm ? 12 : 0);
     int64_t days;
     if (ymd(f.y, f.m, f.d, &days)) return -1;
-    int64_t local = days * 86400 + f.h * 3600 + f.mi * 60 + f.sec;
-    if (!f.has_off) return tz_to_utc(tz, local, ts);
-    *ts = local - f.off;
-    return TZ_EXACT;
+    return finish(tz, days * 86400 + f.h * 3600 + f.mi * 60 + f.sec, f.has_off, f.off, ts);
 }

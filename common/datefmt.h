@@ -52,6 +52,7 @@ typedef struct datefmt_spec {
     int n;
     char op[DATEFMT_SPEC_MAX];     /* a directive letter, or 0 for the literal lit[i] */
     char lit[DATEFMT_SPEC_MAX];
+    int twelve;                    /* %I: a 12-hour clock */
 } datefmt_spec;
 
 /* Returns 0, or -1 with msg naming what is wrong. */

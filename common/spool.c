@@ -138,7 +138,6 @@ done:
     return rc;
 }
 
-/* The name of input i's spool file. */
 /* The process that makes a spool file: its host and pid are in the name,
  * so that a later run on that host can tell a copy whose maker was killed. */
 typedef struct maker {
@@ -155,6 +154,7 @@ static void maker_self(maker *m)
         if (*p == '/' || (unsigned char)*p <= ' ' || (unsigned char)*p >= 127) *p = '_';
 }
 
+/* The name of input i's spool file, made by m in spool call `call`. */
 static void spool_path(char *buf, size_t cap, const char *dir, const maker *m, int call, int i)
 {
     snprintf(buf, cap, "%.4000s/.precis-spool.%s.%d.%d.%d", dir, m->host, m->pid, call, i);

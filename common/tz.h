@@ -83,6 +83,13 @@ static inline int64_t tz_offset_at(const tz_zone *z, int64_t t)
     return z->off[tz_interval(z, t)];
 }
 
+/* The local calendar day (days since 1970-01-01) of UTC second t. */
+static inline int64_t tz_local_day(const tz_zone *z, int64_t t)
+{
+    int64_t l = t + tz_offset_at(z, t);
+    return l / 86400 - (l % 86400 < 0);
+}
+
 /* Local wall-clock seconds (days * 86400 + seconds of day) to UTC, by the
  * rule above; returns TZ_EXACT, TZ_GAP or TZ_FOLD. z == NULL is UTC. */
 int tz_to_utc_slow(const tz_zone *z, int64_t local, int64_t *utc);

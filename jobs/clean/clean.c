@@ -457,13 +457,20 @@ typedef struct colmap {
     int idx[10];
 } colmap;
 
-static const char *source_name(ctx *c, int ti, int k)
+/* What follows "<table ti>.<column k>=" in s (an option's value), or NULL. */
+static const char *column_value(const char *s, int ti, int k)
 {
     size_t tl = strlen(TD[ti].name), cl = strlen(TD[ti].f[k].name);
+    if (!strncmp(s, TD[ti].name, tl) && s[tl] == '.' && !strncmp(s + tl + 1, TD[ti].f[k].name, cl) && s[tl + 1 + cl] == '=')
+        return s + tl + 2 + cl;
+    return NULL;
+}
+
+static const char *source_name(ctx *c, int ti, int k)
+{
     for (int i = 0; i < c->o.map.n; i++) {
-        const char *m = c->o.map.v[i];
-        if (!strncmp(m, TD[ti].name, tl) && m[tl] == '.' && !strncmp(m + tl + 1, TD[ti].f[k].name, cl) && m[tl + 1 + cl] == '=')
-            return m + tl + 2 + cl;
+        const char *v = column_value(c->o.map.v[i], ti, k);
+        if (v) return v;
     }
     return TD[ti].f[k].name;
 }
@@ -471,13 +478,11 @@ static const char *source_name(ctx *c, int ti, int k)
 static int check_maps(ctx *c, precis_err *e)
 {
     for (int i = 0; i < c->o.map.n; i++) {
-        const char *m = c->o.map.v[i], *dot = strchr(m, '.'), *eq = strchr(m, '=');
+        const char *m = c->o.map.v[i], *v;
         int ok = 0;
-        for (int ti = 0; dot && eq && eq > dot && ti < T_N; ti++)
-            if ((size_t)(dot - m) == strlen(TD[ti].name) && !strncmp(m, TD[ti].name, (size_t)(dot - m)))
-                for (int k = 0; k < TD[ti].nf; k++)
-                    if ((size_t)(eq - dot - 1) == strlen(TD[ti].f[k].name) && !strncmp(dot + 1, TD[ti].f[k].name, (size_t)(eq - dot - 1)))
-                        ok = eq[1] != '\0';
+        for (int ti = 0; ti < T_N; ti++)
+            for (int k = 0; k < TD[ti].nf; k++)
+                if ((v = column_value(m, ti, k))) ok = *v != '\0';
         if (!ok)
             return PERR(e, PRECIS_EXIT_USAGE, "option --map: '%s' is not table.column=SourceColumn with a known table and column", m);
     }
@@ -679,7 +684,7 @@ static int parse_record(ctx *c, int ti, const csv_record *rec, const colmap *cm,
             else {
                 int64_t y;
                 int m, d;
-                tu_civil_from_days(tu_floordiv(ts + tz_offset_at(&c->tz, ts), 86400), &y, &m, &d);
+                tu_civil_from_days(tz_local_day(&c->tz, ts), &y, &m, &d);
                 r->birth_year = (int32_t)y;
             }
             break;
@@ -2019,15 +2024,11 @@ static int date_format_option(ctx *c, precis_err *e)
             }
             int found = 0;
             for (int ti = 0; ti < T_N && !found; ti++)
-                for (int k = 0; k < TD[ti].nf && !found; k++) {
-                    const fdef *f = &TD[ti].f[k];
-                    size_t tl = strlen(TD[ti].name);
-                    if (date_index(f) >= 0 && (size_t)(eq - v) == tl + 1 + strlen(f->name) && !strncmp(v, TD[ti].name, tl) &&
-                        v[tl] == '.' && !strncmp(v + tl + 1, f->name, strlen(f->name))) {
+                for (int k = 0; k < TD[ti].nf && !found; k++)
+                    if (date_index(&TD[ti].f[k]) >= 0 && column_value(v, ti, k)) {
                         found = 1;
-                        TRY(set_date_format(c, ti, date_index(f), eq + 1, v, e));
+                        TRY(set_date_format(c, ti, date_index(&TD[ti].f[k]), eq + 1, v, e));
                     }
-                }
             if (!found)
                 return PERR(e, PRECIS_EXIT_USAGE, "option --date-format: '%.*s' is not a date column (transactions.ts, customers.birth_date, "
                                                   "customers.signup_ts, touchpoints.ts, spend.week_start)", (int)(eq - v), v);

@@ -75,14 +75,11 @@ static int read_col(h5io_file *f, const char *name, hid_t type, size_t esz, int6
     return h5io_read_rows(f, name, type, off, n, *out, e);
 }
 
-/* The calendar day in clean.h5's zone of UTC second ts */
-static int64_t day_of(int64_t ts, const tz_zone *tz) { return tu_floordiv(ts + tz_offset_at(tz, ts), 86400); }
-
 static int parse_day(const char *s, const tz_zone *tz, int64_t *day)
 {
     int64_t ts;
     if (datefmt_parse(DF_ISO, s, strlen(s), tz, &ts) < 0) return -1;
-    *day = day_of(ts, tz);
+    *day = tz_local_day(tz, ts);
     return 0;
 }
 
@@ -221,7 +218,7 @@ int rfm_run(int argc, char **argv, MPI_Comm comm)
     /* as_of and calibration end (days) */
     int64_t last = INT64_MIN, glast, as_of, cal_end;
     for (int64_t i = 0; i < t.n; i++)
-        if (!(t.flags[i] & FL_REFUND) && day_of(t.ts[i], &tz) > last) last = day_of(t.ts[i], &tz);
+        if (!(t.flags[i] & FL_REFUND) && tz_local_day(&tz, t.ts[i]) > last) last = tz_local_day(&tz, t.ts[i]);
     MPI_CHECK(MPI_Allreduce(&last, &glast, 1, MPI_INT64_T, MPI_MAX, comm), e);
     if (o.as_of) {
         if (parse_day(o.as_of, &tz, &as_of)) { PERR(e, PRECIS_EXIT_USAGE, "option --as-of: '%s' is not YYYY-MM-DD", o.as_of); goto done; }
@@ -232,7 +229,7 @@ int rfm_run(int argc, char **argv, MPI_Comm comm)
     cal_end = as_of;
     if (o.cal_end && parse_day(o.cal_end, &tz, &cal_end)) { PERR(e, PRECIS_EXIT_USAGE, "option --calibration-end: '%s' is not YYYY-MM-DD", o.cal_end); goto done; }
     int64_t from_day = o.window > 0 ? as_of - o.window : INT64_MIN;
-    #define IN_WINDOW(i) (day_of(t.ts[i], &tz) >= from_day && day_of(t.ts[i], &tz) < as_of)
+    #define IN_WINDOW(i) (tz_local_day(&tz, t.ts[i]) >= from_day && tz_local_day(&tz, t.ts[i]) < as_of)
 
     /* top-C categories by global purchase spend (exact sums), ties by code */
     int C = (int)(o.topc < ncat ? o.topc : ncat);
@@ -280,7 +277,7 @@ int rfm_run(int argc, char **argv, MPI_Comm comm)
             if (!IN_WINDOW(i)) continue;
             total += t.amount[i];
             if (t.flags[i] & FL_REFUND) continue;
-            int64_t d = day_of(t.ts[i], &tz);
+            int64_t d = tz_local_day(&tz, t.ts[i]);
             nrows++;
             purch += t.amount[i];
             if (has_order) obuf[norders++] = t.order[i];
