@@ -1,6 +1,7 @@
 /* csv.c - RFC 4180 byte-range reader with cross-rank boundary agreement. */
 #define _GNU_SOURCE /* memrchr */
 #include "csv.h"
+#include "hugemem.h"
 
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -39,11 +40,29 @@ typedef struct csv_file {
     int64_t start_line;
     int64_t released;  /* pages below this offset were given back (madvise) */
     int64_t lead_blank; /* blank lines before the header */
+    char *open_path;   /* the path opened, to read it again (NULL: a caller's descriptor) */
+    int given_fd;      /* the caller's descriptor, or -1 */
+    dev_t dev;         /* the file mapped, to know it again */
+    ino_t ino;
 } csv_file;
 
 /* Read pages are given back in steps of this many bytes, so a rank's RSS
  * holds a window of its input, not the whole mapped range. */
 #define RELEASE_STEP ((int64_t)16 << 20)
+
+/* csv_next reads records through a window of the file filled with pread,
+ * not through the mapping: the first touch of each mapped page is a fault
+ * (fault-around maps 64 KiB at a time), and where faults are dear, as in a
+ * virtual machine, touching 1 GB of a mapped cached file took 0.45-0.6 s
+ * here against 0.07 s to pread the same bytes into one reused buffer. The
+ * window starts at a record and holds WINDOW bytes; a record that runs past
+ * its end is read again at the front of a new window, doubled while it
+ * does, and one longer than 8 windows (a line without an end, a quote
+ * without a close) is read through the mapping, as are files that cannot
+ * be opened again as the file mapped. The header and the split agreement
+ * read the mapping. The environment variable PRECIS_CSV_WINDOW sets WINDOW
+ * in bytes, so that tests cross window ends often. */
+#define WINDOW ((int64_t)8 << 20)
 
 struct csv_reader {
     csv_opts o;
@@ -63,6 +82,10 @@ struct csv_reader {
     iconv_t cd;        /* --encoding to UTF-8, or (iconv_t)-1 */
     char *tbuf;        /* converted fields of the current record */
     size_t tcap;
+    char *win;         /* bytes [woff, woff + wlen) of file wfile (-1: none) */
+    int64_t window, wcap, woff, wlen;
+    int wfile;
+    int fd, fd_file, fd_own; /* descriptor read for file fd_file (-1: none yet), closed on leaving it when fd_own */
 };
 
 static const char *status_names[CSV_NSTATUS] = {
@@ -702,6 +725,9 @@ int csv_open(MPI_Comm comm, char *const *paths, int npaths, const csv_opts *o,
     r->o = *o;
     r->nfiles = npaths;
     r->cd = (iconv_t)-1;
+    r->wfile = r->fd_file = r->fd = -1;
+    const char *w = getenv("PRECIS_CSV_WINDOW");
+    r->window = w && atoll(w) > 0 ? atoll(w) : WINDOW;
     if (o->encoding && strcasecmp(o->encoding, "UTF-8") && strcasecmp(o->encoding, "UTF8")) {
         /* ASCII-compatible: the bytes CSV splits on must mean themselves */
         static const char probe[] = "Az09 ,;|\t\"\r\n";
@@ -732,6 +758,14 @@ int csv_open(MPI_Comm comm, char *const *paths, int npaths, const csv_opts *o,
             goto agree;
         }
         f->size = st.st_size;
+        f->dev = st.st_dev;
+        f->ino = st.st_ino;
+        f->given_fd = given ? o->fds[i] : -1;
+        if (!given && !(f->open_path = strdup(paths[i]))) {
+            PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+            close(fd);
+            goto agree;
+        }
         if (f->size > 0) {
             void *m = mmap(NULL, (size_t)f->size, PROT_READ, MAP_PRIVATE, fd, 0);
             if (m == MAP_FAILED) {
@@ -789,6 +823,76 @@ fail:
     return -1;
 }
 
+/* The descriptor to read file i with: the caller's, or the path opened
+ * again, if it still names the file mapped; -1 otherwise (then the mapping
+ * is read). The previous file's own descriptor is closed. */
+static int reader_fd(csv_reader *r, int i)
+{
+    if (r->fd_file == i) return r->fd;
+    if (r->fd >= 0 && r->fd_own) close(r->fd);
+    const csv_file *f = &r->f[i];
+    r->fd_file = i;
+    r->fd_own = 0;
+    r->wfile = -1;
+    if ((r->fd = f->given_fd) >= 0) return r->fd;
+    int fd = f->open_path ? open(f->open_path, O_RDONLY | O_CLOEXEC) : -1;
+    struct stat st;
+    if (fd >= 0 && (fstat(fd, &st) != 0 || st.st_dev != f->dev || st.st_ino != f->ino || st.st_size != f->size)) {
+        close(fd);
+        fd = -1;
+    }
+    r->fd_own = fd >= 0;
+    return r->fd = fd;
+}
+
+/* Bytes [s, len) of file i into the window; 0, or -1 (nothing changed
+ * but the window's emptiness) when they cannot be read. */
+static int fill_window(csv_reader *r, int i, int64_t s, int64_t len)
+{
+    int fd = reader_fd(r, i);
+    if (fd < 0) return -1;
+    r->wfile = -1;
+    if (len > r->wcap) {
+        hugemem_free(r->win);   /* (its bytes are read again) */
+        if (!(r->win = hugemem_alloc((size_t)len))) return r->wcap = 0, -1;
+        r->wcap = len;
+    }
+    for (int64_t got = 0; got < len;) {
+        ssize_t k = pread(fd, r->win + got, (size_t)(len - got), s + got);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) return -1;   /* a read error, or the file shrank: the mapping decides */
+        got += k;
+    }
+    r->wfile = i;
+    r->woff = s;
+    r->wlen = len;
+    return 0;
+}
+
+/* Where file i's bytes from s can be read: *a points at byte s and *n
+ * bytes follow it, more than `need` unless the file ends first. From the
+ * window, refilled at s when it holds too few, or from the mapping. */
+static void view(csv_reader *r, int i, int64_t s, int64_t need, const char **a, int64_t *n)
+{
+    const csv_file *f = &r->f[i];
+    int64_t rest = f->size - s;
+    if (r->wfile == i && s >= r->woff && s < r->woff + r->wlen && (r->woff + r->wlen - s > need || r->woff + r->wlen == f->size)) {
+        *a = r->win + (s - r->woff);
+        *n = r->woff + r->wlen - s;
+        return;
+    }
+    int64_t len = need < r->window / 2 ? r->window : 2 * need;
+    if (len <= need) len = need + 1;   /* (a window of 1 byte) */
+    if (len > rest) len = rest;
+    if (len <= 8 * r->window && fill_window(r, i, s, len) == 0) {
+        *a = r->win;
+        *n = len;
+        return;
+    }
+    *a = f->d + s;
+    *n = rest;
+}
+
 int csv_next(csv_reader *r, csv_record *rec)
 {
     while (r->cur < r->nfiles) {
@@ -810,28 +914,37 @@ int csv_next(csv_reader *r, csv_record *rec)
             if (b > a) madvise((void *)(f->d + a), (size_t)(b - a), MADV_DONTNEED);
             f->released = b;
         }
-        int nf = 0, bad = -1, ascii = 0, nul = 0, s2 = CSV_OK;
-        /* most records are lines without a quote: split in the pass that finds their end */
-        int64_t stop = scan_plain(r, f->d + s, f->size - s, &nf, &ascii, &nul);
-        if (stop < -1) ASSERT(!"out of memory splitting a CSV record");
-        int st = CSV_OK, quoted = stop < 0;
-        int64_t end, le;
-        if (!quoted) {
-            le = s + stop;
-            end = le < f->size ? le + 1 : le;
-            if (le > s && f->d[le - 1] == '\r') le--, r->fl[nf - 1]--;
-        } else {
-            end = rec_span(f->d, f->size, s, r->o.max_field, &st, &quoted, &le);
+        int nf = 0, bad = -1, ascii = 0, nul = 0, s2 = CSV_OK, st, quoted;
+        int64_t end, le, n; /* (from s) */
+        const char *a;
+        view(r, r->cur, s, 0, &a, &n);
+        for (;;) {
+            /* most records are lines without a quote: split in the pass that finds their end */
+            int64_t stop = scan_plain(r, a, n, &nf, &ascii, &nul);
+            if (stop < -1) ASSERT(!"out of memory splitting a CSV record");
+            st = CSV_OK;
+            quoted = stop < 0;
+            if (!quoted) {
+                le = stop;
+                end = le < n ? le + 1 : le;
+            } else {
+                end = rec_span(a, n, 0, r->o.max_field, &st, &quoted, &le);
+            }
+            /* a record that reaches the end of the bytes in view, or leaves
+             * a quote open there, may go on past them */
+            if (s + n == f->size || (quoted ? end < n && st != CSV_OPEN_QUOTE : stop < n)) break;
+            view(r, r->cur, s, n, &a, &n);
         }
+        if (!quoted && le > 0 && a[le - 1] == '\r') le--, r->fl[nf - 1]--;
         int64_t line = r->line;
-        r->line += quoted || st != CSV_OK ? count_nl(f->d, s, end) : f->d[end - 1] == '\n';
-        r->pos = end;
-        if (le == s && st == CSV_OK) { r->blank++; continue; }
+        r->line += quoted || st != CSV_OK ? count_nl(a, 0, end) : a[end - 1] == '\n';
+        r->pos = s + end;
+        if (le == 0 && st == CSV_OK) { r->blank++; continue; }
         rec->file = r->cur;
         rec->line = line;
         rec->offset = s;
-        rec->raw = f->d + s;
-        rec->raw_len = (size_t)(le - s);
+        rec->raw = a;
+        rec->raw_len = (size_t)le;
         rec->nfields = 0;
         rec->f = NULL;
         rec->flen = NULL;
@@ -929,6 +1042,7 @@ void csv_close(csv_reader *r)
     for (int i = 0; i < r->nfiles && r->f; i++) {
         csv_file *f = &r->f[i];
         if (f->d) munmap((void *)f->d, (size_t)f->size);
+        free(f->open_path);
         for (int k = 0; k < f->nh; k++) free(f->hname[k]);
         free(f->hname);
         free(f->hlen);
@@ -939,6 +1053,8 @@ void csv_close(csv_reader *r)
     free(r->fl);
     free(r->scratch);
     free(r->tbuf);
+    hugemem_free(r->win);
+    if (r->fd >= 0 && r->fd_own) close(r->fd);
     if (r->cd != (iconv_t)-1) iconv_close(r->cd);
     free(r);
 }

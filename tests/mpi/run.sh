@@ -98,6 +98,18 @@ expect_eq "dirty part files: bad records reported" "$(grep -c -P '\t(open_quote|
 # meets the right one, so each guess's own end must be right
 $PY "$(dirname "$0")/make_split_csv.py" --multiline "$TMP/multiline.csv" "$TMP/multiline.expected"
 csv_vs_python multiline
+# csv_next reads through a window of 8 MiB refilled at a record start; with
+# windows of a few bytes records cross its end, grow it, and the longest
+# (over 8 windows, or a quote open to the end of the file) are read through
+# the mapping: the records stay Python's
+for w in 1 5 64; do
+  for f in split multiline; do
+    PRECIS_CSV_WINDOW=$w run 3 -x PRECIS_CSV_WINDOW $B/t_csv "$TMP/$f.csv" > "$TMP/$f.w" 2>/dev/null || fail "t_csv $f window $w"
+    cmp -s "$TMP/$f.w" "$TMP/$f.expected" && pass "$f csv np=3 through a window of $w bytes" || fail "$f csv np=3 window $w differs from Python csv"
+  done
+  PRECIS_CSV_WINDOW=$w run 2 -x PRECIS_CSV_WINDOW $B/t_csv "$TMP"/parts/*.csv > "$TMP/parts.w" 2>/dev/null || fail "t_csv parts window $w"
+  expect_eq "dirty part files np=2 through a window of $w bytes identical" "$(sha256sum < "$TMP/parts.w")" "$ref"
+done
 # the split agreement at every byte: each split of 1..N bytes per rank reads
 # the records of the even split
 for np in 3 4; do
