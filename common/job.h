@@ -2,8 +2,9 @@
  *
  * DESIGN
  * job_start() parses the option table, sets up logging (rank, level, JSON),
- * installs the stop-signal handlers and sets HDF5 to report errors through
- * precis_err instead of printing stacks. job_exit() turns the final error
+ * installs the stop-signal handlers, sets HDF5 to report errors through
+ * precis_err instead of printing stacks, and has glibc keep freed heap
+ * memory for reuse (job.c: keep_heap). job_exit() turns the final error
  * state into one message on rank 0 and the DESIGN.md exit code. Both are
  * collective only in that every rank calls them with the same arguments.
  */
