@@ -845,7 +845,7 @@ static int reader_fd(csv_reader *r, int i)
     return r->fd = fd;
 }
 
-/* Bytes [s, len) of file i into the window; 0, or -1 (nothing changed
+/* Bytes [s, s + len) of file i into the window; 0, or -1 (nothing changed
  * but the window's emptiness) when they cannot be read. */
 static int fill_window(csv_reader *r, int i, int64_t s, int64_t len)
 {
