@@ -59,8 +59,9 @@ typedef struct csv_file {
  * its end is read again at the front of a new window, doubled while it
  * does, and one longer than 8 windows (a line without an end, a quote
  * without a close) is read through the mapping, as are files that cannot
- * be opened again as the file mapped. The header and the split agreement
- * read the mapping. The environment variable PRECIS_CSV_WINDOW sets WINDOW
+ * be opened again as the file mapped. The header reads the mapping, and
+ * the split agreement reads its long stretches with pread too (scan_src).
+ * The environment variable PRECIS_CSV_WINDOW sets WINDOW
  * in bytes, so that tests cross window ends often. */
 #define WINDOW ((int64_t)8 << 20)
 
@@ -193,6 +194,79 @@ static int64_t rec_span(const char *d, int64_t n, int64_t s, size_t maxf, int *s
     return end;
 }
 
+/* A descriptor for file f: the caller's (*own 0), or its path opened again
+ * (*own 1) if that still names the file mapped (device, inode, size); -1
+ * otherwise. */
+static int open_again(const csv_file *f, int *own)
+{
+    *own = 0;
+    if (f->given_fd >= 0) return f->given_fd;
+    int fd = f->open_path ? open(f->open_path, O_RDONLY | O_CLOEXEC) : -1;
+    struct stat st;
+    if (fd >= 0 && (fstat(fd, &st) != 0 || st.st_dev != f->dev || st.st_ino != f->ino || st.st_size != f->size)) {
+        close(fd);
+        fd = -1;
+    }
+    *own = fd >= 0;
+    return fd;
+}
+
+/* n bytes of fd at off into buf: 0, or -1 (a read error, or the file shrank). */
+static int pread_all(int fd, char *buf, int64_t n, int64_t off)
+{
+    for (int64_t got = 0; got < n;) {
+        ssize_t k = pread(fd, buf + got, (size_t)(n - got), off + got);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) return -1;
+        got += k;
+    }
+    return 0;
+}
+
+/* Where the split agreement reads a file's long stretches (the search for
+ * the next quote, the newline count of a share): with pread, a block of
+ * SCAN_BLOCK bytes at a time through buf, when fd >= 0 (first touches of
+ * mapped pages are faults: see WINDOW); through the mapping otherwise, or
+ * from a block that cannot be read. Short reads (a record's end, the
+ * newline before a quote) use the mapping. */
+#define SCAN_BLOCK ((int64_t)1 << 20)
+typedef struct scan_src {
+    const csv_file *f;
+    int fd;
+    char *buf;             /* bytes [boff, boff + blen) of the file */
+    int64_t boff, blen, block; /* block: SCAN_BLOCK, or the csv_next window if smaller (tests) */
+} scan_src;
+
+/* The file's bytes from a (< its size) in the block: *n of them (at least
+ * one), the block read again at a when it does not hold a; NULL when there
+ * is no descriptor or the read fails. */
+static const char *block_at(scan_src *x, int64_t a, int64_t *n)
+{
+    if (x->fd < 0 || !x->buf) return NULL;
+    if (a < x->boff || a >= x->boff + x->blen) {
+        int64_t len = x->f->size - a < x->block ? x->f->size - a : x->block;
+        x->blen = 0;
+        if (len <= 0 || pread_all(x->fd, x->buf, len, a)) return NULL;
+        x->boff = a;
+        x->blen = len;
+    }
+    *n = x->boff + x->blen - a;
+    return x->buf + (a - x->boff);
+}
+
+/* The first byte c in [a, b) of the file, or b. */
+static int64_t find_byte(scan_src *x, char c, int64_t a, int64_t b)
+{
+    int64_t n;
+    for (const char *p; a < b && (p = block_at(x, a, &n)); a += n) {
+        if (n > b - a) n = b - a;
+        const char *q = memchr(p, c, (size_t)n);
+        if (q) return a + (q - p);
+    }
+    const char *q = a < b ? memchr(x->f->d + a, c, (size_t)(b - a)) : NULL;
+    return q ? q - x->f->d : b;
+}
+
 /* Where the records of up to 3 chains end: chain i starts at at[i] (a record
  * start guess: a line start) and follows records while they start before
  * `stop`; at[i] becomes the end of its last one (at[i] itself when at[i] >=
@@ -202,8 +276,9 @@ static int64_t rec_span(const char *d, int64_t n, int64_t s, size_t maxf, int *s
  * that meet are one from there on, so a chain that enters the plain stretch
  * another is about to skip needs no scan of its own. Usually the guesses
  * meet at the first quote, and a share is scanned once, not once per guess. */
-static void scan_chains(const csv_file *f, int64_t *at, int k, int64_t stop, size_t maxf)
+static void scan_chains(scan_src *x, int64_t *at, int k, int64_t stop, size_t maxf)
 {
+    const csv_file *f = x->f;
     const char *d = f->d;
     int64_t n = f->size;
     int follows[3] = {-1, -1, -1}, live[3];
@@ -219,8 +294,9 @@ static void scan_chains(const csv_file *f, int64_t *at, int k, int64_t stop, siz
         for (int j = 0; j < k; j++)
             if (live[j] && (i < 0 || at[j] < at[i])) i = j;
         if (i < 0) break;
-        const char *q = memchr(d + at[i], '"', (size_t)(e1 - at[i]));
-        int64_t plain = q ? q - d : e1;
+        int64_t qa = find_byte(x, '"', at[i], e1);
+        const char *q = qa < e1 ? d + qa : NULL;
+        int64_t plain = q ? qa : e1;
         /* chain i steps through every line start up to `plain`: a chain
          * waiting at one of them joins it */
         for (int j = 0; j < k; j++)
@@ -260,6 +336,17 @@ static int64_t count_nl(const char *d, int64_t a, int64_t b)
 #endif
     for (; a < b; a++) k += d[a] == '\n';
     return k;
+}
+
+/* count_nl over [a, b) of the file, read as find_byte reads it */
+static int64_t count_nl_src(scan_src *x, int64_t a, int64_t b)
+{
+    int64_t k = 0, n;
+    for (const char *p; a < b && (p = block_at(x, a, &n)); a += n) {
+        if (n > b - a) n = b - a;
+        k += count_nl(p, 0, n);
+    }
+    return k + (a < b ? count_nl(x->f->d, a, b) : 0);
 }
 
 static int ensure_fields(csv_reader *r, int n)
@@ -617,17 +704,20 @@ static void guess_starts(const csv_reader *r, const csv_file *f, int64_t *v)
     memcpy(v, init, sizeof init);
     if (f->e <= f->b) return;
     if (f->b == f->data || f->d[f->b - 1] == '\n') v[2] = f->b;
+    if (f->b == f->data && f->e == f->size) { v[3] = f->size; return; }   /* the whole file: nothing to scan */
+    scan_src x = {f, -1, NULL, 0, 0, r->window < SCAN_BLOCK ? r->window : SCAN_BLOCK};
+    int own = 0;
+    if ((x.buf = malloc((size_t)SCAN_BLOCK))) x.fd = open_again(f, &own);
     /* the first newline at even and at odd quote parity from b: jump from
      * quote to quote; the newlines between two quotes share a parity. A
      * file's first record starts its data: there is nothing to guess */
     int parity = 0;
     for (int64_t p = f->b; f->b > f->data && p < f->e && (v[4] < 0 || v[6] < 0);) {
-        const char *q = memchr(f->d + p, '"', (size_t)(f->e - p));
-        int64_t qe = q ? q - f->d : f->e;
+        int64_t qe = find_byte(&x, '"', p, f->e);
         int c = parity ? 6 : 4;
         if (v[c] < 0) {
-            const char *nl = memchr(f->d + p, '\n', (size_t)(qe - p));
-            if (nl) v[c] = (nl - f->d) + 1;
+            int64_t nl = find_byte(&x, '\n', p, qe);
+            if (nl < qe) v[c] = nl + 1;
         }
         parity ^= 1;
         p = qe + 1;
@@ -638,16 +728,19 @@ static void guess_starts(const csv_reader *r, const csv_file *f, int64_t *v)
     if (f->e == f->size) {
         for (int c = 2; c <= 6; c += 2)
             if (v[c] >= 0) v[c + 1] = f->size;
-        return;
+        goto done;
     }
     int64_t at[3];
     int nc = 0;
     for (int c = 2; c <= 6; c += 2)
         if (v[c] >= 0) at[nc++] = v[c];
-    scan_chains(f, at, nc, f->e, r->o.max_field);
+    scan_chains(&x, at, nc, f->e, r->o.max_field);
     for (int c = 2, j = 0; c <= 6; c += 2)
         if (v[c] >= 0) v[c + 1] = at[j++];
-    v[8] = count_nl(f->d, f->b, f->e);
+    v[8] = count_nl_src(&x, f->b, f->e);
+done:
+    if (own) close(x.fd);
+    free(x.buf);
 }
 
 /* Walk file f's records from its data start through the ranks' shares:
@@ -671,7 +764,10 @@ static int walk_starts(MPI_Comm comm, const csv_reader *r, csv_file *f, const in
             next = t == w[2] ? w[3] : t == w[4] ? w[5] : w[7];
         } else { /* the resolved start is none of q's guesses: q rescans */
             next = t;
-            if (q == rank) scan_chains(f, &next, 1, en, r->o.max_field);
+            if (q == rank) {
+                scan_src x = {f, -1, NULL, 0, 0, SCAN_BLOCK};   /* (rare: the mapping) */
+                scan_chains(&x, &next, 1, en, r->o.max_field);
+            }
             MPI_CHECK(MPI_Bcast(&next, 1, MPI_INT64_T, q, comm), e);
         }
         t = next;
@@ -834,15 +930,7 @@ static int reader_fd(csv_reader *r, int i)
     r->fd_file = i;
     r->fd_own = 0;
     r->wfile = -1;
-    if ((r->fd = f->given_fd) >= 0) return r->fd;
-    int fd = f->open_path ? open(f->open_path, O_RDONLY | O_CLOEXEC) : -1;
-    struct stat st;
-    if (fd >= 0 && (fstat(fd, &st) != 0 || st.st_dev != f->dev || st.st_ino != f->ino || st.st_size != f->size)) {
-        close(fd);
-        fd = -1;
-    }
-    r->fd_own = fd >= 0;
-    return r->fd = fd;
+    return r->fd = open_again(f, &r->fd_own);
 }
 
 /* Bytes [s, s + len) of file i into the window; 0, or -1 (nothing changed
@@ -857,12 +945,7 @@ static int fill_window(csv_reader *r, int i, int64_t s, int64_t len)
         if (!(r->win = hugemem_alloc((size_t)len))) return r->wcap = 0, -1;
         r->wcap = len;
     }
-    for (int64_t got = 0; got < len;) {
-        ssize_t k = pread(fd, r->win + got, (size_t)(len - got), s + got);
-        if (k < 0 && errno == EINTR) continue;
-        if (k <= 0) return -1;   /* a read error, or the file shrank: the mapping decides */
-        got += k;
-    }
+    if (pread_all(fd, r->win, len, s)) return -1;   /* the mapping decides */
     r->wfile = i;
     r->woff = s;
     r->wlen = len;

@@ -5,9 +5,10 @@
  * total data bytes (all files after their header rows, in order). A rank
  * returns exactly the records that START in its share, so the ranks together
  * return each record once, and the records equal those of a sequential read.
- * Headers and the split agreement read the mapping; csv_next reads records
- * with pread into a window of 8 MiB that starts at a record (first touches
- * of mapped pages are faults, dear on a virtual machine). A record that runs
+ * Headers read the mapping; csv_next reads records with pread into a window
+ * of 8 MiB that starts at a record, and the split agreement reads its long
+ * stretches (the search for a quote, the newline count) with pread in 1 MiB
+ * blocks (first touches of mapped pages are faults, dear on a VM). A record that runs
  * past the window's end is read again into a new one, doubled while it
  * does; one longer than 8 windows, or a file that no longer is the one
  * mapped, is read through the mapping (csv.c: PRECIS_CSV_WINDOW).

@@ -119,6 +119,13 @@ for np in 3 4; do
     expect_eq "split sweep np=$np $f" "$out" "sweep: 0 of 2500 splits differ"
   done
 done
+# the split agreement reads its shares with pread in blocks (1 MiB, or the
+# window if smaller): blocks of 3 bytes at every split
+for f in split.csv multiline.csv parts; do
+  files="$TMP/$f"; [ "$f" = parts ] && files=$(ls "$TMP"/parts/*.csv)
+  out=$(PRECIS_CSV_WINDOW=3 T_CSV_SWEEP=2500 run 3 -x PRECIS_CSV_WINDOW $B/t_csv $files 2>&1 | tail -1)
+  expect_eq "split sweep np=3 $f through blocks of 3 bytes" "$out" "sweep: 0 of 2500 splits differ"
+done
 
 echo "mpi: shuffle delivers every record to its slot owner with a tiny chunk"
 for np in 1 2 3 4; do
