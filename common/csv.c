@@ -211,13 +211,14 @@ static int open_again(const csv_file *f, int *own)
     return fd;
 }
 
-/* n bytes of fd at off into buf: 0, or -1 (a read error, or the file shrank). */
+/* n bytes of fd at off into buf: 0, or -1 with errno (EIO when the file
+ * shrank). */
 static int pread_all(int fd, char *buf, int64_t n, int64_t off)
 {
     for (int64_t got = 0; got < n;) {
         ssize_t k = pread(fd, buf + got, (size_t)(n - got), off + got);
         if (k < 0 && errno == EINTR) continue;
-        if (k <= 0) return -1;
+        if (k <= 0) return errno = k == 0 ? EIO : errno, -1;
         got += k;
     }
     return 0;
@@ -1086,12 +1087,7 @@ int csv_raw_read(int fd, int64_t size, int64_t s, size_t max_field, char **buf, 
             *buf = g;
             *cap = (size_t)n + 1;
         }
-        for (int64_t got = 0; got < n;) {
-            ssize_t r = pread(fd, *buf + got, (size_t)(n - got), s + got);
-            if (r < 0 && errno == EINTR) continue;
-            if (r <= 0) return errno = r == 0 ? EIO : errno, -1; /* (the file shrank) */
-            got += r;
-        }
+        if (pread_all(fd, *buf, n, s)) return -1;
         int st, quoted;
         int64_t le, end = rec_span(*buf, n, 0, max_field, &st, &quoted, &le);
         /* a record that reaches the window's end, or a quote still open
