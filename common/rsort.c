@@ -15,7 +15,7 @@ typedef struct kv {
 #define NBUCKET (1 << DIGIT_BITS)
 #define SMALL_DIGIT_BITS 8
 #define SMALL_BLOCK 2048
-#define BLOCK 16384   /* records sorted through (key, index) pairs: ~1.5 MB of 96-byte rows */
+#define BLOCK 16384   /* records sorted through (key, index) pairs: ~1.4 MB of 88-byte rows */
 #define MSD_MAX_BITS 11
 #define NMSD (1 << MSD_MAX_BITS)
 #define AHEAD 4       /* records prefetched on each bucket's stream */

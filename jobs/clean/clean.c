@@ -120,13 +120,16 @@ enum { ST_KEEP = 0, ST_DUP, ST_REPEAT, ST_DROPPED, ST_REJECTED };
 #define SRC_FILE(src) ((int)((src) >> 40))
 #define SRC_OFF(src) ((src) & ((INT64_C(1) << 40) - 1))
 
-/* One parsed row, 96 bytes (every phase streams the rows, so their width
+/* One parsed row, 88 bytes (every phase streams the rows, so their width
  * is what most phases cost). The canonical part (up to `missing`) is
  * compared bytewise for exact duplicates, so rows are zeroed before filling.
  * A table has either numbers (transactions, touchpoints, spend) or tokens
- * (customers), so the two share their slots. What only parsing needs (the
+ * (customers), so the two share their slots; customers' birth_year takes a
+ * code slot they leave free (BIRTH_CAT). What only parsing needs (the
  * fields parsed, the raw record's length) is not kept: a row rejected
- * later finds its raw record again from `src`. */
+ * later finds its raw record again from `src`. The line number takes 40
+ * bits (line_hi, line_lo): a record's line is at most its byte offset + 1,
+ * and offsets are below 2^40 (find_inputs refuses larger files). */
 typedef struct crow {
     uint64_t key, key_lo, order_key;
     union {
@@ -135,15 +138,22 @@ typedef struct crow {
     };
     int64_t ts;
     int32_t cat[4];
-    int32_t birth_year;
     /* not canonical: */
     uint16_t missing; /* bit per canonical field: value was missing (or invalid) */
-    uint8_t flags, state;
+    uint8_t flags : 4, state : 4;   /* FL_* bits; ST_* */
+    uint8_t line_hi;
+    uint32_t line_lo;
     int64_t src;      /* file << 40 | byte offset of the raw record */
-    int64_t line;
 } crow;
 #define CANON_BYTES offsetof(crow, missing)
-_Static_assert(sizeof(crow) == 96, "crow is meant to stay 96 bytes");
+#define BIRTH_CAT 3   /* cat[] slot of customers' birth_year (0 = missing) */
+_Static_assert(sizeof(crow) == 88, "crow is meant to stay 88 bytes");
+static inline int64_t row_line(const crow *r) { return (int64_t)r->line_hi << 32 | (int64_t)r->line_lo; }
+static inline void set_row_line(crow *r, int64_t line)
+{
+    r->line_hi = (uint8_t)(line >> 32);
+    r->line_lo = (uint32_t)line;
+}
 #define ALL_PARSED 0xffffu
 
 typedef struct colstat {
@@ -420,7 +430,7 @@ static int quar_line(ctx *c, int ti, textbuf *b, const char *path, const crow *r
 {
     const tdef *td = &TD[ti];
     int rc = textbuf_csv_field(b, path, strlen(path), 1);
-    rc |= textbuf_printf(b, ",%lld,%lld,%s,%s,%016llx", (long long)r->line, (long long)off, reason_names[reason],
+    rc |= textbuf_printf(b, ",%lld,%lld,%s,%s,%016llx", (long long)row_line(r), (long long)off, reason_names[reason],
                          field >= 0 ? td->f[field].name : "", (unsigned long long)line_hash);
     for (int k = 0; k < td->nf; k++) {
         const fdef *f = &td->f[k];
@@ -435,7 +445,7 @@ static int quar_line(ctx *c, int ti, textbuf *b, const char *path, const crow *r
         case F_PHONE:
         case F_EMAIL: rc |= has && r->tok[f->idx] ? textbuf_printf(b, ",%llu", (unsigned long long)r->tok[f->idx]) : textbuf_put(b, ",", 1); break;
         case F_TS: rc |= has && r->ts != TS_MISSING ? textbuf_printf(b, ",%lld", (long long)r->ts) : textbuf_put(b, ",", 1); break;
-        case F_BIRTH: rc |= has && r->birth_year ? textbuf_printf(b, ",%d", r->birth_year) : textbuf_put(b, ",", 1); break;
+        case F_BIRTH: rc |= has && r->cat[BIRTH_CAT] ? textbuf_printf(b, ",%d", r->cat[BIRTH_CAT]) : textbuf_put(b, ",", 1); break;
         case F_NUM: rc |= has ? textbuf_printf(b, ",%.17g", r->num[f->idx]) : textbuf_put(b, ",", 1); break;
         case F_CAT:
             if (has && r->cat[f->idx] >= 0) {
@@ -685,7 +695,7 @@ static int parse_record(ctx *c, int ti, const csv_record *rec, const colmap *cm,
                 int64_t y;
                 int m, d;
                 tu_civil_from_days(tz_local_day(&c->tz, ts), &y, &m, &d);
-                r->birth_year = (int32_t)y;
+                r->cat[BIRTH_CAT] = (int32_t)y;
             }
             break;
         }
@@ -753,7 +763,7 @@ static int parse_pass(ctx *c, int ti, csv_reader *r, const colmap *cm, int64_t v
         datehit hit[10];
         memset(&row, 0, sizeof row);
         row.src = SRC(rec.file, rec.offset);
-        row.line = rec.line;
+        set_row_line(&row, rec.line);
         row.ts = TS_MISSING;
         t->rows_in++;
         unsigned parsed = 0;
@@ -1526,8 +1536,8 @@ typedef struct tstats {
 
 static double stat_value(const fdef *f, const crow *r, int *ok)
 {
-    double x = f->type == F_NUM ? r->num[f->idx] : f->type == F_TS ? (double)r->ts : (double)r->birth_year;
-    *ok = !((f->type == F_TS && r->ts == TS_MISSING) || (f->type == F_BIRTH && !r->birth_year) || isnan(x));
+    double x = f->type == F_NUM ? r->num[f->idx] : f->type == F_TS ? (double)r->ts : (double)r->cat[BIRTH_CAT];
+    *ok = !((f->type == F_TS && r->ts == TS_MISSING) || (f->type == F_BIRTH && !r->cat[BIRTH_CAT]) || isnan(x));
     return x;
 }
 
@@ -1872,7 +1882,7 @@ static void pack_column(const crow *r, const int32_t *keep, int64_t m, const wco
     case W_CAT: PACK(int32_t, x->cat[w->idx]); break;
     case W_NUM: PACK(double, x->num[w->idx]); break;
     case W_TS: PACK(int64_t, x->ts); break;
-    case W_BIRTH: PACK(int32_t, x->birth_year); break;
+    case W_BIRTH: PACK(int32_t, x->cat[BIRTH_CAT]); break;
     case W_FLAGS: PACK(uint8_t, x->flags); break;
     }
 #undef PACK
