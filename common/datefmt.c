@@ -258,7 +258,13 @@ static int match(const datefmt_spec *sp, int k, const char *s, size_t len, size_
         f->y = t < 69 ? 2000 + t : 1900 + t;
         return match(sp, k + 1, s, len, i + 2, f);
     case 'm': case 'I': dst = op == 'm' ? &f->m : &f->h; two_ok = t >= 1 && t <= 12; one_ok = a >= 1; break;
-    case 'd': dst = &f->d; two_ok = t >= 1 && t <= 31; one_ok = a >= 1; break;
+    case 'd':
+        /* strptime's %d also takes a day padded with a space (" 3") */
+        if (i + 1 < len && s[i] == ' ' && digit(s, len, i + 1) >= 1) {
+            f->d = digit(s, len, i + 1);
+            if (match(sp, k + 1, s, len, i + 2, f)) return 1;
+        }
+        dst = &f->d; two_ok = t >= 1 && t <= 31; one_ok = a >= 1; break;
     case 'H': dst = &f->h; two_ok = t >= 0 && t <= 23; break;
     case 'M': dst = &f->mi; two_ok = t >= 0 && t <= 59; break;
     case 'S': dst = &f->sec; two_ok = t >= 0 && t <= 61; break;

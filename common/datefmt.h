@@ -41,7 +41,8 @@ int datefmt_from_name(const char *name);
 /* A strptime-style pattern for exports in other layouts ("%m/%d/%Y
  * %I:%M %p", "%d.%m.%Y %H:%M"), matched strictly and read as Python's
  * datetime.strptime reads it: %Y four digits; %y two (69-99 -> 19xx,
- * 00-68 -> 20xx); %m %d %H %I %M %S one or two; %f one to six (dropped);
+ * 00-68 -> 20xx); %m %d %H %I %M %S one or two (%d also space and
+ * one); %f one to six (dropped);
  * %b %B English month names and %a %A day names (ignored), any case; %p
  * AM/PM with %I; %z Z or +HH[:]MM; %% a percent sign; a space matches one
  * or more spaces; anything else itself. Year, month and day are required;

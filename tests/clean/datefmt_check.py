@@ -17,10 +17,10 @@ import h5py, numpy as np
 
 PATTERNS = [("%m/%d/%Y %I:%M %p", "America/Chicago"), ("%d.%m.%Y %H:%M:%S", "Europe/Berlin"),
             ("%d %b %Y %H:%M", "UTC"), ("%a, %d %b %Y %H:%M:%S %z", "Asia/Kolkata"),
-            ("%Y%m%d%H%M%S", "+05:30"), ("%d/%m/%y", "Australia/Lord_Howe"), ("%B %d, %Y %H:%M:%S.%f", "America/New_York")]
+            ("%Y%m%d%H%M%S", "+05:30"), ("%d/%m/%y", "Australia/Lord_Howe"), ("%m/%d/%Y", "UTC"), ("%B %d, %Y %H:%M:%S.%f", "America/New_York")]
 BAD = ["13/01/2024 01:00 PM", "02/29/2023 10:00 AM", "1/1/2024 13:00 PM", "1/1/2024 10:00", "1/1/2024 10:00 AM x",
        "31.04.2024 10:00:00", "1.1.2024 24:00:00", "32 Jan 2024 10:00", "05 Foo 2024 10:00", "Mon, 05 Mar 2024 10:00:00 +2400",
-       "2024010112", "29/02/23", "March 5 2024 10:00:00.1", "1/1/2024 10:00 AM\t", "x"]
+       "2024010112", "29/02/23", "12/ 0/2024", "12/  3/2024", "12/ 32/2024", "March 5 2024 10:00:00.1", "1/1/2024 10:00 AM\t", "x"]
 
 def unpad(s, rnd):
     # drop one leading zero of a one-or-two-digit field now and then: "03/04" -> "3/04"
@@ -36,6 +36,8 @@ def render(fmt, dt, rnd):
             v = dt.strftime("%" + d)
             if d in "mdHIMS":
                 v = unpad(v, rnd)
+            if d == "d" and len(v) == 2 and v[0] == "0" and rnd.random() < 0.3:
+                v = " " + v[1]   # strptime's %d takes a space-padded day too
             if d in "bBaAp":
                 v = rnd.choice([v, v.upper(), v.lower()])
             if d == "f":
