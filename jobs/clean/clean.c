@@ -312,30 +312,45 @@ static inline void trim(const char **v, size_t *l)
     *l = n;
 }
 
+/* The length of the thousands mark at v[i] (0: none): thou itself, and
+ * with space also the no-break spaces U+00A0 and U+202F in UTF-8, as
+ * French-locale spreadsheets write "1 234,50" (inputs in another
+ * --encoding are UTF-8 by now). */
+static size_t mark_at(const char *v, size_t i, size_t l, char thou)
+{
+    const unsigned char *u = (const unsigned char *)v;
+    if (v[i] == thou) return 1;
+    if (thou != ' ') return 0;
+    if (i + 1 < l && u[i] == 0xC2 && u[i + 1] == 0xA0) return 2;
+    if (i + 2 < l && u[i] == 0xE2 && u[i + 1] == 0x80 && u[i + 2] == 0xAF) return 3;
+    return 0;
+}
+
 /* v[0..l) without its thousands marks thou, into out (cap bytes). The marks
  * must group the integer part as 1,234,567 (threes) or 12,34,567 (India:
  * twos, then a three): "1,5" is refused (-1), never read as 15. */
 static int strip_thousands(const char *v, size_t l, char thou, char dec, char *out, size_t cap, size_t *ol)
 {
-    size_t i = 0, o = 0, g = 0, first = 0, groups = 0, twos = 0, threes = 0;
+    size_t i = 0, o = 0, g = 0, first = 0, groups = 0, twos = 0, threes = 0, m;
     if (l >= cap) return -1;
     if (i < l && (v[i] == '+' || v[i] == '-')) out[o++] = v[i++];
-    for (; i < l && v[i] != dec && v[i] != 'e' && v[i] != 'E'; i++) {
-        if (v[i] != thou) {
-            out[o++] = v[i];
+    while (i < l && v[i] != dec && v[i] != 'e' && v[i] != 'E') {
+        if (!(m = mark_at(v, i, l, thou))) {
+            out[o++] = v[i++];
             g++;
             continue;
         }
-        if (g == 0 || i + 1 == l || (unsigned char)(v[i + 1] - '0') >= 10 || (unsigned char)(v[i - 1] - '0') >= 10) return -1;
+        if (g == 0 || i + m >= l || (unsigned char)(v[i + m] - '0') >= 10 || (unsigned char)(v[i - 1] - '0') >= 10) return -1;
         if (groups++ == 0) first = g;
         else if (g == 2) twos++;
         else if (g == 3) threes++;
         else return -1;
         g = 0;
+        i += m;
     }
     if (groups && (g != 3 || first > 3 || (twos && (threes || first > 2)))) return -1;
     for (; i < l; i++) {
-        if (v[i] == thou) return -1;   /* none in the fraction or exponent */
+        if (mark_at(v, i, l, thou)) return -1;   /* none in the fraction or exponent */
         out[o++] = v[i];
     }
     *ol = o;
@@ -375,7 +390,7 @@ static int parse_num(const char *v, size_t l, char dec, char thou, double *out)
     }
     char b[64], nt[64];
     if (l == 0 || l >= sizeof b) return R_INVALID_NUMBER;
-    if (thou && memchr(v, thou, l)) {
+    if (thou && (memchr(v, thou, l) || (thou == ' ' && (memchr(v, 0xC2, l) || memchr(v, 0xE2, l))))) {
         if (strip_thousands(v, l, thou, dec, nt, sizeof nt, &l)) return R_INVALID_NUMBER;
         v = nt;
     }
@@ -2148,7 +2163,7 @@ int clean_run(int argc, char **argv, MPI_Comm comm)
         {"delimiter", OPT_STR, &o->delimiter, ",", "field delimiter of the input files: one character, or tab", 0, 0, NULL},
         {"encoding", OPT_STR, &o->encoding, "UTF-8", "character encoding of the input files (CP1252, LATIN1, GB18030 ...); values are stored in UTF-8", 0, 0, NULL},
         {"decimal", OPT_STR, &o->decimal, ".", "decimal mark of the input's numbers (',' as in 12,50)", 0, 0, ".|,"},
-        {"thousands", OPT_STR, &o->thousands, "none", "thousands mark of the input's numbers (',' as in 1,234.50; 'space' for 1 234,50)", 0, 0, "none|,|.|'|space"},
+        {"thousands", OPT_STR, &o->thousands, "none", "thousands mark of the input's numbers (',' as in 1,234.50; 'space' for 1 234,50, no-break spaces too)", 0, 0, "none|,|.|'|space"},
         {"spool", OPT_STR, &o->spool, NULL, "directory for decompressed copies of .gz inputs, seen by every rank [default: <out dir>]", 0, 0, NULL},
         OPTS_COMMON_SPECS(&o->c),
     };

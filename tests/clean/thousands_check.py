@@ -32,22 +32,29 @@ def values(thou, dec):
         frac = "%02d" % rnd.randrange(100)
         sign = rnd.choice(["", "", "-"])
         g = group(n, thou, rnd.random() < 0.3)
+        if thou == " ":  # French-locale exports: no-break spaces (U+00A0, U+202F) as well
+            g = "".join(rnd.choice(SPACES) if ch == " " else ch for ch in g)
         good.append(sign + g + (dec + frac if rnd.random() < 0.8 else ""))
     bad = ["1%s5" % thou, "12%s3456%s00" % (thou, dec), "%s123" % thou, "123%s" % thou, "1%s%s234" % (thou, thou),
            "1%s234%s5%s6" % (thou, dec, thou), "1234%s567" % thou, "12%s34%s567%s890" % (thou, thou, thou), "1%s23" % thou]
     if thou == " ":  # a field's spaces at either end are trimmed, as every field's are: " 123" is 123
         bad = [v for v in bad if v.strip(" ") == v]
+        bad += [v.replace(" ", s) for s in SPACES[1:] for v in bad] + ["\u00a01 234", "1\u00a0\u202f234", "1 234,5\u00a06"]
     return good, bad
 
+SPACES = [" ", "\u00a0", "\u202f"]
+
 def ref(v, thou, dec):
-    return float(v.replace(thou, "").replace(dec, "."))
+    for m in SPACES if thou == " " else [thou]:
+        v = v.replace(m, "")
+    return float(v.replace(dec, "."))
 
 thou_arg = lambda t: " " if t == "space" else t
 
 if sys.argv[1] == "make":
     path, thou, dec, delim = sys.argv[2], thou_arg(sys.argv[3]), sys.argv[4], sys.argv[5]
     good, bad = values(thou, dec)
-    with open(path, "w", newline="") as f:
+    with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f, delimiter=delim)
         w.writerow(["customer_id", "ts", "quantity", "amount"])
         for i, v in enumerate(good + bad):
