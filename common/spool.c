@@ -194,6 +194,7 @@ static void sweep(const char *dir, const maker *self)
 int spool_inputs(MPI_Comm comm, char *const *paths, int n, const char *dir, const char *out, spool *s, precis_err *e)
 {
     static int calls; /* one name space per call (a job spools each table) */
+    static int swept; /* the directory was swept (at a job's first call) */
     int rank, size, rc = -1, call = 0;
     maker self, *makers = NULL;
     int64_t *info = NULL, *load = NULL;
@@ -232,6 +233,11 @@ int spool_inputs(MPI_Comm comm, char *const *paths, int n, const char *dir, cons
         }
         if (info[i] == K_GZIP) gz[ngz++] = i;
     }
+    /* a killed run's copies go whether or not this run decompresses: they
+     * hold raw inputs, and the next run into that directory may be plain */
+    maker_self(&self);
+    if (!swept) sweep(dir, &self);
+    swept = 1;
     if (ngz == 0) { /* nothing to decompress: only the frees below */
         rc = 0;
         goto fail;
@@ -251,10 +257,8 @@ int spool_inputs(MPI_Comm comm, char *const *paths, int n, const char *dir, cons
     }
     if (rank == 0) call = calls;
     calls++;
-    maker_self(&self);
     MPI_CHECK(MPI_Bcast(&call, 1, MPI_INT, 0, comm), e);
     MPI_CHECK(MPI_Allgather(&self, (int)sizeof self, MPI_BYTE, makers, (int)sizeof self, MPI_BYTE, comm), e);
-    sweep(dir, &self);
     for (int a = 0; a < ngz && !e->code; a++) {
         int i = gz[a];
         if (owner[i] != rank) continue;

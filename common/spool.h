@@ -20,8 +20,9 @@
  *     every rank opens it, and after an agreement its maker unlinks it: the
  *     open descriptors keep it readable, and a run that then fails, is
  *     stopped or is killed leaves no copy of the raw data behind. Only a run
- *     killed while decompressing leaves one, and the next run that spools
- *     into that directory removes it: each rank removes the spool files of
+ *     killed while decompressing leaves one, and the next run whose spool
+ *     directory it is (compressed inputs or not) removes it at its first
+ *     spool_inputs call: each rank removes the spool files of
  *     its host whose process is gone (kill(pid, 0) gives ESRCH), with a
  *     warning naming them; other hosts' files and live processes' are kept.
  *   - Concatenated members (pigz, bgzip) are read one after another, and zero

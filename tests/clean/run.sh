@@ -490,6 +490,13 @@ expect_eq "the next run removes this host's copies of gone processes, keeps anot
   "$(ls -A "$TMP/sp" | grep precis-spool | sort | tr '\n' ' ')" "$(printf '%s\n' ".precis-spool.$(hostname).$$.0.0" ".precis-spool.other-host.$dead.0.0" | sort | tr '\n' ' ')"
 [ "$(grep -c "warn: removed $TMP/sp/.precis-spool.$(hostname).[0-9]*.[0-9].[0-9]: a decompressed input left by a run that was killed" "$TMP/sp.log")" = 2 ] \
   && pass "each removal is named in a warning" || fail "removal warnings: $(grep warn "$TMP/sp.log")"
+# a run of plain inputs removes them too (its --out directory is the default spool directory)
+touch "$TMP/sp/.precis-spool.$(hostname).$dead.0.0"
+run 2 $BIN/precis-clean --transactions "$TMP/g/transactions-part-00000.csv" --pii-key "$TMP/pii.key" --out "$TMP/sp/clean.h5" \
+  --max-reject-rate 0.5 > "$TMP/sp.log" 2>&1 || fail "plain run after a killed one"
+[ "$(ls -A "$TMP/sp" | grep precis-spool | sort | tr '\n' ' ')" = "$(printf '%s\n' ".precis-spool.$(hostname).$$.0.0" ".precis-spool.other-host.$dead.0.0" | sort | tr '\n' ' ')" ] \
+  && grep -q "warn: removed $TMP/sp/.precis-spool.$(hostname).$dead.0.0: a decompressed input left" "$TMP/sp.log" \
+  && pass "a run of plain CSV removes a killed run's copy too, naming it" || fail "plain run's sweep: $(ls -A "$TMP/sp" | grep precis-spool | tr '\n' ' ')"
 rm -rf "$TMP/sp" "$TMP/gz/big.csv.gz"
 
 echo "clean: --tz with a zone name: local times as Python's zoneinfo reads them (np=1, 3)"
