@@ -295,15 +295,13 @@ static void scan_chains(scan_src *x, int64_t *at, int k, int64_t stop, size_t ma
         for (int j = 0; j < k; j++)
             if (live[j] && (i < 0 || at[j] < at[i])) i = j;
         if (i < 0) break;
-        int64_t qa = find_byte(x, '"', at[i], e1);
-        const char *q = qa < e1 ? d + qa : NULL;
-        int64_t plain = q ? qa : e1;
+        int64_t plain = find_byte(x, '"', at[i], e1);   /* the next quote, or e1 */
         /* chain i steps through every line start up to `plain`: a chain
          * waiting at one of them joins it */
         for (int j = 0; j < k; j++)
             if (j != i && live[j] && at[j] <= plain) live[j] = 0, follows[j] = i;
-        if (!q) { at[i] = e1; live[i] = 0; continue; }
-        const char *lnl = memrchr(d + at[i], '\n', (size_t)(q - (d + at[i])));
+        if (plain == e1) { at[i] = e1; live[i] = 0; continue; }
+        const char *lnl = memrchr(d + at[i], '\n', (size_t)(plain - at[i]));
         if (lnl) at[i] = (lnl - d) + 1;
         if (at[i] < stop) {
             int st, quoted;

@@ -390,7 +390,7 @@ static int parse_num(const char *v, size_t l, char dec, char thou, double *out)
     }
     char b[64], nt[64];
     if (l == 0 || l >= sizeof b) return R_INVALID_NUMBER;
-    if (thou && (memchr(v, thou, l) || (thou == ' ' && (memchr(v, 0xC2, l) || memchr(v, 0xE2, l))))) {
+    if (thou) {   /* (a copy when v holds no mark: mark_at alone says what one is) */
         if (strip_thousands(v, l, thou, dec, nt, sizeof nt, &l)) return R_INVALID_NUMBER;
         v = nt;
     }
