@@ -80,6 +80,19 @@ static int finish(const tz_zone *tz, int64_t local, int has_off, int64_t off, in
     return TZ_EXACT;
 }
 
+/* An integer of lo..hi digits, optional sign, as seconds since 1970 (ms:
+ * milliseconds, floored to the second as Python's // floors). */
+static int epoch_value(const char *s, size_t len, int ms, size_t lo, size_t hi, int64_t *ts)
+{
+    int64_t v;
+    int neg = len && s[0] == '-';
+    size_t a = (neg || (len && s[0] == '+')) ? 1 : 0;
+    if (len - a < lo || len - a > hi || digits(s + a, len - a, &v)) return -1;
+    v = neg ? -v : v;
+    *ts = ms ? tu_floordiv(v, 1000) : v;
+    return TZ_EXACT;
+}
+
 int datefmt_parse(int f, const char *s, size_t len, const tz_zone *tz, int64_t *ts)
 {
     int64_t y, m, d, days, secs = 0, off = 0;
@@ -124,17 +137,19 @@ int datefmt_parse(int f, const char *s, size_t len, const tz_zone *tz, int64_t *
         if (len != 8 || digits(s, 4, &y) || digits(s + 4, 2, &m) || digits(s + 6, 2, &d) || ymd(y, m, d, &days))
             return -1;
         return tz_to_utc(tz, days * 86400, ts);
-    case DF_EPOCH:
-    case DF_EPOCH_MS: { /* seconds: 9-11 digits; milliseconds: 12-14 (1973-2286 after 1970), floored to seconds */
-        int neg = len && s[0] == '-', ms = f == DF_EPOCH_MS;
-        size_t a = (neg || (len && s[0] == '+')) ? 1 : 0;
-        if (len - a < (ms ? 12u : 9u) || len - a > (ms ? 14u : 11u) || digits(s + a, len - a, &y)) return -1;
-        y = neg ? -y : y;
-        *ts = ms ? tu_floordiv(y, 1000) : y;
-        return 0;
-    }
+    case DF_EPOCH: /* seconds: 9-11 digits; milliseconds: 12-14 (1973-2286 after 1970) */
+        return epoch_value(s, len, 0, 9, 11, ts);
+    case DF_EPOCH_MS:
+        return epoch_value(s, len, 1, 12, 14, ts);
     }
     return -1;
+}
+
+int datefmt_parse_given(int f, const char *s, size_t len, const tz_zone *tz, int64_t *ts)
+{
+    if (f != DF_EPOCH && f != DF_EPOCH_MS) return datefmt_parse(f, s, len, tz, ts);
+    trim_blanks(&s, &len);
+    return epoch_value(s, len, f == DF_EPOCH_MS, 1, 15, ts);
 }
 
 int datefmt_from_name(const char *name)

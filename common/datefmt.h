@@ -35,6 +35,14 @@ extern const char *const datefmt_names[DF_N];
  * TZ_FOLD (tz.h). */
 int datefmt_parse(int f, const char *s, size_t len, const tz_zone *tz, int64_t *ts);
 
+/* A format the user names (--date-format) takes no part in a vote, so no
+ * digit count has to tell epoch seconds from milliseconds or from
+ * yyyymmdd: as datefmt_parse, except that epoch and epoch_ms take 1-15
+ * digits, among them the values within about three years of 1970
+ * (|seconds| below 10^8, |milliseconds| below 10^11) that the vote's digit
+ * counts leave out. The caller's range check bounds the rest. */
+int datefmt_parse_given(int f, const char *s, size_t len, const tz_zone *tz, int64_t *ts);
+
 /* Format index from a name ("iso", "yyyymmdd", "yyyy/mm/dd", "epoch", "epoch_ms"), or -1. */
 int datefmt_from_name(const char *name);
 

@@ -563,10 +563,12 @@ static int map_headers(ctx *c, int ti, csv_reader *r, colmap *cm, precis_err *e)
 
 static int date_index(const fdef *f) { return f->type == F_TS ? 0 : f->type == F_BIRTH ? 1 : -1; }
 
-/* A value of table ti's date column of index di, in format fmt. */
+/* A value of table ti's date column of index di, in format fmt (a format
+ * the user gave is read as datefmt_parse_given reads it). */
 static int parse_date(const ctx *c, int ti, int di, int fmt, const char *v, size_t l, int64_t *ts)
 {
-    return fmt == DF_CUSTOM ? datefmt_parse_spec(&c->dspec[ti][di], v, l, &c->tz, ts) : datefmt_parse(fmt, v, l, &c->tz, ts);
+    if (fmt == DF_CUSTOM) return datefmt_parse_spec(&c->dspec[ti][di], v, l, &c->tz, ts);
+    return c->dfmt[ti][di] >= 0 ? datefmt_parse_given(fmt, v, l, &c->tz, ts) : datefmt_parse(fmt, v, l, &c->tz, ts);
 }
 
 /* Date formats are exclusive (datefmt.h): a value parses in one format at

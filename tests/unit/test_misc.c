@@ -243,6 +243,37 @@ static void test_datefmt_exclusive(void **state)
     assert_true(parsed > 1000); /* the strings did reach every parser's success path */
 }
 
+/* A given epoch format reads every digit count of 1-15 (the vote's 9-11
+ * and 12-14 aside, these are the values near 1970), signs and floor
+ * included; what is not an integer, or is longer, still fails; the other
+ * formats read as datefmt_parse reads them. */
+static void test_datefmt_given(void **state)
+{
+    (void)state;
+    static const struct { const char *v; int f; int64_t ts; } ok[] = {
+        {"0", DF_EPOCH, 0}, {"7", DF_EPOCH, 7}, {"-59", DF_EPOCH, -59}, {" +86399 ", DF_EPOCH, 86399},
+        {"99999999", DF_EPOCH, 99999999}, {"-31536000", DF_EPOCH, -31536000}, {"1700000000", DF_EPOCH, 1700000000},
+        {"-1", DF_EPOCH_MS, -1}, {"-1000", DF_EPOCH_MS, -1}, {"-1001", DF_EPOCH_MS, -2}, {"999", DF_EPOCH_MS, 0},
+        {"63072000000", DF_EPOCH_MS, 63072000}, {"1700000000123", DF_EPOCH_MS, 1700000000},
+        {"999999999999999", DF_EPOCH_MS, 999999999999}, {"20240229", DF_YMD8, 1709164800}};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        int64_t ts = -12345;
+        assert_int_equal(datefmt_parse_given(ok[i].f, ok[i].v, strlen(ok[i].v), 0, &ts), TZ_EXACT);
+        assert_int_equal(ts, ok[i].ts);
+    }
+    static const struct { const char *v; int f; } bad[] = {
+        {"", DF_EPOCH}, {"-", DF_EPOCH}, {"+", DF_EPOCH_MS}, {"1.5", DF_EPOCH}, {"1e9", DF_EPOCH}, {"--1", DF_EPOCH_MS},
+        {"1000000000000000", DF_EPOCH}, {"1000000000000000", DF_EPOCH_MS}, {"12 34", DF_EPOCH}, {"20240230", DF_YMD8},
+        {"7", DF_YMD8}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int64_t ts;
+        assert_int_equal(datefmt_parse_given(bad[i].f, bad[i].v, strlen(bad[i].v), 0, &ts), -1);
+    }
+    int64_t ts;
+    assert_int_equal(datefmt_parse(DF_EPOCH, "99999999", 8, 0, &ts), -1);          /* the vote's digit counts */
+    assert_int_equal(datefmt_parse(DF_EPOCH_MS, "63072000000", 11, 0, &ts), -1);
+}
+
 /* ISO's fast shapes (10 and 19 characters) agree with the general walk,
  * reached by the same instant written one character longer ("Z" after a
  * date-time, " 00:00" after a date), on valid and invalid fields alike */
@@ -625,6 +656,7 @@ int main(void)
         cmocka_unit_test(test_hugemem_reuse),
         cmocka_unit_test(test_strdict_truncate),
         cmocka_unit_test(test_datefmt_exclusive),
+        cmocka_unit_test(test_datefmt_given),
         cmocka_unit_test(test_datefmt_iso_fast),
         cmocka_unit_test(test_tz),
     };
