@@ -816,4 +816,16 @@ assert a["rows_dropped_outlier"] > 0
 assert a["columns"]["quantity"]["imputed_with"] != b["columns"]["quantity"]["imputed_with"]
 assert a["rows_in"] == a["rows_clean"] + a["rows_rejected"] + a["rows_duplicate"] + a["rows_dropped_outlier"]
 PYEOF
+echo "clean: damaged exports (np pairs of 1..4, small reader windows)"
+# a seeded mix of byte damage on a small generated data set: exit 0 or 3 only,
+# the same results at both rank counts, rows conserved, one quarantine row per
+# reject, each at the line and offset it names (mutate_check.py says more)
+run 1 $BIN/precis-gen --customers 300 --seed 9 --dirty 0.05 --out "$TMP/mg" 2>/dev/null || fail "gen (damage)"
+mkdir -p "$TMP/mb" "$TMP/mw"
+for t in transactions customers touchpoints; do cp "$TMP/mg/$t-part-00000.csv" "$TMP/mb/$t.csv"; done
+if out=$($PY "$H/mutate_check.py" "$BIN" "$TMP/mb" "$TMP/pii.key" "$TMP/mw" "${CLEAN_MUTATIONS:-24}" 2>&1); then
+  pass "damaged exports: $(echo "$out" | tail -1)"
+else
+  fail "damaged exports: $out"
+fi
 finish
