@@ -90,7 +90,7 @@ struct csv_reader {
 };
 
 static const char *status_names[CSV_NSTATUS] = {
-    "ok", "bad_quote", "open_quote", "field_too_long", "bad_utf8", "field_count", "nul_byte",
+    "ok", "bad_quote", "open_quote", "field_too_long", "bad_utf8", "field_count", "nul_byte", "bad_encoding",
 };
 
 const char *csv_status_name(int s) { return s >= 0 && s < CSV_NSTATUS ? status_names[s] : "unknown"; }
@@ -522,7 +522,7 @@ static int has_high(const char *s, size_t n)
 
 /* The record's fields in UTF-8: those with non-ASCII bytes converted into
  * r->tbuf. 0, -1 out of memory; a field the encoding does not allow makes
- * the record CSV_BAD_UTF8. */
+ * the record CSV_BAD_ENCODING. */
 static int convert_record(csv_reader *r, csv_record *rec)
 {
     /* the fields are no longer than the raw record: 4 bytes out per byte in, and 4 for each field's end */
@@ -537,7 +537,7 @@ static int convert_record(csv_reader *r, csv_record *rec)
         if (!has_high(rec->f[k], rec->flen[k])) continue;
         long l = to_utf8(r, rec->f[k], rec->flen[k], r->tbuf + used);
         if (l < 0) {
-            rec->status = CSV_BAD_UTF8;
+            rec->status = CSV_BAD_ENCODING;
             rec->bad_field = k;
             return 0;
         }

@@ -63,6 +63,7 @@ enum csv_status {
     CSV_BAD_UTF8,
     CSV_FIELD_COUNT,
     CSV_NUL_BYTE,      /* a NUL byte in a field: a binary or UTF-16 file, or a damaged one */
+    CSV_BAD_ENCODING,  /* (with csv_opts.encoding) a field not valid in that encoding */
     CSV_NSTATUS
 };
 
@@ -77,8 +78,8 @@ typedef struct csv_opts {
                            * ASCII-compatible encoding iconv knows (CP1252, LATIN1,
                            * GB18030, SHIFT_JIS ...): header names and the fields of
                            * records with non-ASCII bytes are converted to UTF-8, and a
-                           * field not valid in it makes the record CSV_BAD_UTF8; raw
-                           * stays as read. */
+                           * field not valid in it makes the record CSV_BAD_ENCODING;
+                           * raw stays as read. */
 } csv_opts;
 
 typedef struct csv_record {

@@ -102,12 +102,12 @@ static const tdef TD[T_N] = {
 enum {
     R_OK = 0, R_FIELD_COUNT, R_BAD_QUOTE, R_OPEN_QUOTE, R_FIELD_TOO_LONG, R_BAD_UTF8, R_NUL_BYTE, R_MISSING_REQUIRED,
     R_INVALID_NUMBER, R_NAN_INF, R_OUT_OF_RANGE, R_INVALID_DATE, R_DATE_RANGE, R_BAD_VALUE, R_REFUND,
-    R_ORDER_CONFLICT, R_N
+    R_ORDER_CONFLICT, R_BAD_ENCODING, R_N
 };
 static const char *const reason_names[R_N] = {
     "ok", "field_count", "bad_quote", "open_quote", "field_too_long", "bad_utf8", "nul_byte", "missing_required",
     "invalid_number", "nan_inf", "out_of_range", "invalid_date", "date_range", "bad_value", "refund",
-    "order_conflict"};
+    "order_conflict", "bad_encoding"};
 
 enum { FL_IMPUTED = 1, FL_OUTLIER = 2, FL_REFUND = 4 };
 enum { ST_KEEP = 0, ST_DUP, ST_REPEAT, ST_DROPPED, ST_REJECTED };
@@ -421,6 +421,7 @@ static int status_reason(int st)
     case CSV_FIELD_TOO_LONG: return R_FIELD_TOO_LONG;
     case CSV_BAD_UTF8: return R_BAD_UTF8;
     case CSV_NUL_BYTE: return R_NUL_BYTE;
+    case CSV_BAD_ENCODING: return R_BAD_ENCODING;
     default: return R_OK;
     }
 }

@@ -751,7 +751,7 @@ import h5py; f = h5py.File('$TMP/enc/ocp/clean.h5', 'r')
 assert 'München' in [x.decode() for x in f['dict/city'][:]] and 'Sommer-€-Aktion 1' in [x.decode() for x in f['dict/campaign'][:]]
 g = h5py.File('$TMP/enc/ogb/clean.h5', 'r'); assert '北京' in [x.decode() for x in g['dict/city'][:]]" \
   && pass "dictionaries hold UTF-8 (München, Sommer-€-Aktion, 北京)" || fail "UTF-8 dictionaries"
-# without --encoding, the CP1252 rows with accents are bad_utf8; a byte CP1252 does not define is bad_utf8 with it
+# without --encoding, a CP1252 header stops the job; with it, a byte CP1252 does not define is bad_encoding (and in quality.json)
 rm -rf "$TMP/enc/ox" && mkdir -p "$TMP/enc/ox"
 run 2 $BIN/precis-clean --transactions "$TMP/enc/cp/transactions.csv" --pii-key "$TMP/pii.key" --out "$TMP/enc/ox/clean.h5" --max-reject-rate 1 \
   --map "transactions.amount=Betrag €" > "$TMP/enc/x.log" 2>&1 || true
@@ -761,8 +761,10 @@ rm -rf "$TMP/enc/ox" && mkdir -p "$TMP/enc/ox"
 run 2 $BIN/precis-clean --transactions "$TMP/enc/x81.csv" --pii-key "$TMP/pii.key" --out "$TMP/enc/ox/clean.h5" --max-reject-rate 1 --encoding CP1252 > /dev/null 2>&1 || true
 $PY -c "
 import csv; q = list(csv.DictReader(open('$TMP/enc/ox/quarantine/transactions.csv')))
-assert [(r['line'], r['reason'], r['field']) for r in q] == [('3', 'bad_utf8', 'category')], q" \
-  && pass "a byte CP1252 leaves undefined (0x81): quarantined as bad_utf8, naming the field" || fail "undefined CP1252 byte"
+assert [(r['line'], r['reason'], r['field']) for r in q] == [('3', 'bad_encoding', 'category')], q
+import json; t = json.load(open('$TMP/enc/ox/quality.json'))['tables']['transactions']
+assert t['rejected_by_reason'] == {'bad_encoding': 1} and t['rows_clean'] == 1, t" \
+  && pass "a byte CP1252 leaves undefined (0x81): quarantined as bad_encoding, naming the field" || fail "undefined CP1252 byte"
 for bad in UTF-16 NO-SUCH-CODE; do
   set +e; run 2 $BIN/precis-clean --transactions "$TMP/enc/x81.csv" --pii-key "$TMP/pii.key" --out "$TMP/enc/ox/x.h5" --encoding $bad > "$TMP/enc/x.log" 2>&1; rc=$?; set -e
   [ $rc = 2 ] && grep -q "option --encoding: '$bad' is not" "$TMP/enc/x.log" && pass "--encoding $bad: exit 2 ($(grep -o "is not [a-zA-Z -]*" "$TMP/enc/x.log" | head -1))" || fail "--encoding $bad: rc=$rc"

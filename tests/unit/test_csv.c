@@ -100,6 +100,33 @@ static void test_bad_records(void **st)
     csv_close(r);
 }
 
+/* With an encoding named, fields are converted to UTF-8, and a byte that
+ * encoding leaves undefined (0x81 in CP1252) is CSV_BAD_ENCODING, not
+ * CSV_BAD_UTF8, naming its field; the raw record stays as read. */
+static void test_encoding(void **st)
+{
+    (void)st;
+    const char t[] = "id,city\n"
+                     "a1,Z\xfcrich\n"
+                     "a2,\x81x\n"
+                     "\"a\x80" "3\",ok\n";
+    csv_opts o;
+    csv_opts_default(&o);
+    o.encoding = "CP1252";
+    csv_reader *r = open_text(t, sizeof t - 1, &o);
+    expect(r, CSV_OK, 2, 2, (const char *[]){"a1", "Z\xc3\xbcrich"});
+    csv_record rec;
+    assert_int_equal(csv_next(r, &rec), 1);
+    assert_int_equal(rec.status, CSV_BAD_ENCODING);
+    assert_int_equal(rec.bad_field, 1);
+    assert_int_equal(rec.raw_len, 5);
+    assert_memory_equal(rec.raw, "a2,\x81x", 5);
+    assert_string_equal(csv_status_name(rec.status), "bad_encoding");
+    expect(r, CSV_OK, 4, 2, (const char *[]){"a\xe2\x82\xac" "3", "ok"});
+    assert_int_equal(csv_next(r, &rec), 0);
+    csv_close(r);
+}
+
 /* The unquoted fast path looks for bytes >= 0x80 16 at a time and in the
  * tail: a bad byte is caught wherever it sits, and valid UTF-8 passes. */
 static void test_utf8_positions(void **st)
@@ -378,6 +405,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(test_field_limit_and_delimiter, teardown),
         cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_utf8_positions),
+        cmocka_unit_test_teardown(test_encoding, teardown),
         cmocka_unit_test_teardown(test_block_edges, teardown),
         cmocka_unit_test_teardown(test_empty_and_header_only, teardown),
         cmocka_unit_test_teardown(test_blank_lines_before_header, teardown),
