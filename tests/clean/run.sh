@@ -818,6 +818,43 @@ assert a["rows_dropped_outlier"] > 0
 assert a["columns"]["quantity"]["imputed_with"] != b["columns"]["quantity"]["imputed_with"]
 assert a["rows_in"] == a["rows_clean"] + a["rows_rejected"] + a["rows_duplicate"] + a["rows_dropped_outlier"]
 PYEOF
+echo "clean: customer keys row by row, through the id cache's modes (np=1, 2)"
+# grouped ids (each new: the cache's table is skipped after a window without
+# hits), then 150 ids over and over (the table hits again once a window
+# looks), then grouped again: every row's key = Python's HMAC of its own id
+$PY -c "
+print('customer_id,ts,quantity,amount')
+n = 0
+def row(i):
+    global n
+    n += 1
+    print('c%d,2024-01-01,1,%d' % (i, n))
+for i in range(30000):
+    for _ in range(1 + i % 3): row(i)
+for j in range(100000): row(100000 + (j * 7) % 150)
+for i in range(200000, 215000): row(i); row(i)
+" > "$TMP/idc.csv"
+for np in 1 2; do
+  rm -rf "$TMP/idc$np" && mkdir -p "$TMP/idc$np"
+  run $np $BIN/precis-clean --transactions "$TMP/idc.csv" --pii-key "$TMP/pii.key" --out "$TMP/idc$np/clean.h5" > /dev/null 2>&1 || fail "id cache np=$np"
+done
+$PY - "$TMP" <<'PYEOF' && pass "every row's customer_key and customer_key_lo = Python's HMAC-SHA256 of its id (190,000 rows; grouped, repeating, grouped), np=1 and 2" || fail "keys row by row"
+import csv, hashlib, hmac, sys, h5py
+d = sys.argv[1]
+key = open(d + "/pii.key", "rb").read()
+ids = {int(r["amount"]): r["customer_id"] for r in csv.DictReader(open(d + "/idc.csv"))}
+assert len(ids) == 190000
+for np in "12":
+    f = h5py.File(f"{d}/idc{np}/clean.h5", "r")["transactions"]
+    got = zip(f["amount"][:].astype(int).tolist(), f["customer_key"][:].tolist(), f["customer_key_lo"][:].tolist())
+    n = 0
+    for a, k, lo in got:
+        h = hmac.new(key, ids[a].encode(), hashlib.sha256).digest()
+        assert (k, lo) == (int.from_bytes(h[:8], "big"), int.from_bytes(h[8:16], "big")), (np, a, ids[a])
+        n += 1
+    assert n == len(ids), n
+PYEOF
+
 echo "clean: damaged exports (np pairs of 1..4, small reader windows)"
 # a seeded mix of byte damage on a small generated data set: exit 0 or 3 only,
 # the same results at both rank counts, rows conserved, one quarantine row per
