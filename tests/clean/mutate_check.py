@@ -23,6 +23,7 @@ parser's reject paths (the reasons listed in WANT) and the clean path
 (some runs end with exit 0): the check fails when it exercised too little.
 """
 import csv
+import io
 import json
 import os
 import random
@@ -62,19 +63,20 @@ def damage(d, r):
     return bytes(d)
 
 
-def line_check(qdir, tables):
-    """(rows per table, first problem or None) over the quarantine files"""
-    rows, first = {}, None
-    for name in sorted(os.listdir(qdir)) if os.path.isdir(qdir) else []:
-        with open(os.path.join(qdir, name), newline="") as fh:
-            for row in csv.DictReader(fh):
-                t = name[:-4]
-                rows[t] = rows.get(t, 0) + 1
-                data = open(row["source_file"], "rb").read()
-                off, line = int(row["byte_offset"]), int(row["line"])
-                starts = off == 0 or data[off - 1:off] == b"\n" or (off == 3 and data[:3] == b"\xef\xbb\xbf")
-                if (line != data.count(b"\n", 0, off) + 1 or not starts) and not first:
-                    first = f"{name}: line {line} at byte {off} ({data[max(0, off - 12):off + 12]!r})"
+def line_check(quar):
+    """(rows per table, first problem or None) over the quarantine files' bytes {name: bytes}"""
+    rows, first, sources = {}, None, {}
+    for name, text in quar.items():
+        for row in csv.DictReader(io.StringIO(text.decode(), newline="")):
+            t = name[:-4]
+            rows[t] = rows.get(t, 0) + 1
+            if row["source_file"] not in sources:
+                sources[row["source_file"]] = open(row["source_file"], "rb").read()
+            data = sources[row["source_file"]]
+            off, line = int(row["byte_offset"]), int(row["line"])
+            starts = off == 0 or data[off - 1:off] == b"\n" or (off == 3 and data[:3] == b"\xef\xbb\xbf")
+            if (line != data.count(b"\n", 0, off) + 1 or not starts) and not first:
+                first = f"{name}: line {line} at byte {off} ({data[max(0, off - 12):off + 12]!r})"
     return rows, first
 
 
@@ -109,7 +111,9 @@ for it in range(ITER):
         except (OSError, ValueError) as x:
             problems.append(f"{tag}: no quality.json ({x})")
             continue
-        qrows, bad = line_check(o + "/quarantine", q["tables"])
+        quar = {n: open(os.path.join(o, "quarantine", n), "rb").read() for n in sorted(os.listdir(o + "/quarantine"))} \
+            if os.path.isdir(o + "/quarantine") else {}
+        qrows, bad = line_check(quar)
         if bad:
             problems.append(f"{tag}: {bad}")
         for name, t in q["tables"].items():
@@ -120,8 +124,6 @@ for it in range(ITER):
             if qrows.get(name, 0) != t["rows_rejected"]:
                 problems.append(f"{tag}: {name}: {qrows.get(name, 0)} quarantine rows for {t['rows_rejected']} rejected")
         q.pop("quarantine_dir", None)
-        quar = {n: open(os.path.join(o, "quarantine", n), "rb").read() for n in sorted(os.listdir(o + "/quarantine"))} \
-            if os.path.isdir(o + "/quarantine") else {}
         res[np_] = (p.returncode, json.dumps(q, sort_keys=True), quar)
     if len(res) == 2:
         (pa, a), (pb, b) = sorted(res.items())
