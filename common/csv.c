@@ -76,10 +76,13 @@ struct csv_reader {
     int64_t local_bytes;
     const char **fv;   /* field pointers */
     size_t *fl;
+    uint32_t *fq;      /* quotes per field (scan_quoted) */
     int fcap;
     char *scratch;     /* unescaped quoted fields */
     size_t scap;
     int avx2;          /* split lines with AVX2 (the CPU has it, PRECIS_CSV_NO_AVX2 unset) */
+    int qfast;         /* records with quotes through scan_quoted first (PRECIS_CSV_SLOW_QUOTES unset) */
+    int64_t nqfast;    /* records scan_quoted split */
     iconv_t cd;        /* --encoding to UTF-8, or (iconv_t)-1 */
     char *tbuf;        /* converted fields of the current record */
     size_t tcap;
@@ -359,32 +362,52 @@ static int ensure_fields(csv_reader *r, int n)
     size_t *fl = realloc(r->fl, sizeof(size_t) * (size_t)c);
     if (!fl) return -1;
     r->fl = fl;
+    uint32_t *fq = realloc(r->fq, sizeof(uint32_t) * (size_t)c);
+    if (!fq) return -1;
+    r->fq = fq;
     r->fcap = c;
     return 0;
 }
 
-/* Bit masks of the 32 bytes at p (bit j: byte j): delimiters, line ends
- * or quotes, bytes >= 0x80, NUL bytes. SSE2 reads them in two halves; AVX2,
+/* Bit masks of the 32 bytes at p (bit j: byte j): delimiters, line ends,
+ * quotes, bytes >= 0x80, NUL bytes. SSE2 reads them in two halves; AVX2,
  * where the CPU has it (csv_open decides), in one. */
 typedef struct blockmask {
-    uint32_t delim, stop, high, nul;
+    uint32_t delim, nl, quote, high, nul;
 } blockmask;
 typedef blockmask (*masks_fn)(const char *p, char delim);
 
 #ifdef __SSE2__
 static inline __attribute__((always_inline)) blockmask masks_sse2(const char *p, char delim)
 {
-    blockmask m = {0, 0, 0, 0};
+    blockmask m = {0, 0, 0, 0, 0};
     const __m128i dv = _mm_set1_epi8(delim), lv = _mm_set1_epi8('\n'), qv = _mm_set1_epi8('"'), zv = _mm_setzero_si128();
     for (int h = 0; h < 32; h += 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + h));
         m.delim |= (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, dv)) << h;
-        m.stop |= (uint32_t)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, lv), _mm_cmpeq_epi8(v, qv))) << h;
+        m.nl |= (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, lv)) << h;
+        m.quote |= (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, qv)) << h;
         m.high |= (uint32_t)_mm_movemask_epi8(v) << h;
         m.nul |= (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, zv)) << h;
     }
     return m;
 }
+#define masks_base masks_sse2
+#else
+static inline blockmask masks_bytes(const char *p, char delim)
+{
+    blockmask m = {0, 0, 0, 0, 0};
+    for (int j = 0; j < 32; j++) {
+        uint32_t b = UINT32_C(1) << j;
+        m.delim |= p[j] == delim ? b : 0;
+        m.nl |= p[j] == '\n' ? b : 0;
+        m.quote |= p[j] == '"' ? b : 0;
+        m.high |= (unsigned char)p[j] >= 0x80 ? b : 0;
+        m.nul |= p[j] == '\0' ? b : 0;
+    }
+    return m;
+}
+#define masks_base masks_bytes
 #endif
 
 #if PRECIS_CSV_AVX2
@@ -393,8 +416,8 @@ __attribute__((target("avx2"))) static inline __attribute__((always_inline)) blo
     const __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)p);
     blockmask m;
     m.delim = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(delim)));
-    m.stop = (uint32_t)_mm256_movemask_epi8(
-        _mm256_or_si256(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('\n')), _mm256_cmpeq_epi8(v, _mm256_set1_epi8('"'))));
+    m.nl = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('\n')));
+    m.quote = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('"')));
     m.high = (uint32_t)_mm256_movemask_epi8(v);
     m.nul = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_setzero_si256()));
     return m;
@@ -431,8 +454,9 @@ static inline __attribute__((always_inline)) int64_t scan_line(csv_reader *r, co
     } while (0)
     for (; masks && i + 32 <= limit; i += 32) {
         blockmask m = masks(a + i, delim);
-        if (m.stop) { /* the line ends here, or a quote comes first */
-            int p = __builtin_ctz(m.stop);
+        uint32_t stopm = m.nl | m.quote;
+        if (stopm) { /* the line ends here, or a quote comes first */
+            int p = __builtin_ctz(stopm);
             if (a[i + p] == '"') return -1;
             uint32_t before = (UINT32_C(1) << p) - 1;
             m.delim &= before;
@@ -465,6 +489,130 @@ static inline __attribute__((always_inline)) int64_t scan_line(csv_reader *r, co
     return stop;
 }
 
+/* Bit j of the result: the parity of bits 0..j of x. Applied to a block's
+ * quotes, a byte is inside quotes where its bit is set (a quote itself
+ * counts with the bytes after it). */
+static inline uint32_t prefix_xor32(uint32_t x)
+{
+    x ^= x << 1;
+    x ^= x << 2;
+    x ^= x << 4;
+    x ^= x << 8;
+    x ^= x << 16;
+    return x;
+}
+
+/* A record at a that holds a quote, in one pass of 32-byte blocks (masks),
+ * as rec_span and split_fields would read it when its quotes are where
+ * RFC 4180 puts them. A line end or delimiter is the record's when an even
+ * number of quotes comes before it in the record (a doubled quote inside
+ * quotes closes and reopens them), which is where rec_end finds the end.
+ * Each field is then "...", its inner quotes doubled (unescaped into the
+ * scratch buffer, or pointed at in place when it has none), or holds no
+ * quote. Returns the record's end (after its '\n'), with *le (rec_span's),
+ * the fields, *ascii, *nul and *nls (the newlines in [0, end)); or -1 when
+ * the slow path must decide: no record end in [0, limit), a record longer
+ * than the field limit (which rec_end measures per quoted stretch), or a
+ * quote anywhere else, which split_fields reports; -2 when out of memory. */
+static inline __attribute__((always_inline)) int64_t scan_quoted(csv_reader *r, const char *a, int64_t limit, int *nf,
+                                                                 int *ascii, int *nul, int64_t *le, int64_t *nls,
+                                                                 masks_fn masks)
+{
+    char delim = r->o.delim;
+    int k = 0, cap = r->fcap;
+    const char **fv = r->fv;
+    size_t *fl = r->fl;
+    uint32_t *fq = r->fq, inq = 0, high = 0, zero = 0, quotes = 0;
+    int64_t start = 0, stop = -1, nl = 0;
+#define QFIELD_END(at)                                                   \
+    do {                                                                 \
+        if (k >= cap) {                                                  \
+            if (ensure_fields(r, k + 1)) return -2;                      \
+            cap = r->fcap, fv = r->fv, fl = r->fl, fq = r->fq;           \
+        }                                                                \
+        fv[k] = a + start;                                               \
+        fl[k] = (size_t)((at) - start);                                  \
+        fq[k] = quotes;                                                  \
+        k++;                                                             \
+        start = (at) + 1;                                                \
+        quotes = 0;                                                      \
+    } while (0)
+    for (int64_t i = 0; stop < 0 && i < limit; i += 32) {
+        blockmask m;
+        uint32_t valid = ~UINT32_C(0);
+        if (i + 32 <= limit) {
+            m = masks(a + i, delim);
+        } else { /* the last bytes, zero-padded */
+            char tail[32] = {0};
+            memcpy(tail, a + i, (size_t)(limit - i));
+            m = masks(tail, delim);
+            valid = (UINT32_C(1) << (limit - i)) - 1;
+        }
+        uint32_t inside = prefix_xor32(m.quote & valid) ^ inq;
+        uint32_t ends = m.nl & ~inside & valid;
+        if (ends) {
+            int p = __builtin_ctz(ends);
+            valid &= (UINT32_C(1) << p) - 1;   /* the bytes before the '\n' */
+            stop = i + p;
+            nl++;
+        }
+        inq = (uint32_t)-(int32_t)(inside >> 31);
+        high |= m.high & valid;
+        zero |= m.nul & valid;
+        nl += __builtin_popcount(m.nl & valid);
+        uint32_t q = m.quote & valid, done = 0;
+        for (uint32_t d = m.delim & ~inside & valid; d; d &= d - 1) {
+            int p = __builtin_ctz(d);
+            uint32_t below = (UINT32_C(1) << p) - 1;
+            quotes += (uint32_t)__builtin_popcount(q & below & ~done);
+            done = below;
+            QFIELD_END(i + p);
+        }
+        quotes += (uint32_t)__builtin_popcount(q & ~done);
+    }
+    if (stop < 0 || stop > (int64_t)r->o.max_field) return -1;
+    int64_t l = stop > 0 && a[stop - 1] == '\r' ? stop - 1 : stop;   /* outside quotes: the '\n' is */
+    QFIELD_END(l);
+#undef QFIELD_END
+    char *sc = NULL;
+    for (int j = 0; j < k; j++) {
+        const char *v = fv[j];
+        size_t n = fl[j];
+        if (fq[j] == 0) continue;
+        if (n < 2 || v[0] != '"' || v[n - 1] != '"') return -1;
+        if (fq[j] == 2) {
+            fv[j] = v + 1;
+            fl[j] = n - 2;
+            continue;
+        }
+        if (!sc) {
+            if (r->scap < (size_t)l + 1) {
+                size_t c = r->scap ? r->scap : 4096;
+                while (c < (size_t)l + 1) c *= 2;
+                char *t = realloc(r->scratch, c);
+                if (!t) return -2;
+                r->scratch = t;
+                r->scap = c;
+            }
+            sc = r->scratch;
+        }
+        char *out = sc;
+        for (size_t x = 1; x + 1 < n; x++) {
+            if (v[x] == '"' && (x + 2 >= n || v[++x] != '"')) return -1;   /* a quote not doubled */
+            *out++ = v[x];
+        }
+        fv[j] = sc;
+        fl[j] = (size_t)(out - sc);
+        sc = out;
+    }
+    *nf = k;
+    *ascii = high == 0;
+    *nul = zero != 0;
+    *le = l;
+    *nls = nl;
+    return stop + 1;
+}
+
 static int64_t scan_plain_base(csv_reader *r, const char *a, int64_t limit, int *nf, int *ascii, int *nul)
 {
 #ifdef __SSE2__
@@ -481,6 +629,30 @@ __attribute__((target("avx2"))) static int64_t scan_plain_avx2(csv_reader *r, co
     return scan_line(r, a, limit, nf, ascii, nul, masks_avx2);
 }
 #endif
+
+static int64_t scan_quoted_base(csv_reader *r, const char *a, int64_t limit, int *nf, int *ascii, int *nul, int64_t *le,
+                                int64_t *nls)
+{
+    return scan_quoted(r, a, limit, nf, ascii, nul, le, nls, masks_base);
+}
+
+#if PRECIS_CSV_AVX2
+__attribute__((target("avx2"))) static int64_t scan_quoted_avx2(csv_reader *r, const char *a, int64_t limit, int *nf,
+                                                                int *ascii, int *nul, int64_t *le, int64_t *nls)
+{
+    return scan_quoted(r, a, limit, nf, ascii, nul, le, nls, masks_avx2);
+}
+#endif
+
+/* scan_quoted with this reader's block reader */
+static int64_t scan_quoted_any(csv_reader *r, const char *a, int64_t limit, int *nf, int *ascii, int *nul, int64_t *le,
+                               int64_t *nls)
+{
+#if PRECIS_CSV_AVX2
+    if (r->avx2) return scan_quoted_avx2(r, a, limit, nf, ascii, nul, le, nls);
+#endif
+    return scan_quoted_base(r, a, limit, nf, ascii, nul, le, nls);
+}
 
 /* scan_line with this reader's block reader */
 static int64_t scan_plain(csv_reader *r, const char *a, int64_t limit, int *nf, int *ascii, int *nul)
@@ -839,6 +1011,7 @@ int csv_open(MPI_Comm comm, char *const *paths, int npaths, const csv_opts *o,
 #if PRECIS_CSV_AVX2
     r->avx2 = __builtin_cpu_supports("avx2") && !getenv("PRECIS_CSV_NO_AVX2");
 #endif
+    r->qfast = !getenv("PRECIS_CSV_SLOW_QUOTES");
     r->f = calloc((size_t)(npaths ? npaths : 1), sizeof(csv_file));
     if (!r->f) { PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); goto agree; }
     for (int i = 0; i < npaths; i++) {
@@ -996,8 +1169,8 @@ int csv_next(csv_reader *r, csv_record *rec)
             if (b > a) madvise((void *)(f->d + a), (size_t)(b - a), MADV_DONTNEED);
             f->released = b;
         }
-        int nf = 0, bad = -1, ascii = 0, nul = 0, s2 = CSV_OK, st, quoted;
-        int64_t end, le, n; /* (from s) */
+        int nf = 0, bad = -1, ascii = 0, nul = 0, s2 = CSV_OK, st, quoted, fast = 0;
+        int64_t end, le, n, nls = 0; /* (from s) */
         const char *a;
         view(r, r->cur, s, 0, &a, &n);
         for (;;) {
@@ -1006,10 +1179,14 @@ int csv_next(csv_reader *r, csv_record *rec)
             if (stop < -1) ASSERT(!"out of memory splitting a CSV record");
             st = CSV_OK;
             quoted = stop < 0;
+            fast = 0;
             if (!quoted) {
                 le = stop;
                 end = le < n ? le + 1 : le;
+            } else if (r->qfast && (end = scan_quoted_any(r, a, n, &nf, &ascii, &nul, &le, &nls)) >= 0) {
+                fast = 1;   /* a record with well-placed quotes, split as split_fields would */
             } else {
+                if (r->qfast && end < -1) ASSERT(!"out of memory splitting a CSV record");
                 end = rec_span(a, n, 0, r->o.max_field, &st, &quoted, &le);
             }
             /* a record that reaches the end of the bytes in view, or leaves
@@ -1017,9 +1194,10 @@ int csv_next(csv_reader *r, csv_record *rec)
             if (s + n == f->size || (quoted ? end < n && st != CSV_OPEN_QUOTE : stop < n)) break;
             view(r, r->cur, s, n, &a, &n);
         }
+        r->nqfast += fast;
         if (!quoted && le > 0 && a[le - 1] == '\r') le--, r->fl[nf - 1]--;
         int64_t line = r->line;
-        r->line += quoted || st != CSV_OK ? count_nl(a, 0, end) : a[end - 1] == '\n';
+        r->line += fast ? nls : quoted || st != CSV_OK ? count_nl(a, 0, end) : a[end - 1] == '\n';
         r->pos = s + end;
         if (le == 0 && st == CSV_OK) { r->blank++; continue; }
         rec->file = r->cur;
@@ -1033,7 +1211,8 @@ int csv_next(csv_reader *r, csv_record *rec)
         rec->bad_field = -1;
         rec->status = st;
         if (st != CSV_OK) return 1;
-        if (quoted) s2 = split_fields(r, rec->raw, rec->raw_len, quoted, &nf, &bad, &ascii, &nul);
+        if (fast) s2 = CSV_OK;
+        else if (quoted) s2 = split_fields(r, rec->raw, rec->raw_len, quoted, &nf, &bad, &ascii, &nul);
         else s2 = long_field(r, rec->raw_len, nf, &bad);
         if (s2 < 0) ASSERT(!"out of memory splitting a CSV record");
         rec->nfields = nf;
@@ -1072,6 +1251,8 @@ void csv_header(const csv_reader *r, int file, int *nfields, const char *const *
 }
 
 const char *csv_path(const csv_reader *r, int file) { return r->f[file].path; }
+
+int64_t csv_quoted_fast(const csv_reader *r) { return r->nqfast; }
 
 int csv_raw_read(int fd, int64_t size, int64_t s, size_t max_field, char **buf, size_t *cap, size_t *len)
 {
@@ -1128,6 +1309,7 @@ void csv_close(csv_reader *r)
     free(r->f);
     free(r->fv);
     free(r->fl);
+    free(r->fq);
     free(r->scratch);
     free(r->tbuf);
     hugemem_free(r->win);

@@ -45,6 +45,13 @@
  * A record that is a line without a quote is split 32 bytes at a time, with
  * AVX2 where the CPU has it (decided at run time) and SSE2 otherwise; the
  * environment variable PRECIS_CSV_NO_AVX2 forces SSE2 (tests read both).
+ * So is a record with quotes that ends inside the bytes in view, is no
+ * longer than max_field, and has every quote where the rules above put it
+ * (each quoted field "...", inner quotes doubled): inside-quotes masks come
+ * from the parity of the quotes before each byte, which is where the rule
+ * above ends the record. Any other record with a quote is read by the rule
+ * itself, byte run by byte run; PRECIS_CSV_SLOW_QUOTES reads every one that
+ * way (tests/unit/test_csv.c compares the two).
  */
 #ifndef PRECIS_CSV_H
 #define PRECIS_CSV_H
@@ -124,6 +131,11 @@ void csv_header(const csv_reader *r, int file, int *nfields, const char *const *
                 const size_t **lens);
 int64_t csv_header_line(const csv_reader *r, int file);
 const char *csv_path(const csv_reader *r, int file);
+
+/* Records with quotes that csv_next split in its one-pass way so far (the
+ * others go by the boundary rule; tests/unit/test_csv.c compares the two
+ * ways with PRECIS_CSV_SLOW_QUOTES set, which turns the one-pass way off). */
+int64_t csv_quoted_fast(const csv_reader *r);
 /* The raw bytes of the record that starts at byte s of the open file fd
  * (size bytes), as csv_next returned them (without the line ending), found
  * by the record boundary rule: for a record read before, to hash it again

@@ -240,6 +240,110 @@ static void test_block_edges(void **st)
     unsetenv("PRECIS_CSV_NO_AVX2");
 }
 
+/* Every record of g_path, as text: status, bad field, line, offset, raw
+ * length and each field's bytes. */
+static char *records_of(const csv_opts *o, size_t *len, int64_t *nfast)
+{
+    char *paths[1] = {g_path}, *out = NULL;
+    csv_reader *r = NULL;
+    precis_err e;
+    perr_clear(&e);
+    assert_int_equal(csv_open(MPI_COMM_SELF, paths, 1, o, &r, &e), 0);
+    FILE *m = open_memstream(&out, len);
+    csv_record rec;
+    while (csv_next(r, &rec)) {
+        fprintf(m, "%d %d %lld %lld %zu %d:", rec.status, rec.bad_field, (long long)rec.line, (long long)rec.offset,
+                rec.raw_len, rec.nfields);
+        for (int k = 0; k < rec.nfields; k++) {
+            fprintf(m, " %zu=", rec.flen[k]);
+            fwrite(rec.f[k], 1, rec.flen[k], m);
+        }
+        fputc('\n', m);
+    }
+    *nfast = csv_quoted_fast(r);
+    csv_close(r);
+    fclose(m);
+    return out;
+}
+
+/* Records with quotes are split in one pass of 32-byte blocks (scan_quoted)
+ * when their quotes are well placed, and by the boundary rule and
+ * split_fields otherwise. 400 seeded files of random fields, quotes well
+ * and badly placed, quoted line ends, CR LF, UTF-8, bad bytes and NUL, read
+ * both ways (PRECIS_CSV_SLOW_QUOTES), each way through AVX2 and SSE2
+ * blocks, with windows of 8 MiB and of 61 bytes, and with the field limit
+ * at its default and at 24 bytes: the records must be the same, and the
+ * fast way must have split a good share of them (csv_quoted_fast), the
+ * slow way none. */
+static void test_quoted_paths(void **st)
+{
+    (void)st;
+    static const char *const tok[] = {"ab", "xyz", ",", ",", "\"", "\"\"", "\n", "\r\n", "\"p,q\"", "\"r\"\"s\"",
+                                      "\"t\nu\"", "\"\"", "\xc3\xa9", "\xff", "\0", " ", "\"v\",w", "0123456789"};
+    const int ntok = (int)(sizeof tok / sizeof tok[0]);
+    uint64_t x = 0x9E3779B97F4A7C15ULL;
+    snprintf(g_path, sizeof g_path, "/tmp/precis-csv-%d.csv", (int)getpid());
+    int64_t total = 0;
+    for (int it = 0; it < 400; it++) {
+        FILE *f = fopen(g_path, "wb");
+        fputs("a,b,c\n", f);
+        int nrec = 1 + it % 40;
+        for (int rr = 0; rr < nrec; rr++) {
+            int mode = (int)((x >> 40) % 4);
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+            for (int c = 0; c < 3; c++) { /* mostly well-formed quoted fields, sometimes anything */
+                if (c) fputc(',', f);
+                if (mode != 0) {
+                    fputc('"', f);
+                    int len = (int)((x >> 33) % 12);
+                    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+                    for (int j = 0; j < len; j++) {
+                        const char *t = tok[(x >> 35) % (uint64_t)ntok];
+                        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+                        if (t[0] == '"' || t[0] == '\0') t = t[0] == '"' && mode == 1 ? t : "k";
+                        fwrite(t, 1, t[0] ? strlen(t) : 1, f);
+                    }
+                    fputc('"', f);
+                } else {
+                    int len = (int)((x >> 33) % 6);
+                    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+                    for (int j = 0; j < len; j++) {
+                        const char *t = tok[(x >> 35) % (uint64_t)ntok];
+                        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+                        fwrite(t, 1, t[0] ? strlen(t) : 1, f);
+                    }
+                }
+            }
+            fputs((x >> 20) % 5 == 0 ? "\r\n" : "\n", f);
+        }
+        if (it % 7 == 0) fputs("\"open", f); /* an open quote at the end */
+        fclose(f);
+        for (int v = 0; v < 8; v++) {
+            csv_opts o;
+            csv_opts_default(&o);
+            if (v & 1) o.max_field = 24;
+            if (v & 2) setenv("PRECIS_CSV_NO_AVX2", "1", 1);
+            if (v & 4) setenv("PRECIS_CSV_WINDOW", "61", 1);
+            size_t la, lb;
+            int64_t na, nb;
+            char *fast = records_of(&o, &la, &na);
+            setenv("PRECIS_CSV_SLOW_QUOTES", "1", 1);
+            char *slow = records_of(&o, &lb, &nb);
+            unsetenv("PRECIS_CSV_SLOW_QUOTES");
+            unsetenv("PRECIS_CSV_NO_AVX2");
+            unsetenv("PRECIS_CSV_WINDOW");
+            if (la != lb || memcmp(fast, slow, la) != 0) fprintf(stderr, "file %d, variant %d:\n%s---\n%s", it, v, fast, slow);
+            assert_int_equal(la, lb);
+            assert_memory_equal(fast, slow, la);
+            assert_int_equal(nb, 0);
+            total += na;
+            free(fast);
+            free(slow);
+        }
+    }
+    assert_true(total > 1000);
+}
+
 static void test_field_limit_and_delimiter(void **st)
 {
     (void)st;
@@ -407,6 +511,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_utf8_positions),
         cmocka_unit_test_teardown(test_encoding, teardown),
         cmocka_unit_test_teardown(test_block_edges, teardown),
+        cmocka_unit_test_teardown(test_quoted_paths, teardown),
         cmocka_unit_test_teardown(test_empty_and_header_only, teardown),
         cmocka_unit_test_teardown(test_blank_lines_before_header, teardown),
         cmocka_unit_test_teardown(test_raw_read, teardown),
