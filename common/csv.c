@@ -864,6 +864,44 @@ static int parse_header(csv_reader *r, csv_file *f, precis_err *e)
     return 0;
 }
 
+/* The first '\n' in [a, b) of the file after an even number of quotes from
+ * a (*even), and the first after an odd number (*odd); -1 for none. One
+ * pass of 32-byte blocks through the file's blocks, the parity from the
+ * prefix XOR of the quotes: in a file that quotes every field a newline at
+ * odd parity may never come, and the walk from quote to quote that looked
+ * for it crossed the whole share two library calls per quote. */
+static void parity_newlines(scan_src *x, int64_t a, int64_t b, int64_t *even, int64_t *odd)
+{
+    uint32_t inq = 0;
+    *even = *odd = -1;
+    while (a < b && (*even < 0 || *odd < 0)) {
+        int64_t n;
+        const char *p = block_at(x, a, &n);
+        if (!p) { /* no descriptor, or a read failed: the mapping */
+            p = x->f->d + a;
+            n = b - a;
+        }
+        if (n > b - a) n = b - a;
+        for (int64_t i = 0; i < n && (*even < 0 || *odd < 0); i += 32) {
+            blockmask m;
+            uint32_t valid = ~UINT32_C(0);
+            if (i + 32 <= n) {
+                m = masks_base(p + i, '\n');
+            } else {
+                char tail[32] = {0};
+                memcpy(tail, p + i, (size_t)(n - i));
+                m = masks_base(tail, '\n');
+                valid = (UINT32_C(1) << (n - i)) - 1;
+            }
+            uint32_t inside = prefix_xor32(m.quote & valid) ^ inq, nl = m.nl & valid;
+            if (*even < 0 && (nl & ~inside)) *even = a + i + __builtin_ctz(nl & ~inside);
+            if (*odd < 0 && (nl & inside)) *odd = a + i + __builtin_ctz(nl & inside);
+            inq = (uint32_t)-(int32_t)(inside >> 31);
+        }
+        a += n;
+    }
+}
+
 /* This rank's guesses at its first record start in file f and where the
  * records from each guess end (local): v = {b, e, exact start, its end,
  * even-parity start, its end, odd-parity start, its end, newlines in [b, e)
@@ -879,19 +917,13 @@ static void guess_starts(const csv_reader *r, const csv_file *f, int64_t *v)
     scan_src x = {f, -1, NULL, 0, 0, r->window < SCAN_BLOCK ? r->window : SCAN_BLOCK};
     int own = 0;
     if ((x.buf = malloc((size_t)SCAN_BLOCK))) x.fd = open_again(f, &own);
-    /* the first newline at even and at odd quote parity from b: jump from
-     * quote to quote; the newlines between two quotes share a parity. A
-     * file's first record starts its data: there is nothing to guess */
-    int parity = 0;
-    for (int64_t p = f->b; f->b > f->data && p < f->e && (v[4] < 0 || v[6] < 0);) {
-        int64_t qe = find_byte(&x, '"', p, f->e);
-        int c = parity ? 6 : 4;
-        if (v[c] < 0) {
-            int64_t nl = find_byte(&x, '\n', p, qe);
-            if (nl < qe) v[c] = nl + 1;
-        }
-        parity ^= 1;
-        p = qe + 1;
+    /* the first newline at even and at odd quote parity from b (a file's
+     * first record starts its data: there is nothing to guess) */
+    if (f->b > f->data) {
+        int64_t even, odd;
+        parity_newlines(&x, f->b, f->e, &even, &odd);
+        if (even >= 0) v[4] = even + 1;
+        if (odd >= 0) v[6] = odd + 1;
     }
     /* A share that reaches the file's end (always so at P = 1) has no rank
      * after it in this file: every chain ends at the file's end, and no
