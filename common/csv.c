@@ -280,6 +280,8 @@ static int64_t find_byte(scan_src *x, char c, int64_t a, int64_t b)
  * that meet are one from there on, so a chain that enters the plain stretch
  * another is about to skip needs no scan of its own. Usually the guesses
  * meet at the first quote, and a share is scanned once, not once per guess. */
+static int64_t rec_end_blocks(scan_src *x, int64_t s, size_t maxf);
+
 static void scan_chains(scan_src *x, int64_t *at, int k, int64_t stop, size_t maxf)
 {
     const csv_file *f = x->f;
@@ -306,10 +308,7 @@ static void scan_chains(scan_src *x, int64_t *at, int k, int64_t stop, size_t ma
         if (plain == e1) { at[i] = e1; live[i] = 0; continue; }
         const char *lnl = memrchr(d + at[i], '\n', (size_t)(plain - at[i]));
         if (lnl) at[i] = (lnl - d) + 1;
-        if (at[i] < stop) {
-            int st, quoted;
-            at[i] = rec_end(d, n, at[i], maxf, &st, &quoted); /* past e1 only if it is past stop too */
-        }
+        if (at[i] < stop) at[i] = rec_end_blocks(x, at[i], maxf); /* past e1 only if it is past stop too */
         live[i] = at[i] < stop;
     }
     for (int i = 0; i < k; i++) {
@@ -862,6 +861,38 @@ static int parse_header(csv_reader *r, csv_file *f, precis_err *e)
     f->data_line = f->hline + count_nl(f->d, p, end);
     f->data = end;
     return 0;
+}
+
+/* rec_end of the file's record at s, found in one pass of 32-byte blocks
+ * when the record ends inside the block that holds s and is no longer than
+ * maxf (so none of its quoted stretches is): the first '\n' after an even
+ * number of quotes from s, which is where rec_end ends it. Otherwise rec_end
+ * itself, on the mapping. */
+static int64_t rec_end_blocks(scan_src *x, int64_t s, size_t maxf)
+{
+    int64_t n;
+    const char *p = block_at(x, s, &n);
+    if (p) {
+        if (n > (int64_t)maxf) n = (int64_t)maxf;
+        uint32_t inq = 0;
+        for (int64_t i = 0; i < n; i += 32) {
+            blockmask m;
+            uint32_t valid = ~UINT32_C(0);
+            if (i + 32 <= n) {
+                m = masks_base(p + i, '\n');
+            } else {
+                char tail[32] = {0};
+                memcpy(tail, p + i, (size_t)(n - i));
+                m = masks_base(tail, '\n');
+                valid = (UINT32_C(1) << (n - i)) - 1;
+            }
+            uint32_t inside = prefix_xor32(m.quote & valid) ^ inq, ends = m.nl & ~inside & valid;
+            if (ends) return s + i + __builtin_ctz(ends) + 1;
+            inq = (uint32_t)-(int32_t)(inside >> 31);
+        }
+    }
+    int st, quoted;
+    return rec_end(x->f->d, x->f->size, s, maxf, &st, &quoted);
 }
 
 /* The first '\n' in [a, b) of the file after an even number of quotes from
