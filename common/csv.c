@@ -501,6 +501,25 @@ static inline uint32_t prefix_xor32(uint32_t x)
     return x;
 }
 
+/* The masks of the block at p + i of p[0..n): 32 bytes, or the last ones
+ * zero-padded, with *valid the bits of the bytes there (every mask is
+ * clipped to them). */
+static inline __attribute__((always_inline)) blockmask masks_at(const char *p, int64_t i, int64_t n, char delim,
+                                                                uint32_t *valid, masks_fn masks)
+{
+    if (i + 32 <= n) {
+        *valid = ~UINT32_C(0);
+        return masks(p + i, delim);
+    }
+    char tail[32] = {0};
+    memcpy(tail, p + i, (size_t)(n - i));
+    uint32_t v = (UINT32_C(1) << (n - i)) - 1;
+    blockmask m = masks(tail, delim);
+    m.delim &= v, m.nl &= v, m.quote &= v, m.high &= v, m.nul &= v;
+    *valid = v;
+    return m;
+}
+
 /* A record at a that holds a quote, in one pass of 32-byte blocks (masks),
  * as rec_span and split_fields would read it when its quotes are where
  * RFC 4180 puts them. A line end or delimiter is the record's when an even
@@ -537,18 +556,9 @@ static inline __attribute__((always_inline)) int64_t scan_quoted(csv_reader *r, 
         quotes = 0;                                                      \
     } while (0)
     for (int64_t i = 0; stop < 0 && i < limit; i += 32) {
-        blockmask m;
-        uint32_t valid = ~UINT32_C(0);
-        if (i + 32 <= limit) {
-            m = masks(a + i, delim);
-        } else { /* the last bytes, zero-padded */
-            char tail[32] = {0};
-            memcpy(tail, a + i, (size_t)(limit - i));
-            m = masks(tail, delim);
-            valid = (UINT32_C(1) << (limit - i)) - 1;
-        }
-        uint32_t inside = prefix_xor32(m.quote & valid) ^ inq;
-        uint32_t ends = m.nl & ~inside & valid;
+        uint32_t valid;
+        blockmask m = masks_at(a, i, limit, delim, &valid, masks);
+        uint32_t inside = prefix_xor32(m.quote) ^ inq, ends = m.nl & ~inside;
         if (ends) {
             int p = __builtin_ctz(ends);
             valid &= (UINT32_C(1) << p) - 1;   /* the bytes before the '\n' */
@@ -876,17 +886,9 @@ static int64_t rec_end_blocks(scan_src *x, int64_t s, size_t maxf)
         if (n > (int64_t)maxf) n = (int64_t)maxf;
         uint32_t inq = 0;
         for (int64_t i = 0; i < n; i += 32) {
-            blockmask m;
-            uint32_t valid = ~UINT32_C(0);
-            if (i + 32 <= n) {
-                m = masks_base(p + i, '\n');
-            } else {
-                char tail[32] = {0};
-                memcpy(tail, p + i, (size_t)(n - i));
-                m = masks_base(tail, '\n');
-                valid = (UINT32_C(1) << (n - i)) - 1;
-            }
-            uint32_t inside = prefix_xor32(m.quote & valid) ^ inq, ends = m.nl & ~inside & valid;
+            uint32_t valid;
+            blockmask m = masks_at(p, i, n, '\n', &valid, masks_base);
+            uint32_t inside = prefix_xor32(m.quote) ^ inq, ends = m.nl & ~inside;
             if (ends) return s + i + __builtin_ctz(ends) + 1;
             inq = (uint32_t)-(int32_t)(inside >> 31);
         }
@@ -914,17 +916,9 @@ static void parity_newlines(scan_src *x, int64_t a, int64_t b, int64_t *even, in
         }
         if (n > b - a) n = b - a;
         for (int64_t i = 0; i < n && (*even < 0 || *odd < 0); i += 32) {
-            blockmask m;
-            uint32_t valid = ~UINT32_C(0);
-            if (i + 32 <= n) {
-                m = masks_base(p + i, '\n');
-            } else {
-                char tail[32] = {0};
-                memcpy(tail, p + i, (size_t)(n - i));
-                m = masks_base(tail, '\n');
-                valid = (UINT32_C(1) << (n - i)) - 1;
-            }
-            uint32_t inside = prefix_xor32(m.quote & valid) ^ inq, nl = m.nl & valid;
+            uint32_t valid;
+            blockmask m = masks_at(p, i, n, '\n', &valid, masks_base);
+            uint32_t inside = prefix_xor32(m.quote) ^ inq, nl = m.nl;
             if (*even < 0 && (nl & ~inside)) *even = a + i + __builtin_ctz(nl & ~inside);
             if (*odd < 0 && (nl & inside)) *odd = a + i + __builtin_ctz(nl & inside);
             inq = (uint32_t)-(int32_t)(inside >> 31);

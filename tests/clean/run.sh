@@ -680,6 +680,58 @@ if run 3 $BIN/precis-clean --in "$TMP/eu" --pii-key "$TMP/eu/pii.key" --out "$TM
   amt=$($PY -c "import h5py,sys; f=h5py.File(sys.argv[1],'r'); a=f['transactions/amount'][:]; print(int((a != a.round(0)).sum()))" "$TMP/eu_o2/clean.h5")
   [[ "$out" == *", 0 differ" && $amt -gt 0 ]] && pass "';' and decimal ',' give the same datasets as ',' and '.' ($out; $amt amounts with cents)" || fail "European export: $out, $amt"
 else fail "European export"; tail -3 "$TMP/eu.log"; fi
+echo "clean: every field quoted (np=1 against np=2, 3, 4)"
+# the same clean data written by Python's csv module twice: quoting only
+# where needed, and quoting every field (as CRM exports do); every tenth
+# category holds a quote (doubled inside its quoted field) and every
+# seventh a delimiter. The reader splits most quoted records in one pass of
+# blocks and the split agreement walks quote parity in blocks: the datasets
+# must equal those of the minimally quoted files, through 8 MiB and 4 KiB
+# reader windows, and the category dictionary must hold exactly the values
+# Python's csv module reads (both files quote the fields with a quote, so
+# only Python can tell a wrong unescape)
+mkdir -p "$TMP/qa_min" "$TMP/qa_all"
+$PY - "$TMP/eu" "$TMP/qa_min" "$TMP/qa_all" <<'PYEOF'
+import csv, glob, os, sys
+for p in sorted(glob.glob(sys.argv[1] + "/*.csv")):
+    with open(p, newline="") as f:
+        r = csv.reader(f)
+        head = next(r)
+        rows = list(r)
+    if "category" in head:
+        c = head.index("category")
+        for i, row in enumerate(rows):
+            if i % 10 == 0: row[c] += '"x'
+            elif i % 7 == 0: row[c] += ",y"
+    for d, q in ((sys.argv[2], csv.QUOTE_MINIMAL), (sys.argv[3], csv.QUOTE_ALL)):
+        with open(os.path.join(d, os.path.basename(p)), "w", newline="") as g:
+            w = csv.writer(g, quoting=q, lineterminator="\n")
+            w.writerow(head)
+            w.writerows(rows)
+PYEOF
+rm -rf "$TMP/qa_o1" && mkdir -p "$TMP/qa_o1"
+if run 1 $BIN/precis-clean --in "$TMP/qa_min" --pii-key "$TMP/eu/pii.key" --out "$TMP/qa_o1/clean.h5" --max-reject-rate 0 > "$TMP/qa.log" 2>&1; then
+  for np in 2 3 4; do
+    for w in 8388608 4096; do
+      rm -rf "$TMP/qa_o$np" && mkdir -p "$TMP/qa_o$np"
+      if PRECIS_CSV_WINDOW=$w run $np $BIN/precis-clean --in "$TMP/qa_all" --pii-key "$TMP/eu/pii.key" --out "$TMP/qa_o$np/clean.h5" --max-reject-rate 0 >> "$TMP/qa.log" 2>&1; then
+        out=$($PY "$H/../h5same.py" "$TMP/qa_o1/clean.h5" "$TMP/qa_o$np/clean.h5" --ignore quality/report | tail -1 || true)
+        ncat=$($PY - "$TMP/qa_o$np/clean.h5" "$TMP/qa_all" <<'PYEOF'
+import csv, glob, h5py, sys
+d = {x.decode() for x in h5py.File(sys.argv[1], "r")["dict/category"][:]}
+want = set()
+for p in glob.glob(sys.argv[2] + "/transactions*.csv"):
+    with open(p, newline="") as f:
+        want |= {row["category"].strip() for row in csv.DictReader(f)}
+# the dictionary holds exactly the categories Python reads (and unknown, for missing ones)
+print(sum('"x' in x for x in d), sum(",y" in x for x in d) if d - {"unknown"} == want - {""} else "dictionary != Python's categories")
+PYEOF
+)
+        [[ "$out" == *", 0 differ" && "$ncat" =~ ^[1-9][0-9]*\ [1-9][0-9]*$ ]] && pass "np=$np, window $w: every field quoted gives the same datasets ($out) and the category dictionary is Python's reading (with a quote, with a comma: $ncat)" || fail "quoted np=$np window $w: $out, $ncat"
+      else fail "quoted np=$np window $w"; tail -3 "$TMP/qa.log"; fi
+    done
+  done
+else fail "minimally quoted export"; tail -3 "$TMP/qa.log"; fi
 { echo "customer_id;ts;quantity;amount"; echo "E1;2024-01-02;1;12,50"; echo "E2;2024-01-03;2;1.234,50"; echo "E3;2024-01-04;1;7"; } > "$TMP/eu1.csv"
 rm -rf "$TMP/eu_o3" && mkdir -p "$TMP/eu_o3"
 if run 3 $BIN/precis-clean --transactions "$TMP/eu1.csv" --delimiter ';' --decimal , --pii-key "$TMP/pii.key" --out "$TMP/eu_o3/clean.h5" --max-reject-rate 0.5 > "$TMP/eu1.log" 2>&1; then
