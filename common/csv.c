@@ -1237,13 +1237,16 @@ int csv_next(csv_reader *r, csv_record *rec)
             st = CSV_OK;
             quoted = stop < 0;
             fast = 0;
+            /* a record with well-placed quotes: split as split_fields would */
+            int64_t qend = quoted && r->qfast ? scan_quoted_any(r, a, n, &nf, &ascii, &nul, &le, &nls) : -1;
+            if (qend < -1) ASSERT(!"out of memory splitting a CSV record");
             if (!quoted) {
                 le = stop;
                 end = le < n ? le + 1 : le;
-            } else if (r->qfast && (end = scan_quoted_any(r, a, n, &nf, &ascii, &nul, &le, &nls)) >= 0) {
-                fast = 1;   /* a record with well-placed quotes, split as split_fields would */
+            } else if (qend >= 0) {
+                end = qend;
+                fast = 1;
             } else {
-                if (r->qfast && end < -1) ASSERT(!"out of memory splitting a CSV record");
                 end = rec_span(a, n, 0, r->o.max_field, &st, &quoted, &le);
             }
             /* a record that reaches the end of the bytes in view, or leaves
