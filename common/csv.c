@@ -368,6 +368,20 @@ static int ensure_fields(csv_reader *r, int n)
     return 0;
 }
 
+/* Room for len unescaped bytes and a NUL in r->scratch: 0, or -1 when out
+ * of memory. */
+static int ensure_scratch(csv_reader *r, size_t len)
+{
+    if (r->scap >= len + 1) return 0;
+    size_t c = r->scap ? r->scap : 4096;
+    while (c < len + 1) c *= 2;
+    char *t = realloc(r->scratch, c);
+    if (!t) return -1;
+    r->scratch = t;
+    r->scap = c;
+    return 0;
+}
+
 /* Bit masks of the 32 bytes at p (bit j: byte j): delimiters, line ends,
  * quotes, bytes >= 0x80, NUL bytes. SSE2 reads them in two halves; AVX2,
  * where the CPU has it (csv_open decides), in one. */
@@ -595,14 +609,7 @@ static inline __attribute__((always_inline)) int64_t scan_quoted(csv_reader *r, 
             continue;
         }
         if (!sc) {
-            if (r->scap < (size_t)l + 1) {
-                size_t c = r->scap ? r->scap : 4096;
-                while (c < (size_t)l + 1) c *= 2;
-                char *t = realloc(r->scratch, c);
-                if (!t) return -2;
-                r->scratch = t;
-                r->scap = c;
-            }
+            if (ensure_scratch(r, (size_t)l)) return -2;
             sc = r->scratch;
         }
         char *out = sc;
@@ -739,14 +746,7 @@ static int split_fields(csv_reader *r, const char *a, size_t len, int quoted, in
     }
     *nul = memchr(a, '\0', len) != NULL;
     char delim = r->o.delim;
-    if (r->scap < len + 1) {
-        size_t c = r->scap ? r->scap : 4096;
-        while (c < len + 1) c *= 2;
-        char *s = realloc(r->scratch, c);
-        if (!s) return -1;
-        r->scratch = s;
-        r->scap = c;
-    }
+    if (ensure_scratch(r, len)) return -1;
     char *sc = r->scratch;
     size_t i = 0;
     int k = 0, status = CSV_OK;
