@@ -185,6 +185,70 @@ fail:
     return -1;
 }
 
+/* As select_batch, over unsorted candidates c[0..nc), which it reorders:
+ * each round is one pass over the keys still under some target's prefix,
+ * and moves those under the lengthened prefixes to the front. Prefixes of
+ * one length are equal or disjoint, so a key is under at most one of the
+ * distinct ones (targets often share theirs: a quantile's two neighbours,
+ * or tied values), and is counted once. */
+static int scan_batch(MPI_Comm comm, uint64_t *c, int64_t nc, int nk, const uint64_t *top, const int64_t *kin,
+                      double *out, int64_t *h, int64_t *g, precis_err *e)
+{
+    uint64_t prefix[QUANTILE_BATCH], u[QUANTILE_BATCH];
+    int64_t k[QUANTILE_BATCH], m = nc;
+    int of[QUANTILE_BATCH], nu;
+    for (int j = 0; j < nk; j++) prefix[j] = top[j], k[j] = kin[j];
+    for (int round = 1; round < ROUNDS; round++) {
+        int shift = 64 - BITS * (round + 1), have = shift + BITS;   /* bits of the prefix known */
+        nu = 0;
+        for (int j = 0; j < nk; j++) {
+            int a = 0;
+            while (a < nu && u[a] != prefix[j] >> have) a++;
+            if (a == nu) u[nu++] = prefix[j] >> have;
+            of[j] = a;   /* target j's histogram is distinct prefix a's */
+        }
+        memset(h, 0, sizeof(int64_t) * (size_t)nu * BINS);
+        for (int64_t i = 0; i < m; i++) {
+            uint64_t x = c[i];
+            for (int a = 0; a < nu; a++)
+                if (x >> have == u[a]) {
+                    h[(int64_t)a * BINS + ((x >> shift) & (BINS - 1))]++;
+                    break;
+                }
+        }
+        for (int j = nk - 1; j >= 0; j--)   /* spread to one row per target (of[j] <= j) */
+            if (of[j] != j) memcpy(h + (int64_t)j * BINS, h + (int64_t)of[j] * BINS, sizeof(int64_t) * BINS);
+        MPI_CHECK(MPI_Allreduce(h, g, nk * BINS, MPI_INT64_T, MPI_SUM, comm), e);
+        for (int j = 0; j < nk; j++) {
+            int b = pick_digit(g + (int64_t)j * BINS, &k[j]);
+            CHECK(b >= 0, e, PRECIS_EXIT_INTERNAL, "quantile_select: rank beyond the data");
+            prefix[j] |= (uint64_t)b << shift;
+        }
+        if (round + 1 == ROUNDS) break;
+        nu = 0;
+        for (int j = 0; j < nk; j++) {
+            int a = 0;
+            while (a < nu && u[a] != prefix[j] >> shift) a++;
+            if (a == nu) u[nu++] = prefix[j] >> shift;
+        }
+        int64_t w = 0;
+        for (int64_t i = 0; i < m; i++) {
+            uint64_t x = c[i];
+            for (int a = 0; a < nu; a++)
+                if (x >> shift == u[a]) {
+                    c[i] = c[w];
+                    c[w++] = x;
+                    break;
+                }
+        }
+        m = w;
+    }
+    for (int j = 0; j < nk; j++) out[j] = unkey(prefix[j]);
+    return 0;
+fail:
+    return -1;
+}
+
 int quantile_set_select(quantile_set *s, int nk, const int64_t *ks, double *out, precis_err *e)
 {
     const int top_shift = 64 - BITS;
@@ -221,11 +285,24 @@ int quantile_set_select(quantile_set *s, int nk, const int64_t *ks, double *out,
             c[nc++] = x;
         }
     }
-    if (sort_keys(c, nc)) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory sorting %lld values", (long long)nc);
+    /* Few candidates are sorted, so that a round's histogram is a binary
+     * search per distinct digit. Many (heavily tied values: quantities,
+     * ratings) would take a sort's scratch of their size in fresh pages and
+     * several passes, to save little: they are scanned instead, the ones
+     * under each round's prefixes kept at the front. Either way the answer
+     * is the same exact key. Every rank decides alone: the choice changes
+     * no collective. */
+    int scan = nc > s->n / 8;
+    const char *force = getenv("PRECIS_QUANTILE_PATH");
+    if (force && !strcmp(force, "sort")) scan = 0;
+    if (force && !strcmp(force, "scan")) scan = 1;
+    if (!scan && sort_keys(c, nc)) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory sorting %lld values", (long long)nc);
     if (precis_agree(s->comm, e)) goto fail;
     for (int j = 0; j < nk; j += QUANTILE_BATCH) {
         int nb = nk - j < QUANTILE_BATCH ? nk - j : QUANTILE_BATCH;
-        if (select_batch(s->comm, c, nc, nb, top + j, k + j, out + j, h, g, e)) goto fail;
+        if (scan ? scan_batch(s->comm, c, nc, nb, top + j, k + j, out + j, h, g, e)
+                 : select_batch(s->comm, c, nc, nb, top + j, k + j, out + j, h, g, e))
+            goto fail;
     }
     free(h); free(g); free(k); free(top); free(want);
     return 0;

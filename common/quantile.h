@@ -10,12 +10,16 @@
  * A quantile_set holds one rank's values as keys, in no particular order. A
  * selection decides the top digit of every target at once (one pass over
  * the keys, one allreduce), then moves the keys under those digits to the
- * front of the set and sorts them there (few, unless the values are
- * heavily tied), so that in the three later
+ * front of the set and sorts them there, so that in the three later
  * rounds the keys under a prefix are one contiguous range and a histogram
  * costs one binary search per distinct digit in that range instead of a
- * pass over the data. Targets are selected together, up to QUANTILE_BATCH
- * per allreduce.
+ * pass over the data. When more than an eighth of the keys are under those
+ * digits (heavily tied values, such as quantities), they are not sorted:
+ * each later round is a pass over the keys still under a target's prefix,
+ * which moves those under the lengthened prefixes to the front. That needs
+ * no scratch memory. PRECIS_QUANTILE_PATH=sort or =scan in the environment
+ * forces one way (tests run both). Targets are selected together, up to
+ * QUANTILE_BATCH per allreduce.
  *
  * quantile_linear() reproduces numpy.quantile's default 'linear' method
  * exactly (virtual index (n-1)q, and numpy's lerp). NaN inputs must be
