@@ -186,21 +186,22 @@ fail:
 }
 
 /* As select_batch, over unsorted candidates c[0..nc), which it reorders:
- * each round is one pass over the keys still under some target's prefix,
- * and moves those under the lengthened prefixes to the front. Prefixes of
- * one length are equal or disjoint, so a key is under at most one of the
- * distinct ones (targets often share theirs: a quantile's two neighbours,
- * or tied values), and is counted once. */
+ * each round is one pass over the keys under some target's prefix so far,
+ * which counts their next digit and moves them to the front, so the next
+ * round reads only those. Prefixes of one length are equal or disjoint, so
+ * a key is under at most one of the distinct ones (targets often share
+ * theirs: a quantile's two neighbours, or tied values), and is counted
+ * once. */
 static int scan_batch(MPI_Comm comm, uint64_t *c, int64_t nc, int nk, const uint64_t *top, const int64_t *kin,
                       double *out, int64_t *h, int64_t *g, precis_err *e)
 {
     uint64_t prefix[QUANTILE_BATCH], u[QUANTILE_BATCH];
     int64_t k[QUANTILE_BATCH], m = nc;
-    int of[QUANTILE_BATCH], nu;
+    int of[QUANTILE_BATCH];
     for (int j = 0; j < nk; j++) prefix[j] = top[j], k[j] = kin[j];
     for (int round = 1; round < ROUNDS; round++) {
         int shift = 64 - BITS * (round + 1), have = shift + BITS;   /* bits of the prefix known */
-        nu = 0;
+        int nu = 0;
         for (int j = 0; j < nk; j++) {
             int a = 0;
             while (a < nu && u[a] != prefix[j] >> have) a++;
@@ -208,15 +209,19 @@ static int scan_batch(MPI_Comm comm, uint64_t *c, int64_t nc, int nk, const uint
             of[j] = a;   /* target j's histogram is distinct prefix a's */
         }
         memset(h, 0, sizeof(int64_t) * (size_t)nu * BINS);
+        int64_t w = 0;
         for (int64_t i = 0; i < m; i++) {
             uint64_t x = c[i];
             for (int a = 0; a < nu; a++)
                 if (x >> have == u[a]) {
                     h[(int64_t)a * BINS + ((x >> shift) & (BINS - 1))]++;
+                    c[i] = c[w];
+                    c[w++] = x;
                     break;
                 }
         }
-        for (int j = nk - 1; j >= 0; j--)   /* spread to one row per target (of[j] <= j) */
+        m = w;
+        for (int j = nk - 1; j >= 0; j--)   /* one row per target (of[j] <= j) */
             if (of[j] != j) memcpy(h + (int64_t)j * BINS, h + (int64_t)of[j] * BINS, sizeof(int64_t) * BINS);
         MPI_CHECK(MPI_Allreduce(h, g, nk * BINS, MPI_INT64_T, MPI_SUM, comm), e);
         for (int j = 0; j < nk; j++) {
@@ -224,24 +229,6 @@ static int scan_batch(MPI_Comm comm, uint64_t *c, int64_t nc, int nk, const uint
             CHECK(b >= 0, e, PRECIS_EXIT_INTERNAL, "quantile_select: rank beyond the data");
             prefix[j] |= (uint64_t)b << shift;
         }
-        if (round + 1 == ROUNDS) break;
-        nu = 0;
-        for (int j = 0; j < nk; j++) {
-            int a = 0;
-            while (a < nu && u[a] != prefix[j] >> shift) a++;
-            if (a == nu) u[nu++] = prefix[j] >> shift;
-        }
-        int64_t w = 0;
-        for (int64_t i = 0; i < m; i++) {
-            uint64_t x = c[i];
-            for (int a = 0; a < nu; a++)
-                if (x >> shift == u[a]) {
-                    c[i] = c[w];
-                    c[w++] = x;
-                    break;
-                }
-        }
-        m = w;
     }
     for (int j = 0; j < nk; j++) out[j] = unkey(prefix[j]);
     return 0;
