@@ -77,6 +77,16 @@ for l in sys.stdin.read().splitlines():
     expect_eq "quantiles np=$np, PRECIS_QUANTILE_PATH=$path" "$got" "$want"
   done
 done
+# Each rank chooses its own way; ranks that choose differently must still
+# meet in every allreduce and agree (rank 0 sorts, ranks 1 and 2 scan).
+out=$(T_QUANTILE_KS="$KS" run 1 -x PRECIS_QUANTILE_PATH=sort $B/t_quantile "$TMP/q.bin" $QS : \
+      -np 2 -x PRECIS_QUANTILE_PATH=scan $B/t_quantile "$TMP/q.bin" $QS 2>"$TMP/q.err") \
+  || { fail "t_quantile with mixed ways exited $?"; cat "$TMP/q.err"; }
+got=$(echo "$out" | $PY -c "
+import sys
+for l in sys.stdin.read().splitlines():
+    w = l.split(); print(' '.join([w[0]] + [float.hex(float.fromhex(v)) for v in w[1:]]))")
+expect_eq "quantiles np=3, rank 0 sorting and ranks 1-2 scanning" "$got" "$want"
 
 echo "mpi: csv records equal Python's csv module at np=1..4, with quoted newlines on the split points"
 # csv_vs_python NAME: $TMP/NAME.csv read at np=1..4 equals $TMP/NAME.expected
