@@ -56,12 +56,16 @@ print("linear " + " ".join(float(v).hex() for v in q))
 print("select " + " ".join(float(s[int(k)]).hex() for k in "$KS".split()))
 PYEOF
 )
-for np in 1 2 3 4; do
-  out=$(T_QUANTILE_KS="$KS" run $np $B/t_quantile "$TMP/q.bin" $QS 2>"$TMP/q.err") || { fail "t_quantile np=$np exited $?"; cat "$TMP/q.err"; continue; }
-  got=$(echo "$out" | $PY -c "
+# t_quantile's lines with every %a value in Python's float.hex spelling
+hex_norm() {
+  $PY -c "
 import sys
 for l in sys.stdin.read().splitlines():
-    w = l.split(); print(' '.join([w[0]] + [float.hex(float.fromhex(v)) for v in w[1:]]))")
+    w = l.split(); print(' '.join([w[0]] + [float.hex(float.fromhex(v)) for v in w[1:]]))"
+}
+for np in 1 2 3 4; do
+  out=$(T_QUANTILE_KS="$KS" run $np $B/t_quantile "$TMP/q.bin" $QS 2>"$TMP/q.err") || { fail "t_quantile np=$np exited $?"; cat "$TMP/q.err"; continue; }
+  got=$(echo "$out" | hex_norm)
   expect_eq "quantiles np=$np (8 quantiles, 14 order statistics of $N values)" "$got" "$want"
 done
 # The selection sorts few candidates and scans many (a fifth of these values
@@ -70,10 +74,7 @@ for path in sort scan; do
   for np in 1 3; do
     out=$(PRECIS_QUANTILE_PATH=$path T_QUANTILE_KS="$KS" run $np -x PRECIS_QUANTILE_PATH -x T_QUANTILE_KS $B/t_quantile "$TMP/q.bin" $QS 2>"$TMP/q.err") \
       || { fail "t_quantile $path np=$np exited $?"; cat "$TMP/q.err"; continue; }
-    got=$(echo "$out" | $PY -c "
-import sys
-for l in sys.stdin.read().splitlines():
-    w = l.split(); print(' '.join([w[0]] + [float.hex(float.fromhex(v)) for v in w[1:]]))")
+    got=$(echo "$out" | hex_norm)
     expect_eq "quantiles np=$np, PRECIS_QUANTILE_PATH=$path" "$got" "$want"
   done
 done
@@ -82,10 +83,7 @@ done
 out=$(T_QUANTILE_KS="$KS" run 1 -x PRECIS_QUANTILE_PATH=sort $B/t_quantile "$TMP/q.bin" $QS : \
       -np 2 -x PRECIS_QUANTILE_PATH=scan $B/t_quantile "$TMP/q.bin" $QS 2>"$TMP/q.err") \
   || { fail "t_quantile with mixed ways exited $?"; cat "$TMP/q.err"; }
-got=$(echo "$out" | $PY -c "
-import sys
-for l in sys.stdin.read().splitlines():
-    w = l.split(); print(' '.join([w[0]] + [float.hex(float.fromhex(v)) for v in w[1:]]))")
+got=$(echo "$out" | hex_norm)
 expect_eq "quantiles np=3, rank 0 sorting and ranks 1-2 scanning" "$got" "$want"
 
 echo "mpi: csv records equal Python's csv module at np=1..4, with quoted newlines on the split points"
