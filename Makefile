@@ -1,6 +1,7 @@
 # Precis - top-level build. `make` builds every job into bin/.
 # `make check` runs every test; `make demo` runs the pipeline on datasets/sample;
-# `make asan` runs the tests under AddressSanitizer and UBSan; `make bench` runs bench/.
+# `make asan` runs the tests under AddressSanitizer and UBSan; `make bench` runs bench/;
+# `make fuzz` runs the libFuzzer targets of tests/fuzz (FUZZ_SECONDS each).
 
 SHELL := /bin/bash
 CC := mpicc
@@ -38,7 +39,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 MPI_SRC := $(wildcard tests/mpi/t_*.c)
 MPI_BINS := $(patsubst tests/mpi/%.c,$(BUILD)/tests/%,$(MPI_SRC))
 
-.PHONY: all deps check check-unit check-mpi check-slurm check-asan-smoke demo asan bench clean
+.PHONY: all deps check check-unit check-mpi check-slurm check-asan-smoke check-fuzz fuzz demo asan bench clean
 .DEFAULT_GOAL := all
 
 all: deps
@@ -80,6 +81,37 @@ $(BUILD)/tests/t_%: tests/mpi/t_%.c $(LIB) $(JOB_LIB_SRC)
 check: all
 	@bash tests/run-all.sh $(BUILD) $(BIN)
 	@$(MAKE) --no-print-directory check-asan-smoke
+	@$(MAKE) --no-print-directory check-fuzz
+
+# libFuzzer targets (tests/fuzz): common/ again, built by clang with ASan and
+# UBSan. `make check` replays their corpus plus a fixed-seed run; `make fuzz`
+# explores for FUZZ_SECONDS per target.
+FUZZ := $(BUILD)/fuzz
+FUZZ_CFLAGS := -std=gnu11 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+  -Wall -Wextra -Werror -Icommon $(PKG_CFLAGS)
+FUZZ_OBJ := $(patsubst common/%.c,$(FUZZ)/common/%.o,$(COMMON_SRC))
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FUZZ)/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+$(FUZZ)/common/%.o: common/%.c common/*.h
+	@mkdir -p $(dir $@)
+	@echo "  CLANG   $@"
+	@OMPI_CC=clang $(CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ)/libprecis.a: $(FUZZ_OBJ)
+	@rm -f $@
+	@ar rcs $@ $^
+
+$(FUZZ)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ)/libprecis.a tests/asan_nodlclose.c
+	@echo "  FUZZ    $@"
+	@OMPI_CC=clang $(CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< tests/asan_nodlclose.c $(FUZZ)/libprecis.a $(PKG_LIBS) -o $@
+
+check-fuzz: deps
+	@$(MAKE) --no-print-directory $(PAR) $(FUZZ_BINS)
+	@bash tests/fuzz/run.sh $(FUZZ) replay
+
+fuzz: deps
+	@$(MAKE) --no-print-directory $(PAR) $(FUZZ_BINS)
+	@bash tests/fuzz/run.sh $(FUZZ) explore
 
 # A sanitizer build of the unit tests plus an np=2 smoke run (part of `make check`).
 check-asan-smoke:

@@ -12,8 +12,10 @@ PKGS=(
   libssl-dev librandom123-dev libjansson-dev libdeflate-dev zlib1g-dev tzdata
   python3 python3-numpy python3-scipy python3-h5py python3-pandas python3-sklearn bc
   slurm-wlm munge
+  clang libclang-rt-14-dev
 )
-# Sanitizer runtimes ship with gcc (libasan8, libubsan1) on Debian 12.
+# Sanitizer runtimes ship with gcc (libasan8, libubsan1) on Debian 12; clang and
+# libclang-rt-14-dev (libFuzzer) build the fuzz targets of tests/fuzz.
 
 missing=()
 for p in "${PKGS[@]}"; do
