@@ -140,6 +140,24 @@ for np in 3 4; do
     expect_eq "split sweep np=$np $f" "$out" "sweep: 0 of 2500 splits differ"
   done
 done
+# the libFuzzer corpus of the CSV reader (tests/fuzz/corpus/csv: stray and
+# open quotes, CR without LF, NUL, invalid UTF-8, long fields), without each
+# input's two option bytes and read without a header, in groups of 20 files:
+# every split of 1..T_CSV_FUZZ_SWEEP bytes (default 250; 0: every byte of
+# the group) at np=3 reads the records of the even split
+mkdir -p "$TMP/fz"
+i=0
+for f in "$(dirname "$0")"/../fuzz/corpus/csv/*; do tail -c +3 "$f" > "$TMP/fz/$(printf %04d $i).csv"; i=$((i + 1)); done
+(cd "$TMP/fz" && ls ./*.csv | split -l 20 - grp.)
+ng=0; nbad=0
+for g in "$TMP"/fz/grp.*; do
+  files=$(sed "s|^\./|$TMP/fz/|" "$g")
+  n=${T_CSV_FUZZ_SWEEP:-250}; [ "$n" = 0 ] && n=$(cat $files | wc -c)
+  out=$(T_CSV_NOHEADER=1 T_CSV_SWEEP=$n run 3 -x T_CSV_NOHEADER -x T_CSV_SWEEP $B/t_csv $files 2>&1 | tail -1)
+  ng=$((ng + 1))
+  [ "$out" = "sweep: 0 of $n splits differ" ] || { nbad=$((nbad + 1)); echo "  $(basename "$g"): $out"; }
+done
+expect_eq "split sweep np=3 of the fuzz corpus ($i files in $ng groups)" "$nbad groups differ" "0 groups differ"
 # the split agreement reads its shares with pread in blocks (1 MiB, or the
 # window if smaller): blocks of 3 bytes at every split
 for f in split.csv multiline.csv parts; do
