@@ -21,8 +21,8 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 # Open MPI's own handler for SIGABRT and SIGSEGV would end the process
 # before libFuzzer keeps the input that failed
 export OMPI_MCA_opal_signal=
-FUZZ_RUNS_csv=${FUZZ_RUNS_csv:-5000}
-FUZZ_RUNS_date=${FUZZ_RUNS_date:-500000}
+FUZZ_RUNS_csv=${FUZZ_RUNS_csv:-2000}
+FUZZ_RUNS_date=${FUZZ_RUNS_date:-200000}
 T=$(mktemp -d /tmp/precis-fuzz.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 status=0

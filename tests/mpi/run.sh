@@ -143,7 +143,7 @@ done
 # the libFuzzer corpus of the CSV reader (tests/fuzz/corpus/csv: stray and
 # open quotes, CR without LF, NUL, invalid UTF-8, long fields), without each
 # input's two option bytes and read without a header, in groups of 20 files:
-# every split of 1..T_CSV_FUZZ_SWEEP bytes (default 250; 0: every byte of
+# every split of 1..T_CSV_FUZZ_SWEEP bytes (default 100; 0: every byte of
 # the group) at np=3 reads the records of the even split
 mkdir -p "$TMP/fz"
 i=0
@@ -152,7 +152,7 @@ for f in "$(dirname "$0")"/../fuzz/corpus/csv/*; do tail -c +3 "$f" > "$TMP/fz/$
 ng=0; nbad=0
 for g in "$TMP"/fz/grp.*; do
   files=$(sed "s|^\./|$TMP/fz/|" "$g")
-  n=${T_CSV_FUZZ_SWEEP:-250}; [ "$n" = 0 ] && n=$(cat $files | wc -c)
+  n=${T_CSV_FUZZ_SWEEP:-100}; [ "$n" = 0 ] && n=$(cat $files | wc -c)
   out=$(T_CSV_NOHEADER=1 T_CSV_SWEEP=$n run 3 -x T_CSV_NOHEADER -x T_CSV_SWEEP $B/t_csv $files 2>&1 | tail -1)
   ng=$((ng + 1))
   [ "$out" = "sweep: 0 of $n splits differ" ] || { nbad=$((nbad + 1)); echo "  $(basename "$g"): $out"; }
