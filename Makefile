@@ -10,6 +10,9 @@ BUILD ?= build
 BIN ?= bin
 OPT ?= -O2 -g
 SAN ?=
+# how the sanitizer builds (check-asan-smoke, asan, the fuzz targets) compile
+ASAN_OPT := -O1 -g -fno-omit-frame-pointer
+ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 DEPS_STAMP := $(BUILD)/.deps-ok
 # the sub-makes below build in parallel (one job per core) unless make was given -j
 PAR = $(if $(findstring -j,$(MAKEFLAGS)),,-j$(shell nproc 2>/dev/null || echo 2))
@@ -87,7 +90,7 @@ check: all
 # UBSan. `make check` replays their corpus plus a fixed-seed run; `make fuzz`
 # explores for FUZZ_SECONDS per target.
 FUZZ := $(BUILD)/fuzz
-FUZZ_CFLAGS := -std=gnu11 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+FUZZ_CFLAGS := -std=gnu11 $(ASAN_OPT) $(ASAN_FLAGS) \
   -Wall -Wextra -Werror -Icommon $(PKG_CFLAGS)
 # (what the targets link: the reader, the date parsers and what they call)
 FUZZ_OBJ := $(patsubst %,$(FUZZ)/common/%.o,check csv datefmt hugemem timeutil tz)
@@ -116,14 +119,14 @@ fuzz: deps
 
 # A sanitizer build of the unit tests plus an np=2 smoke run (part of `make check`).
 check-asan-smoke:
-	@$(MAKE) --no-print-directory $(PAR) BUILD=build-asan BIN=bin-asan OPT="-O1 -g -fno-omit-frame-pointer" \
-	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" binaries
+	@$(MAKE) --no-print-directory $(PAR) BUILD=build-asan BIN=bin-asan OPT="$(ASAN_OPT)" \
+	  SAN="$(ASAN_FLAGS)" binaries
 	@bash tests/run-asan-smoke.sh build-asan bin-asan
 
 # The whole test suite under AddressSanitizer and UBSan.
 asan: deps
-	@$(MAKE) --no-print-directory $(PAR) BUILD=build-asan BIN=bin-asan OPT="-O1 -g -fno-omit-frame-pointer" \
-	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" binaries
+	@$(MAKE) --no-print-directory $(PAR) BUILD=build-asan BIN=bin-asan OPT="$(ASAN_OPT)" \
+	  SAN="$(ASAN_FLAGS)" binaries
 	@PRECIS_ASAN=1 bash tests/run-all.sh build-asan bin-asan
 
 demo: all
