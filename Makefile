@@ -93,7 +93,7 @@ FUZZ := $(BUILD)/fuzz
 FUZZ_CFLAGS := -std=gnu11 $(ASAN_OPT) $(ASAN_FLAGS) \
   -Wall -Wextra -Werror -Icommon $(PKG_CFLAGS)
 # (what the targets link: the reader, the date parsers and what they call)
-FUZZ_OBJ := $(patsubst %,$(FUZZ)/common/%.o,check csv datefmt hugemem timeutil tz)
+FUZZ_OBJ := $(patsubst %,$(FUZZ)/common/%.o,check csv datefmt hugemem numparse timeutil tz)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FUZZ)/%,$(wildcard tests/fuzz/fuzz_*.c))
 
 $(FUZZ)/common/%.o: common/%.c common/*.h

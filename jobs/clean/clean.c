@@ -32,6 +32,7 @@
 #include "inputs.h"
 #include "job.h"
 #include "log.h"
+#include "numparse.h"
 #include "opts.h"
 #include "pii.h"
 #include "quantile.h"
@@ -336,104 +337,12 @@ static inline void trim(const char **v, size_t *l)
     *l = n;
 }
 
-/* The length of the thousands mark at v[i] (0: none): thou itself, and
- * with space also the no-break spaces U+00A0 and U+202F in UTF-8, as
- * French-locale spreadsheets write "1 234,50" (inputs in another
- * --encoding are UTF-8 by now). */
-static size_t mark_at(const char *v, size_t i, size_t l, char thou)
+/* A number field (common/numparse), as a reason code. */
+static inline int parse_num(const char *v, size_t l, char dec, char thou, double *out)
 {
-    const unsigned char *u = (const unsigned char *)v;
-    if (v[i] == thou) return 1;
-    if (thou != ' ') return 0;
-    if (i + 1 < l && u[i] == 0xC2 && u[i + 1] == 0xA0) return 2;
-    if (i + 2 < l && u[i] == 0xE2 && u[i + 1] == 0x80 && u[i + 2] == 0xAF) return 3;
-    return 0;
-}
-
-/* v[0..l) without its thousands marks thou, into out (cap bytes). The marks
- * must group the integer part as 1,234,567 (threes) or 12,34,567 (India:
- * twos, then a three): "1,5" is refused (-1), never read as 15. */
-static int strip_thousands(const char *v, size_t l, char thou, char dec, char *out, size_t cap, size_t *ol)
-{
-    size_t i = 0, o = 0, g = 0, first = 0, groups = 0, twos = 0, threes = 0, m;
-    if (l >= cap) return -1;
-    if (i < l && (v[i] == '+' || v[i] == '-')) out[o++] = v[i++];
-    while (i < l && v[i] != dec && v[i] != 'e' && v[i] != 'E') {
-        if (!(m = mark_at(v, i, l, thou))) {
-            out[o++] = v[i++];
-            g++;
-            continue;
-        }
-        if (g == 0 || i + m >= l || (unsigned char)(v[i + m] - '0') >= 10 || (unsigned char)(v[i - 1] - '0') >= 10) return -1;
-        if (groups++ == 0) first = g;
-        else if (g == 2) twos++;
-        else if (g == 3) threes++;
-        else return -1;
-        g = 0;
-        i += m;
-    }
-    if (groups && (g != 3 || first > 3 || (twos && (threes || first > 2)))) return -1;
-    for (; i < l; i++) {
-        if (mark_at(v, i, l, thou)) return -1;   /* none in the fraction or exponent */
-        out[o++] = v[i];
-    }
-    *ol = o;
-    return 0;
-}
-
-/* Parse a decimal number whose decimal mark is dec ('.' or ',') and whose
- * thousands mark is thou (0: none). 0 ok, R_INVALID_NUMBER, R_NAN_INF or
- * R_OUT_OF_RANGE. With ',' and no --thousands a '.' anywhere is invalid:
- * "1.234,5" (a thousands mark) is rejected, never misread. */
-static int parse_num(const char *v, size_t l, char dec, char thou, double *out)
-{
-    /* fast path, the same double as strtod: [+-]digits[.digits] with at most
-     * 15 digits is an exact integer m over an exact 10^k (k <= 15), and one
-     * IEEE division rounds m / 10^k correctly (Clinger) */
-    static const double p10[16] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
-    {
-        const char *p = v, *end = v + l;
-        int neg = 0;
-        if (p < end && (*p == '+' || *p == '-')) neg = *p++ == '-';
-        const char *d0 = p;
-        uint64_t m = 0; /* wraps past 19 digits: those take the slow path anyway */
-        while (p < end && (unsigned char)(*p - '0') < 10) m = m * 10 + (uint64_t)(*p++ - '0');
-        int64_t ni = p - d0, nf = 0;
-        int dot = p < end && *p == dec;
-        if (dot) {
-            const char *f0 = ++p;
-            while (p < end && (unsigned char)(*p - '0') < 10) m = m * 10 + (uint64_t)(*p++ - '0');
-            nf = p - f0;
-        }
-        if (p == end && ni + nf > 0 && ni + nf <= 15 && (!dot || nf > 0)) {
-            double x = nf ? (double)m / p10[nf] : (double)m;   /* whole numbers (quantities): no division */
-            if (x > AMOUNT_MAX) return R_OUT_OF_RANGE;
-            *out = neg ? -x : x;
-            return 0;
-        }
-    }
-    char b[64], nt[64];
-    if (l == 0 || l >= sizeof b) return R_INVALID_NUMBER;
-    if (thou) {   /* (a copy when v holds no mark: mark_at alone says what one is) */
-        if (strip_thousands(v, l, thou, dec, nt, sizeof nt, &l)) return R_INVALID_NUMBER;
-        v = nt;
-    }
-    for (size_t i = 0; i < l; i++) {
-        if (dec != '.' && v[i] == '.') return R_INVALID_NUMBER;
-        b[i] = v[i] == dec ? '.' : (char)((v[i] >= 'A' && v[i] <= 'Z') ? v[i] + 32 : v[i]);
-    }
-    b[l] = '\0';
-    const char *s = b + (b[0] == '+' || b[0] == '-');
-    if (!strcmp(s, "nan") || !strcmp(s, "inf") || !strcmp(s, "infinity")) return R_NAN_INF;
-    for (size_t i = 0; i < l; i++)
-        if (!strchr("0123456789+-.e", b[i])) return R_INVALID_NUMBER;
-    char *end;
-    errno = 0;
-    double x = strtod(b, &end);
-    if (*end != '\0' || end == b) return R_INVALID_NUMBER;
-    if (!isfinite(x) || fabs(x) > AMOUNT_MAX) return R_OUT_OF_RANGE;
-    *out = x;
-    return 0;
+    static const int reason[] = {[NUM_OK] = R_OK, [NUM_INVALID] = R_INVALID_NUMBER, [NUM_NAN_INF] = R_NAN_INF,
+                                 [NUM_OUT_OF_RANGE] = R_OUT_OF_RANGE};
+    return reason[num_parse(v, l, dec, thou, AMOUNT_MAX, out)];
 }
 
 static int status_reason(int st)
