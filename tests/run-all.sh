@@ -6,9 +6,7 @@ export BUILD=${1:-build} BIN=${2:-bin}
 cd "$(dirname "$0")/.."
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 if [ "${PRECIS_ASAN:-0}" = 1 ]; then
-  export ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0:abort_on_error=0:exitcode=86
-  export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0
-  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  source tests/sanitizers.sh
   export GEN_CUSTOMERS=5000
 fi
 status=0

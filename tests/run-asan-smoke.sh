@@ -5,9 +5,7 @@ set -euo pipefail
 BUILD=${1:-build-asan} BIN=${2:-bin-asan}
 cd "$(dirname "$0")/.."
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0:exitcode=86
-export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0
-export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+source tests/sanitizers.sh
 T=$(mktemp -d /tmp/precis-asan.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 echo "== sanitizer smoke (ASan + UBSan + LSan)"

@@ -13,11 +13,7 @@ DIR=${1:?usage: run.sh DIR replay|explore}
 MODE=${2:-replay}
 cd "$(dirname "$0")/../.."
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-# Open MPI keeps process-lifetime allocations (suppressed by name; the slow
-# unwind lets LSan see the library that made them)
-export ASAN_OPTIONS=fast_unwind_on_malloc=0
-export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0
-export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+source tests/sanitizers.sh
 # Open MPI's own handler for SIGABRT and SIGSEGV would end the process
 # before libFuzzer keeps the input that failed
 export OMPI_MCA_opal_signal=
