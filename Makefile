@@ -69,17 +69,32 @@ $(BIN)/precis-%: $$(wildcard jobs/%/*.c) $$(wildcard jobs/%/*.h) $(LIB)
 	@echo "  LINK    $@"
 	@$(CC) $(CFLAGS) -Ijobs/$* $(filter %.c,$^) $(SAN_SRC) $(LIB) $(LDFLAGS) $(PKG_LIBS) -o $@
 
-# unit tests may call a job's library functions: link every job's non-main sources
+# unit and MPI tests may call a job's library functions: every job's non-main
+# sources, compiled once into an archive the tests link (each test takes the
+# objects it uses)
 JOB_LIB_SRC := $(filter-out %/main.c,$(wildcard jobs/*/*.c))
-$(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB) $(JOB_LIB_SRC)
-	@mkdir -p $(dir $@)
-	@echo "  TEST    $@"
-	@$(CC) $(CFLAGS) $(addprefix -I,$(wildcard jobs/*)) $< $(JOB_LIB_SRC) $(SAN_SRC) $(LIB) $(LDFLAGS) $(CMOCKA_LIBS) $(PKG_LIBS) -o $@
+JOB_LIB_OBJ := $(patsubst jobs/%.c,$(BUILD)/jobs/%.o,$(JOB_LIB_SRC))
+JOB_INC := $(addprefix -I,$(wildcard jobs/*))
+JOBLIB := $(BUILD)/libprecis-jobs.a
 
-$(BUILD)/tests/t_%: tests/mpi/t_%.c $(LIB) $(JOB_LIB_SRC)
+$(BUILD)/jobs/%.o: jobs/%.c $(wildcard jobs/*/*.h) common/*.h
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	@$(CC) $(CFLAGS) $(JOB_INC) -c $< -o $@
+
+$(JOBLIB): $(JOB_LIB_OBJ)
+	@rm -f $@
+	@ar rcs $@ $^
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(JOBLIB) $(LIB)
 	@mkdir -p $(dir $@)
 	@echo "  TEST    $@"
-	@$(CC) $(CFLAGS) $(addprefix -I,$(wildcard jobs/*)) $< $(JOB_LIB_SRC) $(SAN_SRC) $(LIB) $(LDFLAGS) $(PKG_LIBS) -o $@
+	@$(CC) $(CFLAGS) $(JOB_INC) $< $(SAN_SRC) $(JOBLIB) $(LIB) $(LDFLAGS) $(CMOCKA_LIBS) $(PKG_LIBS) -o $@
+
+$(BUILD)/tests/t_%: tests/mpi/t_%.c $(JOBLIB) $(LIB)
+	@mkdir -p $(dir $@)
+	@echo "  TEST    $@"
+	@$(CC) $(CFLAGS) $(JOB_INC) $< $(SAN_SRC) $(JOBLIB) $(LIB) $(LDFLAGS) $(PKG_LIBS) -o $@
 
 check: all
 	@bash tests/run-all.sh $(BUILD) $(BIN)
