@@ -147,7 +147,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(v, data + 1, l);
     } else l = build(data + 1, size - 1, dec, thou, v);
 
-    /* a sentinel byte after the value: nothing may read it */
+    /* the value alone in a heap block of its size: ASan stops a read past it */
     char *heap = malloc(l ? l : 1);
     EXPECT(heap);
     memcpy(heap, v, l);
