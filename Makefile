@@ -62,16 +62,18 @@ $(LIB): $(COMMON_OBJ)
 	@rm -f $@
 	@ar rcs $@ $^
 
-# jobs/<job>/*.c -> bin/precis-<job>
+# jobs/<job>/main.c plus the job's other sources, as the objects the tests'
+# archive is made of (below: each is compiled once) -> bin/precis-<job>
+job_objs = $(patsubst jobs/%.c,$(BUILD)/jobs/%.o,$(filter-out %/main.c,$(wildcard jobs/$(1)/*.c)))
 .SECONDEXPANSION:
-$(BIN)/precis-%: $$(wildcard jobs/%/*.c) $$(wildcard jobs/%/*.h) $(LIB)
+$(BIN)/precis-%: jobs/%/main.c $$(call job_objs,$$*) $$(wildcard jobs/%/*.h) $(LIB)
 	@mkdir -p $(BIN)
 	@echo "  LINK    $@"
-	@$(CC) $(CFLAGS) -Ijobs/$* $(filter %.c,$^) $(SAN_SRC) $(LIB) $(LDFLAGS) $(PKG_LIBS) -o $@
+	@$(CC) $(CFLAGS) -Ijobs/$* $< $(call job_objs,$*) $(SAN_SRC) $(LIB) $(LDFLAGS) $(PKG_LIBS) -o $@
 
 # unit and MPI tests may call a job's library functions: every job's non-main
-# sources, compiled once into an archive the tests link (each test takes the
-# objects it uses)
+# sources, compiled once (the job binaries link the same objects) into an
+# archive the tests link (each test takes the objects it uses)
 JOB_LIB_SRC := $(filter-out %/main.c,$(wildcard jobs/*/*.c))
 JOB_LIB_OBJ := $(patsubst jobs/%.c,$(BUILD)/jobs/%.o,$(JOB_LIB_SRC))
 JOB_INC := $(addprefix -I,$(wildcard jobs/*))
