@@ -42,7 +42,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 MPI_SRC := $(wildcard tests/mpi/t_*.c)
 MPI_BINS := $(patsubst tests/mpi/%.c,$(BUILD)/tests/%,$(MPI_SRC))
 
-.PHONY: all deps check check-unit check-mpi check-slurm check-asan-smoke check-fuzz fuzz demo asan bench clean
+.PHONY: all deps check check-unit check-mpi check-slurm check-asan-smoke check-fuzz check-cross fuzz demo asan bench clean
 .DEFAULT_GOAL := all
 
 all: deps
@@ -102,37 +102,55 @@ check: all
 	@bash tests/run-all.sh $(BUILD) $(BIN)
 	@$(MAKE) --no-print-directory check-asan-smoke
 	@$(MAKE) --no-print-directory check-fuzz
+	@$(MAKE) --no-print-directory check-cross
 
 # libFuzzer targets (tests/fuzz): common/ again, built by clang with ASan and
 # UBSan. `make check` replays their corpus plus a fixed-seed run; `make fuzz`
-# explores for FUZZ_SECONDS per target.
+# explores for FUZZ_SECONDS per target. The replay runs twice: as built here,
+# and as built for a CPU without SSE2 and with char unsigned (aarch64, POWER):
+# PORTABLE_FLAGS, in $(FUZZP).
 FUZZ := $(BUILD)/fuzz
+FUZZP := $(BUILD)/fuzz-portable
+PORTABLE_FLAGS := -funsigned-char -DPRECIS_CSV_PORTABLE
 FUZZ_CFLAGS := -std=gnu11 $(ASAN_OPT) $(ASAN_FLAGS) \
   -Wall -Wextra -Werror -Icommon $(PKG_CFLAGS)
 # (what the targets link: the reader, the date parsers and what they call)
-FUZZ_OBJ := $(patsubst %,$(FUZZ)/common/%.o,check csv datefmt hugemem numparse timeutil tz)
-FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FUZZ)/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_UNITS := check csv datefmt hugemem numparse timeutil tz
+FUZZ_NAMES := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(addprefix $(FUZZ)/,$(FUZZ_NAMES))
+FUZZP_BINS := $(addprefix $(FUZZP)/,$(FUZZ_NAMES))
 
-$(FUZZ)/common/%.o: common/%.c common/*.h
-	@mkdir -p $(dir $@)
-	@echo "  CLANG   $@"
-	@OMPI_CC=clang $(CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+# the rules of one fuzz build: $(1) its directory, $(2) its extra flags
+define fuzz_rules
+$(1)/common/%.o: common/%.c common/*.h
+	@mkdir -p $$(dir $$@)
+	@echo "  CLANG   $$@"
+	@OMPI_CC=clang $$(CC) $$(FUZZ_CFLAGS) $(2) -fsanitize=fuzzer-no-link -c $$< -o $$@
 
-$(FUZZ)/libprecis.a: $(FUZZ_OBJ)
-	@rm -f $@
-	@ar rcs $@ $^
+$(1)/libprecis.a: $$(patsubst %,$(1)/common/%.o,$$(FUZZ_UNITS))
+	@rm -f $$@
+	@ar rcs $$@ $$^
 
-$(FUZZ)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ)/libprecis.a tests/asan_nodlclose.c
-	@echo "  FUZZ    $@"
-	@OMPI_CC=clang $(CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< tests/asan_nodlclose.c $(FUZZ)/libprecis.a $(PKG_LIBS) -o $@
+$(1)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(1)/libprecis.a tests/asan_nodlclose.c
+	@echo "  FUZZ    $$@"
+	@OMPI_CC=clang $$(CC) $$(FUZZ_CFLAGS) $(2) -fsanitize=fuzzer $$< tests/asan_nodlclose.c $(1)/libprecis.a $$(PKG_LIBS) -o $$@
+endef
+$(eval $(call fuzz_rules,$(FUZZ),))
+$(eval $(call fuzz_rules,$(FUZZP),$(PORTABLE_FLAGS)))
 
 check-fuzz: deps
-	@$(MAKE) --no-print-directory $(PAR) $(FUZZ_BINS)
+	@$(MAKE) --no-print-directory $(PAR) $(FUZZ_BINS) $(FUZZP_BINS)
 	@bash tests/fuzz/run.sh $(FUZZ) replay
+	@bash tests/fuzz/run.sh $(FUZZP) replay
 
 fuzz: deps
 	@$(MAKE) --no-print-directory $(PAR) $(FUZZ_BINS)
 	@bash tests/fuzz/run.sh $(FUZZ) explore
+
+# Every C file compiled for aarch64 by Debian's cross compiler (tests/cross).
+check-cross: deps
+	@echo "== cross compile (tests/cross)"
+	@bash tests/cross/run.sh
 
 # A sanitizer build of the unit tests plus an np=2 smoke run (part of `make check`).
 check-asan-smoke:

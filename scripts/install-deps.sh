@@ -13,9 +13,11 @@ PKGS=(
   python3 python3-numpy python3-scipy python3-h5py python3-pandas python3-sklearn bc
   slurm-wlm munge
   clang libclang-rt-14-dev
+  gcc-aarch64-linux-gnu
 )
 # Sanitizer runtimes ship with gcc (libasan8, libubsan1) on Debian 12; clang and
-# libclang-rt-14-dev (libFuzzer) build the fuzz targets of tests/fuzz.
+# libclang-rt-14-dev (libFuzzer) build the fuzz targets of tests/fuzz;
+# gcc-aarch64-linux-gnu compiles every C file for aarch64 (tests/cross).
 
 missing=()
 for p in "${PKGS[@]}"; do

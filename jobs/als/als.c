@@ -39,9 +39,11 @@ static void blas_setup(MPI_Comm comm)
     if (mm[0] != ~mm[1])
         LOG_WARN("ranks use different OpenBLAS kernels: results may differ in the last bits from a run with another "
                  "placement; export the same OPENBLAS_CORETYPE to every rank");
+#if defined(__x86_64__) || defined(__i386__)   /* __builtin_cpu_supports is x86's (and "Prescott" an x86 core) */
     if (core && !strcasecmp(core, "Prescott") && __builtin_cpu_supports("avx2"))
         LOG_WARN("OpenBLAS did not recognise this CPU and uses its slowest kernels; export OPENBLAS_CORETYPE=Haswell "
                  "(or SkylakeX) to every rank, e.g. mpirun -x OPENBLAS_CORETYPE");
+#endif
 }
 
 static const char *const metric_names[7] = {"precision@K", "recall@K", "ndcg@K", "map@K", "auc_sampled", "coverage", "users_evaluated"};

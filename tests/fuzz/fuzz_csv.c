@@ -2,7 +2,8 @@
  *
  * The first two bytes choose the options (delimiter, header, a small
  * max_field, CP1252 as the encoding); the rest is the file. It is read four
- * ways: the default (AVX2 where the CPU has it, quote masks), SSE2 only,
+ * ways: the default (AVX2 where the CPU has it, quote masks), SSE2 only
+ * (byte by byte in the portable build, build/fuzz-portable),
  * every quoted record by the rule itself (PRECIS_CSV_SLOW_QUOTES), and with
  * a window of a few bytes, so that records cross window ends. All four must
  * return the same records, field for field, and every record must pass

@@ -23,7 +23,7 @@ FUZZ_RUNS_num=${FUZZ_RUNS_num:-200000}
 T=$(mktemp -d /tmp/precis-fuzz.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 status=0
-echo "== fuzz targets ($MODE)"
+echo "== fuzz targets ($MODE, built in $DIR)"
 for t in csv date num; do
   bin="$DIR/fuzz_$t" corpus="tests/fuzz/corpus/$t"
   n=$(ls "$corpus" | wc -l)
