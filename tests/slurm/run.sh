@@ -22,7 +22,7 @@ run 1 $BIN/precis-rfm --in "$TMP/ref/clean.h5" --out "$TMP/ref/features.h5" >/de
 run 1 $BIN/precis-kmeans --in "$TMP/ref/features.h5" --out "$TMP/ref/segments.h5" --k 8 >/dev/null 2>&1 || fail "reference kmeans"
 run 1 $BIN/precis-als --in "$TMP/ref/clean.h5" --out "$TMP/ref/recs.h5" --iterations 5 >/dev/null 2>&1 || fail "reference als"
 set +e
-timeout 300 sbatch --wait -N 1 -n 3 --overcommit -o "$TMP/job.out" --chdir "$PWD" --export=ALL,PRECIS_BIN="$PWD/$BIN",CLEAN_OPTS="--max-reject-rate 0.05",ALS_OPTS="--iterations 5" \
+timeout 300 sbatch --wait -N 1 -n 3 --overcommit -o "$TMP/job.out" --chdir "$PWD" --export=ALL,PRECIS_BIN="$(cd "$BIN" && pwd)",CLEAN_OPTS="--max-reject-rate 0.05",ALS_OPTS="--iterations 5" \
   slurm/pipeline.sbatch "$TMP/g" "$TMP/key" "$TMP/out" > "$TMP/sbatch.log" 2>&1
 rc=$?
 set -e
