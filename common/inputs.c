@@ -56,11 +56,23 @@ static int ends_with(const char *s, const char *t)
     return a >= b && strcmp(s + a - b, t) == 0;
 }
 
+/* Why a path that is neither a regular file nor a directory cannot be an
+ * input: every rank reads its own byte ranges of each file (and a pipe's
+ * bytes can be read once, by one reader). Never skipped: data named like
+ * an input is not left out without a word. */
+static int not_a_file(const char *path, mode_t mode, precis_err *e)
+{
+    const char *kind = S_ISFIFO(mode) ? "a named pipe (FIFO)" : S_ISCHR(mode) ? "a character device"
+                     : S_ISBLK(mode) ? "a block device" : S_ISSOCK(mode) ? "a socket" : "not a regular file";
+    return PERR(e, PRECIS_EXIT_IO, "input %s is %s: the ranks read each input by byte ranges, so it must be a regular file "
+                "(write the data to one first; gzip-compressed files are read as they are)", path, kind);
+}
+
 /* A matched path: a regular file is an input; a directory named *.csv
  * (Spark writes a table as such a directory of part files) gives its *.csv
- * and *.csv.gz, one level down; anything else (a FIFO, another directory) is not an
- * input. A path that cannot be stat'ed (a broken link, a name too long)
- * is an error, never skipped. */
+ * and *.csv.gz, one level down; another directory is not an input; a pipe,
+ * device or socket is an error (not_a_file). A path that cannot be stat'ed
+ * (a broken link, a name too long) is an error, never skipped. */
 static int add_path(const char *path, int depth, inputs_list *out, precis_err *e)
 {
     struct stat st;
@@ -70,7 +82,8 @@ static int add_path(const char *path, int depth, inputs_list *out, precis_err *e
     }
     if (S_ISREG(st.st_mode)) return push(out, path) ? PERR(e, PRECIS_EXIT_INTERNAL, "out of memory") : 0;
     if (S_ISDIR(st.st_mode) && depth == 0 && ends_with(path, ".csv")) return expand_dir(path, "*.csv|*.csv.gz", depth + 1, out, e);
-    return 0;
+    if (S_ISDIR(st.st_mode)) return 0;
+    return not_a_file(path, st.st_mode, e);
 }
 
 static int expand_dir(const char *dir, const char *pattern, int depth, inputs_list *out, precis_err *e)
@@ -130,7 +143,7 @@ int inputs_expand(const char *spec, const char *pattern, int allow_empty,
         globfree(&g);
     } else {
         if (stat(spec, &st) != 0) return PERR(e, PRECIS_EXIT_IO, "input %s: %s", spec, strerror(errno));
-        if (!S_ISREG(st.st_mode)) return PERR(e, PRECIS_EXIT_IO, "input %s is not a regular file", spec);
+        if (!S_ISREG(st.st_mode)) return not_a_file(spec, st.st_mode, e);
         if (push(out, spec)) return PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
     }
     if (out->n == 0 && !allow_empty)

@@ -370,6 +370,12 @@ expect_exit "a broken link among the part files" 4 "part-00009.csv: No such file
 long="$TMP/long"; for i in $(seq 1 18); do long="$long/$(printf 'd%.0s' $(seq 1 220))"; done
 mkdir -p "$long" && (cd "$long" && cp "$TMP/spark/transactions/part-00000-4f1c-c000.csv" "transactions-$(printf 'x%.0s' $(seq 1 200)).csv")
 expect_exit "a part file whose path is longer than PATH_MAX" 4 "File name too long" --transactions "$long"
+# a pipe, a device: refused at once (no rank opens them), given or matched
+mkfifo "$TMP/bad/pipe.csv"
+expect_exit "a named pipe as the input" 4 "pipe.csv is a named pipe (FIFO)" --transactions "$TMP/bad/pipe.csv"
+expect_exit "a character device as the input" 4 "/dev/null is a character device" --transactions /dev/null
+mkdir -p "$TMP/fifodir"; cp "$TMP/bad/bom_crlf.csv" "$TMP/fifodir/transactions-part-00000.csv"; mkfifo "$TMP/fifodir/transactions-part-00001.csv"
+expect_exit "a named pipe among the part files" 4 "transactions-part-00001.csv is a named pipe (FIFO)" --in "$TMP/fifodir"
 
 echo "clean: gzip-compressed inputs (np=1, 3)"
 # the dirty data of the first test, compressed in the ways exports are:
