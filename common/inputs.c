@@ -141,10 +141,8 @@ int inputs_expand(const char *spec, const char *pattern, int allow_empty,
                 goto fail;
             }
         globfree(&g);
-    } else {
-        if (stat(spec, &st) != 0) return PERR(e, PRECIS_EXIT_IO, "input %s: %s", spec, strerror(errno));
-        if (!S_ISREG(st.st_mode)) return not_a_file(spec, st.st_mode, e);
-        if (push(out, spec)) return PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+    } else if (add_path(spec, 0, out, e)) { /* one file (a directory took the first branch) */
+        goto fail;
     }
     if (out->n == 0 && !allow_empty)
         return PERR(e, PRECIS_EXIT_IO, "input %s matches no files%s%s", spec,
