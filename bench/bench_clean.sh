@@ -81,7 +81,9 @@ int main(int argc, char **argv)
         clock_gettime(CLOCK_MONOTONIC, &a);
         for (int r = 0; r < 20; r++) memcpy(r & 1 ? x : y, r & 1 ? y : x, m);
         clock_gettime(CLOCK_MONOTONIC, &b);
-        printf("%.3f\n", (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) * 1e-9 + (x[m / 2] == 3));
+        volatile char keep = x[m / 2];   /* the copies are read, so none is left out */
+        (void)keep;
+        printf("%.3f\n", (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) * 1e-9);
         return 0;
     }
     size_t n = (size_t)atol(argv[1]) << 20;
