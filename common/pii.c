@@ -28,6 +28,7 @@
 #include <openssl/sha.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -277,43 +278,184 @@ int pii_norm_email(const char *s, size_t len, char *out, size_t cap)
     return (int)len;
 }
 
-typedef struct { const char *name, *cc; size_t national; } region_rule;
+/* Phone numbers.
+ *
+ * A number is reduced to its E.164 form, "+" country code national number,
+ * so that the ways one number is written give one token: "+44 20 7946
+ * 0958", "+44 (0)20 7946 0958", "020 7946 0958 ext. 12" and "0044 20 7946
+ * 0958" are all "+442079460958" under --phone-region GB. The rules are
+ * libphonenumber's in outline, with possible lengths instead of its number
+ * patterns: tests/clean/check_phone.py compares the tokens with the E.164
+ * forms Debian's python3-phonenumbers gives.
+ *
+ * Each region: its country code, the international prefixes dialled from
+ * it, its national (trunk) prefix, and the possible lengths of its national
+ * significant numbers (python3-phonenumbers 8.12's general possible lengths;
+ * lengths possible only for local dialling, without an area code, are left
+ * out: such a number names no one line). */
+typedef struct {
+    const char *name, *cc, *idd[6], *trunk;
+    uint32_t len; /* bit n: n-digit national numbers are possible */
+} region_rule;
+#define L(a, b) ((uint32_t)((2u << (b)) - (1u << (a)))) /* lengths a..b */
 static const region_rule regions[] = {
-    {"CN", "86", 11}, {"US", "1", 10}, {"GB", "44", 10}, {"NONE", "", 0},
+    {"CN", "86", {"00"}, "0", L(7, 12)},
+    {"US", "1", {"011"}, "1", L(10, 10)},
+    {"CA", "1", {"011"}, "1", L(10, 10)}, /* +1 numbers have the US lengths */
+    {"GB", "44", {"00"}, "0", L(7, 7) | L(9, 10)},
+    {"DE", "49", {"00"}, "0", L(4, 15)},
+    {"FR", "33", {"00"}, "0", L(9, 9)},
+    {"ES", "34", {"00"}, "", L(9, 9)},
+    {"IT", "39", {"00"}, "", L(6, 12)},
+    {"NL", "31", {"00"}, "0", L(5, 11)},
+    {"IN", "91", {"00"}, "0", L(8, 13)},
+    {"JP", "81", {"010"}, "0", L(8, 17)},
+    {"AU", "61", {"0011", "0014", "0015", "0016", "0018", "0019"}, "0", L(5, 10) | L(12, 12)},
+    {"NONE", "", {NULL}, "", 0},
 };
+#undef L
+#define PHONE_DIGITS 24 /* more digits than any number with its prefixes */
 
-int pii_region_known(const char *region)
+static const region_rule *region_of(const char *name)
 {
     for (size_t i = 0; i < sizeof regions / sizeof regions[0]; i++)
-        if (strcmp(regions[i].name, region) == 0) return 1;
-    return 0;
+        if (strcmp(regions[i].name, name) == 0) return &regions[i];
+    return NULL;
+}
+
+int pii_region_known(const char *region) { return region_of(region) != NULL; }
+
+/* What the character at s[*i] is, decoded from UTF-8; *i moves past it.
+ * Digits are ASCII, full-width (U+FF10..FF19) or Arabic-Indic (U+0660..0669,
+ * U+06F0..06F9); a plus is ASCII or full-width; separators are spaces, the
+ * no-break and ideographic spaces, hyphens and dashes, dots, slashes,
+ * brackets and their full-width forms. */
+enum { PH_DIGIT, PH_PLUS, PH_SEP, PH_OTHER };
+static int phone_char(const unsigned char *s, size_t len, size_t *i, int *digit)
+{
+    unsigned c = s[*i];
+    if (c < 0x80) {
+        ++*i;
+        if (c >= '0' && c <= '9') return *digit = (int)(c - '0'), PH_DIGIT;
+        if (c == '+') return PH_PLUS;
+        return strchr(" \t-./()[]~", (int)c) && c ? PH_SEP : PH_OTHER;
+    }
+    unsigned cp = 0;
+    size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+    if (n == 1 || *i + n > len) return ++*i, PH_OTHER;
+    cp = c & (0x7fu >> n);
+    for (size_t k = 1; k < n; k++) {
+        if ((s[*i + k] & 0xc0) != 0x80) return ++*i, PH_OTHER;
+        cp = cp << 6 | (s[*i + k] & 0x3fu);
+    }
+    *i += n;
+    if (cp >= 0xff10 && cp <= 0xff19) return *digit = (int)(cp - 0xff10), PH_DIGIT;
+    if (cp >= 0x660 && cp <= 0x669) return *digit = (int)(cp - 0x660), PH_DIGIT;
+    if (cp >= 0x6f0 && cp <= 0x6f9) return *digit = (int)(cp - 0x6f0), PH_DIGIT;
+    if (cp == 0xff0b) return PH_PLUS;
+    if (cp == 0xa0 || (cp >= 0x2010 && cp <= 0x2015) || cp == 0x2212 || cp == 0x3000 || cp == 0xff08 || cp == 0xff09 ||
+        cp == 0xff0d || cp == 0xff0e || cp == 0xff0f)
+        return PH_SEP;
+    return PH_OTHER;
+}
+
+/* Does s[i..len) hold only an extension: a marker ("ext", "ext.",
+ * "extension", "extn", "x", "#" or ";ext="), digits, and separators? */
+static int phone_extension(const unsigned char *s, size_t len, size_t i)
+{
+    static const char *const mark[] = {";ext=", "extension", "extn", "ext", "x", "#"};
+    while (i < len && (s[i] == ' ' || s[i] == '\t')) i++;
+    size_t m = 0;
+    for (size_t k = 0; k < sizeof mark / sizeof mark[0] && !m; k++) {
+        size_t ml = strlen(mark[k]);
+        if (i + ml <= len && strncasecmp((const char *)s + i, mark[k], ml) == 0) m = ml;
+    }
+    if (!m) return 0;
+    i += m;
+    while (i < len && (s[i] == '.' || s[i] == ':' || s[i] == ' ' || s[i] == '\t')) i++;
+    int digits = 0, done = 0, d;
+    while (i < len) { /* digits, then only separators or a closing '#' */
+        size_t at = i;
+        int k = phone_char(s, len, &i, &d);
+        if (k == PH_DIGIT && !done) digits++;
+        else if (k == PH_SEP || (k == PH_OTHER && s[at] == '#')) done = digits > 0;
+        else return 0;
+    }
+    return digits > 0 || m == 1; /* a trailing "x" or "#" is dropped; "ext" alone is letters */
+}
+
+static int len_ok(const region_rule *r, size_t n) { return n < 32 && (r->len >> n & 1u); }
+
+static int starts(const char *d, size_t n, const char *p)
+{
+    size_t pl = strlen(p);
+    return pl && pl <= n && memcmp(d, p, pl) == 0;
 }
 
 int pii_norm_phone(const char *s, size_t len, const char *region, char *out, size_t cap)
 {
-    const region_rule *r = NULL;
-    for (size_t i = 0; i < sizeof regions / sizeof regions[0]; i++)
-        if (strcmp(regions[i].name, region) == 0) r = &regions[i];
+    const region_rule *r = region_of(region);
     if (!r) return -1;
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++)
-        if (isdigit((unsigned char)s[i])) {
-            if (n + 1 >= cap) return -1;
-            out[n++] = s[i];
-        }
-    out[n] = '\0';
-    if (r->national) {
-        size_t cl = strlen(r->cc);
-        /* "00" international prefix, then the country code, then national digits */
-        size_t skip = 0;
-        if (n == 2 + cl + r->national && out[0] == '0' && out[1] == '0' && !strncmp(out + 2, r->cc, cl))
-            skip = 2 + cl;
-        else if (n == cl + r->national && !strncmp(out, r->cc, cl))
-            skip = cl;
-        if (skip) {
-            memmove(out, out + skip, n - skip + 1);
-            n -= skip;
+    len = pii_trim(&s, len);
+    if (len >= 4 && strncasecmp(s, "tel:", 4) == 0) s += 4, len -= 4;
+    const unsigned char *u = (const unsigned char *)s;
+    char d[PHONE_DIGITS + 1];
+    size_t n = 0, i = 0;
+    int plus = 0, tail = 0;
+    while (i < len) {
+        size_t at = i;
+        int v = 0, k = phone_char(u, len, &i, &v);
+        if (k == PH_DIGIT) {
+            if (n == PHONE_DIGITS || tail) return 0; /* no number is this long; "+44 20 + 7946" */
+            d[n++] = (char)('0' + v);
+        } else if (k == PH_PLUS) { /* leads ("++" too); trails only after the last digit */
+            if (n) tail = 1;
+            plus |= !n;
+        } else if (k == PH_OTHER) {
+            if (!n || !phone_extension(u, len, at)) return 0; /* letters, or an extension without a number */
+            break;
         }
     }
-    return (int)n;
+    if (n == 0) return 0;
+    d[n] = '\0';
+    if (!r->cc[0]) { /* NONE: the digits as written */
+        if (n + 1 > cap) return -1;
+        memcpy(out, d, n + 1);
+        return (int)n;
+    }
+    const char *nsn = d;
+    size_t nl = n;
+    int intl = plus;
+    for (int k = 0; !intl && k < 6 && r->idd[k]; k++)
+        if (starts(d, n, r->idd[k])) {
+            size_t pl = strlen(r->idd[k]);
+            nsn += pl, nl -= pl, intl = 1;
+        }
+    const region_rule *c = r;
+    if (intl) { /* country code first: one of ours, or kept as it is */
+        c = NULL;
+        for (size_t k = 0; k + 1 < sizeof regions / sizeof regions[0] && !c; k++)
+            if (starts(nsn, nl, regions[k].cc)) c = &regions[k];
+        if (!c) {
+            if (nl < 7 || nl > 15 || nsn[0] == '0') return 0; /* not E.164 */
+            if (nl + 2 > cap) return -1;
+            out[0] = '+';
+            memcpy(out + 1, nsn, nl + 1);
+            return (int)nl + 1;
+        }
+        nsn += strlen(c->cc), nl -= strlen(c->cc);
+    }
+    size_t tl = strlen(c->trunk);
+    if (tl && starts(nsn, nl, c->trunk) && len_ok(c, nl - tl)) /* "(0)20 ...", "1 415 ..." */
+        nsn += tl, nl -= tl;
+    else if (!intl && starts(nsn, nl, c->cc) && !len_ok(c, nl) && len_ok(c, nl - strlen(c->cc))) /* "86 138 ..." */
+        nsn += strlen(c->cc), nl -= strlen(c->cc);
+    if (!len_ok(c, nl)) return 0;
+    size_t cl = strlen(c->cc);
+    if (1 + cl + nl + 1 > cap) return -1;
+    out[0] = '+';
+    memcpy(out + 1, c->cc, cl);
+    memcpy(out + 1 + cl, nsn, nl);
+    out[1 + cl + nl] = '\0';
+    return (int)(1 + cl + nl);
 }

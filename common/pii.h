@@ -79,10 +79,15 @@ int pii_fingerprint(const pii_key *key, char out[17]);
  * 0 when the value is empty after normalisation, or -1 if it doesn't fit. */
 size_t pii_trim(const char **s, size_t len);
 int pii_norm_email(const char *s, size_t len, char *out, size_t cap);
-/* Digits only; then the country prefix of `region` is removed: CN drops a
- * leading 86 (from +86, 0086 or 86) before 11 digits, US drops 1 before 10,
- * GB drops 44 before 10 and "NONE" keeps all digits. Returns -1 for an
- * unknown region as well. */
+/* A phone number in its E.164 form ("+442079460958"): separators and an
+ * extension dropped, an international prefix ("+", or one dialled from the
+ * region: "00", "011" ...) or else the region's country code taken, its
+ * national prefix ("0", US "1") dropped, and the length of what remains
+ * checked against the country's. Region "NONE" keeps the digits as written.
+ * Returns the length, 0 for a value that is no possible number (letters
+ * other than an extension, too few or too many digits), or -1 for an
+ * unknown region or too small an out. PII_PHONE_REGIONS lists the regions. */
+#define PII_PHONE_REGIONS "CN|US|CA|GB|DE|FR|ES|IT|NL|IN|JP|AU|NONE"
 int pii_norm_phone(const char *s, size_t len, const char *region, char *out, size_t cap);
 /* Is region known? */
 int pii_region_known(const char *region);

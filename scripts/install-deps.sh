@@ -10,7 +10,7 @@ PKGS=(
   libgsl-dev libcmocka-dev
   libopenblas-dev liblapacke-dev
   libssl-dev librandom123-dev libjansson-dev libdeflate-dev zlib1g-dev tzdata
-  python3 python3-numpy python3-scipy python3-h5py python3-pandas python3-sklearn bc
+  python3 python3-numpy python3-scipy python3-h5py python3-pandas python3-sklearn python3-phonenumbers bc
   slurm-wlm munge
   clang libclang-rt-14-dev
   gcc-aarch64-linux-gnu

@@ -2091,7 +2091,7 @@ int clean_run(int argc, char **argv, MPI_Comm comm)
         {"date-format", OPT_LIST, &o->date_format, NULL, "date format (default auto): auto, iso, yyyymmdd, yyyy/mm/dd, epoch, epoch_ms or a pattern such as '%m/%d/%Y %I:%M %p'; table.column=FORMAT for one column", 0, 0, NULL},
         {"tz", OPT_STR, &o->tz, "UTC", "time zone of dates without an offset: UTC, +HH:MM or a zone name (Europe/Berlin)", 0, 0, NULL},
         {"slots", OPT_INT, &o->slots, "16384", "hash slots S (a power of two, >= 50 x ranks)", 1, 1 << 30, NULL},
-        {"phone-region", OPT_STR, &o->region, "CN", "country rule for phone normalisation", 0, 0, "CN|US|GB|NONE"},
+        {"phone-region", OPT_STR, &o->region, "CN", "country rule for phone normalisation", 0, 0, PII_PHONE_REGIONS},
         {"refunds", OPT_STR, &o->refunds, "net", "negative amount or quantity: keep with a refund flag, or reject", 0, 0, "net|reject"},
         {"dedup-exact", OPT_FLAG, &o->dedup_exact, NULL, "drop identical rows of order tables without order ids", 0, 0, NULL},
         {"outliers", OPT_STR, &o->outliers, "flag", "amount/quantity outside [Q1-3IQR, Q3+3IQR]", 0, 0, "flag|winsorize|drop"},

@@ -61,7 +61,7 @@ int tokenize_run(int argc, char **argv, MPI_Comm comm)
         {"phone-column", OPT_STR, &o.phone_col, NULL, "column holding phone numbers", 0, 0, NULL},
         {"email-column", OPT_STR, &o.email_col, NULL, "column holding email addresses", 0, 0, NULL},
         {"keep", OPT_LIST, &o.keep, NULL, "copy this non-identifier column to the output", 0, 0, NULL},
-        {"phone-region", OPT_STR, &o.region, "CN", "country rule for phone normalisation", 0, 0, "CN|US|GB|NONE"},
+        {"phone-region", OPT_STR, &o.region, "CN", "country rule for phone normalisation", 0, 0, PII_PHONE_REGIONS},
         {"delimiter", OPT_STR, &o.delimiter, ",", "field delimiter of the input: one character, or tab (the output is comma-separated)", 0, 0, NULL},
         {"encoding", OPT_STR, &o.encoding, "UTF-8", "character encoding of the input (CP1252, LATIN1, GB18030 ...); the output is UTF-8", 0, 0, NULL},
         {"spool", OPT_STR, &o.spool, NULL, "directory for decompressed copies of .gz inputs, seen by every rank [default: <out dir>]", 0, 0, NULL},

@@ -39,7 +39,7 @@ if $PY $H/check_pii.py "$TMP/g" "$TMP/np3/clean.h5" "$TMP/np3/quality.json" "$TM
   pass "no raw id, phone, email or name in any output or log ($(tail -1 "$TMP/pii.out"))"
 else fail "raw identifiers found"; cat "$TMP/pii.out"; fi
 h5dump -H "$TMP/np3/clean.h5" > "$TMP/h5dump.out" && grep -q "slot_offsets" "$TMP/h5dump.out" && pass "h5dump -H reads clean.h5" || fail "h5dump"
-$PY - "$TMP/np3/clean.h5" "$TMP/pii.key" "$TMP/g" <<'PYEOF' && pass "h5py reads clean.h5; schema, sort order, slot_offsets, keys (Python hmac), outlier bounds (numpy.quantile), dictionaries" || fail "clean.h5 contents"
+$PY - "$TMP/np3/clean.h5" "$TMP/pii.key" "$TMP/g" <<'PYEOF' && pass "h5py reads clean.h5; schema, sort order, slot_offsets, keys and phone tokens (Python hmac, python3-phonenumbers), outlier bounds (numpy.quantile), dictionaries" || fail "clean.h5 contents"
 import sys, hmac, hashlib, json, glob, csv
 import h5py, numpy as np
 f = h5py.File(sys.argv[1], "r")
@@ -87,7 +87,32 @@ assert t["item"][:].max() < len(f["dict/item"])
 c = f["customers"]
 ck = list(zip(c["customer_key"][:].tolist(), c["customer_key_lo"][:].tolist()))
 assert len(ck) == len(set(ck))
+# phone tokens: HMAC of the E.164 form python3-phonenumbers gives (CN the default region)
+import phonenumbers as pn
+want = {}
+for p in glob.glob(sys.argv[3] + "/customers-part-*.csv"):
+    for row in csv.reader(open(p, encoding="utf-8", errors="ignore")):
+        if len(row) != 8 or not row[0].startswith("CU") or not row[2].strip():
+            continue
+        try:
+            n = pn.parse(row[2], "CN")
+            e164 = pn.format_number(n, pn.PhoneNumberFormat.E164) if pn.is_possible_number_with_reason(n) == pn.ValidationResult.IS_POSSIBLE else None
+        except pn.NumberParseException:
+            e164 = None
+        h = hmac.new(key, b"phone\0" + e164.encode(), hashlib.sha256).digest() if e164 else None
+        tok = (int.from_bytes(h[:8], "big") or 1) if h else 0
+        kh = hmac.new(key, row[0].strip().encode(), hashlib.sha256).digest()
+        want.setdefault((int.from_bytes(kh[:8], "big"), int.from_bytes(kh[8:16], "big")), set()).add(tok)
+pt = c["phone_token"][:].tolist()
+sure = [(t, want[x]) for x, t in zip(ck, pt) if x in want and len(want[x]) == 1]
+assert len(sure) > 0.9 * len(ck) and sum(1 for t, w in sure if t) > 0.5 * len(sure), (len(sure), len(ck))
+assert all(t in w for t, w in sure), [(t, w) for t, w in sure if t not in w][:5]
 PYEOF
+
+echo "clean: phone numbers as exports write them, against python3-phonenumbers"
+mkdir -p "$TMP/phone"
+if $PY $H/check_phone.py "$BIN" "$TMP/phone" > "$TMP/phone.out" 2>&1; then pass "phone tokens: $(tail -1 "$TMP/phone.out")"
+else fail "phone tokens"; tail -25 "$TMP/phone.out"; fi
 
 echo "clean: CDNOW-style orders (customer_id,ts,quantity,amount; YYYYMMDD; no order id)"
 { echo "customer_id,ts,quantity,amount"

@@ -202,8 +202,31 @@ static void test_normalisation(void **st)
     assert_true(phone_token(&k, "8613800138000") == t);
     assert_true(phone_token(&k, "13800138001") != t);
     char n[64];
-    assert_int_equal(pii_norm_phone("+1 (415) 555-0100", 17, "US", n, sizeof n), 10);
-    assert_string_equal(n, "4155550100");
+    /* E.164, whatever the region of a number written with its country code
+     * (tests/clean/check_phone.py compares 25k forms with python3-phonenumbers) */
+    static const struct { const char *in, *region, *out; } ph[] = {
+        {"+1 (415) 555-0100", "US", "+14155550100"},
+        {"1 415 555 0100", "US", "+14155550100"},         /* national prefix 1 */
+        {"011 44 20 7946 0958", "US", "+442079460958"},   /* US international prefix */
+        {"+44 (0)20 7946 0958", "CN", "+442079460958"},   /* (0) after +44 */
+        {"020 7946 0958 ext. 12", "GB", "+442079460958"}, /* extension dropped */
+        {"tel:+44-20-7946-0958;ext=3", "GB", "+442079460958"},
+        {"06 1234 5678", "IT", "+390612345678"},          /* IT keeps its 0 */
+        {"\xef\xbc\x8b" "86 \xef\xbc\x91\xef\xbc\x93\xef\xbc\x98 0013 8000", "GB", "+8613800138000"}, /* full-width */
+        {"+86 138 0013 8000", "NONE", "8613800138000"}, /* NONE: the digits */
+        {"+852 2123 4567", "CN", "+85221234567"},       /* a country not in the table */
+    };
+    for (size_t i = 0; i < sizeof ph / sizeof ph[0]; i++) {
+        int l = pii_norm_phone(ph[i].in, strlen(ph[i].in), ph[i].region, n, sizeof n);
+        assert_int_equal(l, (int)strlen(ph[i].out));
+        assert_string_equal(n, ph[i].out);
+    }
+    /* no possible number: 0 */
+    static const char *const no[] = {"12345", "555 0100", "n/a", "138 0013 8000 ext", "1-800-FLOWERS", "+0 1234 5678",
+                                     "+44 20 + 7946 0958", "111111111111111111111111111"};
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+        assert_int_equal(pii_norm_phone(no[i], strlen(no[i]), i < 2 ? "US" : "CN", n, sizeof n), 0);
+    assert_int_equal(pii_norm_phone("+1 (415) 555-0100", 17, "US", n, 12), -1); /* out too small: 12 chars and a NUL */
     assert_int_equal(pii_norm_phone("x", 1, "ZZ", n, sizeof n), -1);
     assert_int_equal(pii_norm_email("  Wei.Wang@Example.COM ", 23, n, sizeof n), 20);
     assert_string_equal(n, "wei.wang@example.com");
