@@ -122,8 +122,9 @@ FUZZP := $(BUILD)/fuzz-portable
 PORTABLE_FLAGS := -funsigned-char -DPRECIS_CSV_PORTABLE
 FUZZ_CFLAGS := -std=gnu11 $(ASAN_OPT) $(FP) $(ASAN_FLAGS) \
   -Wall -Wextra -Werror -Icommon $(PKG_CFLAGS)
-# (what the targets link: the reader, the date parsers and what they call)
-FUZZ_UNITS := check csv datefmt hugemem numparse timeutil tz
+# (what the targets link: the reader, the date and number parsers, the PII
+# normalisers and what they call)
+FUZZ_UNITS := check csv datefmt hugemem numparse pii timeutil tz
 FUZZ_NAMES := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(addprefix $(FUZZ)/,$(FUZZ_NAMES))
 FUZZP_BINS := $(addprefix $(FUZZP)/,$(FUZZ_NAMES))

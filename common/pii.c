@@ -450,7 +450,7 @@ int pii_norm_phone(const char *s, size_t len, const char *region, char *out, siz
         nsn += tl, nl -= tl;
     else if (!intl && starts(nsn, nl, c->cc) && !len_ok(c, nl) && len_ok(c, nl - strlen(c->cc))) /* "86 138 ..." */
         nsn += strlen(c->cc), nl -= strlen(c->cc);
-    if (!len_ok(c, nl)) return 0;
+    if (!len_ok(c, nl) || starts(nsn, nl, c->trunk)) return 0; /* no national number begins with the prefix */
     size_t cl = strlen(c->cc);
     if (1 + cl + nl + 1 > cap) return -1;
     out[0] = '+';

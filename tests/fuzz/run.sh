@@ -20,11 +20,12 @@ export OMPI_MCA_opal_signal=
 FUZZ_RUNS_csv=${FUZZ_RUNS_csv:-2000}
 FUZZ_RUNS_date=${FUZZ_RUNS_date:-200000}
 FUZZ_RUNS_num=${FUZZ_RUNS_num:-200000}
+FUZZ_RUNS_pii=${FUZZ_RUNS_pii:-200000}
 T=$(mktemp -d /tmp/precis-fuzz.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 status=0
 echo "== fuzz targets ($MODE, built in $DIR)"
-for t in csv date num; do
+for t in csv date num pii; do
   bin="$DIR/fuzz_$t" corpus="tests/fuzz/corpus/$t"
   n=$(ls "$corpus" | wc -l)
   if [ "$MODE" = explore ]; then
