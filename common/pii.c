@@ -269,9 +269,36 @@ int pii_fingerprint(const pii_key *key, char out[17])
     return 0;
 }
 
+/* A byte of an email's local part, or of a domain label (hyphen aside):
+ * ASCII letters and digits, and UTF-8 (the reader has checked it already). */
+static int email_alnum(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80; }
+
+static int email_valid(const unsigned char *s, size_t len)
+{
+    size_t at = 0;
+    if (len > 254) return 0;
+    while (at < len && s[at] != '@') {
+        if (!email_alnum(s[at]) && !(s[at] && strchr(".!#$%&'*+/=?^_`{|}~-", s[at]))) return 0; /* (strchr finds a NUL) */
+        at++;
+    }
+    if (at == 0 || at > 64 || at == len) return 0;
+    int labels = 0;
+    for (size_t i = at + 1; i <= len; labels++) { /* a label ends at a dot or the end */
+        size_t j = i;
+        while (j < len && s[j] != '.') {
+            if (!email_alnum(s[j]) && s[j] != '-') return 0;
+            j++;
+        }
+        if (j == i || j - i > 63 || s[i] == '-' || s[j - 1] == '-') return 0;
+        i = j + 1;
+    }
+    return labels >= 2;
+}
+
 int pii_norm_email(const char *s, size_t len, char *out, size_t cap)
 {
     len = pii_trim(&s, len);
+    if (len == 0 || !email_valid((const unsigned char *)s, len)) return 0;
     if (len + 1 > cap) return -1;
     for (size_t i = 0; i < len; i++) out[i] = (char)tolower((unsigned char)s[i]);
     out[len] = '\0';

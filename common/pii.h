@@ -76,8 +76,15 @@ int pii_token(const pii_key *key, pii_token_kind kind, const char *v, size_t len
 int pii_fingerprint(const pii_key *key, char out[17]);
 
 /* Normalisers write into out (capacity cap) and return the normalised length,
- * 0 when the value is empty after normalisation, or -1 if it doesn't fit. */
+ * 0 when the value is empty or not one of what they normalise, or -1 if it
+ * doesn't fit. pii_trim drops ASCII white space at both ends. */
 size_t pii_trim(const char **s, size_t len);
+/* An email address, trimmed and with ASCII capitals lowered, if it is one:
+ * the HTML standard's "valid e-mail address" (a local part of letters,
+ * digits, dots and !#$%&'*+/=?^_`{|}~-; '@'; labels of letters, digits and
+ * inner hyphens, 1-63 bytes, joined by dots), with UTF-8 letters allowed
+ * in both parts, a domain of at least two labels, a local part of at most
+ * 64 bytes and 254 bytes in all. */
 int pii_norm_email(const char *s, size_t len, char *out, size_t cap);
 /* A phone number in its E.164 form ("+442079460958"): separators and an
  * extension dropped, an international prefix ("+", or one dialled from the

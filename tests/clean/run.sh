@@ -109,10 +109,12 @@ assert len(sure) > 0.9 * len(ck) and sum(1 for t, w in sure if t) > 0.5 * len(su
 assert all(t in w for t, w in sure), [(t, w) for t, w in sure if t not in w][:5]
 PYEOF
 
-echo "clean: phone numbers as exports write them, against python3-phonenumbers"
+echo "clean: phone numbers as exports write them (python3-phonenumbers), email addresses (the HTML standard's rule)"
 mkdir -p "$TMP/phone"
 if $PY $H/check_phone.py "$BIN" "$TMP/phone" > "$TMP/phone.out" 2>&1; then pass "phone tokens: $(tail -1 "$TMP/phone.out")"
 else fail "phone tokens"; tail -25 "$TMP/phone.out"; fi
+if $PY $H/check_email.py "$BIN" "$TMP/phone" > "$TMP/email.out" 2>&1; then pass "email tokens: $(tail -1 "$TMP/email.out")"
+else fail "email tokens"; tail -25 "$TMP/email.out"; fi
 
 echo "clean: CDNOW-style orders (customer_id,ts,quantity,amount; YYYYMMDD; no order id)"
 { echo "customer_id,ts,quantity,amount"

@@ -230,6 +230,13 @@ static void test_normalisation(void **st)
     assert_int_equal(pii_norm_phone("x", 1, "ZZ", n, sizeof n), -1);
     assert_int_equal(pii_norm_email("  Wei.Wang@Example.COM ", 23, n, sizeof n), 20);
     assert_string_equal(n, "wei.wang@example.com");
+    /* not addresses: token 0 (tests/clean/check_email.py: 12k values against the HTML standard's rule) */
+    static const char *const noaddr[] = {"n/a", "-", "a@b", "@b.cd", "a@b..cd", "a@-b.cd", "Name <a@b.cd>", "a b@c.de"};
+    for (size_t i = 0; i < sizeof noaddr / sizeof noaddr[0]; i++)
+        assert_int_equal(pii_norm_email(noaddr[i], strlen(noaddr[i]), n, sizeof n), 0);
+    assert_int_equal(pii_norm_email("a\0b@c.de", 8, n, sizeof n), 0); /* a NUL is no letter */
+    assert_int_equal(pii_norm_email("Zo\xc3\xab@B\xc3\xbc" "cher.DE", 15, n, sizeof n), 15); /* UTF-8 kept, ASCII lowered */
+    assert_string_equal(n, "zo\xc3\xab@b\xc3\xbc" "cher.de");
     /* ids: trim only; case and leading zeros are kept */
     uint64_t a, b, c, d, x, y;
     assert_int_equal(pii_customer_key(&k, "  CU0001 ", 9, &a, &b), 0);
