@@ -34,6 +34,7 @@
 #include "log.h"
 #include "numparse.h"
 #include "opts.h"
+#include "na.h"
 #include "pii.h"
 #include "quantile.h"
 #include "reduce.h"
@@ -182,7 +183,7 @@ typedef struct table {
 } table;
 
 typedef struct clean_opts {
-    char *in, *out, *key, *quarantine, *tz, *region, *refunds, *outliers, *impute, *delimiter, *decimal, *thousands, *encoding, *spool;
+    char *in, *out, *key, *quarantine, *tz, *region, *refunds, *outliers, *impute, *delimiter, *decimal, *thousands, *encoding, *spool, *na;
     char *path[T_N];
     char delim, dec, thou;   /* --delimiter, --decimal and --thousands (0: none), read */
     double max_reject;
@@ -218,6 +219,7 @@ typedef struct ctx {
     MPI_Comm comm;
     int rank, size;
     clean_opts o;
+    na_set na;      /* --na-values */
     pii_key key;
     char fp[17];
     tz_zone tz;
@@ -529,6 +531,7 @@ static void detect_dates(ctx *c, int ti, const int *dk, const int *dix, int nd, 
         const char *v = rec->f[col];
         size_t l = rec->flen[col];
         trim(&v, &l);
+        if (na_is(&c->na, v, l)) l = 0; /* NULL ...: missing, no vote */
         if (c->dfmt[ti][di] >= 0) {
             if (l && (hit[k].kind = parse_date(c, ti, di, c->dfmt[ti][di], v, l, &hit[k].ts)) >= 0) hit[k].fmt = c->dfmt[ti][di];
             continue;
@@ -587,7 +590,7 @@ static int parse_record(ctx *c, int ti, const csv_record *rec, const colmap *cm,
             l = fl[col];
             trim(&v, &l);
         }
-        int empty = l == 0;
+        int empty = l == 0 || na_is(&c->na, v, l); /* "", or NULL, \N ... (--na-values) */
         if (empty && f->req) { *field = k; return R_MISSING_REQUIRED; }
         if (empty) {
             *parsed |= 1u << k;
@@ -2091,7 +2094,7 @@ int clean_run(int argc, char **argv, MPI_Comm comm)
         {"date-format", OPT_LIST, &o->date_format, NULL, "date format (default auto): auto, iso, yyyymmdd, yyyy/mm/dd, epoch, epoch_ms or a pattern such as '%m/%d/%Y %I:%M %p'; table.column=FORMAT for one column", 0, 0, NULL},
         {"tz", OPT_STR, &o->tz, "UTC", "time zone of dates without an offset: UTC, +HH:MM or a zone name (Europe/Berlin)", 0, 0, NULL},
         {"slots", OPT_INT, &o->slots, "16384", "hash slots S (a power of two, >= 50 x ranks)", 1, 1 << 30, NULL},
-        {"phone-region", OPT_STR, &o->region, "CN", "country rule for phone normalisation", 0, 0, PII_PHONE_REGIONS},
+        {"phone-region", OPT_STR, &o->region, "CN", "country of phone numbers written without a country code (phones are normalised to E.164)", 0, 0, PII_PHONE_REGIONS},
         {"refunds", OPT_STR, &o->refunds, "net", "negative amount or quantity: keep with a refund flag, or reject", 0, 0, "net|reject"},
         {"dedup-exact", OPT_FLAG, &o->dedup_exact, NULL, "drop identical rows of order tables without order ids", 0, 0, NULL},
         {"outliers", OPT_STR, &o->outliers, "flag", "amount/quantity outside [Q1-3IQR, Q3+3IQR]", 0, 0, "flag|winsorize|drop"},
@@ -2101,6 +2104,7 @@ int clean_run(int argc, char **argv, MPI_Comm comm)
         {"decimal", OPT_STR, &o->decimal, ".", "decimal mark of the input's numbers (',' as in 12,50)", 0, 0, ".|,"},
         {"thousands", OPT_STR, &o->thousands, "none", "thousands mark of the input's numbers (',' as in 1,234.50; 'space' for 1 234,50, no-break spaces too)", 0, 0, "none|,|.|'|space"},
         {"spool", OPT_STR, &o->spool, NULL, "directory for decompressed copies of .gz inputs, seen by every rank [default: <out dir>]", 0, 0, NULL},
+        {"na-values", OPT_STR, &o->na, NA_DEFAULT, "values that mean missing, as an empty field does: comma-separated, exact ('' for none)", 0, 0, NULL},
         OPTS_COMMON_SPECS(&o->c),
     };
     const opt_cmd cmd = {"precis-clean", "Ingest, validate, tokenise, deduplicate and shard raw CSV exports into clean.h5.",
@@ -2139,6 +2143,7 @@ int clean_run(int argc, char **argv, MPI_Comm comm)
              (o->thou = !strcmp(o->thousands, "none") ? 0 : !strcmp(o->thousands, "space") ? ' ' : o->thousands[0]) == o->dec)
         PERR(e, PRECIS_EXIT_USAGE, "option --thousands: '%s' is also the decimal mark (give --decimal , for numbers that read 1.234,50)", o->thousands);
     else if (e->code == 0 && date_format_option(c, e)) (void)0;
+    else if (e->code == 0 && na_parse(o->na, "option --na-values", &c->na, e)) (void)0;
     else if (e->code == 0 && check_maps(c, e) == 0) {
         if (o->slots < 50 * (int64_t)c->size)
             LOG_WARN("--slots %lld is below 50 x %d ranks: ranks will be unevenly loaded", (long long)o->slots, c->size);
@@ -2255,6 +2260,7 @@ done:
     }
     pii_key_wipe(&c->key);
     tz_close(&c->tz);
+    na_free(&c->na);
     if (c->idc) explicit_bzero(c->idc, sizeof(idc_entry) << IDC_BITS);   /* raw ids */
     explicit_bzero(&c->idc_one, sizeof c->idc_one);
     hugemem_free(c->idc);

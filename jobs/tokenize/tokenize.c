@@ -20,6 +20,7 @@
 #include "job.h"
 #include "log.h"
 #include "opts.h"
+#include "na.h"
 #include "pii.h"
 #include "spool.h"
 #include "textout.h"
@@ -44,7 +45,7 @@ static int find_col(int nh, const char *const *names, const char *want, int dup[
 }
 
 typedef struct tk_opts {
-    char *in, *out, *key, *id_col, *phone_col, *email_col, *region, *delimiter, *encoding, *spool;
+    char *in, *out, *key, *id_col, *phone_col, *email_col, *region, *delimiter, *encoding, *spool, *na;
     opt_list keep;
     opt_common c;
 } tk_opts;
@@ -61,10 +62,11 @@ int tokenize_run(int argc, char **argv, MPI_Comm comm)
         {"phone-column", OPT_STR, &o.phone_col, NULL, "column holding phone numbers", 0, 0, NULL},
         {"email-column", OPT_STR, &o.email_col, NULL, "column holding email addresses", 0, 0, NULL},
         {"keep", OPT_LIST, &o.keep, NULL, "copy this non-identifier column to the output", 0, 0, NULL},
-        {"phone-region", OPT_STR, &o.region, "CN", "country rule for phone normalisation", 0, 0, PII_PHONE_REGIONS},
+        {"phone-region", OPT_STR, &o.region, "CN", "country of phone numbers written without a country code (phones are normalised to E.164)", 0, 0, PII_PHONE_REGIONS},
         {"delimiter", OPT_STR, &o.delimiter, ",", "field delimiter of the input: one character, or tab (the output is comma-separated)", 0, 0, NULL},
         {"encoding", OPT_STR, &o.encoding, "UTF-8", "character encoding of the input (CP1252, LATIN1, GB18030 ...); the output is UTF-8", 0, 0, NULL},
         {"spool", OPT_STR, &o.spool, NULL, "directory for decompressed copies of .gz inputs, seen by every rank [default: <out dir>]", 0, 0, NULL},
+        {"na-values", OPT_STR, &o.na, NA_DEFAULT, "ids that mean missing, as an empty field does: comma-separated, exact ('' for none)", 0, 0, NULL},
         OPTS_COMMON_SPECS(&o.c),
     };
     const opt_cmd cmd = {"precis-tokenize",
@@ -75,6 +77,8 @@ int tokenize_run(int argc, char **argv, MPI_Comm comm)
     perr_clear(e);
     pii_key key;
     memset(&key, 0, sizeof key);
+    na_set na;
+    memset(&na, 0, sizeof na);
     inputs_list in = {0, NULL};
     spool sp = {0, NULL, NULL};
     csv_reader *r = NULL;
@@ -94,7 +98,9 @@ int tokenize_run(int argc, char **argv, MPI_Comm comm)
     csv_opts co;
     csv_opts_default(&co);
     co.encoding = o.encoding;
-    if (csv_delim_option(o.delimiter, &co.delim, e) == 0 && pii_key_load(o.key, &key, e) == 0) inputs_expand(o.in, "*.csv|*.csv.gz", 0, &in, e);
+    if (csv_delim_option(o.delimiter, &co.delim, e) == 0 && na_parse(o.na, "option --na-values", &na, e) == 0 &&
+        pii_key_load(o.key, &key, e) == 0)
+        inputs_expand(o.in, "*.csv|*.csv.gz", 0, &in, e);
     if (precis_agree(comm, e)) goto done;
     if (spool_inputs(comm, in.path, in.n, o.spool, o.out, &sp, e)) goto done;
     co.fds = sp.fd;
@@ -167,7 +173,9 @@ int tokenize_run(int argc, char **argv, MPI_Comm comm)
             }
             if (k == ci) {
                 uint64_t hi, lo;
-                if (pii_customer_key(&key, v, l, &hi, &lo) == 0)
+                const char *t = v;
+                size_t tl = pii_trim(&t, l);
+                if (!na_is(&na, t, tl) && pii_customer_key(&key, v, l, &hi, &lo) == 0)
                     snprintf(num, sizeof num, ",%llu,%llu", (unsigned long long)hi, (unsigned long long)lo);
                 else {
                     snprintf(num, sizeof num, ",,");
@@ -209,6 +217,7 @@ done:
     spool_close(&sp);
     inputs_free(&in);
     pii_key_wipe(&key);
+    na_free(&na);
     textbuf_free(&out);
     free(keep);
     opts_free(&cmd);

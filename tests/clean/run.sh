@@ -135,6 +135,72 @@ run 2 $BIN/precis-clean --transactions "$TMP/cdnow.csv" --pii-key "$TMP/pii.key"
 $PY -c "import json; q = json.load(open('$TMP/cd/quality.json'))['tables']['transactions']; assert q['rows_duplicate'] >= 4 and q['rows_identical_kept'] == 0" \
   && pass "--dedup-exact drops identical orders-only rows" || fail "--dedup-exact"
 
+echo "clean: placeholders for missing values (--na-values), against pandas' reading"
+mkdir -p "$TMP/na"
+$PY - "$TMP/na" <<'PYEOF'
+import random, sys
+rng = random.Random(7)
+NA = ["NULL", "null", "\\N", "N/A", "n/a", "#N/A"]
+cols = ["order_id", "customer_id", "item_id", "category", "quantity", "unit_price", "amount", "ts", "channel", "campaign_id"]
+opt = ["order_id", "item_id", "category", "quantity", "unit_price", "channel", "campaign_id"]
+with open(sys.argv[1] + "/t.csv", "w") as f:
+    f.write(",".join(cols) + "\n")
+    for i in range(3000):
+        r = {"order_id": "O%d" % i, "customer_id": "C%d" % rng.randrange(400), "item_id": "I%d" % rng.randrange(50),
+             "category": rng.choice(["books", "toys", "Null"]), "quantity": str(rng.randint(1, 4)),
+             "unit_price": "%.2f" % rng.uniform(1, 50), "amount": "%.2f" % rng.uniform(1, 200),
+             "ts": "2025-%02d-%02d" % (rng.randint(1, 12), rng.randint(1, 28)), "channel": rng.choice(["email", "sms", "None"]),
+             "campaign_id": "K%d" % rng.randrange(5)}
+        if i % 10 == 3:  # one required field a placeholder, nothing else
+            r[rng.choice(["customer_id", "amount", "ts"])] = rng.choice(NA)
+        else:  # some optional fields placeholders (or blank)
+            for c in opt:
+                if rng.random() < 0.08:
+                    r[c] = rng.choice(NA + [""])
+        f.write(",".join(r[c] for c in cols) + "\n")
+PYEOF
+for np in 1 3; do # (one --out: the report names its quarantine directory)
+  rm -rf "$TMP/na/o" && mkdir -p "$TMP/na/o"
+  run $np $BIN/precis-clean --transactions "$TMP/na/t.csv" --pii-key "$TMP/pii.key" --out "$TMP/na/o/clean.h5" \
+    --max-reject-rate 0.2 > "$TMP/na/log$np" 2>&1 || { fail "placeholders np=$np"; tail -3 "$TMP/na/log$np"; }
+  mv "$TMP/na/o" "$TMP/na/o$np"
+done
+out=$($PY "$H/../h5same.py" "$TMP/na/o1/clean.h5" "$TMP/na/o3/clean.h5" | tail -1 || true)
+[[ "$out" == *", 0 differ" ]] && pass "placeholders: clean.h5 np=3 identical to np=1 ($out)" || fail "placeholders np=3: $out"
+$PY - "$TMP/na" <<'PYEOF' && pass "placeholders: missing, imputed and rejected counts = pandas' na_values reading; no placeholder in a dictionary; no order-id conflict among them" || fail "placeholders"
+import json, sys
+import h5py, pandas as pd
+d = sys.argv[1]
+NA = ["NULL", "null", "\\N", "N/A", "n/a", "#N/A"]
+df = pd.read_csv(d + "/t.csv", dtype=str, keep_default_na=False, na_values=NA + [""])
+req = df[["customer_id", "amount", "ts"]].isna().any(axis=1)
+q = json.load(open(d + "/o1/quality.json"))["tables"]["transactions"]
+assert q["rows_in"] == len(df) and q["rejected_by_reason"] == {"missing_required": int(req.sum())}, (q["rejected_by_reason"], int(req.sum()))
+ok = df[~req]
+for c in ["order_id", "item_id", "category", "quantity", "unit_price", "channel", "campaign_id"]:
+    col = q["columns"][c]
+    assert col["missing"] == int(ok[c].isna().sum()), (c, col["missing"], int(ok[c].isna().sum()))
+    if c not in ("order_id",):
+        assert col["imputed"] == col["missing"], (c, col)
+f = h5py.File(d + "/o1/clean.h5", "r")
+for name in f["dict"]:
+    v = {x.decode() for x in f["dict"][name][:]}
+    assert not v & set(NA), (name, v & set(NA))
+assert "Null" in {x.decode() for x in f["dict/category"][:]} and "None" in {x.decode() for x in f["dict/channel"][:]}
+PYEOF
+mkdir -p "$TMP/na/none"
+run 2 $BIN/precis-clean --transactions "$TMP/na/t.csv" --pii-key "$TMP/pii.key" --out "$TMP/na/none/clean.h5" --na-values '' \
+  --max-reject-rate 0.2 > "$TMP/na/lognone" 2>&1 || fail "--na-values '' run"
+$PY -c "
+import h5py, sys; f = h5py.File(sys.argv[1], 'r'); v = {x.decode() for x in f['dict/channel'][:]}; sys.exit(not {'NULL', 'n/a'} <= v)" "$TMP/na/none/clean.h5" \
+  && pass "--na-values '': placeholders are values again (channel NULL, n/a)" || fail "--na-values ''"
+set +e; run 1 $BIN/precis-clean --transactions "$TMP/na/t.csv" --pii-key "$TMP/pii.key" --out "$TMP/na/none/clean.h5" --na-values 'NULL,,x' > "$TMP/na/logbad" 2>&1; rc=$?; set -e
+[ $rc = 2 ] && grep -q "na-values.*empty value" "$TMP/na/logbad" && pass "--na-values with an empty item: exit 2 naming it" || fail "--na-values 'NULL,,x'"
+printf 'customer_id,phone\nC1,13800138000\nNULL,13800138001\n  \\N ,\n' > "$TMP/na/crm.csv"
+run 1 $BIN/precis-tokenize --in "$TMP/na/crm.csv" --out "$TMP/na/crm.out" --pii-key "$TMP/pii.key" --id-column customer_id --phone-column phone > /dev/null 2>&1 || fail "tokenize run"
+[ "$(cut -d, -f6 "$TMP/na/crm.out" | tr '\n' ' ')" = "status ok missing_id missing_id " ] \
+  && pass "precis-tokenize: ids NULL and \\N are missing_id" || { fail "tokenize placeholders"; cat "$TMP/na/crm.out"; }
+
 echo "clean: --map renames export columns"
 sed '1s/.*/CustID,Date,Qty,Total/' "$TMP/cdnow.csv" > "$TMP/mapped.csv"
 rm -rf "$TMP/cd"/*

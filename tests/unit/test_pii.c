@@ -173,6 +173,14 @@ static void test_keyfile_checks(void **st)
     perr_clear(&e);
     assert_int_equal(pii_key_load(keyfile("ro.key", 0400, 64), &k, &e), 0);
     pii_key_wipe(&k);
+    /* leave nothing in /tmp */
+    static const char *const made[] = {"open.key", "short.key", "ok.key", "ro.key"};
+    char p[256];
+    for (size_t i = 0; i < sizeof made / sizeof made[0]; i++) {
+        snprintf(p, sizeof p, "%s/%s", g_dir, made[i]);
+        assert_int_equal(unlink(p), 0);
+    }
+    assert_int_equal(rmdir(g_dir), 0);
 }
 
 static uint64_t phone_token(pii_key *k, const char *s)
