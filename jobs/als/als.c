@@ -227,6 +227,7 @@ int als_run(int argc, char **argv, MPI_Comm comm)
         {"user-col", OPT_STR, &o.user_col, NULL, "CSV input: the user id column", 0, 0, NULL},
         {"item-col", OPT_STR, &o.item_col, NULL, "CSV input: the item id column", 0, 0, NULL},
         {"value-col", OPT_STR, &o.value_col, NULL, "CSV input: the value column (default: 1 per row)", 0, 0, NULL},
+        {"na-values", OPT_STR, &o.na, NA_DEFAULT, "CSV or generic HDF5 input: user and item ids that mean missing, as an empty one does: comma-separated, exact ('' for none)", 0, 0, NULL},
         {"time-col", OPT_STR, &o.time_col, NULL, "CSV input: the time column (ISO date/time, yyyymmdd, yyyy/mm/dd or epoch), for --holdout last:N", 0, 0, NULL},
         {"out", OPT_STR, &o.out, NULL, "output recs.h5", 0, 0, NULL},
         {"value", OPT_STR, &o.value, "quantity", "interaction strength per (user, item): summed quantity, row count or amount", 0, 0, "quantity|count|amount|column"},
@@ -268,6 +269,7 @@ int als_run(int argc, char **argv, MPI_Comm comm)
     if (!o.in || !o.out) { PERR(e, PRECIS_EXIT_USAGE, "options --in and --out are required"); goto done; }
     if (job_check_out(comm, o.out, e)) goto done;
     if (parse_holdout(o.holdout, e)) goto done;
+    if (na_parse(o.na, "option --na-values", &a.na, e)) goto done;
     if (!slots_valid(o.item_slots)) { PERR(e, PRECIS_EXIT_USAGE, "option --item-slots: %lld is not a power of two", (long long)o.item_slots); goto done; }
     if ((o.c.resume || o.checkpoint_every) && !o.c.checkpoint_dir) { PERR(e, PRECIS_EXIT_USAGE, "--resume and --checkpoint-every need --checkpoint-dir"); goto done; }
     blas_setup(comm);
@@ -385,6 +387,7 @@ done:
     free(a.hcode); free(a.ihidx); free(a.uhidx); free(a.HA); free(a.Hb);
     route_free(&a.ur);
     route_free(&a.ir);
+    na_free(&a.na);
     opts_free(&cmd);
     return rc;
 }

@@ -14,6 +14,7 @@
 #ifndef PRECIS_ALS_H
 #define PRECIS_ALS_H
 #include "check.h"
+#include "na.h"
 #include "opts.h"
 #include "route.h"
 #include <stdint.h>
@@ -32,7 +33,7 @@ static inline void *als_aalloc(size_t n)
 
 typedef struct als_opts {
     char *in, *out, *user_col, *item_col, *value_col, *time_col, *value, *confidence, *reg_scale, *solver,
-        *dtype, *holdout;
+        *dtype, *holdout, *na;
     double alpha, lambda, eps;
     int64_t factors, iterations, cg_steps, topn, max_repl_mb, checkpoint_every, item_slots, slots, heavy_users;
     int exclude_seen;
@@ -43,6 +44,7 @@ typedef struct als {
     MPI_Comm comm;
     int rank, size;
     const als_opts *o;
+    na_set na;                 /* --na-values: ids that mean missing (generic input) */
     int f, as_float;
     int64_t S;                 /* user slots */
     /* ---- users (this rank's slots, global order) ---- */

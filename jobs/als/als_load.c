@@ -282,8 +282,8 @@ static int read_h5group(als *a, const char *spec, const char *const *want, grec 
         const char *u = ub + (size_t)i * uw, *it = ib + (size_t)i * iw, *why = NULL;
         int bad = 0;
         size_t ul = strlen(u), il = strlen(it);
-        if (ul == 0 || ul >= UID_MAX) why = ul ? "user id longer than 63 bytes" : "empty user id";
-        else if (il == 0) { why = "empty item id"; bad = 1; }
+        if (ul == 0 || ul >= UID_MAX || na_is(&a->na, u, ul)) why = ul == 0 ? "empty user id" : ul < UID_MAX ? "user id is a placeholder (--na-values)" : "user id longer than 63 bytes";
+        else if (il == 0 || na_is(&a->na, it, il)) { why = il ? "item id is a placeholder (--na-values)" : "empty item id"; bad = 1; }
         else if (!isfinite(v[i])) { why = "value is not finite"; bad = 2; }
         if (why) {
             if ((*rejected)++ == 0) snprintf(first_bad, fbl, "%s:%s row %lld field %s: %s", file, grp, (long long)(off + i), want[bad], why);
@@ -351,8 +351,13 @@ static int load_csv(als *a, precis_err *e)
             why = csv_status_name(cr.status);
         } else {
             size_t ul = cr.flen[cc[0]], il = cr.flen[cc[1]];
-            if (ul == 0 || ul >= UID_MAX) { why = ul ? "user id longer than 63 bytes" : "empty user id"; bad = 0; }
-            else if (il == 0) { why = "empty item id"; bad = 1; }
+            if (ul == 0 || ul >= UID_MAX || na_is(&a->na, cr.f[cc[0]], ul)) {
+                why = ul == 0 ? "empty user id" : ul < UID_MAX ? "user id is a placeholder (--na-values)" : "user id longer than 63 bytes";
+                bad = 0;
+            } else if (il == 0 || na_is(&a->na, cr.f[cc[1]], il)) {
+                why = il ? "item id is a placeholder (--na-values)" : "empty item id";
+                bad = 1;
+            }
             if (!why && cc[2] >= 0 && strcmp(o->value, "count")) {
                 char buf[64], *end;
                 size_t l = cr.flen[cc[2]];

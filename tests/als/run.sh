@@ -160,6 +160,8 @@ with open(sys.argv[2], "w") as o:
     o.write("user,sku,qty,when\n")
     for i in range(len(k)):
         o.write("c%x,%s,%g,%d\n" % (int(k[i]) >> 24, items[it[i]], q[i], ts[i]))
+    o.write("NULL,%s,1,1700000000\n" % items[0])  # placeholders (--na-values): rejected, here and from HDF5
+    o.write("c3,\\N,1,1700000000\n")
     o.write("c1,,1,1700000000\n")
     o.write("c2,SKU00001,abc,1700000000\n")
 PYEOF
@@ -169,12 +171,12 @@ for np in 1 4; do
 done
 out=$($PY "$H/../h5same.py" "$TMP/csv1.h5" "$TMP/csv4.h5" | tail -1 || true)
 [[ "$out" == *", 0 differ" ]] && pass "CSV input: np=4 identical to np=1 ($out)" || fail "csv np=4: $out"
-grep -q "inter.csv:[0-9]* field sku: empty item id" "$TMP/csv1.log" && grep -q "2 of [0-9]* rows rejected" "$TMP/csv1.log" \
-  && pass "bad CSV rows counted, the first named by file, line and field" || { fail "CSV reject report"; grep -i reject "$TMP/csv1.log"; }
+grep -q "inter.csv:[0-9]* field user: user id is a placeholder" "$TMP/csv1.log" && grep -q "4 of [0-9]* rows rejected" "$TMP/csv1.log" \
+  && pass "bad CSV rows (placeholder ids NULL and \\N among them) counted, the first named by file, line and field" || { fail "CSV reject report"; grep -i reject "$TMP/csv1.log"; }
 $PY - "$TMP/csv1.h5" "$TMP/inter.csv" <<'PYEOF' && pass "CSV input: ids written back as given; beats popularity 3x" || fail "CSV ids / quality"
 import sys, h5py, csv
 r = h5py.File(sys.argv[1], "r")
-rows = list(csv.DictReader(open(sys.argv[2])))[:-2]
+rows = list(csv.DictReader(open(sys.argv[2])))[:-4]
 assert set(x.decode() for x in r["users/id"][:]) == {x["user"] for x in rows}
 assert [x.decode() for x in r["items/id"][:]] == sorted({x["sku"] for x in rows}, key=str.encode)
 assert "users/customer_key" not in r
