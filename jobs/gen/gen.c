@@ -408,9 +408,11 @@ static void emit(gen *g, int table, int64_t i, int64_t seq, row *rw)
         write_row(t, rw);
         break;
     case GD_MISSING_OPT:
-    case GD_MISSING_REQ:
-        rw->f[d.field][0] = '\0';
+    case GD_MISSING_REQ: { /* empty, or a placeholder exports write for a missing value (--na-values) */
+        static const char *const blank[6] = {"", "", "NULL", "\\N", "N/A", "#N/A"};
+        snprintf(rw->f[d.field], 160, "%s", blank[d.variant / 6 % 6]);
         break;
+    }
     case GD_OUTLIER: {
         double q = atof(rw->f[4]), up = atof(rw->f[5]) * 1000.0;
         snprintf(rw->f[5], 160, "%.2f", up);

@@ -5,8 +5,9 @@ defects (truth.h5 /defects) with what independent readers find in the CSV:
 * rows with broken structure (field_count, bad_quote, bad_utf8) must equal
   the records the Precis CSV reader flags with those statuses (t_csv output);
 * exact duplicate rows must equal the surplus of identical lines;
-* required/optional empty fields and NaN/Inf must be found by Python's csv
-  module exactly as often as recorded.
+* required/optional empty fields (empty, or a placeholder NULL, \\N, N/A,
+  #N/A) and NaN/Inf must be found by Python's csv module exactly as often
+  as recorded.
 Exit 0 when every count matches."""
 import collections, csv, glob, os, sys
 import h5py
@@ -26,6 +27,7 @@ def check(what, got, want):
     ok &= got == want
     print("  %s %s: found %d, recorded %d" % (flag, what, got, want))
 
+NA = ("", "NULL", "\\N", "N/A", "#N/A")
 rows_total = dict(zip([n.decode() for n in t["tables/name"][:]], [int(x) for x in t["tables/rows"][:]]))
 for tab in ("customers", "transactions", "touchpoints", "experiments", "spend"):
     flagged = collections.Counter()
@@ -43,7 +45,7 @@ for tab in ("customers", "transactions", "touchpoints", "experiments", "spend"):
             next(f)
             # rows whose customer id is missing are rejected before dedup, and
             # may coincide (e.g. experiments rows): leave them out
-            lines.update(l for l in f if not l.startswith(b","))
+            lines.update(l for l in f if l.split(b",")[0].decode("utf-8", "replace") not in NA)
     check("%s exact duplicates" % tab, sum(c - 1 for c in lines.values()), recorded(tab, "dup_exact"))
 
 # empty fields and NaN/Inf with Python's csv module, on structurally good rows only
@@ -58,7 +60,7 @@ for tab, cols in hdr.items():
                 if None in row or len(row) != len(cols) or any(v is None for v in row.values()):
                     continue
                 for i, c in enumerate(cols):
-                    if row[c] == "":
+                    if row[c] in NA:
                         empty[i] += 1
                 if tab == "transactions" and row["amount"].lower().lstrip("-") in ("nan", "inf", "infinity"):
                     nonfinite += 1
