@@ -38,7 +38,8 @@ t0=$(date +%s.%N)
 import glob, sys
 import pandas as pd, h5py, numpy as np
 files = sorted(glob.glob(sys.argv[1] + "/transactions-part-*.csv"))
-df = pd.concat([pd.read_csv(f, on_bad_lines="skip", encoding_errors="replace", low_memory=False) for f in files])
+# (pandas' default missing-value strings, plus \N as precis-clean's --na-values has it)
+df = pd.concat([pd.read_csv(f, on_bad_lines="skip", encoding_errors="replace", low_memory=False, na_values=["\\N"]) for f in files])
 df = df.drop_duplicates()
 df["quantity"] = pd.to_numeric(df["quantity"], errors="coerce")
 df["quantity"] = df["quantity"].fillna(df["quantity"].median())
