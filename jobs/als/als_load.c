@@ -205,6 +205,20 @@ static int parse_ts(const char *s, size_t n, int64_t *ts)
 }
 
 
+/* Why a generic row's user id (u, ul bytes) or item id (it, il) is unusable,
+ * or NULL; *field: 0 user, 1 item. The same rule for CSV and HDF5 rows. */
+static const char *id_problem(const als *a, const char *u, size_t ul, const char *it, size_t il, int *field)
+{
+    *field = 0;
+    if (ul == 0) return "empty user id";
+    if (ul >= UID_MAX) return "user id longer than 63 bytes";
+    if (na_is(&a->na, u, ul)) return "user id is a placeholder (--na-values)";
+    *field = 1;
+    if (il == 0) return "empty item id";
+    if (na_is(&a->na, it, il)) return "item id is a placeholder (--na-values)";
+    return NULL;
+}
+
 static int add_grec(grec **rec, int64_t *n, int64_t *cap, strdict *d, const char *uid, size_t ul, const char *item, size_t il,
                     double v, int64_t ts)
 {
@@ -282,9 +296,8 @@ static int read_h5group(als *a, const char *spec, const char *const *want, grec 
         const char *u = ub + (size_t)i * uw, *it = ib + (size_t)i * iw, *why = NULL;
         int bad = 0;
         size_t ul = strlen(u), il = strlen(it);
-        if (ul == 0 || ul >= UID_MAX || na_is(&a->na, u, ul)) why = ul == 0 ? "empty user id" : ul < UID_MAX ? "user id is a placeholder (--na-values)" : "user id longer than 63 bytes";
-        else if (il == 0 || na_is(&a->na, it, il)) { why = il ? "item id is a placeholder (--na-values)" : "empty item id"; bad = 1; }
-        else if (!isfinite(v[i])) { why = "value is not finite"; bad = 2; }
+        why = id_problem(a, u, ul, it, il, &bad);
+        if (!why && !isfinite(v[i])) { why = "value is not finite"; bad = 2; }
         if (why) {
             if ((*rejected)++ == 0) snprintf(first_bad, fbl, "%s:%s row %lld field %s: %s", file, grp, (long long)(off + i), want[bad], why);
             continue;
@@ -351,13 +364,7 @@ static int load_csv(als *a, precis_err *e)
             why = csv_status_name(cr.status);
         } else {
             size_t ul = cr.flen[cc[0]], il = cr.flen[cc[1]];
-            if (ul == 0 || ul >= UID_MAX || na_is(&a->na, cr.f[cc[0]], ul)) {
-                why = ul == 0 ? "empty user id" : ul < UID_MAX ? "user id is a placeholder (--na-values)" : "user id longer than 63 bytes";
-                bad = 0;
-            } else if (il == 0 || na_is(&a->na, cr.f[cc[1]], il)) {
-                why = il ? "item id is a placeholder (--na-values)" : "empty item id";
-                bad = 1;
-            }
+            why = id_problem(a, cr.f[cc[0]], ul, cr.f[cc[1]], il, &bad);
             if (!why && cc[2] >= 0 && strcmp(o->value, "count")) {
                 char buf[64], *end;
                 size_t l = cr.flen[cc[2]];

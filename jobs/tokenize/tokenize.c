@@ -175,7 +175,7 @@ int tokenize_run(int argc, char **argv, MPI_Comm comm)
                 uint64_t hi, lo;
                 const char *t = v;
                 size_t tl = pii_trim(&t, l);
-                if (!na_is(&na, t, tl) && pii_customer_key(&key, v, l, &hi, &lo) == 0)
+                if (!na_is(&na, t, tl) && pii_customer_key(&key, t, tl, &hi, &lo) == 0)
                     snprintf(num, sizeof num, ",%llu,%llu", (unsigned long long)hi, (unsigned long long)lo);
                 else {
                     snprintf(num, sizeof num, ",,");
