@@ -1710,6 +1710,10 @@ static void print_quality(ctx *c, json_t *q)
         json_t *rv;
         json_object_foreach(json_object_get(tj, "rejected_by_reason"), rn, rv)
             fprintf(stderr, "%13s   rejected %-16s %lld\n", "", rn, (long long)json_integer_value(rv));
+        json_object_foreach(json_object_get(tj, "columns"), rn, rv) {
+            long long bad = (long long)json_integer_value(json_object_get(rv, "invalid"));
+            if (bad > 0) fprintf(stderr, "%13s   invalid  %-16s %lld (row kept, value as missing)\n", "", rn, bad);
+        }
     }
     fprintf(stderr, "reject rate %.4f (limit %.4f)\n", json_real_value(json_object_get(q, "reject_rate")), c->o.max_reject);
 }

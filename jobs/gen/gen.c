@@ -38,7 +38,7 @@
 const char *const gen_defect_names[GD_NKINDS] = {
     "none", "field_count", "bad_quote", "bad_utf8", "dup_exact", "dup_order", "conflict_order",
     "missing_optional", "missing_required", "outlier", "nan_inf", "negative_quantity",
-    "date_range", "bad_value", "phone_format",
+    "date_range", "bad_value", "phone_format", "phone_invalid", "email_invalid",
 };
 const char *const gen_table_names[GT_NTABLES] = {"customers", "transactions", "touchpoints", "spend", "experiments"};
 
@@ -50,7 +50,8 @@ const char *const gen_table_names[GT_NTABLES] = {"customers", "transactions", "t
 /* defect mix per table: weights by kind (0 = never) */
 static const int defect_mix[GT_NTABLES][GD_NKINDS] = {
     [GT_CUSTOMERS] = {[GD_FIELD_COUNT] = 10, [GD_BAD_QUOTE] = 5, [GD_BAD_UTF8] = 10, [GD_DUP_EXACT] = 10,
-                      [GD_MISSING_OPT] = 25, [GD_MISSING_REQ] = 10, [GD_PHONE_FORMAT] = 30},
+                      [GD_MISSING_OPT] = 25, [GD_MISSING_REQ] = 10, [GD_PHONE_FORMAT] = 30,
+                      [GD_PHONE_INVALID] = 10, [GD_EMAIL_INVALID] = 10},
     [GT_TRANSACTIONS] = {[GD_FIELD_COUNT] = 10, [GD_BAD_QUOTE] = 6, [GD_BAD_UTF8] = 6, [GD_DUP_EXACT] = 12,
                          [GD_DUP_ORDER] = 8, [GD_CONFLICT_ORDER] = 4, [GD_MISSING_OPT] = 14,
                          [GD_MISSING_REQ] = 10, [GD_OUTLIER] = 8, [GD_NAN_INF] = 6, [GD_NEG_QTY] = 8,
@@ -454,6 +455,37 @@ static void emit(gen *g, int table, int64_t i, int64_t seq, row *rw)
         }
         snprintf(rw->f[2], 160, "%s", buf);
         fld = 2;
+        break;
+    }
+    case GD_PHONE_INVALID: { /* too short (3 or 5 digits; CN dials 5 only locally), too long, or no digits */
+        const char *p = rw->f[2];
+        if (strlen(p) != 11) { write_row(t, rw); return; }
+        char buf[64];
+        switch (d.variant % 4) {
+        case 0: snprintf(buf, sizeof buf, "%.5s", p); break;
+        case 1: snprintf(buf, sizeof buf, "+86 %s99", p); break;
+        case 2: snprintf(buf, sizeof buf, "ask at desk"); break;
+        default: snprintf(buf, sizeof buf, "%.3s", p); break;
+        }
+        snprintf(rw->f[2], 160, "%s", buf);
+        fld = 2;
+        break;
+    }
+    case GD_EMAIL_INVALID: { /* no '@', a one-label domain, two '@', no domain */
+        char *e = rw->f[3], *at = strchr(e, '@');
+        if (!at) { write_row(t, rw); return; }
+        char loc[160], buf[200];
+        snprintf(loc, sizeof loc, "%.*s", (int)(at - e), e);
+        switch (d.variant % 4) {
+        case 0: snprintf(buf, sizeof buf, "%s at %s", loc, at + 1); break;
+        case 1: snprintf(buf, sizeof buf, "%s@localhost", loc); break;
+        case 2: snprintf(buf, sizeof buf, "%s@%s", loc, at); break;
+        default: snprintf(buf, sizeof buf, "%s@", loc); break;
+        }
+        size_t n = strnlen(buf, 159); /* the generator's addresses are far shorter */
+        memcpy(e, buf, n);
+        e[n] = '\0';
+        fld = 3;
         break;
     }
     default: /* DUP_ORDER and CONFLICT_ORDER are applied by the caller */

@@ -24,6 +24,8 @@ enum gen_defect {
     GD_DATE_RANGE,     /* year 1899 or 2199                  -> rejected (date_range) */
     GD_BAD_VALUE,      /* a categorical outside its domain   -> rejected (bad_value) */
     GD_PHONE_FORMAT,   /* the phone in another written format -> same token, kept */
+    GD_PHONE_INVALID,  /* a phone that is no possible number -> kept, token 0, counted invalid */
+    GD_EMAIL_INVALID,  /* an email that is no address        -> kept, token 0, counted invalid */
     GD_NKINDS
 };
 

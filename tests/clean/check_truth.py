@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """check_truth.py GEN_DIR QUALITY_JSON - precis-clean's counts against the
 defects precis-gen planted (truth.h5 /defects): rejects by reason,
-duplicates, imputed values, missing identifiers, refunds, and row
-conservation in every table. Exit 0 when every count is exact."""
+duplicates, imputed values, missing identifiers, phones and emails that
+are no number or address (kept, counted invalid; 0 in every other
+column), refunds, and row conservation in every table. Exit 0 when every count is exact."""
 import collections, json, sys
 import h5py
 
@@ -40,6 +41,10 @@ for tab, tq in q["tables"].items():
         n = planted(tab, "missing_optional", i)
         key = "missing" if c in ("phone", "email", "birth_date", "signup_ts", "order_id") else "imputed"
         check("%s %s %s" % (tab, c, key), cq[key], n)
+    for i, c in enumerate(cols[tab]):
+        if c in tq["columns"]:
+            kind = {"phone": "phone_invalid", "email": "email_invalid"}.get(c) if tab == "customers" else None
+            check("%s %s invalid" % (tab, c), tq["columns"][c]["invalid"], planted(tab, kind, i) if kind else 0)
     check("%s rows conserved" % tab, tq["rows_in"],
           tq["rows_clean"] + tq["rows_rejected"] + tq["rows_duplicate"] + tq["rows_dropped_outlier"])
     rows = dict(zip([n.decode() for n in t["tables/name"][:]], [int(x) for x in t["tables/rows"][:]]))

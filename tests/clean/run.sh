@@ -17,7 +17,7 @@ for np in 1 2 3 4; do
   mkdir -p "$TMP/np$np" && cp -r "$TMP/out"/. "$TMP/np$np/"
 done
 if $PY $H/check_truth.py "$TMP/g" "$TMP/np3/quality.json" > "$TMP/truth.out"; then
-  pass "quarantine, duplicate, imputation and refund counts equal the planted defects; rows conserved ($(grep -c ' ok ' "$TMP/truth.out") checks)"
+  pass "quarantine, duplicate, imputation, invalid-value and refund counts equal the planted defects; rows conserved ($(grep -c ' ok ' "$TMP/truth.out") checks)"
 else fail "counts vs planted truth"; grep FAIL "$TMP/truth.out"; fi
 for np in 2 3 4; do
   out=$($PY "$H/../h5same.py" "$TMP/np1/clean.h5" "$TMP/np$np/clean.h5" | tail -1 || true)
