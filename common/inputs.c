@@ -118,6 +118,57 @@ static int expand_dir(const char *dir, const char *pattern, int depth, inputs_li
     return 0;
 }
 
+typedef struct fid {
+    dev_t dev;
+    ino_t ino;
+    int i;
+} fid;
+
+static int cmp_fid(const void *a, const void *b)
+{
+    const fid *x = a, *y = b;
+    if (x->dev != y->dev) return x->dev < y->dev ? -1 : 1;
+    if (x->ino != y->ino) return x->ino < y->ino ? -1 : 1;
+    return x->i - y->i;
+}
+
+/* A file the list holds twice (two names linked to one file), or a file
+ * and its gzip copy under the same name plus ".gz" (what `gzip -k` leaves),
+ * would have its rows read twice: an error naming both. l is sorted. */
+static int check_twice(const inputs_list *l, precis_err *e)
+{
+    for (int i = 0; i + 1 < l->n; i++) { /* "x.csv" sorts just before "x.csv.gz" and names between them */
+        size_t a = strlen(l->path[i]);
+        for (int j = i + 1; j < l->n && strncmp(l->path[j], l->path[i], a) == 0; j++)
+            if (strcmp(l->path[j] + a, ".gz") == 0)
+                return PERR(e, PRECIS_EXIT_IO, "inputs %s and %s: the second is the first compressed (as gzip -k leaves "
+                            "them), so its rows would be read twice; remove one, or give the one to read by name",
+                            l->path[i], l->path[j]);
+    }
+    if (l->n < 2) return 0;
+    fid *f = malloc(sizeof(fid) * (size_t)l->n);
+    if (!f) return PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+    for (int i = 0; i < l->n; i++) {
+        struct stat st;
+        if (stat(l->path[i], &st) != 0) {
+            int err = errno;
+            free(f);
+            return PERR(e, PRECIS_EXIT_IO, "input %s: %s", l->path[i], strerror(err));
+        }
+        f[i] = (fid){st.st_dev, st.st_ino, i};
+    }
+    qsort(f, (size_t)l->n, sizeof(fid), cmp_fid);
+    for (int i = 0; i + 1 < l->n; i++)
+        if (f[i].dev == f[i + 1].dev && f[i].ino == f[i + 1].ino) {
+            int a = f[i].i, b = f[i + 1].i;
+            free(f);
+            return PERR(e, PRECIS_EXIT_IO, "inputs %s and %s are one file (a link to it), so its rows would be read twice; "
+                        "give it once", l->path[a], l->path[b]);
+        }
+    free(f);
+    return 0;
+}
+
 int inputs_expand(const char *spec, const char *pattern, int allow_empty,
                   inputs_list *out, precis_err *e)
 {
@@ -148,6 +199,7 @@ int inputs_expand(const char *spec, const char *pattern, int allow_empty,
         return PERR(e, PRECIS_EXIT_IO, "input %s matches no files%s%s", spec,
                     pattern ? " named " : "", pattern ? pattern : "");
     if (out->n > 1) qsort(out->path, (size_t)out->n, sizeof(char *), cmp_str); /* path is NULL when n is 0 */
+    if (check_twice(out, e)) goto fail;
     return 0;
 fail:
     inputs_free(out);

@@ -9,7 +9,9 @@
  * writes a table as such a directory of part files) gives its *.csv and
  * *.csv.gz files, one level down. A matched
  * name that cannot be stat'ed (a broken link, a path too long) is an error,
- * not skipped. The list is sorted bytewise so every rank and every run sees
+ * not skipped. A list that would read a file twice (two names linked to
+ * one file, or "x.csv" beside "x.csv.gz") is an error naming both. The
+ * list is sorted bytewise so every rank and every run sees
  * the same order. Not collective: every rank expands the same spec the
  * same way.
  */
@@ -23,8 +25,9 @@ typedef struct inputs_list {
     char **path;
 } inputs_list;
 
-/* Expand spec. Returns 0, or -1 with code 4 when nothing matches or a path
- * can't be read. An empty list is an error unless allow_empty is set. */
+/* Expand spec. Returns 0, or -1 with code 4 when nothing matches, a path
+ * can't be read or a file would be read twice. An empty list is an error
+ * unless allow_empty is set. */
 int inputs_expand(const char *spec, const char *pattern, int allow_empty,
                   inputs_list *out, precis_err *e);
 

@@ -427,15 +427,24 @@ static const char *column_value(const char *s, int ti, int k)
     return NULL;
 }
 
-static const char *source_name(ctx *c, int ti, int k)
+/* The source column --map gives for table ti's column k, or NULL */
+static const char *mapped_name(ctx *c, int ti, int k)
 {
     for (int i = 0; i < c->o.map.n; i++) {
         const char *v = column_value(c->o.map.v[i], ti, k);
         if (v) return v;
     }
-    return TD[ti].f[k].name;
+    return NULL;
 }
 
+static const char *source_name(ctx *c, int ti, int k)
+{
+    const char *v = mapped_name(c, ti, k);
+    return v ? v : TD[ti].f[k].name;
+}
+
+/* Every --map names a known table and column and a source; one column
+ * mapped twice must be mapped to one source. */
 static int check_maps(ctx *c, precis_err *e)
 {
     for (int i = 0; i < c->o.map.n; i++) {
@@ -443,7 +452,13 @@ static int check_maps(ctx *c, precis_err *e)
         int ok = 0;
         for (int ti = 0; ti < T_N; ti++)
             for (int k = 0; k < TD[ti].nf; k++)
-                if ((v = column_value(m, ti, k))) ok = *v != '\0';
+                if ((v = column_value(m, ti, k))) {
+                    ok = *v != '\0';
+                    const char *first = mapped_name(c, ti, k);
+                    if (ok && strcmp(first, v) != 0)
+                        return PERR(e, PRECIS_EXIT_USAGE, "option --map: %s.%s is mapped twice, to '%s' and to '%s'; give one",
+                                    TD[ti].name, TD[ti].f[k].name, first, v);
+                }
         if (!ok)
             return PERR(e, PRECIS_EXIT_USAGE, "option --map: '%s' is not table.column=SourceColumn with a known table and column", m);
     }
@@ -490,6 +505,14 @@ static int map_headers(ctx *c, int ti, csv_reader *r, colmap *cm, precis_err *e)
                 return PERR(e, PRECIS_EXIT_DATA, "%s:%lld: required column '%s' of %s is missing (rename it with --map %s.%s=<column>)%s",
                             csv_path(r, fi), hl, want, TD[ti].name, TD[ti].name, TD[ti].f[k].name, hint);
             }
+            if (cm[fi].idx[k] < 0 && mapped_name(c, ti, k))
+                return PERR(e, PRECIS_EXIT_DATA, "%s:%lld: column '%s', which --map %s.%s=%s names, is not in the header",
+                            csv_path(r, fi), hl, want, TD[ti].name, TD[ti].f[k].name, want);
+            for (int q = 0; q < k; q++)
+                if (cm[fi].idx[q] >= 0 && cm[fi].idx[q] == cm[fi].idx[k])
+                    return PERR(e, PRECIS_EXIT_DATA, "%s:%lld: header field %d ('%s') would be read as both %s.%s and %s.%s; "
+                                "--map one of them to another column", csv_path(r, fi), hl, cm[fi].idx[k] + 1, h[cm[fi].idx[k]],
+                                TD[ti].name, TD[ti].f[q].name, TD[ti].name, TD[ti].f[k].name);
             if (cm[fi].idx[k] >= 0) t->have_col[k] = 1;
         }
     }

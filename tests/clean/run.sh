@@ -361,6 +361,22 @@ chmod 644 "$TMP/pii.key"
 expect_exit "0644 key file" 3 "0600" --transactions "$TMP/bad/bom_crlf.csv"
 chmod 600 "$TMP/pii.key"
 expect_exit "bad --map" 2 "--map" --transactions "$TMP/bad/bom_crlf.csv" --map nonsense
+# a --map that names no header field is refused, not read as a missing
+# column (here the file's own quantity would have been imputed away); one
+# column mapped to two sources, and one field read as two columns, too
+expect_exit "--map to a column the file lacks" 3 "column 'Qty', which --map transactions.quantity=Qty names, is not in the header" \
+  --transactions "$TMP/bad/bom_crlf.csv" --map transactions.quantity=Qty
+expect_exit "--map of one column twice" 2 "transactions.amount is mapped twice, to 'quantity' and to 'amt'" \
+  --transactions "$TMP/bad/bom_crlf.csv" --map transactions.amount=quantity --map transactions.amount=amt
+expect_exit "--map reading one field as two columns" 3 "header field 3 ('quantity') would be read as both transactions.quantity and transactions.amount" \
+  --transactions "$TMP/bad/bom_crlf.csv" --map transactions.amount=quantity
+# one file that two matched names reach (x.csv beside the x.csv.gz that
+# gzip -k leaves; a link) stops the job rather than read its rows twice
+mkdir -p "$TMP/bad/twice" && cp "$TMP/bad/bom_crlf.csv" "$TMP/bad/twice/transactions.csv"
+gzip -k "$TMP/bad/twice/transactions.csv"
+expect_exit "x.csv and x.csv.gz" 4 "transactions.csv.gz: the second is the first compressed" --in "$TMP/bad/twice"
+rm "$TMP/bad/twice/transactions.csv.gz" && ln -s transactions.csv "$TMP/bad/twice/transactions-b.csv"
+expect_exit "a link beside its file" 4 "transactions.csv are one file" --in "$TMP/bad/twice"
 expect_exit "bad --refunds" 2 "net|reject" --transactions "$TMP/bad/bom_crlf.csv" --refunds maybe
 
 echo "clean: a stop signal between phases exits 75 and leaves no output"

@@ -1,4 +1,4 @@
-/* test_misc.c - opts, slots and calendar arithmetic (serial; nsize 1). */
+/* test_misc.c - opts, slots, input lists and calendar arithmetic (serial; nsize 1). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,9 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "datefmt.h"
 #include "hugemem.h"
+#include "inputs.h"
 #include "opts.h"
 #include "rsort.h"
 #include "slots.h"
@@ -642,6 +644,42 @@ static void test_hugemem_reuse(void **state)
     assert_int_equal(hugemem_live(), live0);
 }
 
+/* inputs_expand refuses a list that reads one file twice: x.csv beside
+ * x.csv.gz (with a name sorting between them), or two links to one file */
+static void test_inputs_twice(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/precis-inputs-XXXXXX", p[4][96];
+    assert_non_null(mkdtemp(dir));
+    const char *names[4] = {"t.csv", "t.csv-1", "t.csv.gz", "u.csv"};
+    for (int i = 0; i < 4; i++) snprintf(p[i], sizeof p[i], "%s/%s", dir, names[i]);
+    for (int i = 0; i < 3; i++) {
+        FILE *f = fopen(p[i], "w");
+        assert_non_null(f);
+        fprintf(f, "x\n%d\n", i);
+        fclose(f);
+    }
+    inputs_list l;
+    precis_err e = {0};
+    assert_int_equal(inputs_expand(dir, "*.csv|*.csv-1|*.csv.gz", 0, &l, &e), -1);
+    assert_int_equal(e.code, PRECIS_EXIT_IO);
+    assert_non_null(strstr(e.msg, "t.csv.gz: the second is the first compressed"));
+    assert_int_equal(l.n, 0);
+    assert_int_equal(unlink(p[2]), 0);
+    assert_int_equal(inputs_expand(dir, "*.csv|*.csv-1|*.csv.gz", 0, &l, &e), 0);
+    assert_int_equal(l.n, 2);
+    inputs_free(&l);
+    assert_int_equal(link(p[0], p[3]), 0); /* u.csv: t.csv's second name */
+    e = (precis_err){0};
+    assert_int_equal(inputs_expand(dir, "*.csv|*.csv-1", 0, &l, &e), -1);
+    assert_non_null(strstr(e.msg, "are one file"));
+    assert_int_equal(inputs_expand(p[3], NULL, 0, &l, &e), 0); /* each name alone is fine */
+    assert_int_equal(l.n, 1);
+    inputs_free(&l);
+    for (int i = 0; i < 4; i++) (void)unlink(p[i]);
+    assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -654,6 +692,7 @@ int main(void)
         cmocka_unit_test(test_rsort_wide_msd),
         cmocka_unit_test(test_hugemem),
         cmocka_unit_test(test_hugemem_reuse),
+        cmocka_unit_test(test_inputs_twice),
         cmocka_unit_test(test_strdict_truncate),
         cmocka_unit_test(test_datefmt_exclusive),
         cmocka_unit_test(test_datefmt_given),
