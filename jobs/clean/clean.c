@@ -173,7 +173,7 @@ typedef struct table {
     int64_t n, cap;
     crow **bk;            /* before: parsed rows per destination rank */
     int64_t *bn, *bcap;
-    int64_t rows_in, rejected[R_N], dups, repeats, dropped, orphans, refunds;
+    int64_t rows_in, rejected[R_N], dups, dups_differ, repeats, dropped, orphans, refunds;
     int64_t blank;        /* input lines with nothing on them (not rows) */
     colstat col[10];
     double lo_bound[3], hi_bound[3], impute_value[3];
@@ -990,13 +990,18 @@ static int dedup_table(ctx *c, int ti, precis_err *e)
             for (int64_t i = 1; i < m; i++)
                 if (g[i].src < first->src) first = &g[i];
             for (int64_t i = 0; i < m; i++)
-                if (&g[i] != first) g[i].state = ST_DUP;
+                if (&g[i] != first) {
+                    g[i].state = ST_DUP;
+                    t->dups_differ += memcmp(&g[i], first, CANON_BYTES) != 0;
+                }
         } else if (m <= DEDUP_SMALL && TD[ti].keyed) {
             for (int64_t i = 1; i < m; i++)
                 for (int64_t j = 0; j < i; j++)
                     if (by_order ? g[i].order_key && g[i].order_key == g[j].order_key
                                  : !memcmp(&g[i], &g[j], CANON_BYTES)) {
+                        /* g[j], the first of its order, is the one kept */
                         g[i].state = by_order ? ST_DUP : same;
+                        t->dups_differ += by_order && memcmp(&g[i], &g[j], CANON_BYTES) != 0;
                         break;
                     }
         } else {
@@ -1012,8 +1017,13 @@ static int dedup_table(ctx *c, int ti, precis_err *e)
             for (int64_t i = 0; i < m; i++) idx[i] = &g[i];
             if (by_order) {
                 qsort(idx, (size_t)m, sizeof(crow *), cmp_order_ts_src);
-                for (int64_t i = 1; i < m; i++)
-                    if (idx[i]->order_key && idx[i]->order_key == idx[i - 1]->order_key) idx[i]->state = ST_DUP;
+                for (int64_t i = 1, kept = 0; i < m; i++)
+                    if (idx[i]->order_key && idx[i]->order_key == idx[i - 1]->order_key) {
+                        idx[i]->state = ST_DUP;
+                        t->dups_differ += memcmp(idx[i], idx[kept], CANON_BYTES) != 0;
+                    } else {
+                        kept = i;
+                    }
             } else {
                 qsort(idx, (size_t)m, sizeof(crow *), cmp_canon_src);
                 for (int64_t i = 1; i < m; i++)
@@ -1578,6 +1588,7 @@ static int table_stats(ctx *c, int ti, tstats *st, precis_err *e)
     for (int r = 0; r < R_N; r++) l[4 + r] = t->rejected[r];
     int o = 4 + R_N;
     l[o] = t->repeats; l[o + 1] = t->dropped; l[o + 2] = t->orphans; l[o + 3] = t->refunds; l[o + 4] = t->blank;
+    l[o + 5] = t->dups_differ;
     for (int k = 0; k < NC; k++) {
         l[o + 7 + 6 * k] = t->col[k].missing;
         l[o + 8 + 6 * k] = t->col[k].invalid;
@@ -1650,6 +1661,7 @@ static int build_quality(ctx *c, json_t *root, int64_t *tot_in, int64_t *tot_rej
         json_object_set_new(tj, "rows_clean", json_integer(g[1]));
         json_object_set_new(tj, "rows_rejected", json_integer(g[2]));
         json_object_set_new(tj, "rows_duplicate", json_integer(g[3]));
+        json_object_set_new(tj, "rows_duplicate_differing", json_integer(g[o + 5]));
         json_object_set_new(tj, "rows_dropped_outlier", json_integer(g[o + 1]));
         json_object_set_new(tj, "rows_identical_kept", json_integer(g[o]));
         json_object_set_new(tj, "orphans", json_integer(g[o + 2]));
@@ -1733,6 +1745,8 @@ static void print_quality(ctx *c, json_t *q)
         json_t *rv;
         json_object_foreach(json_object_get(tj, "rejected_by_reason"), rn, rv)
             fprintf(stderr, "%13s   rejected %-16s %lld\n", "", rn, (long long)json_integer_value(rv));
+        long long differ = (long long)json_integer_value(json_object_get(tj, "rows_duplicate_differing"));
+        if (differ > 0) fprintf(stderr, "%13s   %-25s %lld (unlike the row kept)\n", "", "differing dupes", differ);
         json_object_foreach(json_object_get(tj, "columns"), rn, rv) {
             long long bad = (long long)json_integer_value(json_object_get(rv, "invalid"));
             if (bad > 0) fprintf(stderr, "%13s   invalid  %-16s %lld (row kept, value as missing)\n", "", rn, bad);

@@ -38,7 +38,7 @@
 const char *const gen_defect_names[GD_NKINDS] = {
     "none", "field_count", "bad_quote", "bad_utf8", "dup_exact", "dup_order", "conflict_order",
     "missing_optional", "missing_required", "outlier", "nan_inf", "negative_quantity",
-    "date_range", "bad_value", "phone_format", "phone_invalid", "email_invalid",
+    "date_range", "bad_value", "phone_format", "phone_invalid", "email_invalid", "dup_changed",
 };
 const char *const gen_table_names[GT_NTABLES] = {"customers", "transactions", "touchpoints", "spend", "experiments"};
 
@@ -51,7 +51,7 @@ const char *const gen_table_names[GT_NTABLES] = {"customers", "transactions", "t
 static const int defect_mix[GT_NTABLES][GD_NKINDS] = {
     [GT_CUSTOMERS] = {[GD_FIELD_COUNT] = 10, [GD_BAD_QUOTE] = 5, [GD_BAD_UTF8] = 10, [GD_DUP_EXACT] = 10,
                       [GD_MISSING_OPT] = 25, [GD_MISSING_REQ] = 10, [GD_PHONE_FORMAT] = 30,
-                      [GD_PHONE_INVALID] = 10, [GD_EMAIL_INVALID] = 10},
+                      [GD_PHONE_INVALID] = 10, [GD_EMAIL_INVALID] = 10, [GD_DUP_CHANGED] = 10},
     [GT_TRANSACTIONS] = {[GD_FIELD_COUNT] = 10, [GD_BAD_QUOTE] = 6, [GD_BAD_UTF8] = 6, [GD_DUP_EXACT] = 12,
                          [GD_DUP_ORDER] = 8, [GD_CONFLICT_ORDER] = 4, [GD_MISSING_OPT] = 14,
                          [GD_MISSING_REQ] = 10, [GD_OUTLIER] = 8, [GD_NAN_INF] = 6, [GD_NEG_QTY] = 8,
@@ -408,6 +408,14 @@ static void emit(gen *g, int table, int64_t i, int64_t seq, row *rw)
     case GD_DUP_EXACT:
         write_row(t, rw);
         break;
+    case GD_DUP_CHANGED: { /* customers: a later export of the customer, moved to the next city */
+        write_row(t, rw);
+        int ci = 0;
+        while (ci < 11 && strcmp(cities[ci], rw->f[6]) != 0) ci++;
+        snprintf(rw->f[6], 160, "%s", cities[(ci + 1) % 12]);
+        fld = 6;
+        break;
+    }
     case GD_MISSING_OPT:
     case GD_MISSING_REQ: { /* empty, or a placeholder exports write for a missing value (--na-values) */
         static const char *const blank[6] = {"", "", "NULL", "\\N", "N/A", "#N/A"};

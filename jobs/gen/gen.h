@@ -26,6 +26,7 @@ enum gen_defect {
     GD_PHONE_FORMAT,   /* the phone in another written format -> same token, kept */
     GD_PHONE_INVALID,  /* a phone that is no possible number -> kept, token 0, counted invalid */
     GD_EMAIL_INVALID,  /* an email that is no address        -> kept, token 0, counted invalid */
+    GD_DUP_CHANGED,    /* the row written again with another city -> one duplicate, differing */
     GD_NKINDS
 };
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """check_truth.py GEN_DIR QUALITY_JSON - precis-clean's counts against the
 defects precis-gen planted (truth.h5 /defects): rejects by reason,
-duplicates, imputed values, missing identifiers, phones and emails that
+duplicates (and those that differ from the row kept), imputed values, missing identifiers, phones and emails that
 are no number or address (kept, counted invalid; 0 in every other
 column), refunds, and row conservation in every table. Exit 0 when every count is exact."""
 import collections, json, sys
@@ -32,7 +32,9 @@ for tab, tq in q["tables"].items():
     for kind, reason in reasons.items():
         check("%s rejected %s" % (tab, reason), rj.get(reason, 0), planted(tab, kind))
     check("%s rejected (total)" % tab, tq["rows_rejected"], sum(planted(tab, k) for k in reasons))
-    check("%s duplicates" % tab, tq["rows_duplicate"], planted(tab, "dup_exact") + planted(tab, "dup_order"))
+    check("%s duplicates" % tab, tq["rows_duplicate"], planted(tab, "dup_exact") + planted(tab, "dup_order") + planted(tab, "dup_changed"))
+    check("%s duplicates differing from the row kept" % tab, tq["rows_duplicate_differing"],
+          planted(tab, "dup_order") + planted(tab, "dup_changed"))
     check("%s refunds" % tab, tq["refunds"], planted(tab, "negative_quantity"))
     for i, c in enumerate(cols[tab]):
         cq = tq["columns"].get(c)
