@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 void perr_clear(precis_err *e)
 {
@@ -91,4 +92,15 @@ void precis_assert_fail(const char *what, const char *file, int line)
     MPI_Finalized(&fin);
     if (init && !fin) MPI_Abort(MPI_COMM_WORLD, PRECIS_EXIT_INTERNAL);
     exit(PRECIS_EXIT_INTERNAL);
+}
+
+const char *precis_space_left(const char *path, char *out, size_t n)
+{
+    struct statvfs v;
+    out[0] = '\0';
+    if (path && statvfs(path, &v) == 0) {
+        double avail = (double)v.f_bavail * (double)v.f_frsize;
+        if (avail < 64.0 * 1024 * 1024) snprintf(out, n, "; its file system has %.0f KiB free", avail / 1024);
+    }
+    return out;
 }

@@ -49,6 +49,12 @@ int precis_world_rank(void);
  * buf. Returns buf. This function can't fail. */
 const char *precis_h5_errmsg(char *buf, size_t len);
 
+/* For the message of a failed write to path: "; its file system has N KiB
+ * free" when that file system has under 64 MiB free to this user (a full
+ * disk is the likely reason), else "". Written into out (n bytes; 96 are
+ * enough). Returns out. This function can't fail. */
+const char *precis_space_left(const char *path, char *out, size_t n);
+
 /* Collective over comm. Every rank passes its own error state. Returns 0 when
  * no rank failed. Otherwise returns -1 on every rank, and on every rank `e`
  * holds the error of the lowest failing rank. Uses MPI_Allreduce(MPI_LOR),

@@ -208,6 +208,50 @@ void h5io_even_block(int64_t n, int rank, int size, int64_t *off, int64_t *count
     *count = (int64_t)((__int128)n * (rank + 1) / size) - *off;
 }
 
+/* How long a rank whose write failed waits for the others to agree. */
+#define AGREE_WAIT_S 10.0
+
+/* The outcome of a collective step on every rank, ok being this rank's.
+ * HDF5's collective I/O writes through aggregator ranks, so a full disk or
+ * an I/O error can fail a call on one rank while it succeeds on the
+ * others, which would go on to the next collective call and wait there
+ * for ever; or, worse, the call returns on the rank that failed while the
+ * others stay inside it waiting for that rank. So a rank that failed
+ * waits AGREE_WAIT_S for the others; when they do not come it prints its
+ * message, removes the file being written and stops the job with
+ * MPI_Abort (exit PRECIS_EXIT_IO): never a hang. Otherwise, after a
+ * failure, every rank holds the message of the lowest rank that failed
+ * (rank 0 prints it) and returns -1. */
+static int agree(h5io_file *f, int ok, precis_err *e)
+{
+    int me = ok ? f->size : f->rank, first = f->size, done = 0;
+    MPI_Request rq;
+    MPI_Iallreduce(&me, &first, 1, MPI_INT, MPI_MIN, f->comm, &rq);
+    if (ok) {
+        MPI_Wait(&rq, MPI_STATUS_IGNORE);
+    } else {
+        double t0 = log_now();
+        for (;;) {
+            MPI_Test(&rq, &done, MPI_STATUS_IGNORE);
+            if (done) break;
+            if (log_now() - t0 > AGREE_WAIT_S) {
+                log_all(LOG_ERROR, "%s", e->msg);
+                log_all(LOG_ERROR, "[rank %d] the other ranks did not return from the HDF5 call that failed here; "
+                        "stopping every rank (exit %d)", f->rank, PRECIS_EXIT_IO);
+                if (f->tmp) unlink(f->tmp);
+                MPI_Abort(MPI_COMM_WORLD, PRECIS_EXIT_IO);
+            }
+            struct timespec ms = {0, 1000000};
+            nanosleep(&ms, NULL);
+        }
+    }
+    if (first == f->size) return 0;
+    MPI_Bcast(e->msg, (int)sizeof e->msg, MPI_CHAR, first, f->comm);
+    e->msg[sizeof e->msg - 1] = '\0';
+    e->code = PRECIS_EXIT_IO;
+    return -1;
+}
+
 /* Collective slab write of nlocal rows (row size = ncols elements). */
 static int write_slab(h5io_file *f, const char *dset, hid_t type, const void *buf,
                       int64_t nlocal, int64_t ncols, int rank2, precis_err *e)
@@ -215,6 +259,7 @@ static int write_slab(h5io_file *f, const char *dset, hid_t type, const void *bu
     hid_t space = H5I_INVALID_HID, dcpl = H5I_INVALID_HID, lcpl = H5I_INVALID_HID;
     hid_t d = H5I_INVALID_HID, mspace = H5I_INVALID_HID, xfer = H5I_INVALID_HID;
     int64_t off = 0, total = 0;
+    int agreed = 0; /* a failure before the first agreement is agreed on in `fail` */
     MPI_CHECK(MPI_Exscan(&nlocal, &off, 1, MPI_INT64_T, MPI_SUM, f->comm), e);
     if (f->rank == 0) off = 0;
     MPI_CHECK(MPI_Allreduce(&nlocal, &total, 1, MPI_INT64_T, MPI_SUM, f->comm), e);
@@ -260,7 +305,17 @@ static int write_slab(h5io_file *f, const char *dset, hid_t type, const void *bu
             H5_CHECK(H5Sselect_none(mspace), e);
         }
         const char *src = n > 0 ? (const char *)buf + (size_t)(a * rowbytes) : (const char *)buf;
-        H5_CHECK(H5Dwrite(d, type, mspace, space, xfer, src), e);
+        herr_t wrc = H5Dwrite(d, type, mspace, space, xfer, src);
+        if (wrc < 0) {
+            char h5[512], room[128];
+            PERR(e, PRECIS_EXIT_IO, "H5Dwrite failed: %s (writing %s to %.200s%s)", precis_h5_errmsg(h5, sizeof h5), dset,
+                 f->tmp ? f->tmp : f->path, precis_space_left(f->tmp, room, sizeof room));
+        }
+        agreed = 1;
+        if (agree(f, wrc >= 0, e)) {
+            dset = NULL; /* the message names it already */
+            goto fail;
+        }
         if (f->wb_fd >= 0) sync_file_range(f->wb_fd, 0, 0, SYNC_FILE_RANGE_WRITE);
         H5Sclose(mspace);
         mspace = H5I_INVALID_HID;
@@ -275,10 +330,12 @@ fail:
     if (lcpl >= 0) H5Pclose(lcpl);
     if (dcpl >= 0) H5Pclose(dcpl);
     if (space >= 0) H5Sclose(space);
-    {
-        char prev[sizeof e->msg];
+    if (!agreed) (void)agree(f, 0, e);
+    if (dset) {
+        char prev[sizeof e->msg], room[128];
         memcpy(prev, e->msg, sizeof prev);
-        snprintf(e->msg, sizeof e->msg, "%.900s (writing %s)", prev, dset);
+        snprintf(e->msg, sizeof e->msg, "%.700s (writing %s to %.200s%s)", prev, dset, f->tmp ? f->tmp : f->path,
+                 precis_space_left(f->tmp, room, sizeof room));
     }
     return -1;
 }
@@ -571,12 +628,18 @@ int h5io_commit(h5io_file *f, precis_err *e)
     strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
     /* every rank must agree on created_utc: take rank 0's */
     MPI_Bcast(ts, (int)sizeof ts, MPI_CHAR, 0, f->comm);
-    if (h5io_attr_set_str(f, "/", "created_utc", ts, e) || h5io_attr_set_i64(f, "/", "complete", 1, e))
+    if (agree(f, !h5io_attr_set_str(f, "/", "created_utc", ts, e) && !h5io_attr_set_i64(f, "/", "complete", 1, e), e))
         goto fail;
-    H5_CHECK(H5Fflush(f->fid, H5F_SCOPE_GLOBAL), e);
-    herr_t rc = H5Fclose(f->fid);
+    char room[128], h5[512];
+    herr_t rc = H5Fflush(f->fid, H5F_SCOPE_GLOBAL);
+    if (rc < 0)
+        PERR(e, PRECIS_EXIT_IO, "flushing %.300s failed: %s%s", f->tmp, precis_h5_errmsg(h5, sizeof h5), precis_space_left(f->tmp, room, sizeof room));
+    if (agree(f, rc >= 0, e)) goto fail;
+    rc = H5Fclose(f->fid);
     f->fid = H5I_INVALID_HID;
-    H5_CHECK(rc, e);
+    if (rc < 0)
+        PERR(e, PRECIS_EXIT_IO, "closing %.300s failed: %s%s", f->tmp, precis_h5_errmsg(h5, sizeof h5), precis_space_left(f->tmp, room, sizeof room));
+    if (agree(f, rc >= 0, e)) goto fail;
     int ok = 1;
     if (f->rank == 0 && rename(f->tmp, f->path) != 0) {
         ok = 0;
@@ -597,6 +660,21 @@ fail:
 void h5io_abort(h5io_file *f)
 {
     if (!f) return;
+    if (f->fid >= 0 && f->tmp) {
+        /* The file is dropped: give its space back first. HDF5's close
+         * flushes metadata collectively, and on a full file system a flush
+         * that fails part way leaves the ranks in different collective
+         * calls (a hang) and HDF5 unable to shut down (a crash in
+         * MPI_Finalize). Truncated, the file takes the flush's few blocks. */
+        if (f->rank == 0) {
+            int fd = open(f->tmp, O_WRONLY);
+            if (fd >= 0) {
+                if (ftruncate(fd, 0) != 0) { /* nothing better to do: the close may fail as it would have */ }
+                close(fd);
+            }
+        }
+        MPI_Barrier(f->comm);
+    }
     if (f->fid >= 0) H5Fclose(f->fid);
     f->fid = H5I_INVALID_HID;
     MPI_Barrier(f->comm);

@@ -78,9 +78,22 @@ int textout_write(MPI_Comm comm, const char *path, const textbuf *b, precis_err 
         fh = MPI_FILE_NULL;
         goto fail;
     }
-    for (int64_t p = 0; p < n; p += (1 << 30)) {
-        int c = (int)(n - p < (1 << 30) ? n - p : (1 << 30));
-        MPI_CHECK(MPI_File_write_at(fh, off + p, b->p + p, c, MPI_CHAR, MPI_STATUS_IGNORE), e);
+    for (int64_t p = 0; p < n;) {
+        /* MPI-IO may report success for a short write (a full file system:
+         * Open MPI prints the errno and returns MPI_SUCCESS), so the count
+         * written is checked; a short one is tried again from where it
+         * stopped, and one that writes nothing is the error */
+        int c = (int)(n - p < (1 << 30) ? n - p : (1 << 30)), got = 0;
+        MPI_Status st;
+        MPI_CHECK(MPI_File_write_at(fh, off + p, b->p + p, c, MPI_CHAR, &st), e);
+        if (MPI_Get_count(&st, MPI_CHAR, &got) != MPI_SUCCESS || got == MPI_UNDEFINED) got = 0;
+        if (got <= 0) {
+            char room[96];
+            PERR(e, PRECIS_EXIT_IO, "writing %s failed after %lld of this rank's %lld bytes%s", tmp, (long long)p, (long long)n,
+                 precis_space_left(tmp, room, sizeof room));
+            goto fail;
+        }
+        p += got;
     }
     MPI_CHECK(MPI_File_close(&fh), e);
     if (rank == 0 && rename(tmp, path) != 0)

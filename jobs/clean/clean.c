@@ -2250,9 +2250,13 @@ int clean_run(int argc, char **argv, MPI_Comm comm)
         job_dir_of(o->out, d, sizeof d);
         snprintf(qpath, sizeof qpath, "%.4000s/quality.json", d);
         if (c->rank == 0) {
-            FILE *fq = fopen(qpath, "w");
-            if (!fq || fputs(report, fq) < 0 || fputc('\n', fq) < 0) PERR(e, PRECIS_EXIT_IO, "cannot write %s", qpath);
-            if (fq) fclose(fq);
+            FILE *fq = fopen(qpath, "w"); /* (a full disk shows at fclose, when the buffer is written) */
+            int bad = !fq || fputs(report, fq) < 0 || fputc('\n', fq) < 0, err = errno;
+            if (fq && fclose(fq) != 0 && !bad) bad = 1, err = errno;
+            if (bad) {
+                PERR(e, PRECIS_EXIT_IO, "cannot write %s: %s", qpath, strerror(err));
+                remove(qpath); /* not half a report */
+            }
         }
     }
     print_quality(c, q);

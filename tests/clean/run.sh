@@ -393,6 +393,35 @@ expect_exit "x.csv and x.csv.gz" 4 "transactions.csv.gz: the second is the first
 rm "$TMP/bad/twice/transactions.csv.gz" && ln -s transactions.csv "$TMP/bad/twice/transactions-b.csv"
 expect_exit "a link beside its file" 4 "transactions.csv are one file" --in "$TMP/bad/twice"
 expect_exit "bad --refunds" 2 "net|reject" --transactions "$TMP/bad/bom_crlf.csv" --refunds maybe
+# a full file system (small tmpfs mounts) at each output: exit 4 naming the
+# file and the reason, nothing half-written left, never a hang (HDF5's
+# collective write can fail on one rank while the others wait inside it)
+mkdir -p "$TMP/full"
+if mount -t tmpfs -o size=64k tmpfs "$TMP/full" 2>/dev/null; then
+  umount "$TMP/full"
+  full_fs() { # SIZE WHAT PATTERN ARGS...: precis-clean at np=3 with a SIZE file system at $TMP/full
+    local size=$1 what=$2 pat=$3; shift 3
+    rm -rf "$TMP/full-q" "$TMP/full-o"; mkdir -p "$TMP/full-o"
+    mount -t tmpfs -o size=$size tmpfs "$TMP/full"
+    set +e; out=$(run 3 $BIN/precis-clean --in "$TMP/g" --pii-key "$TMP/pii.key" --max-reject-rate 0.05 "$@" 2>&1); rc=$?; set -e
+    # complete files written before the failure (quality.json before
+    # clean.h5, one table's quarantine before the next) may stay; no
+    # .tmp, no clean.h5, no half a quality.json
+    local left; left=$(cd "$TMP/full" && find . -name '*.tmp' -o -name clean.h5 | tr '\n' ' ')
+    [ -e "$TMP/full/quality.json" ] && ! $PY -c "import json, sys; json.load(open(sys.argv[1]))" "$TMP/full/quality.json" 2>/dev/null \
+      && left="$left half a quality.json"
+    umount "$TMP/full"
+    [[ $rc = 4 && "$out" == *$pat* && -z "$left" ]] \
+      && pass "a full file system for $what: exit 4, the file and the reason named, nothing half-written left" \
+      || { fail "full file system for $what: exit $rc, left: '$left'"; echo "$out" | grep "error" | head -3; }
+  }
+  full_fs 256k clean.h5 "clean.h5.tmp; its file system has*KiB free" --out "$TMP/full/clean.h5" --quarantine "$TMP/full-q"
+  full_fs 16k "the quarantine" "quarantine/*.csv.tmp failed after*its file system has*KiB free" \
+    --out "$TMP/full-o/clean.h5" --quarantine "$TMP/full/quarantine"
+  full_fs 8k quality.json "quality.json: No space left on device" --out "$TMP/full/clean.h5" --quarantine "$TMP/full-q"
+else
+  echo "  (not run: mounting a small tmpfs for the full-file-system cases is not allowed here)"
+fi
 
 echo "clean: a stop signal between phases exits 75 and leaves no output"
 rm -rf "$TMP/out"/*

@@ -85,6 +85,19 @@ set +e; out=$(run 2 $BIN/precis-tokenize --in "$TMP/g1/customers-part-00000.csv"
 expect_eq "a 0644 key file is refused with exit 3" "$rc" "3"
 [[ "$out" == *"mode 0644"*"0600"* ]] && pass "with a clear message" || fail "message: $out"
 chmod 600 "$TMP/g1/pii.key"
+# a full file system (a 64 KiB tmpfs): MPI-IO reports a short write as a
+# success, so the count is checked: exit 4 naming the file, no output left
+mkdir -p "$TMP/full"
+if mount -t tmpfs -o size=64k tmpfs "$TMP/full" 2>/dev/null; then
+  set +e; out=$(run 3 $BIN/precis-tokenize --in "$TMP/g1/customers-part-00000.csv" --id-column customer_id --phone-column phone \
+    --pii-key "$TMP/g1/pii.key" --out "$TMP/full/tk.csv" 2>&1); rc=$?; set -e
+  left=$(ls -A "$TMP/full" | tr '\n' ' '); umount "$TMP/full"
+  [[ $rc = 4 && "$out" == *"writing $TMP/full/tk.csv.tmp failed after"*"its file system has"* && -z "$left" ]] \
+    && pass "tokenize on a full file system: exit 4, the file and its free space named, nothing left" \
+    || { fail "tokenize on a full file system: exit $rc, left '$left'"; echo "$out" | grep error | head -3; }
+else
+  echo "  (not run: mounting a small tmpfs for the full-file-system case is not allowed here)"
+fi
 set +e; run 2 $BIN/precis-tokenize --in "$TMP/g1/customers-part-00000.csv" --id-column nope --pii-key "$TMP/g1/pii.key" --out "$TMP/x.csv" >/dev/null 2>&1; rc=$?; set -e
 expect_eq "a missing column is exit 3" "$rc" "3"
 # a header naming the id column twice: which one holds the ids is not guessed
