@@ -108,3 +108,16 @@ int job_check_out(MPI_Comm comm, const char *path, precis_err *e)
     check_out(path, e);
     return precis_agree(comm, e);
 }
+
+int job_check_not_input(MPI_Comm comm, const char *what, const char *out, const char *const *paths, int n, precis_err *e)
+{
+    struct stat os, is;
+    if (e->code == 0 && stat(out, &os) == 0)
+        for (int i = 0; i < n; i++)
+            if (stat(paths[i], &is) == 0 && is.st_dev == os.st_dev && is.st_ino == os.st_ino) {
+                PERR(e, PRECIS_EXIT_USAGE, "%s %s is the input %s: writing it would replace the data being read; give another path",
+                     what, out, paths[i]);
+                break;
+            }
+    return precis_agree(comm, e);
+}

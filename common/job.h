@@ -31,6 +31,13 @@ void job_dir_of(const char *path, char *out, size_t cap);
  * in '/'). */
 int job_check_out(MPI_Comm comm, const char *path, precis_err *e);
 
+/* Collective. 0 when the file `out` (which `what` names in the message:
+ * "--out", "quality.json beside --out" ...) is none of the n input paths,
+ * compared by device and inode, so links and other spellings count; else
+ * -1 on every rank with code 2: the job would replace its own input. Paths
+ * that do not exist (yet) are skipped. */
+int job_check_not_input(MPI_Comm comm, const char *what, const char *out, const char *const *paths, int n, precis_err *e);
+
 /* Collective. Log every rank's peak RSS on rank 0, print e (if set) once,
  * on the lowest failing rank's behalf, and return the exit code: 0 when e is
  * clear. Call after precis_agree(). */

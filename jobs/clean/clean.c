@@ -2072,6 +2072,47 @@ static int table_dir_files(int ti, const char *dir, int own, inputs_list *l, pre
     return 0;
 }
 
+/* No output may replace an input, nor be read as one by the next run:
+ * --out, the quality.json beside it and each quarantine file must be no
+ * input file, and the quarantine directory no input's directory (its
+ * <table>.csv would be found by a later --in, or replace an input of that
+ * name). Exit 2 naming both. Collective. */
+static int check_not_inputs(ctx *c, const char *qdir, precis_err *e)
+{
+    int n = 0;
+    for (int ti = 0; ti < T_N; ti++) n += c->t[ti].present ? c->t[ti].files.n : 0;
+    const char **p = malloc(sizeof(char *) * (size_t)(n + 1));
+    if (!p) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+    if (precis_agree(c->comm, e)) return -1;
+    n = 0;
+    for (int ti = 0; ti < T_N; ti++)
+        for (int i = 0; c->t[ti].present && i < c->t[ti].files.n; i++) p[n++] = c->t[ti].files.path[i];
+    char path[4200], d[4096];
+    job_dir_of(c->o.out, d, sizeof d);
+    snprintf(path, sizeof path, "%.4000s/quality.json", d);
+    int rc = job_check_not_input(c->comm, "--out", c->o.out, p, n, e) ||
+             job_check_not_input(c->comm, "quality.json beside --out:", path, p, n, e);
+    for (int ti = 0; ti < T_N && !rc; ti++) {
+        snprintf(path, sizeof path, "%.4000s/%s.csv", qdir, TD[ti].name);
+        rc = job_check_not_input(c->comm, "the quarantine file", path, p, n, e);
+    }
+    struct stat qs, ds;
+    if (!rc && stat(qdir, &qs) == 0) {
+        if (c->o.in && stat(c->o.in, &ds) == 0 && ds.st_dev == qs.st_dev && ds.st_ino == qs.st_ino)
+            PERR(e, PRECIS_EXIT_USAGE, "--quarantine %s is the --in directory: a later run would read its <table>.csv files as "
+                 "inputs; give another directory", qdir);
+        for (int i = 0; i < n && e->code == 0; i++) {
+            job_dir_of(p[i], d, sizeof d);
+            if (stat(d, &ds) == 0 && ds.st_dev == qs.st_dev && ds.st_ino == qs.st_ino)
+                PERR(e, PRECIS_EXIT_USAGE, "--quarantine %s is the directory of the input %s: its <table>.csv files would "
+                     "replace inputs of those names or be read as inputs by a later run; give another directory", qdir, p[i]);
+        }
+        rc = precis_agree(c->comm, e);
+    }
+    free(p);
+    return rc ? -1 : 0;
+}
+
 static int find_inputs(ctx *c, precis_err *e)
 {
     if (c->o.in && !inputs_is_dir(c->o.in))
@@ -2201,7 +2242,7 @@ int clean_run(int argc, char **argv, MPI_Comm comm)
     }
     if (c->rank == 0 && mkdir(qdir, 0755) != 0 && errno != EEXIST)
         PERR(e, PRECIS_EXIT_IO, "cannot create quarantine directory %s: %s", qdir, strerror(errno));
-    if (precis_agree(comm, e)) goto done;
+    if (precis_agree(comm, e) || check_not_inputs(c, qdir, e)) goto done;
 
     /* 1. parse */
     double tph[8];

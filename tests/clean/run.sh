@@ -393,6 +393,20 @@ expect_exit "x.csv and x.csv.gz" 4 "transactions.csv.gz: the second is the first
 rm "$TMP/bad/twice/transactions.csv.gz" && ln -s transactions.csv "$TMP/bad/twice/transactions-b.csv"
 expect_exit "a link beside its file" 4 "transactions.csv are one file" --in "$TMP/bad/twice"
 expect_exit "bad --refunds" 2 "net|reject" --transactions "$TMP/bad/bom_crlf.csv" --refunds maybe
+# outputs that would replace or join the inputs: --out an input, the
+# quarantine in the inputs' directory (its transactions.csv would have
+# replaced the export): exit 2, the inputs untouched
+mkdir -p "$TMP/clob" && cp "$TMP/bad/bom_crlf.csv" "$TMP/clob/transactions.csv"
+sum0=$(md5sum < "$TMP/clob/transactions.csv")
+expect_exit "--out that is the input" 2 "--out $TMP/clob/transactions.csv is the input" --transactions "$TMP/clob/transactions.csv" \
+  --out "$TMP/clob/transactions.csv"
+expect_exit "--quarantine in the --in directory" 2 "the quarantine file $TMP/clob/transactions.csv is the input" --in "$TMP/clob" \
+  --quarantine "$TMP/clob"
+cp "$TMP/clob/transactions.csv" "$TMP/clob/orders.csv"
+expect_exit "--quarantine in an input's directory" 2 "is the directory of the input" --transactions "$TMP/clob/orders.csv" \
+  --quarantine "$TMP/clob"
+[ "$(md5sum < "$TMP/clob/transactions.csv")" = "$sum0" ] && [ ! -e "$TMP/clob/customers.csv" ] \
+  && pass "the inputs untouched, nothing written among them" || fail "an input was changed"
 # a full file system (small tmpfs mounts) at each output: exit 4 naming the
 # file and the reason, nothing half-written left, never a hang (HDF5's
 # collective write can fail on one rank while the others wait inside it)

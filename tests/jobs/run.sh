@@ -85,6 +85,10 @@ set +e; out=$(run 2 $BIN/precis-tokenize --in "$TMP/g1/customers-part-00000.csv"
 expect_eq "a 0644 key file is refused with exit 3" "$rc" "3"
 [[ "$out" == *"mode 0644"*"0600"* ]] && pass "with a clear message" || fail "message: $out"
 chmod 600 "$TMP/g1/pii.key"
+set +e; out=$(run 2 $BIN/precis-tokenize --in "$TMP/g1/customers-part-00000.csv" --id-column customer_id --pii-key "$TMP/g1/pii.key" \
+  --out "$TMP/g1/./customers-part-00000.csv" 2>&1); rc=$?; set -e
+[[ $rc = 2 && "$out" == *"is the input"* ]] && head -1 "$TMP/g1/customers-part-00000.csv" | grep -q "^customer_id,name," \
+  && pass "tokenize: an --out that is the input is refused (exit 2), the input untouched" || fail "tokenize --out = input: exit $rc"
 # a full file system (a 64 KiB tmpfs): MPI-IO reports a short write as a
 # success, so the count is checked: exit 4 naming the file, no output left
 mkdir -p "$TMP/full"

@@ -103,6 +103,19 @@ run 2 $BIN/precis-rfm --in "$TMP/c/clean.h5" --out "$TMP/x.h5" --features 'log1p
 expect_eq "an unknown feature exits 2" "$rc" "2"
 run 2 $BIN/precis-rfm --in "$TMP/c/clean.h5" --out "$TMP/x.h5" --as-of 2025-13-45 >/dev/null 2>&1; rc=$?
 expect_eq "a bad --as-of exits 2" "$rc" "2"
+# an --out that is the input (another spelling of it, or a link) would
+# replace the data being read: refused, the input untouched
+sum0=$(md5sum < "$TMP/c/clean.h5"); ln -sf clean.h5 "$TMP/c/link.h5"
+for o in "$TMP/c/./clean.h5" "$TMP/c/link.h5"; do
+  out=$(run 2 $BIN/precis-rfm --in "$TMP/c/clean.h5" --out "$o" 2>&1); rc=$?
+  [[ $rc = 2 && "$out" == *"is the input"* && "$(md5sum < "$TMP/c/clean.h5")" = "$sum0" ]] \
+    && pass "--out $(basename "$o") that is the input: exit 2, input untouched" || fail "--out that is the input: exit $rc"
+done
+for j in "precis-kmeans --k 3" "precis-als"; do
+  out=$(run 2 $BIN/$j --in "$TMP/c/clean.h5" --out "$TMP/c/link.h5" 2>&1); rc=$?
+  [[ $rc = 2 && "$out" == *"is the input"* && "$(md5sum < "$TMP/c/clean.h5")" = "$sum0" ]] \
+    && pass "${j%% *}: an --out that is the input: exit 2" || fail "${j%% *} --out that is the input: exit $rc"
+done
 set -e
 [ ! -e "$TMP/x.h5" ] && pass "no output after a failure" || fail "output left after failure"
 finish
