@@ -471,7 +471,7 @@ static void emit(gen *g, int table, int64_t i, int64_t seq, row *rw)
         char buf[64];
         switch (d.variant % 4) {
         case 0: snprintf(buf, sizeof buf, "%.5s", p); break;
-        case 1: snprintf(buf, sizeof buf, "+86 %s99", p); break;
+        case 1: snprintf(buf, sizeof buf, "+86 %.11s99", p); break;
         case 2: snprintf(buf, sizeof buf, "ask at desk"); break;
         default: snprintf(buf, sizeof buf, "%.3s", p); break;
         }
