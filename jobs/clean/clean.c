@@ -184,6 +184,7 @@ typedef struct table {
 
 typedef struct clean_opts {
     char *in, *out, *key, *quarantine, *tz, *region, *refunds, *outliers, *impute, *delimiter, *decimal, *thousands, *encoding, *spool, *na;
+    char *customers_keep;
     char *path[T_N];
     char delim, dec, thou;   /* --delimiter, --decimal and --thousands (0: none), read */
     double max_reject;
@@ -977,6 +978,7 @@ static int dedup_table(ctx *c, int ti, precis_err *e)
     int64_t icap = 0, a = 0;
     const int by_order = ti == T_TRANS && t->has_order;
     const uint8_t same = (ti == T_TRANS && !c->o.dedup_exact) ? ST_REPEAT : ST_DUP;
+    const int keep_last = !strcmp(c->o.customers_keep, "last");
     while (a < t->n) {
         int64_t b = a + 1;
         if (TD[ti].keyed)
@@ -985,10 +987,10 @@ static int dedup_table(ctx *c, int ti, precis_err *e)
             b = t->n;
         int64_t m = b - a;
         crow *g = &t->rows[a];
-        if (ti == T_CUST) {
+        if (ti == T_CUST) { /* `first`: the row kept, the first (or with --customers-keep last, the last) in the input */
             crow *first = g;
             for (int64_t i = 1; i < m; i++)
-                if (g[i].src < first->src) first = &g[i];
+                if (keep_last ? g[i].src > first->src : g[i].src < first->src) first = &g[i];
             for (int64_t i = 0; i < m; i++)
                 if (&g[i] != first) {
                     g[i].state = ST_DUP;
@@ -2179,6 +2181,7 @@ int clean_run(int argc, char **argv, MPI_Comm comm)
         {"phone-region", OPT_STR, &o->region, "CN", "country of phone numbers written without a country code (phones are normalised to E.164)", 0, 0, PII_PHONE_REGIONS},
         {"refunds", OPT_STR, &o->refunds, "net", "negative amount or quantity: keep with a refund flag, or reject", 0, 0, "net|reject"},
         {"dedup-exact", OPT_FLAG, &o->dedup_exact, NULL, "drop identical rows of order tables without order ids", 0, 0, NULL},
+        {"customers-keep", OPT_STR, &o->customers_keep, "first", "of a customer's rows, keep the first or the last in the input (files in name order)", 0, 0, "first|last"},
         {"outliers", OPT_STR, &o->outliers, "flag", "amount/quantity outside [Q1-3IQR, Q3+3IQR]", 0, 0, "flag|winsorize|drop"},
         {"impute", OPT_STR, &o->impute, "median", "fill missing optional numbers", 0, 0, "median|mean|none"},
         {"delimiter", OPT_STR, &o->delimiter, ",", "field delimiter of the input files: one character, or tab", 0, 0, NULL},

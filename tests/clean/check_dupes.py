@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""check_dupes.py make DIR | check DIR QUALITY_JSON - duplicates that differ
+"""check_dupes.py make DIR | check DIR QUALITY_JSON [first|last CLEAN_H5 KEY] - duplicates that differ
 from the row kept, against a reference written here in plain Python.
 
 `make` writes transactions.csv (order ids; one customer with 70 orders,
@@ -11,8 +11,11 @@ kept. `check` computes, by the rules of jobs/clean/README.md (transactions:
 per customer and order id the first by (ts, input position) is kept;
 customers: per id the first in the input), how many rows are duplicates
 and how many of those differ from the row kept, and compares them with
-quality.json's rows_duplicate and rows_duplicate_differing."""
-import csv, json, random, sys
+quality.json's rows_duplicate and rows_duplicate_differing. Given first or
+last (--customers-keep), a clean.h5 and the key file, it also checks that
+every customer's city in clean.h5 is the kept row's (keys by Python's
+hmac)."""
+import csv, hashlib, hmac, json, random, sys
 
 def make(d):
     rnd = random.Random(7)
@@ -76,11 +79,30 @@ if sys.argv[1] == "make":
     make(sys.argv[2])
     sys.exit(0)
 d, q = sys.argv[2], json.load(open(sys.argv[3]))["tables"]
+last = len(sys.argv) > 4 and sys.argv[4] == "last"
 want = {"transactions": reference(d + "/transactions.csv", lambda r: (r[1], r[0]), lambda r, pos: (r[5], pos)),
-        "customers": reference(d + "/customers.csv", lambda r: r[0], lambda r, pos: pos)}
+        "customers": reference(d + "/customers.csv", lambda r: r[0], lambda r, pos: -pos if last else pos)}
 ok = True
 for tab, (dup, differ) in want.items():
     got = (q[tab]["rows_duplicate"], q[tab]["rows_duplicate_differing"])
     print("%s %s: duplicates %d, differing %d; reference %d, %d" % ("ok  " if got == (dup, differ) else "FAIL", tab, got[0], got[1], dup, differ))
     ok &= got == (dup, differ) and differ > 0 and dup > differ
+if len(sys.argv) > 6:
+    import h5py
+    key = open(sys.argv[6], "rb").read()
+    with open(d + "/customers.csv", newline="") as f:
+        rows = list(csv.reader(f))[1:]
+    kept = {}
+    for r in (reversed(rows) if not last else rows):   # the kept row is written last into kept
+        kept[r[0]] = r[1]
+    with h5py.File(sys.argv[5], "r") as h:
+        c = h["customers"]
+        names = [x.decode() for x in h["dict/city"][:]]
+        got = {(int(a), int(b)): names[k] for a, b, k in zip(c["customer_key"][:], c["customer_key_lo"][:], c["city"][:])}
+    bad = 0
+    for cid, city in kept.items():
+        hm = hmac.new(key, cid.encode(), hashlib.sha256).digest()
+        bad += got.get((int.from_bytes(hm[:8], "big"), int.from_bytes(hm[8:16], "big"))) != city
+    print("%s customers: %d of %d cities are not the %s row's" % ("ok  " if bad == 0 else "FAIL", bad, len(kept), "last" if last else "first"))
+    ok &= bad == 0
 sys.exit(0 if ok else 1)

@@ -208,16 +208,17 @@ run 2 $BIN/precis-clean --transactions "$TMP/mapped.csv" --map transactions.cust
    --map transactions.quantity=Qty --map transactions.amount=Total --pii-key "$TMP/pii.key" --out "$TMP/cd/clean.h5" > /dev/null 2>&1 \
   && pass "--map" || fail "--map"
 
-echo "clean: duplicates that differ from the row kept (a plain-Python reference)"
+echo "clean: duplicates that differ from the row kept, --customers-keep (a plain-Python reference)"
 mkdir -p "$TMP/dd"
 $PY $H/check_dupes.py make "$TMP/dd"
-for np in 1 3; do
+for npk in "1 first" "3 first" "1 last" "3 last"; do
+  read -r np keep <<< "$npk"
   rm -rf "$TMP/dd/o$np" && mkdir -p "$TMP/dd/o$np"
   run $np $BIN/precis-clean --transactions "$TMP/dd/transactions.csv" --customers "$TMP/dd/customers.csv" --pii-key "$TMP/pii.key" \
-    --out "$TMP/dd/o$np/clean.h5" > "$TMP/dd/log$np" 2>&1 || { fail "duplicates np=$np"; tail -3 "$TMP/dd/log$np"; }
-  if out=$($PY $H/check_dupes.py check "$TMP/dd" "$TMP/dd/o$np/quality.json"); then
-    pass "np=$np: $(echo "$out" | sed 's/^ok  //' | paste -sd ';')"
-  else fail "duplicates np=$np"; echo "$out"; fi
+    --customers-keep $keep --out "$TMP/dd/o$np/clean.h5" > "$TMP/dd/log$np" 2>&1 || { fail "duplicates np=$np"; tail -3 "$TMP/dd/log$np"; }
+  if out=$($PY $H/check_dupes.py check "$TMP/dd" "$TMP/dd/o$np/quality.json" $keep "$TMP/dd/o$np/clean.h5" "$TMP/pii.key"); then
+    pass "np=$np --customers-keep $keep: $(echo "$out" | sed 's/^ok  //' | paste -sd ';')"
+  else fail "duplicates np=$np --customers-keep $keep"; echo "$out"; fi
 done
 want=$(echo "$out" | sed -n -E 's/.*transactions:.*reference [0-9]+, ([0-9]+)$/\1/p')
 [ -n "$want" ] && grep -q -E "differing dupes +$want \(unlike the row kept\)\$" "$TMP/dd/log3" \
