@@ -190,7 +190,7 @@ typedef struct clean_opts {
     double max_reject;
     int64_t slots;
     int dedup_exact;
-    opt_list map, date_format;
+    opt_list map, date_format, na_for;
     opt_common c;
 } clean_opts;
 
@@ -221,6 +221,8 @@ typedef struct ctx {
     int rank, size;
     clean_opts o;
     na_set na;      /* --na-values */
+    na_set na_col[T_N][10];       /* --na-values-for table.column=LIST */
+    const na_set *na_of[T_N][10]; /* the list each column reads: its own, else na */
     pii_key key;
     char fp[17];
     tz_zone tz;
@@ -555,7 +557,7 @@ static void detect_dates(ctx *c, int ti, const int *dk, const int *dix, int nd, 
         const char *v = rec->f[col];
         size_t l = rec->flen[col];
         trim(&v, &l);
-        if (na_is(&c->na, v, l)) l = 0; /* NULL ...: missing, no vote */
+        if (na_is(c->na_of[ti][k], v, l)) l = 0; /* NULL ...: missing, no vote */
         if (c->dfmt[ti][di] >= 0) {
             if (l && (hit[k].kind = parse_date(c, ti, di, c->dfmt[ti][di], v, l, &hit[k].ts)) >= 0) hit[k].fmt = c->dfmt[ti][di];
             continue;
@@ -614,7 +616,7 @@ static int parse_record(ctx *c, int ti, const csv_record *rec, const colmap *cm,
             l = fl[col];
             trim(&v, &l);
         }
-        int empty = l == 0 || na_is(&c->na, v, l); /* "", or NULL, \N ... (--na-values) */
+        int empty = l == 0 || na_is(c->na_of[ti][k], v, l); /* "", or NULL, \N ... (--na-values) */
         if (empty && f->req) { *field = k; return R_MISSING_REQUIRED; }
         if (empty) {
             *parsed |= 1u << k;
@@ -2019,6 +2021,30 @@ static int set_date_format(ctx *c, int ti, int di, const char *v, const char *gi
 
 /* --date-format, repeatable: FORMAT for every date column, and
  * table.column=FORMAT for one (which wins, in whatever order they come) */
+/* --na-values-for table.column=LIST: that column reads LIST (na_parse's
+ * syntax; '' for none) instead of --na-values; one list per column. */
+static int na_for_option(ctx *c, precis_err *e)
+{
+    for (int ti = 0; ti < T_N; ti++)
+        for (int k = 0; k < 10; k++) c->na_of[ti][k] = &c->na;
+    for (int i = 0; i < c->o.na_for.n; i++) {
+        const char *v = c->o.na_for.v[i], *list = NULL;
+        int ti = 0, k = 0;
+        for (ti = 0; ti < T_N && !list; ti++)
+            for (k = 0; k < TD[ti].nf && !list; k++) list = column_value(v, ti, k);
+        if (!list)
+            return PERR(e, PRECIS_EXIT_USAGE, "option --na-values-for: '%s' is not table.column=LIST with a known table and column", v);
+        ti--, k--; /* the loops stepped past the match */
+        if (c->na_of[ti][k] != &c->na)
+            return PERR(e, PRECIS_EXIT_USAGE, "option --na-values-for: %s.%s is given twice", TD[ti].name, TD[ti].f[k].name);
+        char where[160];
+        snprintf(where, sizeof where, "option --na-values-for %s.%s", TD[ti].name, TD[ti].f[k].name);
+        if (na_parse(list, where, &c->na_col[ti][k], e)) return -1;
+        c->na_of[ti][k] = &c->na_col[ti][k];
+    }
+    return 0;
+}
+
 static int date_format_option(ctx *c, precis_err *e)
 {
     const opt_list *l = &c->o.date_format;
@@ -2175,6 +2201,7 @@ int clean_run(int argc, char **argv, MPI_Comm comm)
         {"quarantine", OPT_STR, &o->quarantine, NULL, "directory for rejected rows [default: <out dir>/quarantine]", 0, 0, NULL},
         {"max-reject-rate", OPT_DOUBLE, &o->max_reject, "0.01", "stop with exit 3 above this share of rejected rows", 0, 1, NULL},
         {"map", OPT_LIST, &o->map, NULL, "table.column=SourceColumn: rename an input column", 0, 0, NULL},
+        {"na-values-for", OPT_LIST, &o->na_for, NULL, "table.column=LIST: the values that mean missing in one column, instead of --na-values ('' for none)", 0, 0, NULL},
         {"date-format", OPT_LIST, &o->date_format, NULL, "date format (default auto): auto, iso, yyyymmdd, yyyy/mm/dd, epoch, epoch_ms or a pattern such as '%m/%d/%Y %I:%M %p'; table.column=FORMAT for one column", 0, 0, NULL},
         {"tz", OPT_STR, &o->tz, "UTC", "time zone of dates without an offset: UTC, +HH:MM or a zone name (Europe/Berlin)", 0, 0, NULL},
         {"slots", OPT_INT, &o->slots, "16384", "hash slots S (a power of two, >= 50 x ranks)", 1, 1 << 30, NULL},
@@ -2229,6 +2256,7 @@ int clean_run(int argc, char **argv, MPI_Comm comm)
         PERR(e, PRECIS_EXIT_USAGE, "option --thousands: '%s' is also the decimal mark (give --decimal , for numbers that read 1.234,50)", o->thousands);
     else if (e->code == 0 && date_format_option(c, e)) (void)0;
     else if (e->code == 0 && na_parse(o->na, "option --na-values", &c->na, e)) (void)0;
+    else if (e->code == 0 && na_for_option(c, e)) (void)0;
     else if (e->code == 0 && check_maps(c, e) == 0) {
         if (o->slots < 50 * (int64_t)c->size)
             LOG_WARN("--slots %lld is below 50 x %d ranks: ranks will be unevenly loaded", (long long)o->slots, c->size);
@@ -2350,6 +2378,8 @@ done:
     pii_key_wipe(&c->key);
     tz_close(&c->tz);
     na_free(&c->na);
+    for (int ti = 0; ti < T_N; ti++)
+        for (int k = 0; k < 10; k++) na_free(&c->na_col[ti][k]);
     if (c->idc) explicit_bzero(c->idc, sizeof(idc_entry) << IDC_BITS);   /* raw ids */
     explicit_bzero(&c->idc_one, sizeof c->idc_one);
     hugemem_free(c->idc);

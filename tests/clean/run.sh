@@ -196,6 +196,40 @@ import h5py, sys; f = h5py.File(sys.argv[1], 'r'); v = {x.decode() for x in f['d
   && pass "--na-values '': placeholders are values again (channel NULL, n/a)" || fail "--na-values ''"
 set +e; run 1 $BIN/precis-clean --transactions "$TMP/na/t.csv" --pii-key "$TMP/pii.key" --out "$TMP/na/none/clean.h5" --na-values 'NULL,,x' > "$TMP/na/logbad" 2>&1; rc=$?; set -e
 [ $rc = 2 ] && grep -q "na-values.*empty value" "$TMP/na/logbad" && pass "--na-values with an empty item: exit 2 naming it" || fail "--na-values 'NULL,,x'"
+# one column's own list (--na-values-for): category reads none, so its
+# placeholders are categories; channel reads None and NULL only; every
+# other column the default list. Counts = pandas' per-column na_values, at
+# np=2 and 3 (identical)
+for np in 2 3; do
+  rm -rf "$TMP/na/for$np" && mkdir -p "$TMP/na/for$np"
+  run $np $BIN/precis-clean --transactions "$TMP/na/t.csv" --pii-key "$TMP/pii.key" --out "$TMP/na/for$np/clean.h5" \
+    --na-values-for transactions.category='' --na-values-for 'transactions.channel=None,NULL' --max-reject-rate 0.2 \
+    > "$TMP/na/logfor$np" 2>&1 || { fail "--na-values-for np=$np"; tail -3 "$TMP/na/logfor$np"; }
+done
+out=$($PY "$H/../h5same.py" "$TMP/na/for2/clean.h5" "$TMP/na/for3/clean.h5" --ignore quality/report | tail -1 || true)
+$PY - "$TMP/na" <<'PYEOF' && [[ "$out" == *", 0 differ" ]] && pass "--na-values-for: per-column missing and imputed counts = pandas' per-column na_values; np=3 = np=2 ($out)" || fail "--na-values-for ($out)"
+import json, sys
+import h5py, pandas as pd
+d = sys.argv[1]
+NA = ["NULL", "null", "\\N", "N/A", "n/a", "#N/A", ""]
+cols = ["order_id", "customer_id", "item_id", "category", "quantity", "unit_price", "amount", "ts", "channel", "campaign_id"]
+per = {c: NA for c in cols}
+per["category"], per["channel"] = [""], ["None", "NULL", ""]
+df = pd.read_csv(d + "/t.csv", dtype=str, keep_default_na=False, na_values=per)
+req = df[["customer_id", "amount", "ts"]].isna().any(axis=1)
+q = json.load(open(d + "/for2/quality.json"))["tables"]["transactions"]
+assert q["rejected_by_reason"] == {"missing_required": int(req.sum())}, q["rejected_by_reason"]
+ok = df[~req]
+for c in ["item_id", "category", "quantity", "unit_price", "channel", "campaign_id"]:
+    col = q["columns"][c]
+    assert col["missing"] == int(ok[c].isna().sum()) and col["imputed"] == col["missing"], (c, col, int(ok[c].isna().sum()))
+f = h5py.File(d + "/for2/clean.h5", "r")
+cat, ch = ({x.decode() for x in f["dict/" + n][:]} for n in ("category", "channel"))
+assert {"NULL", "N/A"} <= cat and "None" not in ch and "NULL" not in ch and "n/a" in ch, (cat, ch)
+PYEOF
+set +e; run 1 $BIN/precis-clean --transactions "$TMP/na/t.csv" --pii-key "$TMP/pii.key" --out "$TMP/na/none/clean.h5" \
+  --na-values-for transactions.category=a --na-values-for transactions.category=b > "$TMP/na/logbad" 2>&1; rc=$?; set -e
+[ $rc = 2 ] && grep -q "transactions.category is given twice" "$TMP/na/logbad" && pass "--na-values-for one column twice: exit 2" || fail "--na-values-for twice"
 printf 'customer_id,phone\nC1,13800138000\nNULL,13800138001\n  \\N ,\n' > "$TMP/na/crm.csv"
 run 1 $BIN/precis-tokenize --in "$TMP/na/crm.csv" --out "$TMP/na/crm.out" --pii-key "$TMP/pii.key" --id-column customer_id --phone-column phone > /dev/null 2>&1 || fail "tokenize run"
 [ "$(cut -d, -f6 "$TMP/na/crm.out" | tr '\n' ' ')" = "status ok missing_id missing_id " ] \
