@@ -109,15 +109,20 @@ int job_check_out(MPI_Comm comm, const char *path, precis_err *e)
     return precis_agree(comm, e);
 }
 
-int job_check_not_input(MPI_Comm comm, const char *what, const char *out, const char *const *paths, int n, precis_err *e)
+int job_check_not_input(MPI_Comm comm, int nout, const char *const *what, const char *const *out, const char *const *paths, int n,
+                        precis_err *e)
 {
-    struct stat os, is;
-    if (e->code == 0 && stat(out, &os) == 0)
-        for (int i = 0; i < n; i++)
-            if (stat(paths[i], &is) == 0 && is.st_dev == os.st_dev && is.st_ino == os.st_ino) {
-                PERR(e, PRECIS_EXIT_USAGE, "%s %s is the input %s: writing it would replace the data being read; give another path",
-                     what, out, paths[i]);
-                break;
-            }
+    struct stat os[JOB_OUTS_MAX], is;
+    int have[JOB_OUTS_MAX], any = 0;
+    ASSERT(nout <= JOB_OUTS_MAX);
+    for (int o = 0; o < nout; o++) any |= have[o] = stat(out[o], &os[o]) == 0;
+    for (int i = 0; any && e->code == 0 && i < n; i++)
+        if (stat(paths[i], &is) == 0)
+            for (int o = 0; o < nout; o++)
+                if (have[o] && is.st_dev == os[o].st_dev && is.st_ino == os[o].st_ino) {
+                    PERR(e, PRECIS_EXIT_USAGE, "%s %s is the input %s: writing it would replace the data being read; give another path",
+                         what[o], out[o], paths[i]);
+                    break;
+                }
     return precis_agree(comm, e);
 }

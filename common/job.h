@@ -31,12 +31,15 @@ void job_dir_of(const char *path, char *out, size_t cap);
  * in '/'). */
 int job_check_out(MPI_Comm comm, const char *path, precis_err *e);
 
-/* Collective. 0 when the file `out` (which `what` names in the message:
- * "--out", "quality.json beside --out" ...) is none of the n input paths,
- * compared by device and inode, so links and other spellings count; else
- * -1 on every rank with code 2: the job would replace its own input. Paths
- * that do not exist (yet) are skipped. */
-int job_check_not_input(MPI_Comm comm, const char *what, const char *out, const char *const *paths, int n, precis_err *e);
+/* Collective. 0 when none of the nout (<= JOB_OUTS_MAX) files out[] (which
+ * what[] names in the message: "--out", "the quarantine file" ...) is one
+ * of the n input paths, compared by device and inode, so links and other
+ * spellings count; else -1 on every rank with code 2: the job would
+ * replace its own input. Outputs that do not exist yet are skipped, and
+ * when none exists no input is stat'ed; otherwise each input once. */
+#define JOB_OUTS_MAX 8
+int job_check_not_input(MPI_Comm comm, int nout, const char *const *what, const char *const *out, const char *const *paths, int n,
+                        precis_err *e);
 
 /* Collective. Log every rank's peak RSS on rank 0, print e (if set) once,
  * on the lowest failing rank's behalf, and return the exit code: 0 when e is

@@ -268,7 +268,7 @@ int als_run(int argc, char **argv, MPI_Comm comm)
     if (rc < 0) goto done;
     if (!o.in || !o.out) { PERR(e, PRECIS_EXIT_USAGE, "options --in and --out are required"); goto done; }
     if (job_check_out(comm, o.out, e)) goto done;
-    if (job_check_not_input(comm, "--out", o.out, (const char *const[]){o.in}, 1, e)) goto done;
+    if (job_check_not_input(comm, 1, (const char *const[]){"--out"}, (const char *const[]){o.out}, (const char *const[]){o.in}, 1, e)) goto done;
     if (parse_holdout(o.holdout, e)) goto done;
     if (na_parse(o.na, "option --na-values", &a.na, e)) goto done;
     if (!slots_valid(o.item_slots)) { PERR(e, PRECIS_EXIT_USAGE, "option --item-slots: %lld is not a power of two", (long long)o.item_slots); goto done; }

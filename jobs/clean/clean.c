@@ -430,6 +430,19 @@ static const char *column_value(const char *s, int ti, int k)
     return NULL;
 }
 
+/* The one table.column s begins with ("<table>.<column>=...", as --map,
+ * --date-format and --na-values-for give them): its value, with *ti and
+ * *k set, or NULL when s names no known column. */
+static const char *column_spec(const char *s, int *ti, int *k)
+{
+    for (*ti = 0; *ti < T_N; ++*ti)
+        for (*k = 0; *k < TD[*ti].nf; ++*k) {
+            const char *v = column_value(s, *ti, *k);
+            if (v) return v;
+        }
+    return NULL;
+}
+
 /* The source column --map gives for table ti's column k, or NULL */
 static const char *mapped_name(ctx *c, int ti, int k)
 {
@@ -451,19 +464,14 @@ static const char *source_name(ctx *c, int ti, int k)
 static int check_maps(ctx *c, precis_err *e)
 {
     for (int i = 0; i < c->o.map.n; i++) {
-        const char *m = c->o.map.v[i], *v;
-        int ok = 0;
-        for (int ti = 0; ti < T_N; ti++)
-            for (int k = 0; k < TD[ti].nf; k++)
-                if ((v = column_value(m, ti, k))) {
-                    ok = *v != '\0';
-                    const char *first = mapped_name(c, ti, k);
-                    if (ok && strcmp(first, v) != 0)
-                        return PERR(e, PRECIS_EXIT_USAGE, "option --map: %s.%s is mapped twice, to '%s' and to '%s'; give one",
-                                    TD[ti].name, TD[ti].f[k].name, first, v);
-                }
-        if (!ok)
+        const char *m = c->o.map.v[i], *first;
+        int ti, k;
+        const char *v = column_spec(m, &ti, &k);
+        if (!v || !*v)
             return PERR(e, PRECIS_EXIT_USAGE, "option --map: '%s' is not table.column=SourceColumn with a known table and column", m);
+        if (strcmp(first = mapped_name(c, ti, k), v) != 0)
+            return PERR(e, PRECIS_EXIT_USAGE, "option --map: %s.%s is mapped twice, to '%s' and to '%s'; give one",
+                        TD[ti].name, TD[ti].f[k].name, first, v);
     }
     return 0;
 }
@@ -2028,13 +2036,10 @@ static int na_for_option(ctx *c, precis_err *e)
     for (int ti = 0; ti < T_N; ti++)
         for (int k = 0; k < 10; k++) c->na_of[ti][k] = &c->na;
     for (int i = 0; i < c->o.na_for.n; i++) {
-        const char *v = c->o.na_for.v[i], *list = NULL;
-        int ti = 0, k = 0;
-        for (ti = 0; ti < T_N && !list; ti++)
-            for (k = 0; k < TD[ti].nf && !list; k++) list = column_value(v, ti, k);
-        if (!list)
+        const char *v = c->o.na_for.v[i], *list;
+        int ti, k;
+        if (!(list = column_spec(v, &ti, &k)))
             return PERR(e, PRECIS_EXIT_USAGE, "option --na-values-for: '%s' is not table.column=LIST with a known table and column", v);
-        ti--, k--; /* the loops stepped past the match */
         if (c->na_of[ti][k] != &c->na)
             return PERR(e, PRECIS_EXIT_USAGE, "option --na-values-for: %s.%s is given twice", TD[ti].name, TD[ti].f[k].name);
         char where[160];
@@ -2064,14 +2069,10 @@ static int date_format_option(ctx *c, precis_err *e)
                     for (int di = 0; di < 2; di++) TRY(set_date_format(c, ti, di, v, v, e));
                 continue;
             }
-            int found = 0;
-            for (int ti = 0; ti < T_N && !found; ti++)
-                for (int k = 0; k < TD[ti].nf && !found; k++)
-                    if (date_index(&TD[ti].f[k]) >= 0 && column_value(v, ti, k)) {
-                        found = 1;
-                        TRY(set_date_format(c, ti, date_index(&TD[ti].f[k]), eq + 1, v, e));
-                    }
-            if (!found)
+            int ti, k;
+            if (column_spec(v, &ti, &k) && date_index(&TD[ti].f[k]) >= 0)
+                TRY(set_date_format(c, ti, date_index(&TD[ti].f[k]), eq + 1, v, e));
+            else
                 return PERR(e, PRECIS_EXIT_USAGE, "option --date-format: '%.*s' is not a date column (transactions.ts, customers.birth_date, "
                                                   "customers.signup_ts, touchpoints.ts, spend.week_start)", (int)(eq - v), v);
         }
@@ -2115,15 +2116,18 @@ static int check_not_inputs(ctx *c, const char *qdir, precis_err *e)
     n = 0;
     for (int ti = 0; ti < T_N; ti++)
         for (int i = 0; c->t[ti].present && i < c->t[ti].files.n; i++) p[n++] = c->t[ti].files.path[i];
-    char path[4200], d[4096];
+    /* --out, quality.json beside it, and quarantine/<table>.csv per table */
+    char path[2 + T_N][4200], d[4096], prev[4096] = "";
+    const char *outs[2 + T_N], *what[2 + T_N];
     job_dir_of(c->o.out, d, sizeof d);
-    snprintf(path, sizeof path, "%.4000s/quality.json", d);
-    int rc = job_check_not_input(c->comm, "--out", c->o.out, p, n, e) ||
-             job_check_not_input(c->comm, "quality.json beside --out:", path, p, n, e);
-    for (int ti = 0; ti < T_N && !rc; ti++) {
-        snprintf(path, sizeof path, "%.4000s/%s.csv", qdir, TD[ti].name);
-        rc = job_check_not_input(c->comm, "the quarantine file", path, p, n, e);
+    snprintf(path[1], sizeof path[1], "%.4000s/quality.json", d);
+    outs[0] = c->o.out, what[0] = "--out";
+    outs[1] = path[1], what[1] = "quality.json beside --out:";
+    for (int ti = 0; ti < T_N; ti++) {
+        snprintf(path[2 + ti], sizeof path[2 + ti], "%.4000s/%s.csv", qdir, TD[ti].name);
+        outs[2 + ti] = path[2 + ti], what[2 + ti] = "the quarantine file";
     }
+    int rc = job_check_not_input(c->comm, 2 + T_N, what, outs, p, n, e);
     struct stat qs, ds;
     if (!rc && stat(qdir, &qs) == 0) {
         if (c->o.in && stat(c->o.in, &ds) == 0 && ds.st_dev == qs.st_dev && ds.st_ino == qs.st_ino)
@@ -2131,6 +2135,8 @@ static int check_not_inputs(ctx *c, const char *qdir, precis_err *e)
                  "inputs; give another directory", qdir);
         for (int i = 0; i < n && e->code == 0; i++) {
             job_dir_of(p[i], d, sizeof d);
+            if (!strcmp(d, prev)) continue; /* part files share their directory: one stat for it */
+            snprintf(prev, sizeof prev, "%s", d);
             if (stat(d, &ds) == 0 && ds.st_dev == qs.st_dev && ds.st_ino == qs.st_ino)
                 PERR(e, PRECIS_EXIT_USAGE, "--quarantine %s is the directory of the input %s: its <table>.csv files would "
                      "replace inputs of those names or be read as inputs by a later run; give another directory", qdir, p[i]);

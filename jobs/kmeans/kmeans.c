@@ -833,7 +833,7 @@ int kmeans_run(int argc, char **argv, MPI_Comm comm)
     char *colon = strchr(path, ':');
     dset = strdup(colon ? colon + 1 : "/features/X");
     if (colon) *colon = '\0';
-    if (job_check_not_input(comm, "--out", o.out, (const char *const[]){path}, 1, e)) goto done;
+    if (job_check_not_input(comm, 1, (const char *const[]){"--out"}, (const char *const[]){o.out}, (const char *const[]){path}, 1, e)) goto done;
     m.seed = (uint64_t)o.c.seed;
     m.K = o.k;
     if (o.predict) {

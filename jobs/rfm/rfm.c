@@ -174,7 +174,7 @@ int rfm_run(int argc, char **argv, MPI_Comm comm)
     if (rc < 0) goto done;
     if (!o.in || !o.out) { PERR(e, PRECIS_EXIT_USAGE, "options --in and --out are required"); goto done; }
     if (job_check_out(comm, o.out, e)) goto done;
-    if (job_check_not_input(comm, "--out", o.out, (const char *const[]){o.in}, 1, e)) goto done;
+    if (job_check_not_input(comm, 1, (const char *const[]){"--out"}, (const char *const[]){o.out}, (const char *const[]){o.in}, 1, e)) goto done;
     if (parse_features(o.features, fs, &nfeat, e)) goto done;
     if (h5io_open(comm, o.in, 0, &in, e)) goto done;
     int64_t S = 0, lo, hi, off, cnt;

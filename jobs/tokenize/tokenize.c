@@ -102,7 +102,7 @@ int tokenize_run(int argc, char **argv, MPI_Comm comm)
         pii_key_load(o.key, &key, e) == 0)
         inputs_expand(o.in, "*.csv|*.csv.gz", 0, &in, e);
     if (precis_agree(comm, e)) goto done;
-    if (job_check_not_input(comm, "--out", o.out, (const char *const *)in.path, in.n, e)) goto done;
+    if (job_check_not_input(comm, 1, (const char *const[]){"--out"}, (const char *const[]){o.out}, (const char *const *)in.path, in.n, e)) goto done;
     if (spool_inputs(comm, in.path, in.n, o.spool, o.out, &sp, e)) goto done;
     co.fds = sp.fd;
     co.names = in.path;
