@@ -5,7 +5,7 @@
 
 SHELL := /bin/bash
 CC := mpicc
-PKGS := hdf5-openmpi gsl cmocka openblas libcrypto jansson libdeflate zlib
+PKGS := hdf5-openmpi gsl cmocka openblas libcrypto jansson libdeflate zlib libzstd liblzma
 BUILD ?= build
 BIN ?= bin
 OPT ?= -O2 -g
@@ -18,11 +18,11 @@ DEPS_STAMP := $(BUILD)/.deps-ok
 PAR = $(if $(findstring -j,$(MAKEFLAGS)),,-j$(shell nproc 2>/dev/null || echo 2))
 
 # Dependencies are checked (and installed) before anything that needs them.
-HAVE_DEPS := $(shell command -v mpicc >/dev/null 2>&1 && pkg-config --exists $(PKGS) 2>/dev/null && test -e /usr/include/Random123/philox.h && echo yes)
+HAVE_DEPS := $(shell command -v mpicc >/dev/null 2>&1 && pkg-config --exists $(PKGS) 2>/dev/null && test -e /usr/include/Random123/philox.h && test -e /usr/include/bzlib.h && echo yes)
 
 ifeq ($(HAVE_DEPS),yes)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS := $(shell pkg-config --libs openblas hdf5-openmpi gsl libcrypto jansson libdeflate zlib) -llapacke -lm
+PKG_LIBS := $(shell pkg-config --libs openblas hdf5-openmpi gsl libcrypto jansson libdeflate zlib libzstd liblzma) -lbz2 -llapacke -lm
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka)
 endif
 

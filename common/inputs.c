@@ -65,12 +65,12 @@ static int not_a_file(const char *path, mode_t mode, precis_err *e)
     const char *kind = S_ISFIFO(mode) ? "a named pipe (FIFO)" : S_ISCHR(mode) ? "a character device"
                      : S_ISBLK(mode) ? "a block device" : S_ISSOCK(mode) ? "a socket" : "not a regular file";
     return PERR(e, PRECIS_EXIT_IO, "input %s is %s: the ranks read each input by byte ranges, so it must be a regular file "
-                "(write the data to one first; gzip-compressed files are read as they are)", path, kind);
+                "(write the data to one first; compressed files are read as they are)", path, kind);
 }
 
 /* A matched path: a regular file is an input; a directory named *.csv
  * (Spark writes a table as such a directory of part files) gives its *.csv
- * and *.csv.gz, one level down; another directory is not an input; a pipe,
+ * and compressed *.csv.gz, .zst, .xz and .bz2, one level down; another directory is not an input; a pipe,
  * device or socket is an error (not_a_file). A path that cannot be stat'ed
  * (a broken link, a name too long) is an error, never skipped. */
 static int add_path(const char *path, int depth, inputs_list *out, precis_err *e)
@@ -81,7 +81,11 @@ static int add_path(const char *path, int depth, inputs_list *out, precis_err *e
         return PERR(e, PRECIS_EXIT_IO, "input %s%s: %s", l > 300 ? "..." : "", path + (l > 300 ? l - 300 : 0), strerror(errno));
     }
     if (S_ISREG(st.st_mode)) return push(out, path) ? PERR(e, PRECIS_EXIT_INTERNAL, "out of memory") : 0;
-    if (S_ISDIR(st.st_mode) && depth == 0 && ends_with(path, ".csv")) return expand_dir(path, "*.csv|*.csv.gz", depth + 1, out, e);
+    if (S_ISDIR(st.st_mode) && depth == 0 && ends_with(path, ".csv")) {
+        char pat[128];
+        inputs_csv_pattern(pat, sizeof pat, "");
+        return expand_dir(path, pat, depth + 1, out, e);
+    }
     if (S_ISDIR(st.st_mode)) return 0;
     return not_a_file(path, st.st_mode, e);
 }
@@ -132,20 +136,62 @@ static int cmp_fid(const void *a, const void *b)
     return x->i - y->i;
 }
 
+/* The compressed forms of a CSV file's name that a directory is read for. */
+static const char *const zsuffix[] = {".gz", ".zst", ".xz", ".bz2"};
+#define NZSUFFIX (int)(sizeof zsuffix / sizeof zsuffix[0])
+
+void inputs_csv_pattern(char *buf, size_t cap, const char *prefix)
+{
+    int at = snprintf(buf, cap, "%s*.csv", prefix);
+    for (int k = 0; k < NZSUFFIX && at >= 0 && (size_t)at < cap; k++)
+        at += snprintf(buf + at, cap - (size_t)at, "|%s*.csv%s", prefix, zsuffix[k]);
+}
+
+/* A path's name without a compression suffix: its length. */
+typedef struct stem {
+    const char *p;
+    size_t len;
+    int i;
+} stem;
+
+static int cmp_stem(const void *a, const void *b)
+{
+    const stem *x = a, *y = b;
+    int c = memcmp(x->p, y->p, x->len < y->len ? x->len : y->len);
+    if (c) return c;
+    if (x->len != y->len) return x->len < y->len ? -1 : 1;
+    return x->i - y->i;
+}
+
 /* A file the list holds twice (two names linked to one file), or a file
- * and its gzip copy under the same name plus ".gz" (what `gzip -k` leaves),
+ * and its compressed copy under the same name plus ".gz", ".zst", ".xz" or
+ * ".bz2" (what `gzip -k`, zstd and `xz -k` leave), or two such copies,
  * would have its rows read twice: an error naming both. l is sorted. */
 static int check_twice(const inputs_list *l, precis_err *e)
 {
-    for (int i = 0; i + 1 < l->n; i++) { /* "x.csv" sorts just before "x.csv.gz" and names between them */
-        size_t a = strlen(l->path[i]);
-        for (int j = i + 1; j < l->n && strncmp(l->path[j], l->path[i], a) == 0; j++)
-            if (strcmp(l->path[j] + a, ".gz") == 0)
-                return PERR(e, PRECIS_EXIT_IO, "inputs %s and %s: the second is the first compressed (as gzip -k leaves "
-                            "them), so its rows would be read twice; remove one, or give the one to read by name",
-                            l->path[i], l->path[j]);
-    }
     if (l->n < 2) return 0;
+    stem *sm = malloc(sizeof(stem) * (size_t)l->n);
+    if (!sm) return PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+    int nz = 0;
+    for (int i = 0; i < l->n; i++) {
+        size_t n = strlen(l->path[i]);
+        sm[i] = (stem){l->path[i], n, i};
+        for (int k = 0; k < NZSUFFIX; k++) {
+            size_t sl = strlen(zsuffix[k]);
+            if (n > sl && !strcmp(l->path[i] + n - sl, zsuffix[k])) sm[i].len = n - sl, nz++;
+        }
+    }
+    if (nz) qsort(sm, (size_t)l->n, sizeof(stem), cmp_stem);
+    for (int i = 0; nz && i + 1 < l->n; i++)
+        if (sm[i].len == sm[i + 1].len && !memcmp(sm[i].p, sm[i + 1].p, sm[i].len)) {
+            const char *a = sm[i].p, *b = sm[i + 1].p;
+            int plain = strlen(a) == sm[i].len;
+            free(sm);
+            return PERR(e, PRECIS_EXIT_IO, "inputs %s and %s: %s (as gzip -k, zstd and xz -k leave them), so its rows would be "
+                        "read twice; remove one, or give the one to read by name", a, b,
+                        plain ? "the second is the first compressed" : "they are one file compressed twice");
+        }
+    free(sm);
     fid *f = malloc(sizeof(fid) * (size_t)l->n);
     if (!f) return PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
     for (int i = 0; i < l->n; i++) {

@@ -1,4 +1,5 @@
-/* spool.c - gzip inputs decompressed by zlib into unlinked spool files. */
+/* spool.c - gzip, zstd, xz and bzip2 inputs decompressed (zlib, libzstd, liblzma,
+ * libbz2) into unlinked spool files. */
 #include "spool.h"
 
 #include "ckpt.h"
@@ -14,11 +15,13 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <bzlib.h>
+#include <lzma.h>
 #include <zlib.h>
+#include <zstd.h>
 
 enum { K_PLAIN, K_GZIP, K_ZSTD, K_XZ, K_BZIP2, K_ZIP };
 static const char *const kind_name[] = {"", "gzip", "zstd", "xz", "bzip2", "zip"};
-static const char *const kind_tool[] = {"", "", "zstd -d", "xz -d", "bunzip2", "unzip"};
 
 #define CHUNK ((size_t)1 << 20)
 
@@ -27,9 +30,12 @@ static int kind_of(const unsigned char *b, size_t n)
 {
     if (n >= 2 && b[0] == 0x1f && b[1] == 0x8b) return K_GZIP;
     if (n >= 4 && !memcmp(b, "\x28\xb5\x2f\xfd", 4)) return K_ZSTD;
+    if (n >= 4 && (b[0] & 0xf0) == 0x50 && !memcmp(b + 1, "\x2a\x4d\x18", 3)) return K_ZSTD; /* (a skippable frame first) */
     if (n >= 6 && !memcmp(b, "\xfd" "7zXZ\0", 6)) return K_XZ;
     /* "BZh", the block size digit, then the first block's magic (pi's digits) */
     if (n >= 10 && !memcmp(b, "BZh", 3) && b[3] >= '1' && b[3] <= '9' && !memcmp(b + 4, "1AY&SY", 6)) return K_BZIP2;
+    /* (or, for an empty file compressed, the end-of-stream magic: sqrt(pi)'s) */
+    if (n >= 10 && !memcmp(b, "BZh", 3) && b[3] >= '1' && b[3] <= '9' && !memcmp(b + 4, "\x17\x72\x45\x38\x50\x90", 6)) return K_BZIP2;
     if (n >= 4 && !memcmp(b, "PK\3\4", 4)) return K_ZIP;
     return K_PLAIN;
 }
@@ -62,64 +68,215 @@ static int write_all(int fd, const unsigned char *p, size_t n)
     return 0;
 }
 
-/* Decompress the gzip file src into the open file out (named dst). */
-static int gunzip(const char *src, int out, const char *dst, precis_err *e)
-{
+/* A decoder of one of the kinds the spool reads, the library's state for
+ * each kind. */
+typedef struct dec {
+    int kind;
     z_stream z;
-    memset(&z, 0, sizeof z);
+    ZSTD_DStream *zs;
+    lzma_stream lz;
+    bz_stream bz;
+    int live; /* the library's state is made: its end is due */
+} dec;
+
+static const char *const dec_lib[] = {"", "zlib", "zstd", "liblzma", "libbz2", ""};
+
+static const char *lzma_why(lzma_ret r)
+{
+    switch (r) {
+    case LZMA_FORMAT_ERROR: return "not xz data";
+    case LZMA_OPTIONS_ERROR: return "options this liblzma cannot read";
+    case LZMA_DATA_ERROR: return "damaged data";
+    case LZMA_BUF_ERROR: return "the data ends early";
+    case LZMA_MEMLIMIT_ERROR: case LZMA_MEM_ERROR: return "out of memory";
+    default: return "error";
+    }
+}
+
+static const char *bz_why(int r)
+{
+    switch (r) {
+    case BZ_DATA_ERROR: return "damaged data (a block's CRC does not match)";
+    case BZ_DATA_ERROR_MAGIC: return "not bzip2 data";
+    case BZ_MEM_ERROR: return "out of memory";
+    default: return "error";
+    }
+}
+
+/* (Re)start d's state for the next member (a gzip member, zstd frame, xz
+ * stream or bzip2 stream). 0, or -1 when the library cannot start. */
+static int dec_start(dec *d)
+{
+    switch (d->kind) {
+    case K_GZIP:
+        if (d->live) return inflateReset(&d->z) == Z_OK ? 0 : -1;
+        if (inflateInit2(&d->z, 16 + MAX_WBITS) != Z_OK) return -1;
+        break;
+    case K_ZSTD:
+        if (d->live) return ZSTD_isError(ZSTD_DCtx_reset(d->zs, ZSTD_reset_session_only)) ? -1 : 0;
+        if (!(d->zs = ZSTD_createDStream())) return -1;
+        /* the largest window a frame may ask for, as `zstd -d --long=31`
+         * reads what `zstd --long=31` wrote (a window over 128 MiB is
+         * otherwise refused); the memory is the decompressing rank's, for
+         * the file's length at most, and freed before any row is read */
+        if (ZSTD_isError(ZSTD_DCtx_setParameter(d->zs, ZSTD_d_windowLogMax, ZSTD_dParam_getBounds(ZSTD_d_windowLogMax).upperBound))) {
+            ZSTD_freeDStream(d->zs);
+            return -1;
+        }
+        break;
+    case K_XZ: /* (a stream decoder is made again in place; concatenation is ours, as for the others) */
+        if (lzma_stream_decoder(&d->lz, UINT64_MAX, 0) != LZMA_OK) return -1;
+        break;
+    case K_BZIP2:
+        if (d->live) BZ2_bzDecompressEnd(&d->bz);
+        d->live = 0;
+        memset(&d->bz, 0, sizeof d->bz);
+        if (BZ2_bzDecompressInit(&d->bz, 0, 0) != BZ_OK) return -1;
+        break;
+    default: return -1;
+    }
+    d->live = 1;
+    return 0;
+}
+
+static void dec_end(dec *d)
+{
+    if (!d->live) return;
+    if (d->kind == K_GZIP) inflateEnd(&d->z);
+    if (d->kind == K_ZSTD) ZSTD_freeDStream(d->zs);
+    if (d->kind == K_XZ) lzma_end(&d->lz);
+    if (d->kind == K_BZIP2) BZ2_bzDecompressEnd(&d->bz);
+    d->live = 0;
+}
+
+/* Decode from *in (*avail bytes, both advanced past what was taken) into
+ * out (cap bytes), *made bytes made. 1 at the end of a member, 0 to go on,
+ * -1 for damaged data with *why set. */
+static int dec_step(dec *d, const unsigned char **in, size_t *avail, unsigned char *out, size_t cap, size_t *made,
+                    const char **why)
+{
+    int end = 0;
+    size_t left = *avail, room = cap;
+    switch (d->kind) {
+    case K_GZIP: {
+        d->z.next_in = (Bytef *)(uintptr_t)*in, d->z.avail_in = (uInt)left;
+        d->z.next_out = out, d->z.avail_out = (uInt)cap;
+        int r = inflate(&d->z, Z_NO_FLUSH);
+        if (r != Z_OK && r != Z_STREAM_END && r != Z_BUF_ERROR) {
+            *why = d->z.msg ? d->z.msg : zError(r);
+            return -1;
+        }
+        end = r == Z_STREAM_END, left = d->z.avail_in, room = d->z.avail_out;
+        break;
+    }
+    case K_ZSTD: {
+        ZSTD_inBuffer ib = {*in, left, 0};
+        ZSTD_outBuffer ob = {out, cap, 0};
+        size_t r = ZSTD_decompressStream(d->zs, &ob, &ib);
+        if (ZSTD_isError(r)) {
+            *why = ZSTD_getErrorName(r);
+            return -1;
+        }
+        end = r == 0, left -= ib.pos, room -= ob.pos; /* (0: the frame is decoded and flushed) */
+        break;
+    }
+    case K_XZ: {
+        d->lz.next_in = *in, d->lz.avail_in = left;
+        d->lz.next_out = out, d->lz.avail_out = cap;
+        lzma_ret r = lzma_code(&d->lz, LZMA_RUN);
+        if (r != LZMA_OK && r != LZMA_STREAM_END && r != LZMA_BUF_ERROR) {
+            *why = lzma_why(r);
+            return -1;
+        }
+        end = r == LZMA_STREAM_END, left = d->lz.avail_in, room = d->lz.avail_out;
+        break;
+    }
+    case K_BZIP2: {
+        d->bz.next_in = (char *)(uintptr_t)*in, d->bz.avail_in = (unsigned)left;
+        d->bz.next_out = (char *)out, d->bz.avail_out = (unsigned)cap;
+        int r = BZ2_bzDecompress(&d->bz);
+        if (r != BZ_OK && r != BZ_STREAM_END) {
+            *why = bz_why(r);
+            return -1;
+        }
+        end = r == BZ_STREAM_END, left = d->bz.avail_in, room = d->bz.avail_out;
+        break;
+    }
+    default: *why = "unknown kind"; return -1;
+    }
+    *in += *avail - left;
+    *avail = left;
+    *made = cap - room;
+    return end;
+}
+
+/* Whether byte b can start a member of the kind: gzip's and xz's magic,
+ * a zstd frame's (or a skippable frame's, 0x184D2A5?), bzip2's "B". */
+static int member_start(int kind, unsigned char b)
+{
+    return kind == K_GZIP ? b == 0x1f : kind == K_ZSTD ? b == 0x28 || (b & 0xf0) == 0x50 : kind == K_XZ ? b == 0xfd : b == 'B';
+}
+
+/* Decompress src, of the given kind, into the open file out (named dst). */
+static int decompress(int kind, const char *src, int out, const char *dst, precis_err *e)
+{
+    dec d;
+    memset(&d, 0, sizeof d);
+    d.kind = kind;
     unsigned char *ib = malloc(CHUNK), *ob = malloc(CHUNK);
-    int in = -1, zok = 0, rc = -1;
+    const unsigned char *next = ib;
+    size_t avail = 0;
+    int in = -1, rc = -1;
     int64_t read_total = 0, chunks = 0;
-    int member = 0; /* inside a gzip member */
+    int member = 0; /* inside a member */
+    int full = 0;   /* the last step filled ob: the decoder may hold more without input */
     if (!ib || !ob) { PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); goto done; }
-    if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) { PERR(e, PRECIS_EXIT_INTERNAL, "zlib: cannot start inflating"); goto done; }
-    zok = 1;
     if ((in = open(src, O_RDONLY)) < 0) { PERR(e, PRECIS_EXIT_IO, "cannot open %s: %s", src, strerror(errno)); goto done; }
     for (;;) {
-        if (z.avail_in == 0) {
+        if (avail == 0 && !full) {
             ssize_t got = read(in, ib, CHUNK);
             if (got < 0 && errno == EINTR) continue;
             if (got < 0) { PERR(e, PRECIS_EXIT_IO, "cannot read %s: %s", src, strerror(errno)); goto done; }
             if (got == 0) break;
-            z.next_in = ib;
-            z.avail_in = (uInt)got;
+            next = ib;
+            avail = (size_t)got;
             read_total += got;
         }
         if (ckpt_stop_here("spool", chunks++)) { /* (test hook: PRECIS_STOP_AT=spool:<chunk>) */
             PERR(e, PRECIS_EXIT_STOPPED, "stopped by a signal while decompressing %s; rerun to start afresh", src);
             goto done;
         }
-        if (!member) { /* between members: zero padding, or the next member's magic */
-            while (z.avail_in && *z.next_in == 0) z.next_in++, z.avail_in--;
-            if (z.avail_in == 0) continue;
-            if (*z.next_in != 0x1f) {
-                PERR(e, PRECIS_EXIT_DATA, "%s: data that is not gzip follows the compressed stream, at compressed byte %lld; "
-                     "no rows of the file were read", src, (long long)(read_total - z.avail_in));
+        if (!member) { /* between members: zero padding (gzip, xz), or the next member's magic */
+            if (kind == K_GZIP || kind == K_XZ)
+                while (avail && *next == 0) next++, avail--;
+            if (avail == 0) continue;
+            if (!member_start(kind, *next)) {
+                PERR(e, PRECIS_EXIT_DATA, "%s: data that is not %s follows the compressed stream, at compressed byte %lld; "
+                     "no rows of the file were read", src, kind_name[kind], (long long)(read_total - (int64_t)avail));
                 goto done;
             }
+            if (dec_start(&d)) { PERR(e, PRECIS_EXIT_INTERNAL, "%s: cannot start decompressing", dec_lib[kind]); goto done; }
             member = 1;
         }
-        z.next_out = ob;
-        z.avail_out = (uInt)CHUNK;
-        int zr = inflate(&z, Z_NO_FLUSH);
-        if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR) {
-            PERR(e, PRECIS_EXIT_DATA, "%s: the gzip data is damaged at compressed byte %lld (zlib: %s); no rows of the file were read",
-                 src, (long long)(read_total - z.avail_in), z.msg ? z.msg : zError(zr));
+        size_t made = 0;
+        const char *why = NULL;
+        int r = dec_step(&d, &next, &avail, ob, CHUNK, &made, &why);
+        if (r < 0) {
+            PERR(e, PRECIS_EXIT_DATA, "%s: the %s data is damaged (found by compressed byte %lld; %s: %s); no rows of the file were read",
+                 src, kind_name[kind], (long long)(read_total - (int64_t)avail), dec_lib[kind], why);
             goto done;
         }
-        if (write_all(out, ob, CHUNK - z.avail_out)) {
+        if (write_all(out, ob, made)) {
             PERR(e, PRECIS_EXIT_IO, "cannot write %s, the decompressed copy of %s: %s (give --spool DIR on a file system with room)",
                  dst, src, strerror(errno ? errno : ENOSPC));
             goto done;
         }
-        if (zr == Z_STREAM_END) {
-            member = 0;
-            if (inflateReset(&z) != Z_OK) { PERR(e, PRECIS_EXIT_INTERNAL, "zlib: cannot reset"); goto done; }
-        }
+        full = made == CHUNK;
+        if (r == 1) member = full = 0;
     }
     if (member) {
-        PERR(e, PRECIS_EXIT_DATA, "%s: the gzip data ends early, after %lld compressed bytes (a copy cut short?); no rows of the file were read",
-             src, (long long)read_total);
+        PERR(e, PRECIS_EXIT_DATA, "%s: the %s data ends early, after %lld compressed bytes (a copy cut short?); no rows of the file were read",
+             src, kind_name[kind], (long long)read_total);
         goto done;
     }
     if (close(out) != 0) { /* (close reports a delayed write error on some file systems) */
@@ -132,7 +289,7 @@ static int gunzip(const char *src, int out, const char *dst, precis_err *e)
 done:
     if (out >= 0) close(out);
     if (in >= 0) close(in);
-    if (zok) inflateEnd(&z);
+    dec_end(&d);
     free(ib);
     free(ob);
     return rc;
@@ -224,14 +381,14 @@ int spool_inputs(MPI_Comm comm, char *const *paths, int n, const char *dir, cons
     for (int i = rank; info && i < n; i += size) probe(paths[i], &info[i], &info[n + i]);
     if (precis_agree(comm, e)) goto fail;
     MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, info, 2 * n, MPI_INT64_T, MPI_MAX, comm), e);
-    int ngz = 0;
+    int ngz = 0, nkind[K_ZIP] = {0};
     for (int i = 0; i < n; i++) {
-        if (info[i] > K_GZIP) {
-            PERR(e, PRECIS_EXIT_DATA, "%s holds %s-compressed data; Precis reads plain or gzip-compressed CSV, so decompress it first (%s)",
-                 paths[i], kind_name[info[i]], kind_tool[info[i]]);
+        if (info[i] == K_ZIP) {
+            PERR(e, PRECIS_EXIT_DATA, "%s is a zip archive; Precis reads plain CSV, or CSV compressed with gzip, zstd, xz or bzip2, "
+                 "so extract it first (unzip)", paths[i]);
             goto fail; /* every rank sees the same kinds: no agreement needed */
         }
-        if (info[i] == K_GZIP) gz[ngz++] = i;
+        if (info[i] != K_PLAIN) gz[ngz++] = i, nkind[info[i]]++;
     }
     /* a killed run's copies go whether or not this run decompresses: they
      * hold raw inputs, and the next run into that directory may be plain */
@@ -269,7 +426,7 @@ int spool_inputs(MPI_Comm comm, char *const *paths, int n, const char *dir, cons
             break;
         }
         made[i] = 1;
-        gunzip(paths[i], out, path, e); /* closes out */
+        decompress((int)info[i], paths[i], out, path, e); /* closes out */
     }
     if (precis_agree(comm, e)) goto fail;
     for (int a = 0; a < ngz && !e->code; a++) {
@@ -290,7 +447,10 @@ int spool_inputs(MPI_Comm comm, char *const *paths, int n, const char *dir, cons
             if (unlink(path) != 0) log_all(LOG_WARN, "cannot remove %s (a decompressed input: delete it): %s", path, strerror(errno));
             made[i] = 0;
         }
-    LOG_INFO("decompressed %d gzip input%s (%.1f MB to %.1f MB) in %.2f s", ngz, ngz == 1 ? "" : "s", (double)zbytes / 1e6,
+    char kinds[128] = "";
+    for (int k = K_GZIP, at = 0; k < K_ZIP; k++)
+        if (nkind[k]) at += snprintf(kinds + at, sizeof kinds - (size_t)at, "%s%d %s", at ? ", " : "", nkind[k], kind_name[k]);
+    LOG_INFO("decompressed %d input%s (%s; %.1f MB to %.1f MB) in %.2f s", ngz, ngz == 1 ? "" : "s", kinds, (double)zbytes / 1e6,
              (double)bytes / 1e6, MPI_Wtime() - t0);
     rc = 0;
 fail:

@@ -1,18 +1,22 @@
-/* spool.h - gzip-compressed CSV inputs, decompressed once to unlinked files.
+/* spool.h - compressed CSV inputs (gzip, zstd, xz, bzip2), decompressed once
+ * to unlinked files.
  *
  * DESIGN
  * The CSV reader maps its files and splits them into byte ranges, which a
- * gzip stream cannot offer: its bytes can only be read from the start. So
- * an input that starts with gzip's magic bytes (1f 8b), whatever its name,
- * is decompressed by one rank into a spool file, and read from there.
+ * compressed stream cannot offer: its bytes can only be read from the
+ * start. So an input that starts with the magic bytes of gzip (1f 8b), zstd
+ * (28 b5 2f fd, or a skippable frame's 5? 2a 4d 18), xz (fd 37 7a 58 5a 00)
+ * or bzip2 ("BZh" and a block's or the end's magic), whatever its name, is
+ * decompressed by one rank into a spool file (zlib, libzstd, liblzma,
+ * libbz2), and read from there.
  *   - Detection: rank i % P reads the first bytes of input i; an allreduce
- *     gives every rank every file's kind and size. zstd, xz, bzip2 and zip
- *     data are named and refused (exit 3): they would otherwise be read as
- *     text full of NUL bytes.
- *   - Work: the gzip inputs go to ranks largest first, each to the rank with
- *     the fewest compressed bytes so far (ties to the lower rank), the same
- *     on every rank. One large .gz is decompressed by one rank while the
- *     others wait: give part files to spread the work.
+ *     gives every rank every file's kind and size. A zip archive is named
+ *     and refused (exit 3): it may hold several files, and would otherwise
+ *     be read as text full of NUL bytes.
+ *   - Work: the compressed inputs go to ranks largest first, each to the
+ *     rank with the fewest compressed bytes so far (ties to the lower rank),
+ *     the same on every rank. One large file is decompressed by one rank
+ *     while the others wait: give part files to spread the work.
  *   - A spool file is created exclusively, mode 0600, in the spool directory
  *     (which every rank must see: by default the output's directory), and
  *     named .precis-spool.<host>.<pid>.<call>.<n> after the process that
@@ -25,16 +29,21 @@
  *     spool_inputs call: each rank removes the spool files of
  *     its host whose process is gone (kill(pid, 0) gives ESRCH), with a
  *     warning naming them; other hosts' files and live processes' are kept.
- *   - Concatenated members (pigz, bgzip) are read one after another, and zero
- *     bytes between or after them are skipped (padding). Damaged data, a
- *     stream that ends early or anything else after a member stops the run
- *     (exit 3, naming the file and the compressed byte): no rows of it would
- *     be lost silently.
+ *   - Concatenated members are read one after another: gzip members (pigz,
+ *     bgzip), zstd frames (pzstd) and skippable frames, xz streams, bzip2
+ *     streams (pbzip2). Zero bytes between or after gzip members and xz
+ *     streams are skipped (padding). zstd frames may ask for the largest
+ *     window libzstd reads (`zstd --long=31`). Damaged data, a stream that
+ *     ends early or anything else after a member stops the run (exit 3,
+ *     naming the file, the kind and the compressed byte where it was
+ *     found): no rows of it would be lost silently. A decoder that has
+ *     filled its output is called again before more input is read, so
+ *     output it holds at the input's end is not taken for a cut stream.
  *   - A stop signal ends the decompression at the next 1 MiB chunk with
  *     exit 75 (ckpt_stop_here; the test hook PRECIS_STOP_AT=spool:<chunk>).
  * The decompressed bytes are read with line numbers and byte offsets of
- * their own: quarantine rows name the .gz file, and the line and offset in
- * its decompressed text.
+ * their own: quarantine rows name the compressed file, and the line and
+ * offset in its decompressed text.
  */
 #ifndef PRECIS_SPOOL_H
 #define PRECIS_SPOOL_H
@@ -48,7 +57,7 @@ typedef struct spool {
     int64_t *size;  /* per input: decompressed bytes, or -1 */
 } spool;
 
-/* Collective over comm. Decompress the gzip inputs among paths[0..n) into
+/* Collective over comm. Decompress the compressed inputs among paths[0..n) into
  * spool files in dir (a job's --spool), or when dir is NULL in the directory
  * of out (the job's --out); see DESIGN. Returns 0 with *s filled (every fd
  * -1 when no input is compressed), or -1 on every rank with nothing left

@@ -166,7 +166,7 @@ typedef struct colstat {
 typedef struct table {
     int present, has_order;
     inputs_list files;
-    spool sp;             /* decompressed copies of its gzip inputs */
+    spool sp;             /* decompressed copies of its compressed inputs */
     int fmt[2];           /* chosen date format per date index */
     int have_col[10];     /* column present in the input */
     crow *rows;           /* after the shuffle: this rank's rows */
@@ -2083,16 +2083,18 @@ fail:
 
 /* ------------------------------------------------------------ driver */
 
-/* The files of table ti in directory dir: its <table>*.csv and
- * <table>*.csv.gz, or else, when the directory is the table's own (given for
- * the table, or dir/<table> of --in, as Spark writes one directory of
- * part-*.csv per table), its *.csv and *.csv.gz. */
+/* The files of table ti in directory dir: its <table>*.csv, plain or
+ * compressed (<table>*.csv.gz, .zst, .xz, .bz2), or else, when the directory
+ * is the table's own (given for the table, or dir/<table> of --in, as Spark
+ * writes one directory of part-*.csv per table), its *.csv, plain or
+ * compressed. */
 static int table_dir_files(int ti, const char *dir, int own, inputs_list *l, precis_err *e)
 {
-    char pat[64];
-    snprintf(pat, sizeof pat, "%s*.csv|%s*.csv.gz", TD[ti].name, TD[ti].name);
+    char pat[128], any[128];
+    inputs_csv_pattern(pat, sizeof pat, TD[ti].name);
+    inputs_csv_pattern(any, sizeof any, "");
     if (inputs_expand(dir, pat, 1, l, e)) return -1;
-    if (l->n == 0 && own && inputs_expand(dir, "*.csv|*.csv.gz", 1, l, e)) return -1;
+    if (l->n == 0 && own && inputs_expand(dir, any, 1, l, e)) return -1;
     if (l->n == 0 && !own) {
         char sub[4200];
         snprintf(sub, sizeof sub, "%.4000s/%s", dir, TD[ti].name);
@@ -2162,8 +2164,9 @@ static int find_inputs(ctx *c, precis_err *e)
                 char first[300];
                 snprintf(first, sizeof first, "%s", nz ? strrchr(z.path[0], '/') + 1 : "");
                 inputs_free(&z);
-                return PERR(e, PRECIS_EXIT_IO, "input %s holds no %s*.csv[.gz] and no *.csv[.gz]%s%s%s", spec, TD[ti].name,
-                            nz ? " (it holds " : "", first, nz ? ": precis-clean reads plain or gzip-compressed CSV, so decompress it first)" : "");
+                return PERR(e, PRECIS_EXIT_IO, "input %s holds no %s*.csv and no *.csv (plain or .gz, .zst, .xz, .bz2)%s%s%s", spec,
+                            TD[ti].name, nz ? " (it holds " : "", first,
+                            nz ? ": precis-clean reads plain CSV, or CSV compressed with gzip, zstd, xz or bzip2, so decompress it first)" : "");
             }
         } else if (spec) {
             if (inputs_expand(spec, NULL, 0, &t->files, e)) return -1; /* a file or a glob */
@@ -2221,7 +2224,7 @@ int clean_run(int argc, char **argv, MPI_Comm comm)
         {"encoding", OPT_STR, &o->encoding, "UTF-8", "character encoding of the input files (CP1252, LATIN1, GB18030 ...); values are stored in UTF-8", 0, 0, NULL},
         {"decimal", OPT_STR, &o->decimal, ".", "decimal mark of the input's numbers (',' as in 12,50)", 0, 0, ".|,"},
         {"thousands", OPT_STR, &o->thousands, "none", "thousands mark of the input's numbers (',' as in 1,234.50; 'space' for 1 234,50, no-break spaces too)", 0, 0, "none|,|.|'|space"},
-        {"spool", OPT_STR, &o->spool, NULL, "directory for decompressed copies of .gz inputs, seen by every rank [default: <out dir>]", 0, 0, NULL},
+        {"spool", OPT_STR, &o->spool, NULL, "directory for decompressed copies of compressed inputs, seen by every rank [default: <out dir>]", 0, 0, NULL},
         {"na-values", OPT_STR, &o->na, NA_DEFAULT, "values that mean missing, as an empty field does: comma-separated, exact ('' for none)", 0, 0, NULL},
         OPTS_COMMON_SPECS(&o->c),
     };

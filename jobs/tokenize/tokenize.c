@@ -55,7 +55,7 @@ int tokenize_run(int argc, char **argv, MPI_Comm comm)
     tk_opts o;
     memset(&o, 0, sizeof o);
     const opt_spec specs[] = {
-        {"in", OPT_STR, &o.in, NULL, "input CSV, plain or gzip-compressed: a file, a directory of *.csv and *.csv.gz, or a glob", 0, 0, NULL},
+        {"in", OPT_STR, &o.in, NULL, "input CSV, plain or compressed (gzip, zstd, xz, bzip2): a file, a directory of *.csv and *.csv.gz, .zst, .xz, .bz2, or a glob", 0, 0, NULL},
         {"out", OPT_STR, &o.out, NULL, "output CSV", 0, 0, NULL},
         {"pii-key", OPT_STR, &o.key, NULL, "PII key file (mode 0600, >= 32 bytes); the one precis-clean used", 0, 0, NULL},
         {"id-column", OPT_STR, &o.id_col, NULL, "column holding raw customer ids", 0, 0, NULL},
@@ -65,7 +65,7 @@ int tokenize_run(int argc, char **argv, MPI_Comm comm)
         {"phone-region", OPT_STR, &o.region, "CN", "country of phone numbers written without a country code (phones are normalised to E.164)", 0, 0, PII_PHONE_REGIONS},
         {"delimiter", OPT_STR, &o.delimiter, ",", "field delimiter of the input: one character, or tab (the output is comma-separated)", 0, 0, NULL},
         {"encoding", OPT_STR, &o.encoding, "UTF-8", "character encoding of the input (CP1252, LATIN1, GB18030 ...); the output is UTF-8", 0, 0, NULL},
-        {"spool", OPT_STR, &o.spool, NULL, "directory for decompressed copies of .gz inputs, seen by every rank [default: <out dir>]", 0, 0, NULL},
+        {"spool", OPT_STR, &o.spool, NULL, "directory for decompressed copies of compressed inputs, seen by every rank [default: <out dir>]", 0, 0, NULL},
         {"na-values", OPT_STR, &o.na, NA_DEFAULT, "ids that mean missing, as an empty field does: comma-separated, exact ('' for none)", 0, 0, NULL},
         OPTS_COMMON_SPECS(&o.c),
     };
@@ -99,8 +99,11 @@ int tokenize_run(int argc, char **argv, MPI_Comm comm)
     csv_opts_default(&co);
     co.encoding = o.encoding;
     if (csv_delim_option(o.delimiter, &co.delim, e) == 0 && na_parse(o.na, "option --na-values", &na, e) == 0 &&
-        pii_key_load(o.key, &key, e) == 0)
-        inputs_expand(o.in, "*.csv|*.csv.gz", 0, &in, e);
+        pii_key_load(o.key, &key, e) == 0) {
+        char pat[128];
+        inputs_csv_pattern(pat, sizeof pat, "");
+        inputs_expand(o.in, pat, 0, &in, e);
+    }
     if (precis_agree(comm, e)) goto done;
     if (job_check_not_input(comm, 1, (const char *const[]){"--out"}, (const char *const[]){o.out}, (const char *const *)in.path, in.n, e)) goto done;
     if (spool_inputs(comm, in.path, in.n, o.spool, o.out, &sp, e)) goto done;

@@ -556,8 +556,30 @@ layout "--transactions DIR of Spark part files: every part-*.csv read" "t=60" --
 layout "--in DIR with DIR/transactions/ and DIR/customers/" "c=60 t=60" --in "$TMP/spark"
 gzip -c "$TMP/spark/transactions/part-00000-4f1c-c000.csv" > "$TMP/gz/part-00000.csv.gz"
 layout "--transactions DIR of part-*.csv.gz: read" "t=20" --transactions "$TMP/gz"
-mkdir -p "$TMP/zst" && printf '\x28\xb5\x2f\xfd\0\0\0\0' > "$TMP/zst/part-00000.csv.zst"
-expect_exit "a directory of .csv.zst only" 4 "holds part-00000.csv.zst: precis-clean reads plain or gzip-compressed CSV" --transactions "$TMP/zst"
+mkdir -p "$TMP/zst" && zstd -q -c "$TMP/spark/transactions/part-00000-4f1c-c000.csv" > "$TMP/zst/part-00000.csv.zst"
+layout "--transactions DIR of part-*.csv.zst: read" "t=20" --transactions "$TMP/zst"
+mkdir -p "$TMP/zst2" "$TMP/zst3"
+{ printf '\x50\x2a\x4d\x18\x05\x00\x00\x00hello'; cat "$TMP/zst/part-00000.csv.zst"; printf '\x5f\x2a\x4d\x18\x02\x00\x00\x00hi'; } > "$TMP/zst2/part-00000.csv.zst"
+zstd -dc "$TMP/zst2/part-00000.csv.zst" | cmp -s - "$TMP/spark/transactions/part-00000-4f1c-c000.csv" || fail "zstd -d of skippable frames"
+layout "a .csv.zst with skippable frames before and after its frame (as zstd -d reads it)" "t=20" --transactions "$TMP/zst2"
+zstd -q --long=31 -c < "$TMP/spark/transactions/part-00000-4f1c-c000.csv" > "$TMP/zst3/part-00000.csv.zst"
+layout "a .csv.zst of zstd --long=31 (a 2 GiB window, which zstd -d refuses without --long=31)" "t=20" --transactions "$TMP/zst3"
+# a file of a few hundred bytes that decompresses to 3 MB, three times the
+# spool's output buffer, in each kind: every row read (the decoder is
+# called again while it fills the buffer)
+mkdir -p "$TMP/rep"
+{ echo "customer_id,ts,quantity,amount"; yes "C1,19970101,1,10.50" | head -n 150000; } > "$TMP/rep/r.csv"
+for k in gzip:gz zstd:zst xz:xz bzip2:bz2; do
+  rm -f "$TMP"/rep/r.csv.*
+  ${k%:*} -9 -c "$TMP/rep/r.csv" > "$TMP/rep/r.csv.${k#*:}"
+  layout "a ${k#*:} file of $(stat -c %s "$TMP/rep/r.csv.${k#*:}") bytes that decompresses to 3 MB: every row read" "t=150000" --transactions "$TMP/rep/r.csv.${k#*:}"
+done
+rm -rf "$TMP/rep"
+mkdir -p "$TMP/zip" && $PY -c "import sys, zipfile; zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED).write(sys.argv[2], 'part.csv')" \
+  "$TMP/zip/part-00000.csv.zip" "$TMP/spark/transactions/part-00000-4f1c-c000.csv"
+expect_exit "a directory of .csv.zip only" 4 "holds part-00000.csv.zip: precis-clean reads plain CSV, or CSV compressed with gzip, zstd, xz or bzip2" --transactions "$TMP/zip"
+cp "$TMP/zip/part-00000.csv.zip" "$TMP/zip/z.csv"
+expect_exit "a zip archive named .csv" 3 "z.csv is a zip archive; Precis reads plain CSV, or CSV compressed with gzip, zstd, xz or bzip2, so extract it first (unzip)" --transactions "$TMP/zip/z.csv"
 expect_exit "--in a file" 4 "not a directory" --in "$TMP/spark/customers/part-00000-9e2a-c000.csv"
 # Spark's df.write.csv("transactions.csv") makes a directory of that name:
 # found by --in and by a glob, its part files read
@@ -579,42 +601,60 @@ expect_exit "a character device as the input" 4 "/dev/null is a character device
 mkdir -p "$TMP/fifodir"; cp "$TMP/bad/bom_crlf.csv" "$TMP/fifodir/transactions-part-00000.csv"; mkfifo "$TMP/fifodir/transactions-part-00001.csv"
 expect_exit "a named pipe among the part files" 4 "transactions-part-00001.csv is a named pipe (FIFO)" --in "$TMP/fifodir"
 
-echo "clean: gzip-compressed inputs (np=1, 3)"
-# the dirty data of the first test, compressed in the ways exports are:
-# gzip -1 and -9, one part as two members with zero padding after them (as
-# pigz and bgzip write), gzip data under a .csv name, the rest plain. Every
+echo "clean: compressed inputs, gzip, zstd, xz and bzip2 (np=1, 3)"
+# the dirty data of the first test, compressed in the ways exports are, by
+# the command-line tools: gzip -1, and two members with zero padding after
+# them (as pigz and bgzip write); zstd as two frames (as pzstd writes), xz
+# as two streams with stream padding; bzip2 as two streams (as pbzip2
+# writes) and bzip2 -1; zstd data under a .csv name; the rest plain. Every
 # dataset, quarantine row (the file's name aside), planted-defect count and
 # report entry equals np=1's plain run, and no decompressed copy is left
 mkdir -p "$TMP/gzin"
+two() { # FILE A B EXT: FILE's first 3000 lines through A, the rest through B
+  { head -n 3000 "$1" | $2; tail -n +3001 "$1" | $3; } > "$TMP/gzin/$(basename "$1")$4"; }
 for f in "$TMP"/g/*.csv; do b=$(basename "$f"); case "$b" in
   transactions-part-00000.csv) gzip -1 -c "$f" > "$TMP/gzin/$b.gz" ;;
   transactions-part-00001.csv) { head -n 3000 "$f" | gzip -c; tail -n +3001 "$f" | gzip -9 -c; head -c 700 /dev/zero; } > "$TMP/gzin/$b.gz" ;;
-  touchpoints-*) gzip -c "$f" > "$TMP/gzin/$b.gz" ;;
-  spend-part-00000.csv) gzip -c "$f" > "$TMP/gzin/$b" ;;
+  touchpoints-part-00000.csv) two "$f" "zstd -q -c" "zstd -q -19 -c" .zst ;;
+  touchpoints-part-00001.csv) two "$f" "xz -c" "xz -1 -c" .xz && head -c 8 /dev/zero >> "$TMP/gzin/$b.xz" ;;
+  customers-part-00000.csv) two "$f" "bzip2 -c" "bzip2 -9 -c" .bz2 ;;
+  customers-part-00001.csv) bzip2 -1 -c "$f" > "$TMP/gzin/$b.bz2" ;;
+  spend-part-00000.csv) zstd -q -c "$f" > "$TMP/gzin/$b" ;;
   *) cp "$f" "$TMP/gzin/" ;;
 esac; done
 cp "$TMP/g/truth.h5" "$TMP/gzin/" 2>/dev/null || true
 for np in 1 3; do
   rm -rf "$TMP/gzo$np" && mkdir -p "$TMP/gzo$np"
   if run $np $BIN/precis-clean --in "$TMP/gzin" --pii-key "$TMP/pii.key" --out "$TMP/gzo$np/clean.h5" --max-reject-rate 0.05 \
-       > "$TMP/gzo$np.log" 2>&1 && [ "$(grep -o 'decompressed [0-9]* gzip' "$TMP/gzo$np.log" | awk '{n += $2} END {print n}')" = 5 ]; then
+       > "$TMP/gzo$np.log" 2>&1 && [ "$(grep -o 'decompressed [0-9]* inputs\? ([^;]*' "$TMP/gzo$np.log" | sort | tr '\n' '|')" = \
+       "decompressed 1 input (1 zstd|decompressed 2 inputs (1 zstd, 1 xz|decompressed 2 inputs (2 bzip2|decompressed 2 inputs (2 gzip|" ]; then
     out=$($PY "$H/../h5same.py" "$TMP/np1/clean.h5" "$TMP/gzo$np/clean.h5" --ignore quality/report | tail -1 || true)
-    [[ "$out" == *", 0 differ" ]] && pass "np=$np: 5 gzip inputs (4 .csv.gz, 1 .csv) give np=1's plain datasets ($out)" || fail "gzip np=$np: $out"
+    [[ "$out" == *", 0 differ" ]] && pass "np=$np: 7 compressed inputs (2 gzip, 2 zstd, 1 xz, 2 bzip2; one zstd as .csv) give np=1's plain datasets ($out)" || fail "compressed np=$np: $out"
     left=$(ls -A "$TMP/gzo$np" | grep -c precis-spool || true)
     expect_eq "np=$np: no decompressed copy left in the spool directory (the output's)" "$left" "0"
-  else fail "gzip inputs np=$np"; tail -3 "$TMP/gzo$np.log"; fi
+  else fail "compressed inputs np=$np"; tail -3 "$TMP/gzo$np.log"; grep decompressed "$TMP/gzo$np.log"; fi
 done
 $PY $H/check_truth.py "$TMP/g" "$TMP/gzo3/quality.json" > "$TMP/gztruth.out" \
-  && pass "gzip inputs np=3: counts equal the planted defects ($(grep -c ' ok ' "$TMP/gztruth.out") checks)" || { fail "gzip inputs vs planted truth"; grep FAIL "$TMP/gztruth.out"; }
-$PY - "$TMP/np1" "$TMP/gzo3" "$TMP/pii.key" <<'PYEOF' && pass "gzip inputs np=3: the same quarantine rows and report, naming the .gz files; every line_hash is the HMAC of the record at its line and offset in the decompressed text, order conflicts (read again) included" || fail "gzip quarantine or report"
-import csv, glob, gzip, hashlib, hmac, json, os, re, sys
+  && pass "compressed inputs np=3: counts equal the planted defects ($(grep -c ' ok ' "$TMP/gztruth.out") checks)" || { fail "gzip inputs vs planted truth"; grep FAIL "$TMP/gztruth.out"; }
+$PY - "$TMP/np1" "$TMP/gzo3" "$TMP/pii.key" <<'PYEOF' && pass "compressed inputs np=3: the same quarantine rows and report, naming the compressed files; every line_hash is the HMAC of the record at its line and offset in the text Python's gzip and bz2 (and the zstd and xz tools) decompress, order conflicts (read again) included" || fail "compressed inputs' quarantine or report"
+import bz2, csv, glob, gzip, hashlib, hmac, json, os, re, subprocess, sys
 plain, gz, key = sys.argv[1], sys.argv[2], open(sys.argv[3], "rb").read()
-name = lambda p: os.path.basename(p)[:-3] if p.endswith(".gz") else os.path.basename(p)
+name = lambda p: re.sub(r"\.(gz|zst|xz|bz2)$", "", os.path.basename(p))
+def unpack(raw, p):
+    if raw[:2] == b"\x1f\x8b":
+        return gzip.decompress(raw)
+    if raw[:4] == b"\x28\xb5\x2f\xfd":
+        return subprocess.run(["zstd", "-q", "-d", "-c", p], check=True, capture_output=True).stdout
+    if raw[:6] == b"\xfd7zXZ\0":  # (Python's lzma stops at stream padding, which the xz tool reads)
+        return subprocess.run(["xz", "-q", "-d", "-c", p], check=True, capture_output=True).stdout
+    if raw[:3] == b"BZh":
+        return bz2.decompress(raw)
+    return raw
 def rows(d, t):
     with open("%s/quarantine/%s.csv" % (d, t), newline="") as f:
         r = list(csv.reader(f))
     return r[0], r[1:]
-data, checked, late, gzrows = {}, 0, 0, 0
+data, checked, late, kinds = {}, 0, 0, {"": 0, ".gz": 0, ".zst": 0, ".xz": 0, ".bz2": 0}
 for t in ("transactions", "customers", "touchpoints", "spend", "experiments"):
     if not os.path.exists("%s/quarantine/%s.csv" % (plain, t)):
         continue
@@ -623,14 +663,14 @@ for t in ("transactions", "customers", "touchpoints", "spend", "experiments"):
     assert h1 == h2 and len(a) == len(b), (t, len(a), len(b))
     for x, y in zip(a, b):
         assert [name(x[0])] + x[1:] == [name(y[0])] + y[1:], (x, y)
-        gzrows += y[0].endswith(".gz")
+        kinds[os.path.basename(y[0])[len(name(y[0])):]] += 1
         if y[3] in ("bad_quote", "open_quote", "field_too_long"):
             continue
         p = y[0]
         if p not in data:
             with open(p, "rb") as f:
                 raw = f.read()
-            data[p] = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+            data[p] = unpack(raw, p)
         d, s = data[p], int(y[2])
         assert d.count(b"\n", 0, s) + 1 == int(y[1]), ("line", y[:4])
         q, e = False, s
@@ -648,14 +688,14 @@ for t in ("transactions", "customers", "touchpoints", "spend", "experiments"):
         assert "%016x" % h == y[5], ("line_hash", y[:6])
         checked += 1
         late += y[3] == "order_conflict"
-assert checked > 100 and late > 10 and gzrows > 100, (checked, late, gzrows)
+assert checked > 100 and late > 10 and min(kinds.values()) > 5, (checked, late, kinds)
 qa, qb = (json.load(open(d + "/quality.json")) for d in (plain, gz))
 for q in (qa, qb):
     q.pop("quarantine_dir")
     for t in q["tables"].values():
         t["files"] = [name(p) for p in t.get("files", [])]
 assert qa == qb
-print(checked, "line hashes,", late, "of order conflicts")
+print(checked, "line hashes,", late, "of order conflicts; rows per suffix", kinds)
 PYEOF
 rm -rf "$TMP/gzo1" && mkdir -p "$TMP/gzo1"
 set +e; PRECIS_STOP_AT=spool:0 run 3 $BIN/precis-clean --in "$TMP/gzin" --pii-key "$TMP/pii.key" --out "$TMP/gzo1/clean.h5" \
@@ -664,21 +704,23 @@ expect_eq "PRECIS_STOP_AT=spool:0 (a stop while decompressing) exits 75" "$rc" "
 [ -z "$(ls -A "$TMP/gzo1" | grep -E 'precis-spool|clean.h5')" ] && grep -q "while decompressing" "$TMP/gzstop.log" \
   && pass "stopped while decompressing: no decompressed copy and no clean.h5 left" || fail "stop while decompressing"
 rm -rf "$TMP/gzin" "$TMP/gzo1"
-# damaged, cut short, followed by junk, or compressed otherwise: stopped with
-# the file named, nothing left in the spool directory
-gzip -c "$TMP/spark/transactions/part-00000-4f1c-c000.csv" > "$TMP/gz/ok.gz"
-head -c $(( $(stat -c %s "$TMP/gz/ok.gz") - 12 )) "$TMP/gz/ok.gz" > "$TMP/gz/cut.csv.gz"
-$PY -c "import sys; d = bytearray(open(sys.argv[1], 'rb').read()); d[40] ^= 0xff; d[41] ^= 0x55; open(sys.argv[2], 'wb').write(d)" "$TMP/gz/ok.gz" "$TMP/gz/bad.csv.gz"
-{ cat "$TMP/gz/ok.gz"; echo "id,ts"; } > "$TMP/gz/junk.csv.gz"
-printf 'BZh91AY&SY\0\0\0\0' > "$TMP/gz/b.csv"
+# damaged, cut short, or followed by junk, in each kind: stopped with the
+# file named, nothing left in the spool directory
 left=0
 spool_left() { left=$((left + $(ls -A "$TMP/bad/out" | grep -c precis-spool || true))); }
-expect_exit "a .csv.gz cut short" 3 "cut.csv.gz: the gzip data ends early" --transactions "$TMP/gz/cut.csv.gz"; spool_left
-expect_exit "a damaged .csv.gz" 3 "bad.csv.gz: the gzip data is damaged at compressed byte" --transactions "$TMP/gz/bad.csv.gz"; spool_left
-expect_exit "text after the gzip stream" 3 "junk.csv.gz: data that is not gzip follows the compressed stream" --transactions "$TMP/gz/junk.csv.gz"; spool_left
-expect_exit "bzip2 data" 3 "b.csv holds bzip2-compressed data" --transactions "$TMP/gz/b.csv"
+for k in gzip:gz zstd:zst xz:xz bzip2:bz2; do
+  tool=${k%:*} x=${k#*:}
+  $tool -c < "$TMP/g/transactions-part-00000.csv" > "$TMP/gz/ok.$x"
+  sz=$(stat -c %s "$TMP/gz/ok.$x")
+  head -c $((sz - 12)) "$TMP/gz/ok.$x" > "$TMP/gz/cut.csv.$x"
+  $PY -c "import sys; d = bytearray(open(sys.argv[1], 'rb').read()); h = len(d) // 2; d[h] ^= 0xff; d[h + 1] ^= 0x55; open(sys.argv[2], 'wb').write(d)" "$TMP/gz/ok.$x" "$TMP/gz/bad.csv.$x"
+  { cat "$TMP/gz/ok.$x"; echo "id,ts"; } > "$TMP/gz/junk.csv.$x"
+  expect_exit "a .csv.$x cut short" 3 "cut.csv.$x: the $tool data ends early, after $((sz - 12)) compressed bytes" --transactions "$TMP/gz/cut.csv.$x"; spool_left
+  expect_exit "a damaged .csv.$x" 3 "bad.csv.$x: the $tool data is damaged (found by compressed byte" --transactions "$TMP/gz/bad.csv.$x"; spool_left
+  expect_exit "text after the $tool stream" 3 "junk.csv.$x: data that is not $tool follows the compressed stream, at compressed byte $sz;" --transactions "$TMP/gz/junk.csv.$x"; spool_left
+done
 expect_exit "a spool directory that does not exist" 4 "cannot create $TMP/nowhere/.precis-spool" --transactions "$TMP/gz/ok.gz" --spool "$TMP/nowhere"
-expect_eq "no decompressed copy left after the three damaged inputs" "$left" "0"
+expect_eq "no decompressed copy left after the twelve damaged inputs" "$left" "0"
 # a run killed (SIGKILL) while decompressing leaves its copy, named after its
 # host and process; the next run that spools on this host removes it, and
 # leaves other hosts' copies and those of processes that still run

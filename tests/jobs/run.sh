@@ -47,16 +47,19 @@ for np in 1 2 3 4; do
       --email-column email --keep city --pii-key "$TMP/g1/pii.key" --out "$TMP/tk$np.csv" 2>/dev/null || fail "tokenize np=$np"
 done
 for np in 2 3 4; do cmp -s "$TMP/tk1.csv" "$TMP/tk$np.csv" && pass "tokenize np=$np identical to np=1" || fail "tokenize np=$np"; done
-# a gzip-compressed input (two members) reads as the plain one; the output
-# names the .gz file, and its decompressed copy is gone
-mkdir -p "$TMP/tkgz"
-{ head -n 500 "$TMP/g1/customers-part-00000.csv" | gzip -c; tail -n +501 "$TMP/g1/customers-part-00000.csv" | gzip -c; } > "$TMP/tkgz/customers-part-00000.csv.gz"
-if run 3 $BIN/precis-tokenize --in "$TMP/tkgz" --id-column customer_id --phone-column phone --email-column email --keep city \
-     --pii-key "$TMP/g1/pii.key" --out "$TMP/tkgz/out.csv" 2>/dev/null &&
-   cmp -s "$TMP/tk1.csv" <(sed "s#$TMP/tkgz/customers-part-00000.csv.gz#$TMP/g1/customers-part-00000.csv#" "$TMP/tkgz/out.csv") &&
-   grep -q "customers-part-00000.csv.gz" "$TMP/tkgz/out.csv" && [ -z "$(ls -A "$TMP/tkgz" | grep precis-spool)" ]; then
-  pass "tokenize np=3 of a .csv.gz (two members) = np=1 of the plain file, the .gz named, no copy left"
-else fail "tokenize of a .csv.gz"; fi
+# a compressed input (two members, frames or streams) reads as the plain
+# one; the output names the compressed file, and its decompressed copy is gone
+for k in gzip:gz zstd:zst xz:xz bzip2:bz2; do
+  tool=${k%:*} x=${k#*:}
+  rm -rf "$TMP/tkgz" && mkdir -p "$TMP/tkgz"
+  { head -n 500 "$TMP/g1/customers-part-00000.csv" | $tool -c; tail -n +501 "$TMP/g1/customers-part-00000.csv" | $tool -c; } > "$TMP/tkgz/customers-part-00000.csv.$x"
+  if run 3 $BIN/precis-tokenize --in "$TMP/tkgz" --id-column customer_id --phone-column phone --email-column email --keep city \
+       --pii-key "$TMP/g1/pii.key" --out "$TMP/tkgz/out.csv" 2>/dev/null &&
+     cmp -s "$TMP/tk1.csv" <(sed "s#$TMP/tkgz/customers-part-00000.csv.$x#$TMP/g1/customers-part-00000.csv#" "$TMP/tkgz/out.csv") &&
+     grep -q "customers-part-00000.csv.$x" "$TMP/tkgz/out.csv" && [ -z "$(ls -A "$TMP/tkgz" | grep precis-spool)" ]; then
+    pass "tokenize np=3 of a .csv.$x ($tool, two members) = np=1 of the plain file, the .csv.$x named, no copy left"
+  else fail "tokenize of a .csv.$x"; fi
+done
 $PY - "$TMP/g1/pii.key" "$TMP/tk1.csv" "$TMP/g1/customers-part-00000.csv" <<'PYEOF' && pass "tokenize keys equal an independent HMAC-SHA256 (Python hmac)" || fail "tokenize keys"
 import csv, hmac, hashlib, sys
 key = open(sys.argv[1], "rb").read()

@@ -645,38 +645,65 @@ static void test_hugemem_reuse(void **state)
 }
 
 /* inputs_expand refuses a list that reads one file twice: x.csv beside
- * x.csv.gz (with a name sorting between them), or two links to one file */
+ * x.csv.gz or x.csv.zst (with a name sorting between them), two compressed
+ * copies (x.csv.bz2 and x.csv.xz), or two links to one file; names alike
+ * that are not one file's forms pass */
+static void make_file(const char *dir, const char *name, char *path, size_t cap)
+{
+    snprintf(path, cap, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "x\n%s\n", name);
+    fclose(f);
+}
+
 static void test_inputs_twice(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/precis-inputs-XXXXXX", p[4][96];
+    char dir[] = "/tmp/precis-inputs-XXXXXX", p[6][96], pat[128];
     assert_non_null(mkdtemp(dir));
-    const char *names[4] = {"t.csv", "t.csv-1", "t.csv.gz", "u.csv"};
-    for (int i = 0; i < 4; i++) snprintf(p[i], sizeof p[i], "%s/%s", dir, names[i]);
-    for (int i = 0; i < 3; i++) {
-        FILE *f = fopen(p[i], "w");
-        assert_non_null(f);
-        fprintf(f, "x\n%d\n", i);
-        fclose(f);
-    }
+    inputs_csv_pattern(pat, sizeof pat, "tr");
+    assert_string_equal(pat, "tr*.csv|tr*.csv.gz|tr*.csv.zst|tr*.csv.xz|tr*.csv.bz2");
+    inputs_csv_pattern(pat, sizeof pat, "");
+    char pat1[160];
+    snprintf(pat1, sizeof pat1, "%s|*.csv-1", pat);
+    make_file(dir, "t.csv", p[0], sizeof p[0]);
+    make_file(dir, "t.csv-1", p[1], sizeof p[1]);
+    make_file(dir, "t.csv.gz", p[2], sizeof p[2]);
     inputs_list l;
     precis_err e = {0};
-    assert_int_equal(inputs_expand(dir, "*.csv|*.csv-1|*.csv.gz", 0, &l, &e), -1);
+    assert_int_equal(inputs_expand(dir, pat1, 0, &l, &e), -1);
     assert_int_equal(e.code, PRECIS_EXIT_IO);
     assert_non_null(strstr(e.msg, "t.csv.gz: the second is the first compressed"));
     assert_int_equal(l.n, 0);
     assert_int_equal(unlink(p[2]), 0);
-    assert_int_equal(inputs_expand(dir, "*.csv|*.csv-1|*.csv.gz", 0, &l, &e), 0);
-    assert_int_equal(l.n, 2);
+    make_file(dir, "t.csv.zst", p[2], sizeof p[2]);
+    e = (precis_err){0};
+    assert_int_equal(inputs_expand(dir, pat1, 0, &l, &e), -1);
+    assert_non_null(strstr(e.msg, "t.csv.zst: the second is the first compressed"));
+    assert_int_equal(unlink(p[2]), 0);
+    make_file(dir, "a.csv.xz", p[2], sizeof p[2]);
+    make_file(dir, "a.csv.bz2", p[3], sizeof p[3]);
+    e = (precis_err){0};
+    assert_int_equal(inputs_expand(dir, pat1, 0, &l, &e), -1);
+    assert_non_null(strstr(e.msg, "a.csv.bz2 and "));
+    assert_non_null(strstr(e.msg, "a.csv.xz: they are one file compressed twice"));
+    assert_int_equal(unlink(p[3]), 0);
+    make_file(dir, "a.xz.csv.gz", p[3], sizeof p[3]); /* (alike, but another file) */
+    make_file(dir, "t.csv.gz.csv", p[4], sizeof p[4]);
+    assert_int_equal(inputs_expand(dir, pat1, 0, &l, &e), 0);
+    assert_int_equal(l.n, 5);
     inputs_free(&l);
-    assert_int_equal(link(p[0], p[3]), 0); /* u.csv: t.csv's second name */
+    make_file(dir, "u.csv", p[5], sizeof p[5]);
+    assert_int_equal(unlink(p[5]), 0);
+    assert_int_equal(link(p[0], p[5]), 0); /* u.csv: t.csv's second name */
     e = (precis_err){0};
     assert_int_equal(inputs_expand(dir, "*.csv|*.csv-1", 0, &l, &e), -1);
     assert_non_null(strstr(e.msg, "are one file"));
-    assert_int_equal(inputs_expand(p[3], NULL, 0, &l, &e), 0); /* each name alone is fine */
+    assert_int_equal(inputs_expand(p[5], NULL, 0, &l, &e), 0); /* each name alone is fine */
     assert_int_equal(l.n, 1);
     inputs_free(&l);
-    for (int i = 0; i < 4; i++) (void)unlink(p[i]);
+    for (int i = 0; i < 6; i++) (void)unlink(p[i]);
     assert_int_equal(rmdir(dir), 0);
 }
 
