@@ -208,6 +208,13 @@ void h5io_even_block(int64_t n, int rank, int size, int64_t *off, int64_t *count
     *count = (int64_t)((__int128)n * (rank + 1) / size) - *off;
 }
 
+static char abort_also[4200]; /* h5io_remove_on_abort's file, or "" */
+
+void h5io_remove_on_abort(const char *path)
+{
+    snprintf(abort_also, sizeof abort_also, "%s", path ? path : "");
+}
+
 /* How long a rank whose write failed waits for the others to agree. */
 #define AGREE_WAIT_S 10.0
 
@@ -239,6 +246,7 @@ static int agree(h5io_file *f, int ok, precis_err *e)
                 log_all(LOG_ERROR, "[rank %d] the other ranks did not return from the HDF5 call that failed here; "
                         "stopping every rank (exit %d)", f->rank, PRECIS_EXIT_IO);
                 if (f->tmp) unlink(f->tmp);
+                if (abort_also[0]) unlink(abort_also);
                 MPI_Abort(MPI_COMM_WORLD, PRECIS_EXIT_IO);
             }
             struct timespec ms = {0, 1000000};
@@ -592,12 +600,10 @@ fail:
     return -1;
 }
 
-int h5io_set_provenance(h5io_file *f, const char *job, const char *params_json,
-                        const char *inputs_json, const char *key_fp, precis_err *e)
+int h5io_run_id(const char *job, const char *params_json, const char *inputs_json, char run_id[33], precis_err *e)
 {
     unsigned char h[32];
     unsigned int hl = 0;
-    char run_id[33];
     EVP_MD_CTX *c = EVP_MD_CTX_new();
     int ok = c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 &&
              EVP_DigestUpdate(c, job, strlen(job) + 1) == 1 &&
@@ -608,6 +614,14 @@ int h5io_set_provenance(h5io_file *f, const char *job, const char *params_json,
     EVP_MD_CTX_free(c);
     if (!ok) return PERR(e, PRECIS_EXIT_INTERNAL, "libcrypto SHA-256 failed");
     for (int i = 0; i < 16; i++) snprintf(run_id + 2 * i, 3, "%02x", h[i]);
+    return 0;
+}
+
+int h5io_set_provenance(h5io_file *f, const char *job, const char *params_json,
+                        const char *inputs_json, const char *key_fp, precis_err *e)
+{
+    char run_id[33];
+    if (h5io_run_id(job, params_json, inputs_json, run_id, e)) return -1;
     if (h5io_attr_set_str(f, "/", "format", H5IO_FORMAT, e) ||
         h5io_attr_set_str(f, "/", "job", job, e) ||
         h5io_attr_set_str(f, "/", "version", PRECIS_VERSION, e) ||

@@ -92,6 +92,13 @@ int h5io_read_rows(h5io_file *f, const char *dset, hid_t memtype, int64_t off,
 int h5io_read_strings(h5io_file *f, const char *dset, int64_t off, int64_t count,
                       char **buf, size_t *width, precis_err *e);
 
+/* A file besides the .tmp being written that a write failure ending in
+ * MPI_Abort (a rank whose HDF5 call failed while the others stayed inside
+ * it; see h5io.c, agree) removes too: a report of the output, written
+ * before it and put in place with it. NULL for none. Every rank should
+ * name it (any rank may be the one that aborts). Can't fail. */
+void h5io_remove_on_abort(const char *path);
+
 /* Even block of n rows for rank of size: [*off, *off + *count). Can't fail. */
 void h5io_even_block(int64_t n, int rank, int size, int64_t *off, int64_t *count);
 
@@ -107,9 +114,14 @@ int h5io_attr_set_f64(h5io_file *f, const char *obj, const char *name, double v,
 int h5io_attr_get_str(h5io_file *f, const char *obj, const char *name, char **out, precis_err *e);
 int h5io_attr_get_i64(h5io_file *f, const char *obj, const char *name, int64_t *out, precis_err *e);
 
+/* The run_id of a job's output: the first 16 bytes, in hex, of a SHA-256
+ * of job, version, params and inputs, so it is reproducible (a job can
+ * name it before it writes the file). Returns 0, or -1 with code 5. */
+int h5io_run_id(const char *job, const char *params_json, const char *inputs_json, char run_id[33], precis_err *e);
+
 /* The root attributes of DESIGN.md except `complete` and `created_utc`:
- * format, job, version, params, inputs, key_fingerprint and run_id (a
- * SHA-256 of job, version, params and inputs, so it is reproducible). */
+ * format, job, version, params, inputs, key_fingerprint and run_id
+ * (h5io_run_id). */
 int h5io_set_provenance(h5io_file *f, const char *job, const char *params_json,
                         const char *inputs_json, const char *key_fp, precis_err *e);
 

@@ -1,4 +1,5 @@
 /* inputs.c - file, directory and glob expansion into a sorted file list. */
+#define _GNU_SOURCE /* FNM_CASEFOLD */
 #include "inputs.h"
 
 #include <dirent.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 static int cmp_str(const void *a, const void *b)
@@ -44,7 +46,7 @@ static int matches(const char *pattern, const char *name)
         if (l >= sizeof alt) l = sizeof alt - 1;
         memcpy(alt, pattern, l);
         alt[l] = '\0';
-        if (fnmatch(alt, name, FNM_PERIOD) == 0) return 1;
+        if (fnmatch(alt, name, FNM_PERIOD | FNM_CASEFOLD) == 0) return 1; /* (Transactions.CSV, as Windows names exports) */
         if (!bar) return 0;
         pattern = bar + 1;
     }
@@ -53,7 +55,7 @@ static int matches(const char *pattern, const char *name)
 static int ends_with(const char *s, const char *t)
 {
     size_t a = strlen(s), b = strlen(t);
-    return a >= b && strcmp(s + a - b, t) == 0;
+    return a >= b && strcasecmp(s + a - b, t) == 0;
 }
 
 /* Why a path that is neither a regular file nor a directory cannot be an
@@ -178,7 +180,7 @@ static int check_twice(const inputs_list *l, precis_err *e)
         sm[i] = (stem){l->path[i], n, i};
         for (int k = 0; k < NZSUFFIX; k++) {
             size_t sl = strlen(zsuffix[k]);
-            if (n > sl && !strcmp(l->path[i] + n - sl, zsuffix[k])) sm[i].len = n - sl, nz++;
+            if (n > sl && !strcasecmp(l->path[i] + n - sl, zsuffix[k])) sm[i].len = n - sl, nz++;
         }
     }
     if (nz) qsort(sm, (size_t)l->n, sizeof(stem), cmp_stem);

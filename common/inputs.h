@@ -3,7 +3,8 @@
  * DESIGN
  * A spec that names a directory expands to the regular files in it that
  * match `pattern` (fnmatch, with '|' between alternatives: "*.csv|*.csv.gz",
- * as inputs_csv_pattern makes;
+ * as inputs_csv_pattern makes; without regard to case, so Transactions.CSV
+ * as Windows names exports is matched;
  * hidden names, starting with '.', are not matched, as in the shell); a
  * spec with glob characters expands with glob(3); anything else must be an
  * existing regular file. A matched directory whose name ends in .csv (Spark

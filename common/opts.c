@@ -101,6 +101,11 @@ static int load_config(const opt_cmd *cmd, const char *path, precis_err *e)
     if (!f) return PERR(e, PRECIS_EXIT_USAGE, "--config %s: cannot open: %s", path, strerror(errno));
     char line[8192], where[600];
     int lineno = 0, rc = 0;
+    int *seen = calloc((size_t)cmd->nspecs + 1, sizeof(int)); /* the line that set each option, 0 for none */
+    if (!seen) {
+        fclose(f);
+        return PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+    }
     while (fgets(line, sizeof line, f)) {
         lineno++;
         snprintf(where, sizeof where, "%s:%d", path, lineno);
@@ -113,9 +118,18 @@ static int load_config(const opt_cmd *cmd, const char *path, precis_err *e)
         while (*key == '-') key++;
         const opt_spec *sp = find_spec(cmd, key);
         if (!sp) { rc = PERR(e, PRECIS_EXIT_USAGE, "%s: unknown option '%s'", where, key); break; }
+        /* a key given twice in one file is a mistake to name, not a value
+         * to pick (a repeatable option adds each line, as on the command line) */
+        int at = (int)(sp - cmd->specs);
+        if (sp->type != OPT_LIST && seen[at]) {
+            rc = PERR(e, PRECIS_EXIT_USAGE, "%s: '%s' is given again (first on line %d); give it once", where, key, seen[at]);
+            break;
+        }
+        seen[at] = lineno;
         if (set_value(sp, val, where, e)) { rc = -1; break; }
     }
     fclose(f);
+    free(seen);
     return rc;
 }
 
@@ -134,7 +148,7 @@ static void print_help(const opt_cmd *cmd)
         else if (s->type == OPT_FLAG) printf(" [default: off]");
         printf("\n");
     }
-    printf("  %-28s %s\n", "--config FILE", "read 'key = value' lines; the command line wins");
+    printf("  %-28s %s\n", "--config FILE", "read 'key = value' lines, each key once (a repeatable one on each of its lines); the command line wins");
     printf("  %-28s %s\n", "--help", "print this help and exit");
     printf("  %-28s %s\n", "--version", "print the version and exit");
     printf("\nExit codes: 0 ok, 2 usage, 3 bad input data, 4 I/O, 5 internal, 75 stopped (rerun with --resume)\n");

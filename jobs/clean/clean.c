@@ -2232,6 +2232,8 @@ int clean_run(int argc, char **argv, MPI_Comm comm)
                          "mpirun -np 4 precis-clean --in exports/ --pii-key pii.key --out clean.h5 --max-reject-rate 0.05",
                          specs, (int)(sizeof specs / sizeof specs[0])};
     char *params = NULL, *inputs = NULL, *report = NULL;
+    char qpath[4200], qtmp[4200];
+    int qmade = 0; /* rank 0 wrote quality.json.tmp and has not renamed it */
     json_t *q = NULL;
     int rc = job_start(&cmd, &o->c, argc, argv, comm, "precis-clean", e);
     if (rc == 1) { opts_free(&cmd); free(c); return 0; }
@@ -2320,34 +2322,11 @@ int clean_run(int argc, char **argv, MPI_Comm comm)
     int64_t tin, trej;
     if (build_quality(c, q, &tin, &trej, e)) goto done;
     json_object_set_new(q, "quarantine_dir", json_string(qdir));
-    {
-        const char *name;
-        json_t *tj;
-        json_object_foreach(json_object_get(q, "tables"), name, tj)
-            if (!json_is_true(json_object_get(tj, "conserved")))
-                PERR(e, PRECIS_EXIT_INTERNAL, "row conservation failed for %s (a bug: please report)", name);
-        report = json_dumps(q, JSON_INDENT(2) | JSON_SORT_KEYS);
-        char qpath[4200], d[4000];
-        job_dir_of(o->out, d, sizeof d);
-        snprintf(qpath, sizeof qpath, "%.4000s/quality.json", d);
-        if (c->rank == 0) {
-            FILE *fq = fopen(qpath, "w"); /* (a full disk shows at fclose, when the buffer is written) */
-            int bad = !fq || fputs(report, fq) < 0 || fputc('\n', fq) < 0, err = errno;
-            if (fq && fclose(fq) != 0 && !bad) bad = 1, err = errno;
-            if (bad) {
-                PERR(e, PRECIS_EXIT_IO, "cannot write %s: %s", qpath, strerror(err));
-                remove(qpath); /* not half a report */
-            }
-        }
-    }
-    print_quality(c, q);
-    if (precis_agree(comm, e)) goto done;
     double rate = tin ? (double)trej / (double)tin : 0.0;
-    if (rate > o->max_reject) {
-        PERR(e, PRECIS_EXIT_DATA, "%lld of %lld rows rejected (%.4f > --max-reject-rate %.4f); see %s and quality.json; no %s written",
-             (long long)trej, (long long)tin, rate, o->max_reject, qdir, o->out);
-        goto done;
-    }
+    int stop = rate > o->max_reject;
+    /* provenance before the report, which names the run_id of the clean.h5
+     * it describes and whether this run wrote it: a report beside an older
+     * clean.h5 (this run stopped) says so */
     params = opts_to_json(&cmd);
     {
         int nin = 0, all = 0;
@@ -2361,16 +2340,61 @@ int clean_run(int argc, char **argv, MPI_Comm comm)
         free(paths);
     }
     if (precis_agree(comm, e)) goto done;
+    char run_id[33];
+    if (h5io_run_id("clean", params, inputs, run_id, e)) goto done; /* (the same on every rank) */
+    json_object_set_new(q, "run_id", json_string(run_id));
+    json_object_set_new(q, "clean_h5_written", json_boolean(!stop));
+    {
+        const char *name;
+        json_t *tj;
+        json_object_foreach(json_object_get(q, "tables"), name, tj)
+            if (!json_is_true(json_object_get(tj, "conserved")))
+                PERR(e, PRECIS_EXIT_INTERNAL, "row conservation failed for %s (a bug: please report)", name);
+        report = json_dumps(q, JSON_INDENT(2) | JSON_SORT_KEYS);
+        /* written as quality.json.tmp, renamed when the run ends as it
+         * should: after clean.h5 is in place, or at once when the reject
+         * rate stops the run. A run that fails leaves no report of a
+         * clean.h5 that is not there. */
+        char d[4000];
+        job_dir_of(o->out, d, sizeof d);
+        snprintf(qpath, sizeof qpath, "%.4000s/quality.json", d);
+        snprintf(qtmp, sizeof qtmp, "%.4000s/quality.json.tmp", d);
+        h5io_remove_on_abort(qtmp);
+        if (c->rank == 0 && report) {
+            FILE *fq = fopen(qtmp, "w"); /* (a full disk shows at fclose, when the buffer is written) */
+            int bad = !fq || fputs(report, fq) < 0 || fputc('\n', fq) < 0, err = errno;
+            if (fq && fclose(fq) != 0 && !bad) bad = 1, err = errno;
+            qmade = fq != NULL; /* (removed at the end unless renamed: not half a report) */
+            if (bad) PERR(e, PRECIS_EXIT_IO, "cannot write %s: %s", qpath, strerror(err));
+        }
+    }
+    print_quality(c, q);
+    if (precis_agree(comm, e)) goto done;
+    if (stop) {
+        if (c->rank == 0 && rename(qtmp, qpath) != 0) PERR(e, PRECIS_EXIT_IO, "cannot rename %s to %s: %s", qtmp, qpath, strerror(errno));
+        else if (c->rank == 0) qmade = 0;
+        if (precis_agree(comm, e)) goto done;
+        struct stat old;
+        PERR(e, PRECIS_EXIT_DATA, "%lld of %lld rows rejected (%.4f > --max-reject-rate %.4f); see %s and quality.json; no %s written%s",
+             (long long)trej, (long long)tin, rate, o->max_reject, qdir, o->out,
+             stat(o->out, &old) == 0 ? " (the file of that name is an earlier run's, left as it was)" : "");
+        goto done;
+    }
     tph[6] = log_now();
     if (write_clean(c, params, inputs, report, e) == 0) {
         tph[7] = log_now();
-        LOG_INFO("wrote %s", o->out);
+        if (c->rank == 0 && rename(qtmp, qpath) != 0)
+            PERR(e, PRECIS_EXIT_IO, "wrote %s, but cannot rename %s to %s: %s", o->out, qtmp, qpath, strerror(errno));
+        else if (c->rank == 0) qmade = 0;
+        if (!e->code) LOG_INFO("wrote %s", o->out);
         LOG_INFO("seconds: parse %.2f, dictionaries %.2f, shard+sort+dedup %.2f, order conflicts %.2f, orphans+outliers+imputation %.2f, "
                  "quarantine+quality %.2f, write %.2f", tph[1] - tph[0], tph[2] - tph[1], tph[3] - tph[2], tph[4] - tph[3],
                  tph[5] - tph[4], tph[6] - tph[5], tph[7] - tph[6]);
     }
     precis_agree(comm, e);
 done:
+    if (qmade) remove(qtmp); /* (this run's report, of a clean.h5 it did not write) */
+    h5io_remove_on_abort(NULL);
     rc = job_exit(comm, e);
     for (int ti = 0; ti < T_N; ti++) {
         hugemem_free(c->t[ti].rows);

@@ -12,7 +12,8 @@ reference to what the code did before:
   - it ends with exit 0 or 3 (data) at both, under the test's timeout:
     never a crash, a hang or an internal error;
   - both rank counts give the same exit code, the same quality.json (its
-    quarantine directory aside), the same quarantine files byte for byte
+    quarantine directory and run_id, of its own --out, aside), the same
+    quarantine files byte for byte
     and, at exit 0, the same clean.h5 datasets;
   - every table conserves its rows, and its quarantine file has one row
     per rejected row;
@@ -124,6 +125,7 @@ for it in range(ITER):
             if qrows.get(name, 0) != t["rows_rejected"]:
                 problems.append(f"{tag}: {name}: {qrows.get(name, 0)} quarantine rows for {t['rows_rejected']} rejected")
         q.pop("quarantine_dir", None)
+        q.pop("run_id", None)  # (a hash of the params, which name each run's own --out)
         res[np_] = (p.returncode, json.dumps(q, sort_keys=True), quar)
     if len(res) == 2:
         (pa, a), (pb, b) = sorted(res.items())

@@ -25,6 +25,30 @@ for np in 2 3 4; do
   diff -r -q "$TMP/np1/quarantine" "$TMP/np$np/quarantine" >/dev/null && pass "quarantine np=$np identical" || fail "quarantine np=$np differs"
   cmp -s "$TMP/np1/quality.json" "$TMP/np$np/quality.json" && pass "quality.json np=$np identical" || fail "quality.json np=$np differs"
 done
+# quality.json names the clean.h5 it describes: its run_id (the file's
+# attribute, = Python's SHA-256 of job, version, params and inputs) and
+# whether this run wrote it. A run stopped by the reject rate over an
+# earlier clean.h5 says so, in the report and the message
+$PY - "$TMP/np1" <<'PYEOF' && pass "quality.json's run_id = clean.h5's run_id attribute = Python's SHA-256 of job, version, params and inputs; clean_h5_written true, the embedded report = quality.json" || fail "quality.json run_id"
+import hashlib, h5py, json, sys
+d = sys.argv[1]
+q = json.load(open(d + "/quality.json"))
+with h5py.File(d + "/clean.h5", "r") as f:
+    a = {k: (v.decode() if isinstance(v, bytes) else str(v)) for k, v in f.attrs.items()}
+    rep = json.loads(f["quality/report"][0])
+h = hashlib.sha256(b"".join(a[k].encode() + b"\0" for k in ("job", "version", "params", "inputs"))).hexdigest()[:32]
+assert q["run_id"] == a["run_id"] == h, (q["run_id"], a["run_id"], h)
+assert q["clean_h5_written"] is True and rep == q
+PYEOF
+rm -rf "$TMP/stale" && cp -r "$TMP/np1" "$TMP/stale"
+set +e; out=$(run 2 $BIN/precis-clean --in "$TMP/g" --pii-key "$TMP/pii.key" --out "$TMP/stale/clean.h5" --max-reject-rate 0.001 2>&1); rc=$?; set -e
+[ $rc = 3 ] && [[ "$out" == *"no $TMP/stale/clean.h5 written (the file of that name is an earlier run's, left as it was)"* ]] && cmp -s "$TMP/np1/clean.h5" "$TMP/stale/clean.h5" \
+  && $PY -c "import h5py, json, sys; q = json.load(open(sys.argv[1] + '/quality.json')); r = h5py.File(sys.argv[1] + '/clean.h5', 'r').attrs['run_id']; r = r.decode() if isinstance(r, bytes) else r
+sys.exit(not (q['clean_h5_written'] is False and q['run_id'] != r and q['max_reject_rate'] == 0.001))" "$TMP/stale" \
+  && [ ! -e "$TMP/stale/quality.json.tmp" ] \
+  && pass "a run stopped by the reject rate beside an earlier clean.h5: exit 3 naming it as an earlier run's; quality.json says clean_h5_written false, with a run_id that is not the file's" \
+  || { fail "stopped run beside an earlier clean.h5: exit $rc"; echo "$out" | grep error; }
+rm -rf "$TMP/stale"
 # the scale-offset columns (codes, timestamps, birth years with 0 for missing)
 # through HDF5's own filter instead of common/h5so: the same bytes in every chunk
 rm -rf "$TMP/so" && mkdir -p "$TMP/so"
@@ -263,7 +287,8 @@ rm -rf "$TMP/cd"/*
 run 2 $BIN/precis-clean --in "$TMP/g" --pii-key "$TMP/pii.key" --out "$TMP/cd/clean.h5" --date-format iso \
     --max-reject-rate 0.05 > /dev/null 2>&1 || fail "generator data with --date-format iso"
 # the same report but for where the quarantine went
-samejson() { $PY -c 'import json, sys; a, b = (json.load(open(p)) for p in sys.argv[1:]); a.pop("quarantine_dir"); b.pop("quarantine_dir"); sys.exit(a != b)' "$1" "$2"; }
+samejson() { # (the directory and the run_id, of other params, aside)
+  $PY -c 'import json, sys; a, b = (json.load(open(p)) for p in sys.argv[1:]); [x.pop(k) for x in (a, b) for k in ("quarantine_dir", "run_id")]; sys.exit(a != b)' "$1" "$2"; }
 out=$($PY "$H/../h5same.py" "$TMP/np1/clean.h5" "$TMP/cd/clean.h5" --ignore quality/report | tail -1 || true)
 [[ "$out" == *", 0 differ" ]] && diff -r -q "$TMP/np1/quarantine" "$TMP/cd/quarantine" >/dev/null && samejson "$TMP/np1/quality.json" "$TMP/cd/quality.json" \
   && pass "voted in the parsing pass = parsed in the forced format ($out, same quarantine)" || fail "vote vs forced: $out"
@@ -453,12 +478,10 @@ if mount -t tmpfs -o size=64k tmpfs "$TMP/full" 2>/dev/null; then
     rm -rf "$TMP/full-q" "$TMP/full-o"; mkdir -p "$TMP/full-o"
     mount -t tmpfs -o size=$size tmpfs "$TMP/full"
     set +e; out=$(run 3 $BIN/precis-clean --in "$TMP/g" --pii-key "$TMP/pii.key" --max-reject-rate 0.05 "$@" 2>&1); rc=$?; set -e
-    # complete files written before the failure (quality.json before
-    # clean.h5, one table's quarantine before the next) may stay; no
-    # .tmp, no clean.h5, no half a quality.json
-    local left; left=$(cd "$TMP/full" && find . -name '*.tmp' -o -name clean.h5 | tr '\n' ' ')
-    [ -e "$TMP/full/quality.json" ] && ! $PY -c "import json, sys; json.load(open(sys.argv[1]))" "$TMP/full/quality.json" 2>/dev/null \
-      && left="$left half a quality.json"
+    # complete files written before the failure (one table's quarantine
+    # before the next) may stay; no .tmp, no clean.h5, and no quality.json
+    # (put in place only with clean.h5: no report of a file not there)
+    local left; left=$(cd "$TMP/full" && find . -name '*.tmp' -o -name clean.h5 -o -name quality.json | tr '\n' ' ')
     umount "$TMP/full"
     [[ $rc = 4 && "$out" == *$pat* && -z "$left" ]] \
       && pass "a full file system for $what: exit 4, the file and the reason named, nothing half-written left" \
@@ -554,6 +577,9 @@ layout() { # WHAT TABLES_ROWS ARGS...: exit 0 and rows_in of each table as given
 }
 layout "--transactions DIR of Spark part files: every part-*.csv read" "t=60" --transactions "$TMP/spark/transactions"
 layout "--in DIR with DIR/transactions/ and DIR/customers/" "c=60 t=60" --in "$TMP/spark"
+mkdir -p "$TMP/win" && cp "$TMP/spark/transactions/part-00000-4f1c-c000.csv" "$TMP/win/Transactions.CSV"
+gzip -c "$TMP/spark/customers/part-00000-9e2a-c000.csv" > "$TMP/win/CUSTOMERS.CSV.GZ"
+layout "--in DIR of exports named as Windows tools name them (Transactions.CSV, CUSTOMERS.CSV.GZ)" "c=60 t=20" --in "$TMP/win"
 gzip -c "$TMP/spark/transactions/part-00000-4f1c-c000.csv" > "$TMP/gz/part-00000.csv.gz"
 layout "--transactions DIR of part-*.csv.gz: read" "t=20" --transactions "$TMP/gz"
 mkdir -p "$TMP/zst" && zstd -q -c "$TMP/spark/transactions/part-00000-4f1c-c000.csv" > "$TMP/zst/part-00000.csv.zst"
@@ -568,7 +594,7 @@ layout "a .csv.zst of zstd --long=31 (a 2 GiB window, which zstd -d refuses with
 # spool's output buffer, in each kind: every row read (the decoder is
 # called again while it fills the buffer)
 mkdir -p "$TMP/rep"
-{ echo "customer_id,ts,quantity,amount"; yes "C1,19970101,1,10.50" | head -n 150000; } > "$TMP/rep/r.csv"
+awk 'BEGIN { print "customer_id,ts,quantity,amount"; for (i = 0; i < 150000; i++) print "C1,19970101,1,10.50" }' > "$TMP/rep/r.csv"
 for k in gzip:gz zstd:zst xz:xz bzip2:bz2; do
   rm -f "$TMP"/rep/r.csv.*
   ${k%:*} -9 -c "$TMP/rep/r.csv" > "$TMP/rep/r.csv.${k#*:}"
@@ -692,6 +718,7 @@ assert checked > 100 and late > 10 and min(kinds.values()) > 5, (checked, late, 
 qa, qb = (json.load(open(d + "/quality.json")) for d in (plain, gz))
 for q in (qa, qb):
     q.pop("quarantine_dir")
+    q.pop("run_id")  # (of other inputs)
     for t in q["tables"].values():
         t["files"] = [name(p) for p in t.get("files", [])]
 assert qa == qb

@@ -93,6 +93,20 @@ static void test_opts(void **st)
     char *a8[] = {"t", "--config", (char *)cfg, NULL};
     assert_int_equal(parse(&o, 3, a8, &e), -1);
     assert_non_null(strstr(e.msg, ":1:"));
+    /* a key twice in one file is an error naming both lines; a repeatable
+     * option adds each line */
+    f = fopen(cfg, "w");
+    fprintf(f, "n = 7\nmap = a=b\n# two maps\nmap = c=d\nx = 0.25\n--n = 8\n");
+    fclose(f);
+    assert_int_equal(parse(&o, 3, a8, &e), -1);
+    assert_int_equal(e.code, PRECIS_EXIT_USAGE);
+    assert_non_null(strstr(e.msg, ":6: 'n' is given again (first on line 1)"));
+    f = fopen(cfg, "w");
+    fprintf(f, "n = 7\nmap = a=b\nmap = c=d\nx = 0.25\n");
+    fclose(f);
+    assert_int_equal(parse(&o, 3, a8, &e), 0);
+    assert_int_equal(o.n, 7);
+    assert_int_equal(o.maps.n, 2);
     remove(cfg);
     release();
 }
@@ -704,6 +718,23 @@ static void test_inputs_twice(void **state)
     assert_int_equal(l.n, 1);
     inputs_free(&l);
     for (int i = 0; i < 6; i++) (void)unlink(p[i]);
+    /* names are matched without regard to case, as Windows names exports,
+     * and so are the compressed forms of one name */
+    make_file(dir, "Transactions.CSV", p[0], sizeof p[0]);
+    make_file(dir, "TRANSACTIONS-2.csv.GZ", p[1], sizeof p[1]);
+    make_file(dir, ".transactions-3.csv", p[2], sizeof p[2]); /* (hidden: not matched) */
+    make_file(dir, "transactions.txt", p[3], sizeof p[3]);
+    inputs_csv_pattern(pat, sizeof pat, "transactions");
+    e = (precis_err){0};
+    assert_int_equal(inputs_expand(dir, pat, 0, &l, &e), 0);
+    assert_int_equal(l.n, 2);
+    assert_non_null(strstr(l.path[0], "/TRANSACTIONS-2.csv.GZ"));
+    assert_non_null(strstr(l.path[1], "/Transactions.CSV"));
+    inputs_free(&l);
+    make_file(dir, "Transactions.CSV.Zst", p[4], sizeof p[4]);
+    assert_int_equal(inputs_expand(dir, pat, 0, &l, &e), -1);
+    assert_non_null(strstr(e.msg, "Transactions.CSV.Zst: the second is the first compressed"));
+    for (int i = 0; i < 5; i++) (void)unlink(p[i]);
     assert_int_equal(rmdir(dir), 0);
 }
 
