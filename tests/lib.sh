@@ -28,6 +28,15 @@ expect_eq() {
   if [ "$2" == "$3" ]; then pass "$1"; else fail "$1: got '$2', want '$3'"; fi
 }
 
+# unmount DIR, waiting up to 10 s for the processes of a run that ended
+# with MPI_Abort to let go of it (the launcher can return before every
+# rank is gone; slower under the sanitizers), then lazily
+unmount() {
+  local i
+  for i in $(seq 50); do umount "$1" 2>/dev/null && return 0; sleep 0.2; done
+  echo "  (note: $1 still busy after 10 s; unmounted lazily)"
+  umount -l "$1"
+}
 finish() {
   echo "  $T_PASS passed, $T_FAIL failed"
   [ "$T_FAIL" -eq 0 ]

@@ -472,7 +472,7 @@ expect_exit "--quarantine in an input's directory" 2 "is the directory of the in
 # collective write can fail on one rank while the others wait inside it)
 mkdir -p "$TMP/full"
 if mount -t tmpfs -o size=64k tmpfs "$TMP/full" 2>/dev/null; then
-  umount "$TMP/full"
+  unmount "$TMP/full"
   full_fs() { # SIZE WHAT PATTERN ARGS...: precis-clean at np=3 with a SIZE file system at $TMP/full
     local size=$1 what=$2 pat=$3; shift 3
     rm -rf "$TMP/full-q" "$TMP/full-o"; mkdir -p "$TMP/full-o"
@@ -482,7 +482,7 @@ if mount -t tmpfs -o size=64k tmpfs "$TMP/full" 2>/dev/null; then
     # before the next) may stay; no .tmp, no clean.h5, and no quality.json
     # (put in place only with clean.h5: no report of a file not there)
     local left; left=$(cd "$TMP/full" && find . -name '*.tmp' -o -name clean.h5 -o -name quality.json | tr '\n' ' ')
-    umount "$TMP/full"
+    unmount "$TMP/full"
     [[ $rc = 4 && "$out" == *$pat* && -z "$left" ]] \
       && pass "a full file system for $what: exit 4, the file and the reason named, nothing half-written left" \
       || { fail "full file system for $what: exit $rc, left: '$left'"; echo "$out" | grep "error" | head -3; }

@@ -98,7 +98,7 @@ mkdir -p "$TMP/full"
 if mount -t tmpfs -o size=64k tmpfs "$TMP/full" 2>/dev/null; then
   set +e; out=$(run 3 $BIN/precis-tokenize --in "$TMP/g1/customers-part-00000.csv" --id-column customer_id --phone-column phone \
     --pii-key "$TMP/g1/pii.key" --out "$TMP/full/tk.csv" 2>&1); rc=$?; set -e
-  left=$(ls -A "$TMP/full" | tr '\n' ' '); umount "$TMP/full"
+  left=$(ls -A "$TMP/full" | tr '\n' ' '); unmount "$TMP/full"
   [[ $rc = 4 && "$out" == *"writing $TMP/full/tk.csv.tmp failed after"*"its file system has"* && -z "$left" ]] \
     && pass "tokenize on a full file system: exit 4, the file and its free space named, nothing left" \
     || { fail "tokenize on a full file system: exit $rc, left '$left'"; echo "$out" | grep error | head -3; }
