@@ -33,7 +33,7 @@ static inline void *als_aalloc(size_t n)
 
 typedef struct als_opts {
     char *in, *out, *user_col, *item_col, *value_col, *time_col, *value, *confidence, *reg_scale, *solver,
-        *dtype, *holdout, *na;
+        *dtype, *holdout, *na, *spool;
     double alpha, lambda, eps;
     int64_t factors, iterations, cg_steps, topn, max_repl_mb, checkpoint_every, item_slots, slots, heavy_users;
     int exclude_seen;

@@ -25,6 +25,7 @@
 #include "rng.h"
 #include "shuffle.h"
 #include "slots.h"
+#include "spool.h"
 #include "strdict.h"
 
 #include <openssl/evp.h>
@@ -324,6 +325,7 @@ static int load_csv(als *a, precis_err *e)
     int64_t n = 0, cap = 0, nrecv = 0, rejected = 0;
     char first_bad[512] = "";
     csv_opts co;
+    spool sp = {0, NULL, NULL};
     strdict_init(&d);
     csv_opts_default(&co);
     a->generic = 1;
@@ -343,7 +345,13 @@ static int load_csv(als *a, precis_err *e)
         read_h5group(a, o->in, want, &rec, &n, &cap, &d, &rejected, first_bad, sizeof first_bad, e);
         goto fail;
     }
-    TRY(inputs_expand(o->in, "*.csv", 0, &in, e));
+    char pat[128];
+    inputs_csv_pattern(pat, sizeof pat, "");
+    TRY(inputs_expand(o->in, pat, 0, &in, e));
+    TRY(precis_agree(a->comm, e)); /* (spool_inputs is collective) */
+    TRY(spool_inputs(a->comm, in.path, in.n, o->spool, o->out, &sp, e)); /* compressed files, decompressed once */
+    co.fds = sp.fd;
+    co.names = in.path;
     TRY(csv_open(a->comm, in.path, in.n, &co, &r, e));
     cols = malloc(sizeof(int) * 4 * (size_t)in.n);
     CHECK(cols, e, PRECIS_EXIT_INTERNAL, "out of memory");
@@ -446,6 +454,7 @@ fail:
     }
 out:
     if (r) csv_close(r);
+    spool_close(&sp);
     inputs_free(&in);
     strdict_free(&d);
     free(rec); free(recv); free(dest); free(cols); free(map);

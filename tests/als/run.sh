@@ -171,6 +171,17 @@ for np in 1 4; do
 done
 out=$($PY "$H/../h5same.py" "$TMP/csv1.h5" "$TMP/csv4.h5" | tail -1 || true)
 [[ "$out" == *", 0 differ" ]] && pass "CSV input: np=4 identical to np=1 ($out)" || fail "csv np=4: $out"
+# the same interactions as two compressed part files in a directory (zstd
+# and xz, by the tools): the same recs.h5 as the plain file, no copy left
+mkdir -p "$TMP/zin" "$TMP/zo"
+head -n 1 "$TMP/inter.csv" > "$TMP/zhead"; n=$(($(wc -l < "$TMP/inter.csv") / 2))
+{ head -n $n "$TMP/inter.csv"; } | zstd -q -c > "$TMP/zin/part-00000.csv.zst"
+{ cat "$TMP/zhead"; tail -n +$((n + 1)) "$TMP/inter.csv"; } | xz -c > "$TMP/zin/part-00001.csv.xz"
+run 3 $BIN/precis-als --in "$TMP/zin" --user-col user --item-col sku --value-col qty --time-col when --out "$TMP/zo/z.h5" \
+  "${A[@]}" --iterations 6 --holdout last:1 > "$TMP/z.log" 2>&1 || { fail "als of compressed parts"; tail -3 "$TMP/z.log"; }
+out=$($PY "$H/../h5same.py" "$TMP/csv1.h5" "$TMP/zo/z.h5" | tail -1 || true)
+[[ "$out" == *", 0 differ" ]] && grep -q "decompressed 2 inputs (1 zstd, 1 xz" "$TMP/z.log" && [ -z "$(ls -A "$TMP/zo" | grep precis-spool)" ] \
+  && pass "CSV input as .csv.zst and .csv.xz part files (np=3) = the plain file's recs.h5 at np=1 ($out)" || fail "compressed CSV input: $out"
 grep -q "inter.csv:[0-9]* field user: user id is a placeholder" "$TMP/csv1.log" && grep -q "4 of [0-9]* rows rejected" "$TMP/csv1.log" \
   && pass "bad CSV rows (placeholder ids NULL and \\N among them) counted, the first named by file, line and field" || { fail "CSV reject report"; grep -i reject "$TMP/csv1.log"; }
 $PY - "$TMP/csv1.h5" "$TMP/inter.csv" <<'PYEOF' && pass "CSV input: ids written back as given; beats popularity 3x" || fail "CSV ids / quality"
