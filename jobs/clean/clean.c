@@ -552,10 +552,83 @@ typedef struct datehit {
     int64_t ts;
 } datehit;
 
+/* Past a date column's votes (votes[di][0..DF_N)), the shapes of its
+ * values that no automatic format parses, counted for a hint that names a
+ * --date-format pattern: numbers with the year last (day and month in
+ * either order, told apart by a first or second number over 12), their
+ * separator and time, and month names. */
+enum {
+    SH_UNPARSED = DF_N, SH_NUM4, SH_NUM2, SH_FIRST13, SH_SECOND13, SH_SLASH, SH_DOT, SH_DASH,
+    SH_HM, SH_HMS, SH_AMPM, SH_NAMED, SH_COMPACT12, SH_COMPACT14, VOTE_N
+};
+
+/* Whether v[0..l), read as epoch milliseconds, is rather a compact local
+ * date-time yyyymmddHHMM[SS] of 1900-2099: 12 or 14 digits whose parts
+ * are a month, day, hour, minute (and second). */
+static int compact_datetime(const char *v, size_t l)
+{
+    if (l != 12 && l != 14) return 0;
+    int d[14];
+    for (size_t i = 0; i < l; i++) {
+        if (v[i] < '0' || v[i] > '9') return 0;
+        d[i] = v[i] - '0';
+    }
+    int cent = d[0] * 10 + d[1], mon = d[4] * 10 + d[5], day = d[6] * 10 + d[7], hh = d[8] * 10 + d[9], mi = d[10] * 10 + d[11];
+    int ss = l == 14 ? d[12] * 10 + d[13] : 0;
+    return (cent == 19 || cent == 20) && mon >= 1 && mon <= 12 && day >= 1 && day <= 31 && hh < 24 && mi < 60 && ss < 60;
+}
+
+/* Count the shape of v[0..l), a value no automatic format parses, in s. */
+static void date_shape(const char *v, size_t l, int64_t *s)
+{
+    static const char months[] = "janfebmaraprmayjunjulaugsepoctnovdec";
+    size_t i = 0;
+    int n[3] = {0, 0, 0};
+    unsigned num[2] = {0, 0};
+    char sep = 0;
+    s[SH_UNPARSED]++;
+    for (int part = 0; part < 3; part++) {
+        while (i < l && v[i] >= '0' && v[i] <= '9' && n[part] < 5) {
+            if (part < 2) num[part] = num[part] * 10 + (unsigned)(v[i] - '0');
+            i++, n[part]++;
+        }
+        if (part == 2) break;
+        if (n[part] < 1 || n[part] > 2 || i >= l || (part == 0 ? !strchr("/.-", v[i]) : v[i] != sep)) {
+            n[2] = 0;
+            break;
+        }
+        sep = v[i++];
+    }
+    if ((n[2] == 4 || n[2] == 2) && (i == l || v[i] == ' ' || v[i] == 'T')) {
+        s[n[2] == 4 ? SH_NUM4 : SH_NUM2]++;
+        s[SH_FIRST13] += num[0] > 12;
+        s[SH_SECOND13] += num[1] > 12;
+        s[sep == '/' ? SH_SLASH : sep == '.' ? SH_DOT : SH_DASH]++;
+        int colons = 0;
+        for (size_t j = i; j < l; j++) colons += v[j] == ':';
+        if (colons) s[colons == 1 ? SH_HM : SH_HMS]++;
+        if (l - i >= 2 && (v[l - 1] == 'M' || v[l - 1] == 'm') && strchr("AaPp", v[l - 2])) s[SH_AMPM]++;
+        return;
+    }
+    for (size_t j = 0; j + 3 <= l; j++) { /* three letters of a month's English name */
+        char m[3];
+        int letters = 1;
+        for (int q = 0; q < 3; q++) {
+            m[q] = (char)(v[j + q] | 0x20);
+            letters &= m[q] >= 'a' && m[q] <= 'z';
+        }
+        for (int q = 0; letters && q < 12; q++)
+            if (!memcmp(m, months + 3 * q, 3)) {
+                s[SH_NAMED]++;
+                return;
+            }
+    }
+}
+
 /* dk[0..nd): the table's date fields, dix[q] the date index of dk[q]. A
  * column with a --date-format is parsed in it and does not vote. */
 static void detect_dates(ctx *c, int ti, const int *dk, const int *dix, int nd, const csv_record *rec, const colmap *cm,
-                         datehit *hit, int64_t votes[2][DF_N], int hint[2])
+                         datehit *hit, int64_t votes[2][VOTE_N], int hint[2])
 {
     for (int q = 0; q < nd; q++) {
         int k = dk[q], di = dix[q], col = cm[rec->file].idx[k];
@@ -575,17 +648,78 @@ static void detect_dates(ctx *c, int ti, const int *dk, const int *dix, int nd, 
             if (j == hint[di] || (hit[k].kind = datefmt_parse(f, v, l, &c->tz, &hit[k].ts)) < 0) continue;
             hit[k].fmt = hint[di] = f;
             votes[di][f]++;
+            if (f == DF_EPOCH_MS && compact_datetime(v, l)) votes[di][l == 12 ? SH_COMPACT12 : SH_COMPACT14]++;
             break;
         }
+        if (l && hit[k].fmt < 0) date_shape(v, l, votes[di]);
     }
+}
+
+/* Rank 0 warns of a date column most of whose values parse in no
+ * automatic format, with the --date-format its values' shapes point to. */
+static void date_hint(const ctx *c, int ti, int di, const int64_t *g)
+{
+    int64_t voted = 0;
+    for (int f = 0; f < DF_N; f++) voted += g[f];
+    const char *col = "?";
+    for (int k = 0; k < TD[ti].nf; k++)
+        if (date_index(&TD[ti].f[k]) == di) col = TD[ti].f[k].name;
+    int64_t compact = g[SH_COMPACT12] + g[SH_COMPACT14];
+    if (c->rank == 0 && compact && 2 * compact >= voted + g[SH_UNPARSED]) {
+        LOG_WARN("%s.%s: %lld of %lld values are %d digits that read as epoch milliseconds but look like compact local "
+                 "date-times (yyyymmddHHMM%s of 1900-2099); if they are, give --date-format %s.%s='%s'", TD[ti].name, col,
+                 (long long)compact, (long long)(voted + g[SH_UNPARSED]), g[SH_COMPACT14] >= g[SH_COMPACT12] ? 14 : 12,
+                 g[SH_COMPACT14] >= g[SH_COMPACT12] ? "SS" : "", TD[ti].name, col,
+                 g[SH_COMPACT14] >= g[SH_COMPACT12] ? "%Y%m%d%H%M%S" : "%Y%m%d%H%M");
+        return;
+    }
+    if (c->rank != 0 || g[SH_UNPARSED] == 0 || g[SH_UNPARSED] < voted) return;
+    char hint[400] = "";
+    int64_t num = g[SH_NUM4] + g[SH_NUM2];
+    if (2 * num >= g[SH_UNPARSED]) {
+        char sp = g[SH_DOT] >= g[SH_SLASH] && g[SH_DOT] >= g[SH_DASH] ? '.' : g[SH_DASH] > g[SH_SLASH] ? '-' : '/';
+        char y = g[SH_NUM4] >= g[SH_NUM2] ? 'Y' : 'y';
+        const char *tm = 2 * g[SH_AMPM] >= num ? (g[SH_HMS] > g[SH_HM] ? " %I:%M:%S %p" : " %I:%M %p")
+                       : 2 * (g[SH_HM] + g[SH_HMS]) >= num ? (g[SH_HMS] > g[SH_HM] ? " %H:%M:%S" : " %H:%M") : "";
+        char md[40], dm[40];
+        snprintf(md, sizeof md, "%%m%c%%d%c%%%c%s", sp, sp, y, tm);
+        snprintf(dm, sizeof dm, "%%d%c%%m%c%%%c%s", sp, sp, y, tm);
+        /* the order with the evidence (a number over 12 where only a day
+         * can be), when the other has at most a twentieth of it: a few
+         * junk values do not hide the export's format */
+        int64_t f13 = g[SH_FIRST13], s13 = g[SH_SECOND13];
+        char few[120] = "";
+        if (f13 && s13) {
+            int64_t m = f13 < s13 ? f13 : s13;
+            snprintf(few, sizeof few, "; %lld %s a number over 12 in the other place, and will not parse", (long long)m,
+                     m == 1 ? "value has" : "values have");
+        }
+        if (f13 && s13 <= f13 / 20)
+            snprintf(hint, sizeof hint, "; they look like day%cmonth%cyear (%lld values with a first number over 12%s): "
+                     "give --date-format %s.%s='%s'", sp, sp, (long long)f13, few, TD[ti].name, col, dm);
+        else if (s13 && f13 <= s13 / 20)
+            snprintf(hint, sizeof hint, "; they look like month%cday%cyear (%lld values with a second number over 12%s): "
+                     "give --date-format %s.%s='%s'", sp, sp, (long long)s13, few, TD[ti].name, col, md);
+        else if (!f13 && !s13)
+            snprintf(hint, sizeof hint, "; they look like month%cday%cyear or day%cmonth%cyear, and no number over 12 tells which: "
+                     "give --date-format %s.%s='%s' or '%s'", sp, sp, sp, sp, TD[ti].name, col, md, dm);
+        else
+            snprintf(hint, sizeof hint, "; they look like two numbers and a year, but %lld have a first and %lld a second number "
+                     "over 12: no one order fits them all", (long long)f13, (long long)s13);
+    } else if (2 * g[SH_NAMED] >= g[SH_UNPARSED]) {
+        snprintf(hint, sizeof hint, "; they hold month names: give --date-format %s.%s= with a pattern that has %%b, such as "
+                 "'%%d %%b %%Y' or '%%b %%d, %%Y'", TD[ti].name, col);
+    }
+    LOG_WARN("%s.%s: %lld of %lld values parse in no automatic date format (ISO 8601, yyyymmdd, yyyy/mm/dd, epoch seconds or "
+             "milliseconds)%s", TD[ti].name, col, (long long)g[SH_UNPARSED], (long long)(g[SH_UNPARSED] + voted), hint);
 }
 
 /* Collective: the format that parses most values of each date column (ties
  * in datefmt order); *mixed when any value of a column has another one. */
-static int choose_formats(ctx *c, int ti, int64_t votes[2][DF_N], int *mixed, precis_err *e)
+static int choose_formats(ctx *c, int ti, int64_t votes[2][VOTE_N], int *mixed, precis_err *e)
 {
-    int64_t g[2][DF_N];
-    MPI_CHECK(MPI_Allreduce(votes, g, 2 * DF_N, MPI_INT64_T, MPI_SUM, c->comm), e);
+    int64_t g[2][VOTE_N];
+    MPI_CHECK(MPI_Allreduce(votes, g, 2 * VOTE_N, MPI_INT64_T, MPI_SUM, c->comm), e);
     *mixed = 0;
     for (int di = 0; di < 2; di++) {
         int best = 0;
@@ -593,6 +727,7 @@ static int choose_formats(ctx *c, int ti, int64_t votes[2][DF_N], int *mixed, pr
             if (g[di][f] > g[di][best]) best = f;
         for (int f = 0; f < DF_N; f++) *mixed |= f != best && g[di][f] > 0;
         c->t[ti].fmt[di] = c->dfmt[ti][di] >= 0 ? c->dfmt[ti][di] : best; /* a given format: no votes */
+        if (c->dfmt[ti][di] < 0) date_hint(c, ti, di, g[di]);
     }
     return 0;
 fail:
@@ -737,7 +872,7 @@ static int order_flush(ctx *c, table *t, precis_err *e)
 /* One pass over the table's records: parsed rows to the buckets of their
  * slot owners, rejected ones to the quarantine. votes: NULL to parse dates
  * in the table's formats, else where detect_dates counts them. */
-static int parse_pass(ctx *c, int ti, csv_reader *r, const colmap *cm, int64_t votes[2][DF_N], precis_err *e)
+static int parse_pass(ctx *c, int ti, csv_reader *r, const colmap *cm, int64_t votes[2][VOTE_N], precis_err *e)
 {
     table *t = &c->t[ti];
     csv_record rec;
@@ -835,7 +970,7 @@ static int load_table(ctx *c, int ti, precis_err *e)
         t->fmt[1] = c->dfmt[ti][1];
         if (parse_pass(c, ti, r, cm, NULL, e)) goto fail;
     } else {
-        int64_t votes[2][DF_N] = {{0}};
+        int64_t votes[2][VOTE_N] = {{0}};
         int mixed = 0;
         if (parse_pass(c, ti, r, cm, votes, e) || choose_formats(c, ti, votes, &mixed, e)) goto fail;
         if (mixed) { /* forget the pass, then parse in the chosen formats */

@@ -25,6 +25,7 @@ for np in 2 3 4; do
   diff -r -q "$TMP/np1/quarantine" "$TMP/np$np/quarantine" >/dev/null && pass "quarantine np=$np identical" || fail "quarantine np=$np differs"
   cmp -s "$TMP/np1/quality.json" "$TMP/np$np/quality.json" && pass "quality.json np=$np identical" || fail "quality.json np=$np differs"
 done
+! grep -q "parse in no automatic date format" "$TMP"/log.* && pass "no date-format hint where most dates parse (the planted invalid dates aside)" || fail "a date hint on the dirty data"
 # quality.json names the clean.h5 it describes: its run_id (the file's
 # attribute, = Python's SHA-256 of job, version, params and inputs) and
 # whether this run wrote it. A run stopped by the reject rate over an
@@ -809,6 +810,21 @@ echo "clean: --date-format patterns read as Python's datetime.strptime reads the
 mkdir -p "$TMP/df" && $PY "$H/datefmt_check.py" make "$TMP/df"
 p=0
 while IFS=$'\t' read -r fmt zone; do
+  # without --date-format, a column most of whose values parse in no
+  # automatic format is named on stderr with the pattern its values'
+  # shapes point to: the very pattern the values were written in (the
+  # check below then reads them with it as strptime does), or month names
+  rm -rf "$TMP/dfo" && mkdir -p "$TMP/dfo"
+  run 3 $BIN/precis-clean --transactions "$TMP/df/p$p.csv" --pii-key "$TMP/pii.key" --out "$TMP/dfo/clean.h5" --max-reject-rate 1 \
+    > "$TMP/dfo.log" 2>&1 < /dev/null || { fail "auto dates of '$fmt'"; tail -3 "$TMP/dfo.log"; }
+  said=$(grep "warn: transactions.ts: [0-9]* of [0-9]* values parse in no automatic date format" "$TMP/dfo.log" || true)
+  case "$fmt" in
+    *%b*|*%B*) want="they hold month names: give --date-format transactions.ts= with a pattern that has %b" ;;
+    %Y%m%d*) want="" ;;   # (unpadded, most are not 14 digits: read as epoch seconds or milliseconds, no hint)
+    *) want="give --date-format transactions.ts='$fmt'" ;;
+  esac
+  if [ -z "$want" ]; then [ -z "$said" ] && pass "'$fmt' without --date-format: no hint (its values parse as epoch_ms)" || fail "hint for '$fmt': $said"
+  else [[ "$said" == *"$want"* ]] && pass "'$fmt' without --date-format: the hint on stderr names it (${want:0:60})" || fail "hint for '$fmt': '$said'"; fi
   rm -rf "$TMP/dfo" && mkdir -p "$TMP/dfo"
   run 3 $BIN/precis-clean --transactions "$TMP/df/p$p.csv" --pii-key "$TMP/pii.key" --out "$TMP/dfo/clean.h5" --max-reject-rate 0.5 \
     --date-format "$fmt" --tz "$zone" > "$TMP/dfo.log" 2>&1 < /dev/null || { fail "--date-format '$fmt'"; tail -3 "$TMP/dfo.log"; }
@@ -818,6 +834,29 @@ while IFS=$'\t' read -r fmt zone; do
     "$TMP/dfo/quality.json" "$fmt" || fail "'$fmt': quality.json date_format"
   p=$((p + 1))
 done < <($PY "$H/datefmt_check.py" patterns)
+# compact local date-times (yyyymmddHHMMSS, 14 digits) parse as epoch
+# milliseconds, the automatic format: the hint names them, and read with
+# the pattern it names they are what strptime reads
+$PY - "$TMP/dfz.csv" <<'PYEOF'
+import csv, random, sys
+from datetime import datetime, timedelta
+rnd = random.Random(8)
+with open(sys.argv[1], "w", newline="") as f:
+    w = csv.writer(f)
+    w.writerow(["customer_id", "ts", "quantity", "amount"])
+    for i in range(400):
+        w.writerow(["c%d" % (i % 31), (datetime(1990, 1, 1) + timedelta(seconds=rnd.randrange(1300000000))).strftime("%Y%m%d%H%M%S"), 1, i + 1])
+PYEOF
+rm -rf "$TMP/dfo" && mkdir -p "$TMP/dfo"
+run 3 $BIN/precis-clean --transactions "$TMP/dfz.csv" --pii-key "$TMP/pii.key" --out "$TMP/dfo/clean.h5" --max-reject-rate 1 > "$TMP/dfo.log" 2>&1 || true
+said=$(grep -o "warn: transactions.ts: 400 of 400 values are 14 digits that read as epoch milliseconds but look like compact local date-times.*give --date-format transactions.ts='[^']*'" "$TMP/dfo.log" || true)
+hinted=$(echo "$said" | sed -n "s/.*transactions.ts='\([^']*\)'$/\1/p")
+rm -rf "$TMP/dfo" && mkdir -p "$TMP/dfo"
+if [ "$hinted" = "%Y%m%d%H%M%S" ] && run 3 $BIN/precis-clean --transactions "$TMP/dfz.csv" --pii-key "$TMP/pii.key" --out "$TMP/dfo/clean.h5" \
+     --max-reject-rate 0 --date-format "$hinted" > "$TMP/dfo.log" 2>&1 &&
+   out=$($PY "$H/datefmt_check.py" check "$hinted" UTC "$TMP/dfz.csv" "$TMP/dfo/clean.h5" /dev/null 2>&1 | tail -1); then
+  pass "compact yyyymmddHHMMSS values: the hint names '$hinted'; given, $out"
+else fail "compact date-time hint: '$said' / ${out:-}"; fi
 # one pattern for every date column, another for one column; the vote for a column set back to auto
 printf 'customer_id,gender,birth_date,signup_ts\nK1,F,31.12.1980,12/31/2024 11:59 PM\nK2,M,01.02.1975,\n' > "$TMP/dfc.csv"
 printf 'customer_id,ts,quantity,amount\nK1,1/2/2024 1:00 AM,1,5\nK2,2024-01-02,1,6\n' > "$TMP/dft.csv"
