@@ -138,28 +138,29 @@ static int cmp_fid(const void *a, const void *b)
     return x->i - y->i;
 }
 
-/* The compressed forms of a CSV file's name that a directory is read for. */
-static const char *const zsuffix[] = {".gz", ".zst", ".xz", ".bz2"};
+/* The compressed forms of a CSV file's name that a directory is read for
+ * (a zip archive as <name>.zip too, as Windows names one). */
+static const char *const zsuffix[] = {".gz", ".zst", ".xz", ".bz2", ".zip"};
 #define NZSUFFIX (int)(sizeof zsuffix / sizeof zsuffix[0])
 
 void inputs_csv_pattern(char *buf, size_t cap, const char *prefix)
 {
     int at = snprintf(buf, cap, "%s*.csv", prefix);
     for (int k = 0; k < NZSUFFIX && at >= 0 && (size_t)at < cap; k++)
-        at += snprintf(buf + at, cap - (size_t)at, "|%s*.csv%s", prefix, zsuffix[k]);
+        at += snprintf(buf + at, cap - (size_t)at, "|%s*%s%s", prefix, strcmp(zsuffix[k], ".zip") ? ".csv" : "", zsuffix[k]);
 }
 
-/* A path's name without a compression suffix: its length. */
+/* A path's name without a compression suffix and ".csv": its length. */
 typedef struct stem {
     const char *p;
     size_t len;
-    int i;
+    int i, z; /* z: the name has a compression suffix */
 } stem;
 
 static int cmp_stem(const void *a, const void *b)
 {
     const stem *x = a, *y = b;
-    int c = memcmp(x->p, y->p, x->len < y->len ? x->len : y->len);
+    int c = strncasecmp(x->p, y->p, x->len < y->len ? x->len : y->len); /* (names match in any case) */
     if (c) return c;
     if (x->len != y->len) return x->len < y->len ? -1 : 1;
     return x->i - y->i;
@@ -167,8 +168,9 @@ static int cmp_stem(const void *a, const void *b)
 
 /* A file the list holds twice (two names linked to one file), or a file
  * and its compressed copy under the same name plus ".gz", ".zst", ".xz" or
- * ".bz2" (what `gzip -k`, zstd and `xz -k` leave), or two such copies,
- * would have its rows read twice: an error naming both. l is sorted. */
+ * ".bz2" (what `gzip -k`, zstd and `xz -k` leave) or in x.zip, or two such
+ * copies, would have its rows read twice: an error naming both. l is
+ * sorted. */
 static int check_twice(const inputs_list *l, precis_err *e)
 {
     if (l->n < 2) return 0;
@@ -177,17 +179,22 @@ static int check_twice(const inputs_list *l, precis_err *e)
     int nz = 0;
     for (int i = 0; i < l->n; i++) {
         size_t n = strlen(l->path[i]);
-        sm[i] = (stem){l->path[i], n, i};
+        sm[i] = (stem){l->path[i], n, i, 0};
         for (int k = 0; k < NZSUFFIX; k++) {
             size_t sl = strlen(zsuffix[k]);
-            if (n > sl && !strcasecmp(l->path[i] + n - sl, zsuffix[k])) sm[i].len = n - sl, nz++;
+            if (n > sl && !strcasecmp(l->path[i] + n - sl, zsuffix[k])) sm[i].len = n - sl, sm[i].z = 1, nz++;
         }
+        if (sm[i].len > 4 && !strncasecmp(l->path[i] + sm[i].len - 4, ".csv", 4)) sm[i].len -= 4; /* (x.zip holds x.csv) */
     }
     if (nz) qsort(sm, (size_t)l->n, sizeof(stem), cmp_stem);
     for (int i = 0; nz && i + 1 < l->n; i++)
-        if (sm[i].len == sm[i + 1].len && !memcmp(sm[i].p, sm[i + 1].p, sm[i].len)) {
+        if ((sm[i].z || sm[i + 1].z) && sm[i].len == sm[i + 1].len && !strncasecmp(sm[i].p, sm[i + 1].p, sm[i].len)) {
             const char *a = sm[i].p, *b = sm[i + 1].p;
-            int plain = strlen(a) == sm[i].len;
+            int plain = !sm[i].z || !sm[i + 1].z;
+            if (sm[i].z && !sm[i + 1].z) { /* the plain one first */
+                const char *t = a;
+                a = b, b = t;
+            }
             free(sm);
             return PERR(e, PRECIS_EXIT_IO, "inputs %s and %s: %s (as gzip -k, zstd and xz -k leave them), so its rows would be "
                         "read twice; remove one, or give the one to read by name", a, b,

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <bzlib.h>
 #include <lzma.h>
+#include <zip.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -36,7 +37,7 @@ static int kind_of(const unsigned char *b, size_t n)
     if (n >= 10 && !memcmp(b, "BZh", 3) && b[3] >= '1' && b[3] <= '9' && !memcmp(b + 4, "1AY&SY", 6)) return K_BZIP2;
     /* (or, for an empty file compressed, the end-of-stream magic: sqrt(pi)'s) */
     if (n >= 10 && !memcmp(b, "BZh", 3) && b[3] >= '1' && b[3] <= '9' && !memcmp(b + 4, "\x17\x72\x45\x38\x50\x90", 6)) return K_BZIP2;
-    if (n >= 4 && !memcmp(b, "PK\3\4", 4)) return K_ZIP;
+    if (n >= 4 && (!memcmp(b, "PK\3\4", 4) || !memcmp(b, "PK\5\6", 4))) return K_ZIP; /* (or an empty archive) */
     return K_PLAIN;
 }
 
@@ -295,6 +296,87 @@ done:
     return rc;
 }
 
+/* Whether a zip member's name is no data: a directory, or what macOS's
+ * archiver adds (__MACOSX/, ._name, .DS_Store). */
+static int zip_skip(const char *name)
+{
+    const char *base = strrchr(name, '/');
+    size_t l = strlen(name);
+    base = base ? base + 1 : name;
+    return l == 0 || name[l - 1] == '/' || !strncmp(name, "__MACOSX/", 9) || !strncmp(base, "._", 2) || !strcmp(base, ".DS_Store");
+}
+
+/* Decompress the one file of the zip archive src into the open file out
+ * (named dst). An archive of no file or of several is refused (exit 3):
+ * which of them is the table is not ours to guess. */
+static int unzip_one(const char *src, int out, const char *dst, precis_err *e)
+{
+    int zerr = 0, rc = -1, found = -1, nfiles = 0;
+    char names[256] = "";
+    zip_t *za = zip_open(src, ZIP_RDONLY | ZIP_CHECKCONS, &zerr);
+    zip_file_t *zf = NULL;
+    unsigned char *buf = malloc(CHUNK);
+    if (!buf) { PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); goto done; }
+    if (!za) {
+        zip_error_t ze;
+        zip_error_init_with_code(&ze, zerr);
+        PERR(e, zerr == ZIP_ER_OPEN || zerr == ZIP_ER_READ ? PRECIS_EXIT_IO : PRECIS_EXIT_DATA,
+             "%s: the zip archive cannot be read (libzip: %s); no rows of the file were read", src, zip_error_strerror(&ze));
+        zip_error_fini(&ze);
+        goto done;
+    }
+    zip_int64_t n = zip_get_num_entries(za, 0);
+    for (zip_int64_t i = 0; i < n; i++) {
+        const char *nm = zip_get_name(za, (zip_uint64_t)i, 0);
+        if (!nm || zip_skip(nm)) continue;
+        if (nfiles++ == 0) found = (int)i;
+        size_t at = strlen(names);
+        if (nfiles <= 3) snprintf(names + at, sizeof names - at, "%s%.60s", at ? ", " : "", nm);
+    }
+    if (nfiles != 1) {
+        PERR(e, PRECIS_EXIT_DATA, "%s: a zip archive of %d files%s%s%s; Precis reads an archive of one CSV file: extract it, "
+             "or give one archive per file", src, nfiles, nfiles ? " (" : "", names, nfiles > 3 ? ", ...)" : nfiles ? ")" : "");
+        goto done;
+    }
+    if (!(zf = zip_fopen_index(za, (zip_uint64_t)found, 0))) {
+        PERR(e, PRECIS_EXIT_DATA, "%s: cannot read its file %s (libzip: %s); no rows of the file were read", src, names,
+             zip_strerror(za));
+        goto done;
+    }
+    for (int64_t chunks = 0;; chunks++) {
+        if (ckpt_stop_here("spool", chunks)) {
+            PERR(e, PRECIS_EXIT_STOPPED, "stopped by a signal while decompressing %s; rerun to start afresh", src);
+            goto done;
+        }
+        zip_int64_t got = zip_fread(zf, buf, CHUNK);
+        if (got < 0) { /* (a CRC that does not match shows here, at the end) */
+            PERR(e, PRECIS_EXIT_DATA, "%s: the zip data of %s is damaged (libzip: %s); no rows of the file were read", src,
+                 names, zip_file_strerror(zf));
+            goto done;
+        }
+        if (got == 0) break;
+        if (write_all(out, buf, (size_t)got)) {
+            PERR(e, PRECIS_EXIT_IO, "cannot write %s, the decompressed copy of %s: %s (give --spool DIR on a file system with room)",
+                 dst, src, strerror(errno ? errno : ENOSPC));
+            goto done;
+        }
+    }
+    if (close(out) != 0) {
+        out = -1;
+        PERR(e, PRECIS_EXIT_IO, "cannot write %s, the decompressed copy of %s: %s", dst, src, strerror(errno));
+        goto done;
+    }
+    out = -1;
+    log_all(LOG_DEBUG, "%s: read its file %s", src, names);
+    rc = 0;
+done:
+    if (out >= 0) close(out);
+    if (zf) zip_fclose(zf);
+    if (za) zip_discard(za);
+    free(buf);
+    return rc;
+}
+
 /* The process that makes a spool file: its host and pid are in the name,
  * so that a later run on that host can tell a copy whose maker was killed. */
 typedef struct maker {
@@ -381,13 +463,8 @@ int spool_inputs(MPI_Comm comm, char *const *paths, int n, const char *dir, cons
     for (int i = rank; info && i < n; i += size) probe(paths[i], &info[i], &info[n + i]);
     if (precis_agree(comm, e)) goto fail;
     MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, info, 2 * n, MPI_INT64_T, MPI_MAX, comm), e);
-    int ngz = 0, nkind[K_ZIP] = {0};
+    int ngz = 0, nkind[K_ZIP + 1] = {0};
     for (int i = 0; i < n; i++) {
-        if (info[i] == K_ZIP) {
-            PERR(e, PRECIS_EXIT_DATA, "%s is a zip archive; Precis reads plain CSV, or CSV compressed with gzip, zstd, xz or bzip2, "
-                 "so extract it first (unzip)", paths[i]);
-            goto fail; /* every rank sees the same kinds: no agreement needed */
-        }
         if (info[i] != K_PLAIN) gz[ngz++] = i, nkind[info[i]]++;
     }
     /* a killed run's copies go whether or not this run decompresses: they
@@ -426,7 +503,8 @@ int spool_inputs(MPI_Comm comm, char *const *paths, int n, const char *dir, cons
             break;
         }
         made[i] = 1;
-        decompress((int)info[i], paths[i], out, path, e); /* closes out */
+        if (info[i] == K_ZIP) unzip_one(paths[i], out, path, e); /* closes out */
+        else decompress((int)info[i], paths[i], out, path, e);
     }
     if (precis_agree(comm, e)) goto fail;
     for (int a = 0; a < ngz && !e->code; a++) {
@@ -448,7 +526,7 @@ int spool_inputs(MPI_Comm comm, char *const *paths, int n, const char *dir, cons
             made[i] = 0;
         }
     char kinds[128] = "";
-    for (int k = K_GZIP, at = 0; k < K_ZIP; k++)
+    for (int k = K_GZIP, at = 0; k <= K_ZIP; k++)
         if (nkind[k]) at += snprintf(kinds + at, sizeof kinds - (size_t)at, "%s%d %s", at ? ", " : "", nkind[k], kind_name[k]);
     LOG_INFO("decompressed %d input%s (%s; %.1f MB to %.1f MB) in %.2f s", ngz, ngz == 1 ? "" : "s", kinds, (double)zbytes / 1e6,
              (double)bytes / 1e6, MPI_Wtime() - t0);

@@ -1,5 +1,5 @@
-/* spool.h - compressed CSV inputs (gzip, zstd, xz, bzip2), decompressed once
- * to unlinked files.
+/* spool.h - compressed CSV inputs (gzip, zstd, xz, bzip2, a zip archive of
+ * one file), decompressed once to unlinked files.
  *
  * DESIGN
  * The CSV reader maps its files and splits them into byte ranges, which a
@@ -8,11 +8,14 @@
  * (28 b5 2f fd, or a skippable frame's 5? 2a 4d 18), xz (fd 37 7a 58 5a 00)
  * or bzip2 ("BZh" and a block's or the end's magic), whatever its name, is
  * decompressed by one rank into a spool file (zlib, libzstd, liblzma,
- * libbz2), and read from there.
+ * libbz2), and read from there; so is the one file of a zip archive (PK 03
+ * 04, or an empty archive's PK 05 06) with libzip.
  *   - Detection: rank i % P reads the first bytes of input i; an allreduce
- *     gives every rank every file's kind and size. A zip archive is named
- *     and refused (exit 3): it may hold several files, and would otherwise
- *     be read as text full of NUL bytes.
+ *     gives every rank every file's kind and size.
+ *   - A zip archive must hold one file, folders and macOS's __MACOSX/, ._*
+ *     and .DS_Store entries aside; none or several is exit 3 (which one is
+ *     the table is not the reader's to guess), and so is a CRC that does
+ *     not match or an archive libzip cannot open.
  *   - Work: the compressed inputs go to ranks largest first, each to the
  *     rank with the fewest compressed bytes so far (ties to the lower rank),
  *     the same on every rank. One large file is decompressed by one rank

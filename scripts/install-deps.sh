@@ -9,7 +9,7 @@ PKGS=(
   libhdf5-openmpi-dev hdf5-tools
   libgsl-dev libcmocka-dev
   libopenblas-dev liblapacke-dev
-  libssl-dev librandom123-dev libjansson-dev libdeflate-dev zlib1g-dev libzstd-dev liblzma-dev libbz2-dev tzdata
+  libssl-dev librandom123-dev libjansson-dev libdeflate-dev zlib1g-dev libzstd-dev liblzma-dev libbz2-dev libzip-dev tzdata
   zstd xz-utils bzip2
   python3 python3-numpy python3-scipy python3-h5py python3-pandas python3-sklearn python3-phonenumbers bc
   slurm-wlm munge

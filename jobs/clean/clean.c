@@ -2299,9 +2299,10 @@ static int find_inputs(ctx *c, precis_err *e)
                 char first[300];
                 snprintf(first, sizeof first, "%s", nz ? strrchr(z.path[0], '/') + 1 : "");
                 inputs_free(&z);
-                return PERR(e, PRECIS_EXIT_IO, "input %s holds no %s*.csv and no *.csv (plain or .gz, .zst, .xz, .bz2)%s%s%s", spec,
-                            TD[ti].name, nz ? " (it holds " : "", first,
-                            nz ? ": precis-clean reads plain CSV, or CSV compressed with gzip, zstd, xz or bzip2, so decompress it first)" : "");
+                return PERR(e, PRECIS_EXIT_IO, "input %s holds no %s*.csv and no *.csv (plain or .gz, .zst, .xz, .bz2, or a .zip)%s%s%s",
+                            spec, TD[ti].name, nz ? " (it holds " : "", first,
+                            nz ? ": precis-clean reads plain CSV, CSV compressed with gzip, zstd, xz or bzip2, or a zip archive of one, "
+                                 "so decompress it first)" : "");
             }
         } else if (spec) {
             if (inputs_expand(spec, NULL, 0, &t->files, e)) return -1; /* a file or a glob */

@@ -602,11 +602,35 @@ for k in gzip:gz zstd:zst xz:xz bzip2:bz2; do
   layout "a ${k#*:} file of $(stat -c %s "$TMP/rep/r.csv.${k#*:}") bytes that decompresses to 3 MB: every row read" "t=150000" --transactions "$TMP/rep/r.csv.${k#*:}"
 done
 rm -rf "$TMP/rep"
-mkdir -p "$TMP/zip" && $PY -c "import sys, zipfile; zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED).write(sys.argv[2], 'part.csv')" \
-  "$TMP/zip/part-00000.csv.zip" "$TMP/spark/transactions/part-00000-4f1c-c000.csv"
-expect_exit "a directory of .csv.zip only" 4 "holds part-00000.csv.zip: precis-clean reads plain CSV, or CSV compressed with gzip, zstd, xz or bzip2" --transactions "$TMP/zip"
-cp "$TMP/zip/part-00000.csv.zip" "$TMP/zip/z.csv"
-expect_exit "a zip archive named .csv" 3 "z.csv is a zip archive; Precis reads plain CSV, or CSV compressed with gzip, zstd, xz or bzip2, so extract it first (unzip)" --transactions "$TMP/zip/z.csv"
+# zip archives (Python's zipfile) of one CSV file, with the folder and
+# macOS entries an archiver adds: read; of two files, or damaged: exit 3
+mkdir -p "$TMP/zip" "$TMP/zip2" "$TMP/zip3"
+$PY - "$TMP/spark/transactions/part-00000-4f1c-c000.csv" "$TMP" <<'PYEOF'
+import sys, zipfile
+src, t = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(t + "/zip/part-00000.zip", "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr("exports/", b"")
+    z.write(src, "exports/part-00000.csv")
+    z.writestr("__MACOSX/exports/._part-00000.csv", b"\0\5\26\7")
+with zipfile.ZipFile(t + "/zip2/z.csv", "w", zipfile.ZIP_STORED) as z:
+    z.write(src, "t.csv")
+with zipfile.ZipFile(t + "/zip3/two.zip", "w", zipfile.ZIP_DEFLATED) as z:
+    z.write(src, "a.csv")
+    z.write(src, "b.csv")
+d = bytearray(open(t + "/zip/part-00000.zip", "rb").read())
+d[200] ^= 0xff
+open(t + "/zip3/bad.zip", "wb").write(d)
+PYEOF
+layout "--transactions DIR of a .zip of one CSV (a folder and macOS entries aside): read" "t=20" --transactions "$TMP/zip"
+layout "a zip archive named .csv: read" "t=20" --transactions "$TMP/zip2/z.csv"
+expect_exit "a zip archive of two files" 3 "two.zip: a zip archive of 2 files (a.csv, b.csv); Precis reads an archive of one CSV file" --transactions "$TMP/zip3/two.zip"
+expect_exit "a damaged zip archive" 3 "bad.zip: the zip data of exports/part-00000.csv is damaged (libzip:" --transactions "$TMP/zip3/bad.zip"
+mkdir -p "$TMP/zip4" && cp "$TMP/zip/part-00000.zip" "$TMP/zip4/Transactions.zip" && cp "$TMP/spark/transactions/part-00000-4f1c-c000.csv" "$TMP/zip4/transactions.csv"
+expect_exit "x.csv beside x.zip" 4 "Transactions.zip: the second is the first compressed" --in "$TMP/zip4"
+rm "$TMP/zip4/transactions.csv"
+layout "--in DIR holding Transactions.zip (as Windows names an archive)" "t=20" --in "$TMP/zip4"
+mkdir -p "$TMP/zip5" && printf 'a,b\n1,2\n' > "$TMP/zip5/notes.txt" && cp "$TMP/zip5/notes.txt" "$TMP/zip5/part.tsv"
+expect_exit "a directory with no CSV" 4 "holds no transactions*.csv and no *.csv (plain or .gz, .zst, .xz, .bz2, or a .zip)" --transactions "$TMP/zip5"
 expect_exit "--in a file" 4 "not a directory" --in "$TMP/spark/customers/part-00000-9e2a-c000.csv"
 # Spark's df.write.csv("transactions.csv") makes a directory of that name:
 # found by --in and by a glob, its part files read

@@ -677,7 +677,7 @@ static void test_inputs_twice(void **state)
     char dir[] = "/tmp/precis-inputs-XXXXXX", p[6][96], pat[128];
     assert_non_null(mkdtemp(dir));
     inputs_csv_pattern(pat, sizeof pat, "tr");
-    assert_string_equal(pat, "tr*.csv|tr*.csv.gz|tr*.csv.zst|tr*.csv.xz|tr*.csv.bz2");
+    assert_string_equal(pat, "tr*.csv|tr*.csv.gz|tr*.csv.zst|tr*.csv.xz|tr*.csv.bz2|tr*.zip");
     inputs_csv_pattern(pat, sizeof pat, "");
     char pat1[160];
     snprintf(pat1, sizeof pat1, "%s|*.csv-1", pat);
@@ -695,6 +695,12 @@ static void test_inputs_twice(void **state)
     e = (precis_err){0};
     assert_int_equal(inputs_expand(dir, pat1, 0, &l, &e), -1);
     assert_non_null(strstr(e.msg, "t.csv.zst: the second is the first compressed"));
+    assert_int_equal(unlink(p[2]), 0);
+    make_file(dir, "t.zip", p[2], sizeof p[2]); /* (an archive named as Windows names one, holding t.csv) */
+    e = (precis_err){0};
+    assert_int_equal(inputs_expand(dir, pat1, 0, &l, &e), -1);
+    assert_non_null(strstr(e.msg, "t.csv and "));
+    assert_non_null(strstr(e.msg, "t.zip: the second is the first compressed"));
     assert_int_equal(unlink(p[2]), 0);
     make_file(dir, "a.csv.xz", p[2], sizeof p[2]);
     make_file(dir, "a.csv.bz2", p[3], sizeof p[3]);
