@@ -313,7 +313,7 @@ static int unzip_one(const char *src, int out, const char *dst, precis_err *e)
 {
     int zerr = 0, rc = -1, found = -1, nfiles = 0;
     char names[256] = "";
-    zip_t *za = zip_open(src, ZIP_RDONLY | ZIP_CHECKCONS, &zerr);
+    zip_t *za = zip_open(src, ZIP_RDONLY, &zerr);
     zip_file_t *zf = NULL;
     unsigned char *buf = malloc(CHUNK);
     if (!buf) { PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); goto done; }
