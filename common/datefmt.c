@@ -244,6 +244,14 @@ static int name_at(const char *s, size_t len, size_t i, const char *const *names
     return -1;
 }
 
+int datefmt_names_month(const char *s, size_t len)
+{
+    size_t l;
+    for (size_t i = 0; i + 3 <= len; i++)
+        if (name_at(s, len, i, month_names, 12, 0, &l) >= 0) return 1;
+    return 0;
+}
+
 static int lower(int ch) { return ch >= 'A' && ch <= 'Z' ? ch | 0x20 : ch; }
 
 /* Match ops k.. of sp against s[i..len), as Python's strptime regex does:

@@ -64,6 +64,10 @@ typedef struct datefmt_spec {
     int twelve;                    /* %I: a 12-hour clock */
 } datefmt_spec;
 
+/* 1 when s[0..len) holds the first three letters of an English month
+ * name (as %b reads them, any case), else 0. */
+int datefmt_names_month(const char *s, size_t len);
+
 /* Returns 0, or -1 with msg naming what is wrong. */
 int datefmt_compile(const char *pattern, datefmt_spec *sp, char *msg, size_t cap);
 

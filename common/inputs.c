@@ -180,10 +180,8 @@ static int check_twice(const inputs_list *l, precis_err *e)
     for (int i = 0; i < l->n; i++) {
         size_t n = strlen(l->path[i]);
         sm[i] = (stem){l->path[i], n, i, 0};
-        for (int k = 0; k < NZSUFFIX; k++) {
-            size_t sl = strlen(zsuffix[k]);
-            if (n > sl && !strcasecmp(l->path[i] + n - sl, zsuffix[k])) sm[i].len = n - sl, sm[i].z = 1, nz++;
-        }
+        for (int k = 0; k < NZSUFFIX; k++)
+            if (ends_with(l->path[i], zsuffix[k])) sm[i].len = n - strlen(zsuffix[k]), sm[i].z = 1, nz++;
         if (sm[i].len > 4 && !strncasecmp(l->path[i] + sm[i].len - 4, ".csv", 4)) sm[i].len -= 4; /* (x.zip holds x.csv) */
     }
     if (nz) qsort(sm, (size_t)l->n, sizeof(stem), cmp_stem);

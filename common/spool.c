@@ -69,6 +69,33 @@ static int write_all(int fd, const unsigned char *p, size_t n)
     return 0;
 }
 
+/* Append n bytes of src's decompressed text to out (the spool file dst);
+ * 0, or -1 with code 4. */
+static int put(int out, const unsigned char *p, size_t n, const char *dst, const char *src, precis_err *e)
+{
+    if (write_all(out, p, n) == 0) return 0;
+    return PERR(e, PRECIS_EXIT_IO, "cannot write %s, the decompressed copy of %s: %s (give --spool DIR on a file system with room)",
+                dst, src, strerror(errno ? errno : ENOSPC));
+}
+
+/* Whether a stop signal ends the decompression of src at this chunk (the
+ * test hook PRECIS_STOP_AT=spool:<chunk>): 1 with code 75. */
+static int stopped(const char *src, int64_t chunk, precis_err *e)
+{
+    if (!ckpt_stop_here("spool", chunk)) return 0;
+    PERR(e, PRECIS_EXIT_STOPPED, "stopped by a signal while decompressing %s; rerun to start afresh", src);
+    return 1;
+}
+
+/* Close the spool file *out (set to -1) once src's text is in it: close
+ * reports a delayed write error on some file systems. 0, or -1 with code 4. */
+static int finish(int *out, const char *dst, const char *src, precis_err *e)
+{
+    int rc = close(*out);
+    *out = -1;
+    return rc == 0 ? 0 : PERR(e, PRECIS_EXIT_IO, "cannot write %s, the decompressed copy of %s: %s", dst, src, strerror(errno));
+}
+
 /* A decoder of one of the kinds the spool reads, the library's state for
  * each kind. */
 typedef struct dec {
@@ -243,10 +270,7 @@ static int decompress(int kind, const char *src, int out, const char *dst, preci
             avail = (size_t)got;
             read_total += got;
         }
-        if (ckpt_stop_here("spool", chunks++)) { /* (test hook: PRECIS_STOP_AT=spool:<chunk>) */
-            PERR(e, PRECIS_EXIT_STOPPED, "stopped by a signal while decompressing %s; rerun to start afresh", src);
-            goto done;
-        }
+        if (stopped(src, chunks++, e)) goto done;
         if (!member) { /* between members: zero padding (gzip, xz), or the next member's magic */
             if (kind == K_GZIP || kind == K_XZ)
                 while (avail && *next == 0) next++, avail--;
@@ -267,11 +291,7 @@ static int decompress(int kind, const char *src, int out, const char *dst, preci
                  src, kind_name[kind], (long long)(read_total - (int64_t)avail), dec_lib[kind], why);
             goto done;
         }
-        if (write_all(out, ob, made)) {
-            PERR(e, PRECIS_EXIT_IO, "cannot write %s, the decompressed copy of %s: %s (give --spool DIR on a file system with room)",
-                 dst, src, strerror(errno ? errno : ENOSPC));
-            goto done;
-        }
+        if (put(out, ob, made, dst, src, e)) goto done;
         full = made == CHUNK;
         if (r == 1) member = full = 0;
     }
@@ -280,12 +300,7 @@ static int decompress(int kind, const char *src, int out, const char *dst, preci
              src, kind_name[kind], (long long)read_total);
         goto done;
     }
-    if (close(out) != 0) { /* (close reports a delayed write error on some file systems) */
-        out = -1;
-        PERR(e, PRECIS_EXIT_IO, "cannot write %s, the decompressed copy of %s: %s", dst, src, strerror(errno));
-        goto done;
-    }
-    out = -1;
+    if (finish(&out, dst, src, e)) goto done;
     rc = 0;
 done:
     if (out >= 0) close(out);
@@ -344,10 +359,7 @@ static int unzip_one(const char *src, int out, const char *dst, precis_err *e)
         goto done;
     }
     for (int64_t chunks = 0;; chunks++) {
-        if (ckpt_stop_here("spool", chunks)) {
-            PERR(e, PRECIS_EXIT_STOPPED, "stopped by a signal while decompressing %s; rerun to start afresh", src);
-            goto done;
-        }
+        if (stopped(src, chunks, e)) goto done;
         zip_int64_t got = zip_fread(zf, buf, CHUNK);
         if (got < 0) { /* (a CRC that does not match shows here, at the end) */
             PERR(e, PRECIS_EXIT_DATA, "%s: the zip data of %s is damaged (libzip: %s); no rows of the file were read", src,
@@ -355,18 +367,9 @@ static int unzip_one(const char *src, int out, const char *dst, precis_err *e)
             goto done;
         }
         if (got == 0) break;
-        if (write_all(out, buf, (size_t)got)) {
-            PERR(e, PRECIS_EXIT_IO, "cannot write %s, the decompressed copy of %s: %s (give --spool DIR on a file system with room)",
-                 dst, src, strerror(errno ? errno : ENOSPC));
-            goto done;
-        }
+        if (put(out, buf, (size_t)got, dst, src, e)) goto done;
     }
-    if (close(out) != 0) {
-        out = -1;
-        PERR(e, PRECIS_EXIT_IO, "cannot write %s, the decompressed copy of %s: %s", dst, src, strerror(errno));
-        goto done;
-    }
-    out = -1;
+    if (finish(&out, dst, src, e)) goto done;
     log_all(LOG_DEBUG, "%s: read its file %s", src, names);
     rc = 0;
 done:

@@ -581,7 +581,6 @@ static int compact_datetime(const char *v, size_t l)
 /* Count the shape of v[0..l), a value no automatic format parses, in s. */
 static void date_shape(const char *v, size_t l, int64_t *s)
 {
-    static const char months[] = "janfebmaraprmayjunjulaugsepoctnovdec";
     size_t i = 0;
     int n[3] = {0, 0, 0};
     unsigned num[2] = {0, 0};
@@ -610,19 +609,7 @@ static void date_shape(const char *v, size_t l, int64_t *s)
         if (l - i >= 2 && (v[l - 1] == 'M' || v[l - 1] == 'm') && strchr("AaPp", v[l - 2])) s[SH_AMPM]++;
         return;
     }
-    for (size_t j = 0; j + 3 <= l; j++) { /* three letters of a month's English name */
-        char m[3];
-        int letters = 1;
-        for (int q = 0; q < 3; q++) {
-            m[q] = (char)(v[j + q] | 0x20);
-            letters &= m[q] >= 'a' && m[q] <= 'z';
-        }
-        for (int q = 0; letters && q < 12; q++)
-            if (!memcmp(m, months + 3 * q, 3)) {
-                s[SH_NAMED]++;
-                return;
-            }
-    }
+    s[SH_NAMED] += datefmt_names_month(v, l);
 }
 
 /* dk[0..nd): the table's date fields, dix[q] the date index of dk[q]. A
