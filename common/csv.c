@@ -844,8 +844,15 @@ static int parse_header(csv_reader *r, csv_file *f, precis_err *e)
     if (s < 0) return PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
     if (s != CSV_OK)
         return PERR(e, PRECIS_EXIT_DATA, "%s:%lld: header field %d: %s", f->path, (long long)f->hline, bad + 1, csv_status_name(s));
-    if (nul)
-        return PERR(e, PRECIS_EXIT_DATA, "%s:%lld: header holds a NUL byte (a binary or UTF-16 file? CSV input must be UTF-8)", f->path, (long long)f->hline);
+    if (nul) { /* ASCII names as UTF-16 without a byte-order mark (SQL Server's bcp -w writes them), or binary */
+        const unsigned char *h = (const unsigned char *)f->d + p;
+        int le16 = le - p >= 4 && h[0] && !h[1] && h[2] && !h[3], be16 = le - p >= 4 && !h[0] && h[1] && !h[2] && h[3];
+        if (le16 || be16)
+            return PERR(e, PRECIS_EXIT_DATA, "%s:%lld: the header reads as %s without a byte-order mark: give --encoding %s", f->path,
+                        (long long)f->hline, le16 ? "UTF-16LE" : "UTF-16BE", le16 ? "UTF-16LE" : "UTF-16BE");
+        return PERR(e, PRECIS_EXIT_DATA, "%s:%lld: header holds a NUL byte (a binary file? CSV input must be UTF-8, or UTF-16 or "
+                    "UTF-32 with --encoding)", f->path, (long long)f->hline);
+    }
     if (r->cd == (iconv_t)-1 && !csv_utf8_valid(f->d + p, (size_t)(le - p)))
         return PERR(e, PRECIS_EXIT_DATA, "%s:%lld: header is not valid UTF-8 (give --encoding for another encoding, e.g. CP1252)",
                     f->path, (long long)f->hline);
@@ -1067,7 +1074,7 @@ int csv_open(MPI_Comm comm, char *const *paths, int npaths, const csv_opts *o,
             goto agree;
         }
         if (to_utf8(r, probe, sizeof probe - 1, got) != (long)(sizeof probe - 1) || memcmp(got, probe, sizeof probe - 1)) {
-            PERR(e, PRECIS_EXIT_USAGE, "option --encoding: '%s' is not ASCII-compatible (a UTF-16 or UTF-32 export: convert it to UTF-8 first)", o->encoding);
+            PERR(e, PRECIS_EXIT_USAGE, "option --encoding: '%s' is not ASCII-compatible (UTF-16 and UTF-32 are read as --encoding UTF-16, UTF-16LE, UTF-32 ...; convert others to UTF-8 first)", o->encoding);
             goto agree;
         }
     }

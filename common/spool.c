@@ -1,5 +1,6 @@
-/* spool.c - gzip, zstd, xz and bzip2 inputs decompressed (zlib, libzstd, liblzma,
- * libbz2) into unlinked spool files. */
+/* spool.c - gzip, zstd, xz, bzip2 and zip inputs decompressed (zlib, libzstd,
+ * liblzma, libbz2, libzip), and UTF-16 and UTF-32 ones transcoded (iconv),
+ * into unlinked spool files. */
 #include "spool.h"
 
 #include "ckpt.h"
@@ -13,16 +14,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <bzlib.h>
+#include <iconv.h>
+#include <stdint.h>
 #include <lzma.h>
 #include <zip.h>
 #include <zlib.h>
 #include <zstd.h>
 
-enum { K_PLAIN, K_GZIP, K_ZSTD, K_XZ, K_BZIP2, K_ZIP };
-static const char *const kind_name[] = {"", "gzip", "zstd", "xz", "bzip2", "zip"};
+/* K_TEXT: a plain file copied to be transcoded (UTF-16 or UTF-32) */
+enum { K_PLAIN, K_GZIP, K_ZSTD, K_XZ, K_BZIP2, K_ZIP, K_TEXT };
+static const char *const kind_name[] = {"", "gzip", "zstd", "xz", "bzip2", "zip", "text"};
 
 #define CHUNK ((size_t)1 << 20)
 
@@ -41,9 +46,15 @@ static int kind_of(const unsigned char *b, size_t n)
     return K_PLAIN;
 }
 
-/* Kind and size of path; a file that cannot be read is K_PLAIN (the CSV
- * reader reports it). */
-static void probe(const char *path, int64_t *kind, int64_t *size)
+/* text encodings the spool transcodes to UTF-8 (U_NONE: none) */
+enum { U_NONE, U_16LE, U_16BE, U_32LE, U_32BE };
+static const char *const u_name[] = {"UTF-8", "UTF-16LE", "UTF-16BE", "UTF-32LE", "UTF-32BE"};
+static int bom_of(const unsigned char *h, size_t n, size_t *len);
+
+/* Kind and size of path, and whether it is a regular file; a file that
+ * cannot be read is K_PLAIN (the CSV reader reports it). A plain file that
+ * starts with a UTF-16 or UTF-32 byte-order mark is K_TEXT. */
+static void probe(const char *path, int64_t *kind, int64_t *size, int64_t *reg)
 {
     unsigned char b[16];
     int fd = open(path, O_RDONLY);
@@ -51,8 +62,11 @@ static void probe(const char *path, int64_t *kind, int64_t *size)
     if (fd < 0) return;
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
         ssize_t got = read(fd, b, sizeof b);
+        size_t len;
         *kind = got > 0 ? kind_of(b, (size_t)got) : K_PLAIN;
+        if (*kind == K_PLAIN && got > 0 && bom_of(b, (size_t)got, &len) != U_NONE) *kind = K_TEXT;
         *size = st.st_size;
+        *reg = 1;
     }
     close(fd);
 }
@@ -69,13 +83,180 @@ static int write_all(int fd, const unsigned char *p, size_t n)
     return 0;
 }
 
-/* Append n bytes of src's decompressed text to out (the spool file dst);
- * 0, or -1 with code 4. */
-static int put(int out, const unsigned char *p, size_t n, const char *dst, const char *src, precis_err *e)
+/* Where an input's text goes: its spool file, through a transcoder when
+ * the text is UTF-16 or UTF-32. The first bytes are held until the
+ * encoding is decided (sink_decide); then they and the rest are written as
+ * they are, or transcoded to UTF-8 with iconv. A code unit that is not
+ * UTF-16 (a lone surrogate, an odd last byte) or UTF-32 becomes the byte
+ * 0xff, which is never UTF-8: the CSV reader then quarantines its row as
+ * bad_utf8, with its line, so that no row goes silently. */
+enum { S_HEAD, S_PASS, S_CONV };
+/* what --encoding asks: the UTF-8 default, an ASCII-compatible other (the
+ * CSV reader's), or UTF-16 or UTF-32 in a given byte order or in the one
+ * the text shows */
+enum { W_UTF8, W_OTHER, W_16, W_32 };
+typedef struct want {
+    int kind;  /* W_* */
+    int order; /* W_16, W_32: U_* of the order given, or U_NONE (from the byte-order mark, or guessed) */
+    const char *name;
+} want;
+
+typedef struct sink {
+    int fd;
+    const char *dst, *src;
+    const want *w;
+    int state;               /* S_* */
+    int from;                /* U_*: the text's encoding, when S_CONV */
+    unsigned char head[4];   /* S_HEAD: the first bytes */
+    size_t nhead;
+    iconv_t cd;
+    unsigned char *stage;    /* S_CONV: an incomplete code unit and the next bytes */
+    size_t ncarry;
+    unsigned char *ob;       /* S_CONV: UTF-8 made, not yet written */
+    int64_t taken;           /* bytes of the input's text given to the sink */
+    int64_t bad, first_bad;  /* code units that are not the encoding, and the text's byte of the first */
+} sink;
+#define OB_CAP (2 * CHUNK + 64)   /* a CHUNK of UTF-16 is at most 1.5 CHUNK of UTF-8 */
+
+static void sink_init(sink *k, int fd, const char *dst, const char *src, const want *w)
 {
-    if (write_all(out, p, n) == 0) return 0;
-    return PERR(e, PRECIS_EXIT_IO, "cannot write %s, the decompressed copy of %s: %s (give --spool DIR on a file system with room)",
-                dst, src, strerror(errno ? errno : ENOSPC));
+    memset(k, 0, sizeof *k);
+    k->fd = fd, k->dst = dst, k->src = src, k->w = w;
+    k->cd = (iconv_t)-1;
+    k->first_bad = -1;
+}
+
+static void sink_free(sink *k)
+{
+    if (k->fd >= 0) close(k->fd);
+    k->fd = -1;
+    if (k->cd != (iconv_t)-1) iconv_close(k->cd);
+    k->cd = (iconv_t)-1;
+    free(k->stage);
+    free(k->ob);
+    k->stage = k->ob = NULL;
+}
+
+/* Append n bytes to the spool file; 0, or -1 with code 4. */
+static int put_raw(sink *k, const unsigned char *p, size_t n, precis_err *e)
+{
+    if (write_all(k->fd, p, n) == 0) return 0;
+    return PERR(e, PRECIS_EXIT_IO, "cannot write %s, the spool copy of %s: %s (give --spool DIR on a file system with room)",
+                k->dst, k->src, strerror(errno ? errno : ENOSPC));
+}
+
+/* The byte-order mark that h[0..n) starts with: U_*, or U_NONE; *len its
+ * bytes. A UTF-8 mark is U_NONE with *len 3. */
+static int bom_of(const unsigned char *h, size_t n, size_t *len)
+{
+    *len = 0;
+    if (n >= 4 && !memcmp(h, "\xff\xfe\0\0", 4)) return *len = 4, U_32LE;
+    if (n >= 4 && !memcmp(h, "\0\0\xfe\xff", 4)) return *len = 4, U_32BE;
+    if (n >= 2 && !memcmp(h, "\xff\xfe", 2)) return *len = 2, U_16LE;
+    if (n >= 2 && !memcmp(h, "\xfe\xff", 2)) return *len = 2, U_16BE;
+    if (n >= 3 && !memcmp(h, "\xef\xbb\xbf", 3)) *len = 3;
+    return U_NONE;
+}
+
+/* Decide k's encoding from its first bytes (all of them when fewer than
+ * 4), and write them: 0, or -1 with code 3 when they contradict
+ * --encoding. */
+static int sink_conv(sink *k, const unsigned char *p, size_t n, precis_err *e);
+static int sink_decide(sink *k, precis_err *e)
+{
+    const unsigned char *h = k->head;
+    size_t n = k->nhead, len = 0;
+    int bom = bom_of(h, n, &len), from = U_NONE;
+    const want *w = k->w;
+    switch (w->kind) {
+    case W_UTF8: from = bom; break; /* a UTF-16 or UTF-32 mark is read; none: UTF-8, as asked */
+    case W_OTHER:
+        if (bom != U_NONE)
+            return PERR(e, PRECIS_EXIT_DATA, "%s starts with a %s byte-order mark, but --encoding %s was given: give --encoding %s "
+                        "(or none) for this input; no rows of it were read", k->src, u_name[bom], w->name, u_name[bom]);
+        break;
+    case W_16:
+    case W_32: {
+        int wide = w->kind == W_32;
+        if (bom == U_32LE && !wide) bom = U_16LE, len = 2; /* (UTF-16's mark, then U+0000) */
+        if (len == 3 || (bom != U_NONE && (bom >= U_32LE) != wide) || (bom != U_NONE && w->order != U_NONE && bom != w->order))
+            return PERR(e, PRECIS_EXIT_DATA, "%s starts with a %s byte-order mark, but --encoding %s was given; no rows of it were read",
+                        k->src, len == 3 ? "UTF-8" : u_name[bom], w->name);
+        from = bom != U_NONE ? bom : w->order;
+        if (from == U_NONE) { /* no mark: the order in which a header's ASCII shows, else little-endian (Windows') */
+            if (!wide) from = n >= 2 && h[0] == 0 && h[1] != 0 ? U_16BE : U_16LE;
+            else from = n >= 4 && !h[0] && !h[1] && !h[2] && h[3] ? U_32BE : U_32LE;
+        }
+        break;
+    }
+    }
+    if (from == U_NONE) {
+        k->state = S_PASS;
+        return put_raw(k, h, n, e);
+    }
+    k->from = from;
+    k->state = S_CONV;
+    k->stage = malloc(CHUNK + 8);
+    k->ob = malloc(OB_CAP);
+    if (!k->stage || !k->ob) return PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
+    if ((k->cd = iconv_open("UTF-8", u_name[from])) == (iconv_t)-1)
+        return PERR(e, PRECIS_EXIT_INTERNAL, "this system's iconv cannot convert %s to UTF-8", u_name[from]);
+    k->taken = (int64_t)len;
+    return sink_conv(k, h + len, n - len, e);
+}
+
+/* Transcode n bytes (at most CHUNK) of S_CONV text into the spool file. */
+static int sink_conv(sink *k, const unsigned char *p, size_t n, precis_err *e)
+{
+    const size_t unit = k->from >= U_32LE ? 4 : 2;
+    char *in = (char *)(uintptr_t)p, *op = (char *)k->ob;
+    size_t il = n, ol = OB_CAP;
+    int64_t at = k->taken - (int64_t)k->ncarry; /* the text's byte of in[0] */
+    if (k->ncarry) { /* the incomplete unit left from the last bytes, then these */
+        memcpy(k->stage + k->ncarry, p, n);
+        in = (char *)k->stage, il = k->ncarry + n;
+        k->ncarry = 0;
+    }
+    k->taken += (int64_t)n;
+    while (il > 0) {
+        char *i0 = in;
+        size_t r = iconv(k->cd, &in, &il, &op, &ol);
+        int err = r == (size_t)-1 ? errno : 0;
+        at += in - i0;
+        if (!err) break;
+        if (err == E2BIG || ol < 16) { /* (0xff below needs room too) */
+            if (put_raw(k, k->ob, (size_t)(op - (char *)k->ob), e)) return -1;
+            op = (char *)k->ob, ol = OB_CAP;
+            if (err == E2BIG) continue;
+        }
+        if (err == EILSEQ && il >= unit) { /* a unit that is not the encoding: a byte that is not UTF-8 */
+            *op++ = (char)0xff, ol--;
+            if (k->bad++ == 0) k->first_bad = at;
+            in += unit, il -= unit, at += (int64_t)unit;
+        } else if (err == EINVAL || err == EILSEQ) { /* the unit goes on in the next bytes */
+            memmove(k->stage, in, il);
+            k->ncarry = il;
+            break;
+        } else {
+            return PERR(e, PRECIS_EXIT_INTERNAL, "iconv from %s: %s", u_name[k->from], strerror(err));
+        }
+    }
+    return put_raw(k, k->ob, (size_t)(op - (char *)k->ob), e);
+}
+
+/* Append n bytes of src's text (n at most CHUNK); 0, or -1 with the code
+ * set. */
+static int put(sink *k, const unsigned char *p, size_t n, precis_err *e)
+{
+    if (k->state == S_HEAD) {
+        size_t t = n < sizeof k->head - k->nhead ? n : sizeof k->head - k->nhead;
+        memcpy(k->head + k->nhead, p, t);
+        k->nhead += t, p += t, n -= t;
+        if (k->nhead < sizeof k->head) return 0;
+        if (sink_decide(k, e)) return -1;
+    }
+    if (n == 0) return 0;
+    return k->state == S_PASS ? put_raw(k, p, n, e) : sink_conv(k, p, n, e);
 }
 
 /* Whether a stop signal ends the decompression of src at this chunk (the
@@ -87,13 +268,27 @@ static int stopped(const char *src, int64_t chunk, precis_err *e)
     return 1;
 }
 
-/* Close the spool file *out (set to -1) once src's text is in it: close
- * reports a delayed write error on some file systems. 0, or -1 with code 4. */
-static int finish(int *out, const char *dst, const char *src, precis_err *e)
+/* Close the spool file once src's text is in it (close reports a delayed
+ * write error on some file systems): 0, or -1 with the code set. Then the
+ * transcoder's count of code units that were not its encoding, if any, is
+ * a warning; their rows are quarantined when read. */
+static int finish(sink *k, precis_err *e)
 {
-    int rc = close(*out);
-    *out = -1;
-    return rc == 0 ? 0 : PERR(e, PRECIS_EXIT_IO, "cannot write %s, the decompressed copy of %s: %s", dst, src, strerror(errno));
+    if (k->state == S_HEAD && sink_decide(k, e)) return -1;
+    if (k->state == S_CONV && k->ncarry) { /* the text ends inside a unit */
+        static const unsigned char ff = 0xff;
+        if (k->bad++ == 0) k->first_bad = k->taken - (int64_t)k->ncarry;
+        k->ncarry = 0;
+        if (put_raw(k, &ff, 1, e)) return -1;
+    }
+    int rc = close(k->fd);
+    k->fd = -1;
+    if (rc != 0) return PERR(e, PRECIS_EXIT_IO, "cannot write %s, the spool copy of %s: %s", k->dst, k->src, strerror(errno));
+    if (k->bad)
+        log_all(LOG_WARN, "%s: %lld code unit%s not %s (a lone surrogate, or a cut last character), the first at byte %lld of "
+                "its text; each is read as a byte that is not UTF-8, so its row is quarantined as bad_utf8",
+                k->src, (long long)k->bad, k->bad == 1 ? " is" : "s are", u_name[k->from], (long long)k->first_bad);
+    return 0;
 }
 
 /* A decoder of one of the kinds the spool reads, the library's state for
@@ -245,8 +440,8 @@ static int member_start(int kind, unsigned char b)
     return kind == K_GZIP ? b == 0x1f : kind == K_ZSTD ? b == 0x28 || (b & 0xf0) == 0x50 : kind == K_XZ ? b == 0xfd : b == 'B';
 }
 
-/* Decompress src, of the given kind, into the open file out (named dst). */
-static int decompress(int kind, const char *src, int out, const char *dst, precis_err *e)
+/* Decompress src, of the given kind, into k. */
+static int decompress(int kind, const char *src, sink *k, precis_err *e)
 {
     dec d;
     memset(&d, 0, sizeof d);
@@ -291,7 +486,7 @@ static int decompress(int kind, const char *src, int out, const char *dst, preci
                  src, kind_name[kind], (long long)(read_total - (int64_t)avail), dec_lib[kind], why);
             goto done;
         }
-        if (put(out, ob, made, dst, src, e)) goto done;
+        if (put(k, ob, made, e)) goto done;
         full = made == CHUNK;
         if (r == 1) member = full = 0;
     }
@@ -300,14 +495,36 @@ static int decompress(int kind, const char *src, int out, const char *dst, preci
              src, kind_name[kind], (long long)read_total);
         goto done;
     }
-    if (finish(&out, dst, src, e)) goto done;
+    if (finish(k, e)) goto done;
     rc = 0;
 done:
-    if (out >= 0) close(out);
     if (in >= 0) close(in);
     dec_end(&d);
     free(ib);
     free(ob);
+    return rc;
+}
+
+/* Copy the plain file src into k (which transcodes it). */
+static int copy_text(const char *src, sink *k, precis_err *e)
+{
+    unsigned char *buf = malloc(CHUNK);
+    int in = -1, rc = -1;
+    if (!buf) { PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); goto done; }
+    if ((in = open(src, O_RDONLY)) < 0) { PERR(e, PRECIS_EXIT_IO, "cannot open %s: %s", src, strerror(errno)); goto done; }
+    for (int64_t chunks = 0;; chunks++) {
+        if (stopped(src, chunks, e)) goto done;
+        ssize_t got = read(in, buf, CHUNK);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) { PERR(e, PRECIS_EXIT_IO, "cannot read %s: %s", src, strerror(errno)); goto done; }
+        if (got == 0) break;
+        if (put(k, buf, (size_t)got, e)) goto done;
+    }
+    if (finish(k, e)) goto done;
+    rc = 0;
+done:
+    if (in >= 0) close(in);
+    free(buf);
     return rc;
 }
 
@@ -321,10 +538,9 @@ static int zip_skip(const char *name)
     return l == 0 || name[l - 1] == '/' || !strncmp(name, "__MACOSX/", 9) || !strncmp(base, "._", 2) || !strcmp(base, ".DS_Store");
 }
 
-/* Decompress the one file of the zip archive src into the open file out
- * (named dst). An archive of no file or of several is refused (exit 3):
+/* Decompress the one file of the zip archive src into k. An archive of no file or of several is refused (exit 3):
  * which of them is the table is not ours to guess. */
-static int unzip_one(const char *src, int out, const char *dst, precis_err *e)
+static int unzip_one(const char *src, sink *k, precis_err *e)
 {
     int zerr = 0, rc = -1, found = -1, nfiles = 0;
     char names[256] = "";
@@ -367,13 +583,12 @@ static int unzip_one(const char *src, int out, const char *dst, precis_err *e)
             goto done;
         }
         if (got == 0) break;
-        if (put(out, buf, (size_t)got, dst, src, e)) goto done;
+        if (put(k, buf, (size_t)got, e)) goto done;
     }
-    if (finish(&out, dst, src, e)) goto done;
+    if (finish(k, e)) goto done;
     log_all(LOG_DEBUG, "%s: read its file %s", src, names);
     rc = 0;
 done:
-    if (out >= 0) close(out);
     if (zf) zip_fclose(zf);
     if (za) zip_discard(za);
     free(buf);
@@ -433,7 +648,37 @@ static void sweep(const char *dir, const maker *self)
     closedir(d);
 }
 
-int spool_inputs(MPI_Comm comm, char *const *paths, int n, const char *dir, const char *out, spool *s, precis_err *e)
+/* What --encoding enc asks of the spool. Names are compared without case,
+ * '-' or '_'; UCS-2 and UCS-4 are read as UTF-16 and UTF-32. */
+static void want_of(const char *enc, want *w)
+{
+    static const struct { const char *name; int kind, order; } known[] = {
+        {"UTF16", W_16, U_NONE}, {"UTF16LE", W_16, U_16LE}, {"UTF16BE", W_16, U_16BE},
+        {"UCS2", W_16, U_NONE}, {"UCS2LE", W_16, U_16LE}, {"UCS2BE", W_16, U_16BE},
+        {"UTF32", W_32, U_NONE}, {"UTF32LE", W_32, U_32LE}, {"UTF32BE", W_32, U_32BE},
+        {"UCS4", W_32, U_NONE}, {"UCS4LE", W_32, U_32LE}, {"UCS4BE", W_32, U_32BE},
+        {"UTF8", W_UTF8, U_NONE}};
+    char bare[32];
+    size_t m = 0;
+    for (const char *p = enc ? enc : "UTF-8"; *p && m < sizeof bare - 1; p++)
+        if (*p != '-' && *p != '_') bare[m++] = *p;
+    bare[m] = '\0';
+    w->name = enc ? enc : "UTF-8";
+    w->kind = W_OTHER;
+    w->order = U_NONE;
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (!strcasecmp(bare, known[i].name)) w->kind = known[i].kind, w->order = known[i].order;
+}
+
+int spool_is_unicode(const char *encoding)
+{
+    want w;
+    want_of(encoding, &w);
+    return w.kind == W_16 || w.kind == W_32;
+}
+
+int spool_inputs(MPI_Comm comm, char *const *paths, int n, const char *dir, const char *out, const char *encoding, spool *s,
+                 precis_err *e)
 {
     static int calls; /* one name space per call (a job spools each table) */
     static int swept; /* the directory was swept (at a job's first call) */
@@ -443,8 +688,10 @@ int spool_inputs(MPI_Comm comm, char *const *paths, int n, const char *dir, cons
     int *owner = NULL, *gz = NULL;
     char *made = NULL;
     char path[4200], odir[4096];
-    int64_t zbytes = 0, bytes = 0;
+    int64_t zbytes = 0, bytes = 0, conv[U_32BE + 1] = {0};
     double t0 = MPI_Wtime();
+    want w;
+    want_of(encoding, &w);
     if (!dir) {
         job_dir_of(out, odir, sizeof odir);
         dir = odir;
@@ -455,7 +702,7 @@ int spool_inputs(MPI_Comm comm, char *const *paths, int n, const char *dir, cons
     MPI_CHECK(MPI_Comm_size(comm, &size), e);
     s->fd = malloc(sizeof(int) * (size_t)(n ? n : 1));
     s->size = malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
-    info = calloc(2 * (size_t)(n ? n : 1), sizeof(int64_t)); /* kind[n], then size[n] */
+    info = calloc(3 * (size_t)(n ? n : 1), sizeof(int64_t)); /* kind[n], size[n], then regular file[n] */
     owner = malloc(sizeof(int) * (size_t)(n ? n : 1));
     gz = malloc(sizeof(int) * (size_t)(n ? n : 1));
     made = calloc((size_t)(n ? n : 1), 1);
@@ -463,11 +710,13 @@ int spool_inputs(MPI_Comm comm, char *const *paths, int n, const char *dir, cons
     makers = calloc((size_t)size, sizeof(maker));
     if (!s->fd || !s->size || !info || !owner || !gz || !made || !load || !makers) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
     for (int i = 0; i < n && s->fd && s->size; i++) s->fd[i] = -1, s->size[i] = -1;
-    for (int i = rank; info && i < n; i += size) probe(paths[i], &info[i], &info[n + i]);
+    for (int i = rank; info && i < n; i += size) probe(paths[i], &info[i], &info[n + i], &info[2 * n + i]);
     if (precis_agree(comm, e)) goto fail;
-    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, info, 2 * n, MPI_INT64_T, MPI_MAX, comm), e);
-    int ngz = 0, nkind[K_ZIP + 1] = {0};
+    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, info, 3 * n, MPI_INT64_T, MPI_MAX, comm), e);
+    s->utf8 = w.kind == W_16 || w.kind == W_32;
+    int ngz = 0, nkind[K_TEXT + 1] = {0};
     for (int i = 0; i < n; i++) {
+        if (info[i] == K_PLAIN && s->utf8 && info[2 * n + i]) info[i] = K_TEXT; /* every file is transcoded */
         if (info[i] != K_PLAIN) gz[ngz++] = i, nkind[info[i]]++;
     }
     /* a killed run's copies go whether or not this run decompresses: they
@@ -502,22 +751,29 @@ int spool_inputs(MPI_Comm comm, char *const *paths, int n, const char *dir, cons
         spool_path(path, sizeof path, dir, &self, call, i);
         int out = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (out < 0) {
-            PERR(e, PRECIS_EXIT_IO, "cannot create %s to decompress %s into: %s (give --spool DIR)", path, paths[i], strerror(errno));
+            PERR(e, PRECIS_EXIT_IO, "cannot create %s to decompress or transcode %s into: %s (give --spool DIR)", path, paths[i], strerror(errno));
             break;
         }
         made[i] = 1;
-        if (info[i] == K_ZIP) unzip_one(paths[i], out, path, e); /* closes out */
-        else decompress((int)info[i], paths[i], out, path, e);
+        sink k;
+        sink_init(&k, out, path, paths[i], &w);
+        if (info[i] == K_ZIP) unzip_one(paths[i], &k, e);
+        else if (info[i] == K_TEXT) copy_text(paths[i], &k, e);
+        else decompress((int)info[i], paths[i], &k, e);
+        if (k.state == S_CONV) conv[k.from]++;
+        sink_free(&k);
     }
     if (precis_agree(comm, e)) goto fail;
+    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, conv, U_32BE + 1, MPI_INT64_T, MPI_SUM, comm), e);
     for (int a = 0; a < ngz && !e->code; a++) {
         int i = gz[a];
         struct stat st;
         spool_path(path, sizeof path, dir, &makers[owner[i]], call, i);
         if ((s->fd[i] = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(s->fd[i], &st) != 0)
-            PERR(e, PRECIS_EXIT_IO, "cannot open %s, the decompressed copy of %s: %s (every rank must see the spool directory: "
+            PERR(e, PRECIS_EXIT_IO, "cannot open %s, the spool copy of %s: %s (every rank must see the spool directory: "
                  "give --spool DIR on a shared file system)", path, paths[i], strerror(errno));
         else s->size[i] = st.st_size;
+        if (info[i] == K_TEXT) continue; /* (transcoded, not decompressed) */
         zbytes += info[n + i];
         bytes += s->size[i] > 0 ? s->size[i] : 0;
     }
@@ -528,11 +784,18 @@ int spool_inputs(MPI_Comm comm, char *const *paths, int n, const char *dir, cons
             if (unlink(path) != 0) log_all(LOG_WARN, "cannot remove %s (a decompressed input: delete it): %s", path, strerror(errno));
             made[i] = 0;
         }
-    char kinds[128] = "";
+    char kinds[128] = "", encs[128] = "";
+    int nconv = 0;
     for (int k = K_GZIP, at = 0; k <= K_ZIP; k++)
         if (nkind[k]) at += snprintf(kinds + at, sizeof kinds - (size_t)at, "%s%d %s", at ? ", " : "", nkind[k], kind_name[k]);
-    LOG_INFO("decompressed %d input%s (%s; %.1f MB to %.1f MB) in %.2f s", ngz, ngz == 1 ? "" : "s", kinds, (double)zbytes / 1e6,
-             (double)bytes / 1e6, MPI_Wtime() - t0);
+    for (int u = U_16LE, at = 0; u <= U_32BE; u++)
+        if (conv[u]) at += snprintf(encs + at, sizeof encs - (size_t)at, "%s%lld %s", at ? ", " : "", (long long)conv[u], u_name[u]),
+                      nconv += (int)conv[u];
+    if (ngz > nkind[K_TEXT])
+        LOG_INFO("decompressed %d input%s (%s; %.1f MB to %.1f MB) in %.2f s", ngz - nkind[K_TEXT], ngz - nkind[K_TEXT] == 1 ? "" : "s",
+                 kinds, (double)zbytes / 1e6, (double)bytes / 1e6, MPI_Wtime() - t0);
+    if (nconv)
+        LOG_INFO("transcoded %d input%s to UTF-8 (%s)", nconv, nconv == 1 ? "" : "s", encs);
     rc = 0;
 fail:
     for (int i = 0; made && i < n; i++)

@@ -1,5 +1,6 @@
 /* spool.h - compressed CSV inputs (gzip, zstd, xz, bzip2, a zip archive of
- * one file), decompressed once to unlinked files.
+ * one file), decompressed once to unlinked files; UTF-16 and UTF-32 ones
+ * transcoded to UTF-8 on the way.
  *
  * DESIGN
  * The CSV reader maps its files and splits them into byte ranges, which a
@@ -47,6 +48,25 @@
  * The decompressed bytes are read with line numbers and byte offsets of
  * their own: quarantine rows name the compressed file, and the line and
  * offset in its decompressed text.
+ *
+ * UTF-16 and UTF-32 text (Excel's "Unicode text", SQL Server's bcp -w,
+ * PowerShell 5's redirection) cannot be split on the bytes of ',' and
+ * '\n' either, so it goes through the spool too, transcoded to UTF-8 with
+ * iconv on the way (after any decompression: a .csv.gz of UTF-16 is read).
+ *   - A file whose text starts with a UTF-16 or UTF-32 byte-order mark
+ *     (ff fe, fe ff, ff fe 00 00, 00 00 fe ff) is transcoded from it, the
+ *     mark dropped, when --encoding is the UTF-8 default. Under another
+ *     ASCII-compatible --encoding (CP1252 ...) such a file is exit 3.
+ *   - --encoding UTF-16 or UTF-32 (or UCS-2, UCS-4) transcodes every input:
+ *     the byte order is the mark's, or without one the order in which the
+ *     header's first ASCII character shows (00 first: big-endian), else
+ *     little-endian. UTF-16LE, UTF-16BE, UTF-32LE and UTF-32BE fix the
+ *     order: a mark of the other order, or a UTF-8 mark, is exit 3.
+ *   - A code unit that is not the encoding (a lone surrogate, a last
+ *     character cut short) becomes the byte ff, which is never UTF-8: its
+ *     row is quarantined as bad_utf8 with its line, and a warning counts
+ *     them. No row is lost silently.
+ *   - Line numbers are the text's; byte offsets are those of its UTF-8.
  */
 #ifndef PRECIS_SPOOL_H
 #define PRECIS_SPOOL_H
@@ -58,15 +78,23 @@ typedef struct spool {
     int n;
     int *fd;        /* per input: its open, unlinked spool file, or -1 (read the input itself) */
     int64_t *size;  /* per input: decompressed bytes, or -1 */
+    int utf8;       /* 1: --encoding named UTF-16 or UTF-32, and every input is now UTF-8 in its
+                     * spool file: read them as UTF-8 */
 } spool;
 
 /* Collective over comm. Decompress the compressed inputs among paths[0..n) into
  * spool files in dir (a job's --spool), or when dir is NULL in the directory
- * of out (the job's --out); see DESIGN. Returns 0 with *s filled (every fd
+ * of out (the job's --out), transcoding UTF-16 and UTF-32 text to UTF-8;
+ * encoding is the job's --encoding (NULL: UTF-8); see DESIGN. Returns 0 with *s filled (every fd
  * -1 when no input is compressed), or -1 on every rank with nothing left
  * open or on disk: code 3 for damaged or unsupported compressed data, 4 for
  * I/O (a spool file that cannot be written or opened), 75 when stopped. */
-int spool_inputs(MPI_Comm comm, char *const *paths, int n, const char *dir, const char *out, spool *s, precis_err *e);
+int spool_inputs(MPI_Comm comm, char *const *paths, int n, const char *dir, const char *out, const char *encoding, spool *s,
+                 precis_err *e);
+
+/* Whether --encoding names UTF-16 or UTF-32 (or UCS-2, UCS-4), which the
+ * spool transcodes (and the CSV reader could not read). */
+int spool_is_unicode(const char *encoding);
 
 /* Close the spool files (their space is freed then). Can't fail. */
 void spool_close(spool *s);

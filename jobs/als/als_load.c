@@ -325,7 +325,7 @@ static int load_csv(als *a, precis_err *e)
     int64_t n = 0, cap = 0, nrecv = 0, rejected = 0;
     char first_bad[512] = "";
     csv_opts co;
-    spool sp = {0, NULL, NULL};
+    spool sp = {0};
     strdict_init(&d);
     csv_opts_default(&co);
     a->generic = 1;
@@ -349,7 +349,7 @@ static int load_csv(als *a, precis_err *e)
     inputs_csv_pattern(pat, sizeof pat, "");
     TRY(inputs_expand(o->in, pat, 0, &in, e));
     TRY(precis_agree(a->comm, e)); /* (spool_inputs is collective) */
-    TRY(spool_inputs(a->comm, in.path, in.n, o->spool, o->out, &sp, e)); /* compressed files, decompressed once */
+    TRY(spool_inputs(a->comm, in.path, in.n, o->spool, o->out, NULL, &sp, e)); /* compressed (or UTF-16) files, decompressed once */
     co.fds = sp.fd;
     co.names = in.path;
     TRY(csv_open(a->comm, in.path, in.n, &co, &r, e));

@@ -929,8 +929,8 @@ static int load_table(ctx *c, int ti, precis_err *e)
     csv_opts co;
     csv_opts_default(&co);
     co.delim = c->o.delim;
-    co.encoding = c->o.encoding;
-    if (spool_inputs(c->comm, t->files.path, t->files.n, c->o.spool, c->o.out, &t->sp, e)) return -1;
+    if (spool_inputs(c->comm, t->files.path, t->files.n, c->o.spool, c->o.out, c->o.encoding, &t->sp, e)) return -1;
+    co.encoding = t->sp.utf8 ? NULL : c->o.encoding; /* (UTF-16 and UTF-32 are UTF-8 in the spool) */
     for (int i = 0; i < t->files.n; i++) /* (the size a row's source position can address: see find_inputs) */
         if (t->sp.size[i] >= INT64_C(1) << 40)
             return PERR(e, PRECIS_EXIT_DATA, "%s: %lld bytes decompressed, more than the 1 TiB a row's source position can address; split the file",
@@ -2344,10 +2344,10 @@ int clean_run(int argc, char **argv, MPI_Comm comm)
         {"outliers", OPT_STR, &o->outliers, "flag", "amount/quantity outside [Q1-3IQR, Q3+3IQR]", 0, 0, "flag|winsorize|drop"},
         {"impute", OPT_STR, &o->impute, "median", "fill missing optional numbers", 0, 0, "median|mean|none"},
         {"delimiter", OPT_STR, &o->delimiter, ",", "field delimiter of the input files: one character, or tab", 0, 0, NULL},
-        {"encoding", OPT_STR, &o->encoding, "UTF-8", "character encoding of the input files (CP1252, LATIN1, GB18030 ...); values are stored in UTF-8", 0, 0, NULL},
+        {"encoding", OPT_STR, &o->encoding, "UTF-8", "character encoding of the input files (CP1252, LATIN1, GB18030, UTF-16LE ...; a UTF-16 or UTF-32 byte-order mark is read without it); values are stored in UTF-8", 0, 0, NULL},
         {"decimal", OPT_STR, &o->decimal, ".", "decimal mark of the input's numbers (',' as in 12,50)", 0, 0, ".|,"},
         {"thousands", OPT_STR, &o->thousands, "none", "thousands mark of the input's numbers (',' as in 1,234.50; 'space' for 1 234,50, no-break spaces too)", 0, 0, "none|,|.|'|space"},
-        {"spool", OPT_STR, &o->spool, NULL, "directory for decompressed copies of compressed inputs, seen by every rank [default: <out dir>]", 0, 0, NULL},
+        {"spool", OPT_STR, &o->spool, NULL, "directory for decompressed (or UTF-16 transcoded) copies of inputs, seen by every rank [default: <out dir>]", 0, 0, NULL},
         {"na-values", OPT_STR, &o->na, NA_DEFAULT, "values that mean missing, as an empty field does: comma-separated, exact ('' for none)", 0, 0, NULL},
         OPTS_COMMON_SPECS(&o->c),
     };

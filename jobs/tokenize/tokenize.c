@@ -64,8 +64,8 @@ int tokenize_run(int argc, char **argv, MPI_Comm comm)
         {"keep", OPT_LIST, &o.keep, NULL, "copy this non-identifier column to the output", 0, 0, NULL},
         {"phone-region", OPT_STR, &o.region, "CN", "country of phone numbers written without a country code (phones are normalised to E.164)", 0, 0, PII_PHONE_REGIONS},
         {"delimiter", OPT_STR, &o.delimiter, ",", "field delimiter of the input: one character, or tab (the output is comma-separated)", 0, 0, NULL},
-        {"encoding", OPT_STR, &o.encoding, "UTF-8", "character encoding of the input (CP1252, LATIN1, GB18030 ...); the output is UTF-8", 0, 0, NULL},
-        {"spool", OPT_STR, &o.spool, NULL, "directory for decompressed copies of compressed inputs, seen by every rank [default: <out dir>]", 0, 0, NULL},
+        {"encoding", OPT_STR, &o.encoding, "UTF-8", "character encoding of the input (CP1252, LATIN1, GB18030, UTF-16LE ...; a UTF-16 or UTF-32 byte-order mark is read without it); the output is UTF-8", 0, 0, NULL},
+        {"spool", OPT_STR, &o.spool, NULL, "directory for decompressed (or UTF-16 transcoded) copies of inputs, seen by every rank [default: <out dir>]", 0, 0, NULL},
         {"na-values", OPT_STR, &o.na, NA_DEFAULT, "ids that mean missing, as an empty field does: comma-separated, exact ('' for none)", 0, 0, NULL},
         OPTS_COMMON_SPECS(&o.c),
     };
@@ -80,7 +80,7 @@ int tokenize_run(int argc, char **argv, MPI_Comm comm)
     na_set na;
     memset(&na, 0, sizeof na);
     inputs_list in = {0, NULL};
-    spool sp = {0, NULL, NULL};
+    spool sp = {0};
     csv_reader *r = NULL;
     textbuf out = {NULL, 0, 0};
     char *keep = NULL;
@@ -106,7 +106,8 @@ int tokenize_run(int argc, char **argv, MPI_Comm comm)
     }
     if (precis_agree(comm, e)) goto done;
     if (job_check_not_input(comm, 1, (const char *const[]){"--out"}, (const char *const[]){o.out}, (const char *const *)in.path, in.n, e)) goto done;
-    if (spool_inputs(comm, in.path, in.n, o.spool, o.out, &sp, e)) goto done;
+    if (spool_inputs(comm, in.path, in.n, o.spool, o.out, o.encoding, &sp, e)) goto done;
+    if (sp.utf8) co.encoding = NULL; /* (UTF-16 and UTF-32 are UTF-8 in the spool) */
     co.fds = sp.fd;
     co.names = in.path;
     if (csv_open(comm, in.path, in.n, &co, &r, e)) goto done;

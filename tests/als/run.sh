@@ -182,6 +182,14 @@ run 3 $BIN/precis-als --in "$TMP/zin" --user-col user --item-col sku --value-col
 out=$($PY "$H/../h5same.py" "$TMP/csv1.h5" "$TMP/zo/z.h5" | tail -1 || true)
 [[ "$out" == *", 0 differ" ]] && grep -q "decompressed 2 inputs (1 zstd, 1 xz" "$TMP/z.log" && [ -z "$(ls -A "$TMP/zo" | grep precis-spool)" ] \
   && pass "CSV input as .csv.zst and .csv.xz part files (np=3) = the plain file's recs.h5 at np=1 ($out)" || fail "compressed CSV input: $out"
+# ... and as a UTF-16LE file with a byte-order mark (Excel's "Unicode text")
+rm -rf "$TMP/u16" && mkdir -p "$TMP/u16"
+$PY -c "import sys; open(sys.argv[2], 'wb').write(('\ufeff' + open(sys.argv[1], encoding='utf-8').read()).encode('utf-16-le'))" "$TMP/inter.csv" "$TMP/u16/inter.csv"
+run 2 $BIN/precis-als --in "$TMP/u16/inter.csv" --user-col user --item-col sku --value-col qty --time-col when --out "$TMP/u16/z.h5" \
+  "${A[@]}" --iterations 6 --holdout last:1 > "$TMP/u16.log" 2>&1 || { fail "als of UTF-16"; tail -3 "$TMP/u16.log"; }
+out=$($PY "$H/../h5same.py" "$TMP/csv1.h5" "$TMP/u16/z.h5" | tail -1 || true)
+[[ "$out" == *", 0 differ" ]] && grep -q "transcoded 1 input to UTF-8 (1 UTF-16LE)" "$TMP/u16.log" && [ -z "$(ls -A "$TMP/u16" | grep precis-spool)" ] \
+  && pass "CSV input as UTF-16LE with a byte-order mark (np=2) = the UTF-8 file's recs.h5 at np=1 ($out)" || fail "UTF-16 CSV input: $out"
 grep -q "inter.csv:[0-9]* field user: user id is a placeholder" "$TMP/csv1.log" && grep -q "4 of [0-9]* rows rejected" "$TMP/csv1.log" \
   && pass "bad CSV rows (placeholder ids NULL and \\N among them) counted, the first named by file, line and field" || { fail "CSV reject report"; grep -i reject "$TMP/csv1.log"; }
 $PY - "$TMP/csv1.h5" "$TMP/inter.csv" <<'PYEOF' && pass "CSV input: ids written back as given; beats popularity 3x" || fail "CSV ids / quality"

@@ -406,8 +406,8 @@ expect_exit "a file of blank lines" 3 "only blank lines" --transactions "$TMP/ba
 printf '\n\ncustomer_id,quantity,amount\nC1,1,2\n' > "$TMP/bad/lead_no_ts.csv"
 expect_exit "missing column, named at the header's line" 3 "lead_no_ts.csv:3: required column 'ts'" --transactions "$TMP/bad/lead_no_ts.csv"
 # NUL bytes: a plain row (in category) and a quoted one (in channel) are
-# quarantined as nul_byte, not cut at the NUL; a UTF-16 export (NULs in the
-# header) stops at once
+# quarantined as nul_byte, not cut at the NUL; a UTF-16 export without a
+# byte-order mark (NULs in the header) stops at once, naming the --encoding
 { echo "customer_id,ts,quantity,amount,category,channel"; for i in $(seq 1 60); do echo "C$i,2020-01-0$((i % 9 + 1)),1,$i.5,toys,web"; done
   printf 'C7,2020-01-03,1,2.5,to\0ys,web\n'; printf 'C8,2020-01-04,1,2.5,toys,"w\0eb"\n'; echo "C9,2020-01-05,1,2.5,toys,web"; } > "$TMP/bad/nul.csv"
 expect_exit "NUL bytes in two rows" 0 "wrote" --transactions "$TMP/bad/nul.csv" --max-reject-rate 0.05
@@ -424,7 +424,9 @@ with h5py.File(d + "/clean.h5", "r") as f:
     assert [s.decode() for s in f["dict/channel"][:]] == ["web"], f["dict/channel"][:]
 PYEOF
 printf 'customer_id,ts,quantity,amount\nC1,20200101,1,2\n' | iconv -f UTF-8 -t UTF-16LE > "$TMP/bad/utf16.csv"
-expect_exit "a UTF-16 file" 3 "NUL byte" --transactions "$TMP/bad/utf16.csv"
+expect_exit "a UTF-16LE file without a byte-order mark" 3 "utf16.csv:1: the header reads as UTF-16LE without a byte-order mark: give --encoding UTF-16LE" --transactions "$TMP/bad/utf16.csv"
+printf 'a,b\0c\nC1,1\n' > "$TMP/bad/nulhead.csv"
+expect_exit "a header with a NUL byte (binary)" 3 "nulhead.csv:1: header holds a NUL byte (a binary file?" --transactions "$TMP/bad/nulhead.csv"
 printf 'customer_id,quantity,amount\nC1,1,2\n' > "$TMP/bad/no_ts.csv"
 expect_exit "missing required column" 3 "required column 'ts'" --transactions "$TMP/bad/no_ts.csv"
 expect_exit "no transactions input" 2 "transactions" --customers "$TMP/g/customers-part-00000.csv"
@@ -674,21 +676,31 @@ for f in "$TMP"/g/*.csv; do b=$(basename "$f"); case "$b" in
   *) cp "$f" "$TMP/gzin/" ;;
 esac; done
 cp "$TMP/g/truth.h5" "$TMP/gzin/" 2>/dev/null || true
-for np in 1 3; do
-  rm -rf "$TMP/gzo$np" && mkdir -p "$TMP/gzo$np"
-  if run $np $BIN/precis-clean --in "$TMP/gzin" --pii-key "$TMP/pii.key" --out "$TMP/gzo$np/clean.h5" --max-reject-rate 0.05 \
-       > "$TMP/gzo$np.log" 2>&1 && [ "$(grep -o 'decompressed [0-9]* inputs\? ([^;]*' "$TMP/gzo$np.log" | sort | tr '\n' '|')" = \
-       "decompressed 1 input (1 zstd|decompressed 2 inputs (1 zstd, 1 xz|decompressed 2 inputs (2 bzip2|decompressed 2 inputs (2 gzip|" ]; then
-    out=$($PY "$H/../h5same.py" "$TMP/np1/clean.h5" "$TMP/gzo$np/clean.h5" --ignore quality/report | tail -1 || true)
-    [[ "$out" == *", 0 differ" ]] && pass "np=$np: 7 compressed inputs (2 gzip, 2 zstd, 1 xz, 2 bzip2; one zstd as .csv) give np=1's plain datasets ($out)" || fail "compressed np=$np: $out"
-    left=$(ls -A "$TMP/gzo$np" | grep -c precis-spool || true)
-    expect_eq "np=$np: no decompressed copy left in the spool directory (the output's)" "$left" "0"
-  else fail "compressed inputs np=$np"; tail -3 "$TMP/gzo$np.log"; grep decompressed "$TMP/gzo$np.log"; fi
-done
+# spooled_run IN TAG PATTERN WANT WHAT: precis-clean --in IN at np=1 and 3
+# (into $TMP/<TAG>o<np>); the log's matches of PATTERN, sorted and joined
+# by |, are WANT; every dataset equals np=1's plain run; no copy is left
+spooled_run() {
+  local in=$1 tag=$2 pat=$3 want=$4 what=$5 np o out
+  for np in 1 3; do
+    o="$TMP/${tag}o$np"
+    rm -rf "$o" && mkdir -p "$o"
+    if run $np $BIN/precis-clean --in "$in" --pii-key "$TMP/pii.key" --out "$o/clean.h5" --max-reject-rate 0.05 > "$o.log" 2>&1 \
+       && [ "$(grep -o "$pat" "$o.log" | sort | tr '\n' '|')" = "$want" ]; then
+      out=$($PY "$H/../h5same.py" "$TMP/np1/clean.h5" "$o/clean.h5" --ignore quality/report | tail -1 || true)
+      [[ "$out" == *", 0 differ" ]] && pass "np=$np: $what give np=1's plain datasets ($out)" || fail "$what np=$np: $out"
+      expect_eq "np=$np: no spooled copy left in the spool directory (the output's)" "$(ls -A "$o" | grep -c precis-spool || true)" "0"
+    else fail "$what np=$np"; tail -3 "$o.log"; grep -o "$pat" "$o.log" || true; fi
+  done
+}
+spooled_run "$TMP/gzin" gz 'decompressed [0-9]* inputs\? ([^;]*' \
+  "decompressed 1 input (1 zstd|decompressed 2 inputs (1 zstd, 1 xz|decompressed 2 inputs (2 bzip2|decompressed 2 inputs (2 gzip|" \
+  "7 compressed inputs (2 gzip, 2 zstd, 1 xz, 2 bzip2; one zstd as .csv)"
 $PY $H/check_truth.py "$TMP/g" "$TMP/gzo3/quality.json" > "$TMP/gztruth.out" \
   && pass "compressed inputs np=3: counts equal the planted defects ($(grep -c ' ok ' "$TMP/gztruth.out") checks)" || { fail "gzip inputs vs planted truth"; grep FAIL "$TMP/gztruth.out"; }
-$PY - "$TMP/np1" "$TMP/gzo3" "$TMP/pii.key" <<'PYEOF' && pass "compressed inputs np=3: the same quarantine rows and report, naming the compressed files; every line_hash is the HMAC of the record at its line and offset in the text Python's gzip and bz2 (and the zstd and xz tools) decompress, order conflicts (read again) included" || fail "compressed inputs' quarantine or report"
-import bz2, csv, glob, gzip, hashlib, hmac, json, os, re, subprocess, sys
+$PY - "$TMP/np1" "$TMP/gzo3" "$TMP/pii.key" "$H" <<'PYEOF' && pass "compressed inputs np=3: the same quarantine rows and report, naming the compressed files; every line_hash is the HMAC of the record at its line and offset in the text Python's gzip and bz2 (and the zstd and xz tools) decompress, order conflicts (read again) included" || fail "compressed inputs' quarantine or report"
+import bz2, csv, glob, gzip, json, os, re, subprocess, sys
+sys.path.insert(0, sys.argv[4])
+from qhash import line_hash, quarantine_pairs, same_report
 plain, gz, key = sys.argv[1], sys.argv[2], open(sys.argv[3], "rb").read()
 name = lambda p: re.sub(r"\.(gz|zst|xz|bz2)$", "", os.path.basename(p))
 def unpack(raw, p):
@@ -701,52 +713,22 @@ def unpack(raw, p):
     if raw[:3] == b"BZh":
         return bz2.decompress(raw)
     return raw
-def rows(d, t):
-    with open("%s/quarantine/%s.csv" % (d, t), newline="") as f:
-        r = list(csv.reader(f))
-    return r[0], r[1:]
 data, checked, late, kinds = {}, 0, 0, {"": 0, ".gz": 0, ".zst": 0, ".xz": 0, ".bz2": 0}
-for t in ("transactions", "customers", "touchpoints", "spend", "experiments"):
-    if not os.path.exists("%s/quarantine/%s.csv" % (plain, t)):
+for t, x, y in quarantine_pairs(plain, gz):
+    assert [name(x[0])] + x[1:] == [name(y[0])] + y[1:], (x, y)
+    kinds[os.path.basename(y[0])[len(name(y[0])):]] += 1
+    if y[3] in ("bad_quote", "open_quote", "field_too_long"):
         continue
-    h1, a = rows(plain, t)
-    h2, b = rows(gz, t)
-    assert h1 == h2 and len(a) == len(b), (t, len(a), len(b))
-    for x, y in zip(a, b):
-        assert [name(x[0])] + x[1:] == [name(y[0])] + y[1:], (x, y)
-        kinds[os.path.basename(y[0])[len(name(y[0])):]] += 1
-        if y[3] in ("bad_quote", "open_quote", "field_too_long"):
-            continue
-        p = y[0]
-        if p not in data:
-            with open(p, "rb") as f:
-                raw = f.read()
-            data[p] = unpack(raw, p)
-        d, s = data[p], int(y[2])
-        assert d.count(b"\n", 0, s) + 1 == int(y[1]), ("line", y[:4])
-        q, e = False, s
-        for m in re.compile(rb'["\n]').finditer(d, s):
-            if m.group() == b'"':
-                q = not q
-            elif not q:
-                e = m.start()
-                break
-        else:
-            e = len(d)
-        if e > s and d[e - 1:e] == b"\r":
-            e -= 1
-        h = int.from_bytes(hmac.new(key, b"line\0" + d[s:e], hashlib.sha256).digest()[:8], "big") or 1
-        assert "%016x" % h == y[5], ("line_hash", y[:6])
-        checked += 1
-        late += y[3] == "order_conflict"
+    p = y[0]
+    if p not in data:
+        with open(p, "rb") as f:
+            raw = f.read()
+        data[p] = unpack(raw, p)
+    assert line_hash(key, data[p], int(y[2]), int(y[1])) == y[5], ("line_hash", y[:6])
+    checked += 1
+    late += y[3] == "order_conflict"
 assert checked > 100 and late > 10 and min(kinds.values()) > 5, (checked, late, kinds)
-qa, qb = (json.load(open(d + "/quality.json")) for d in (plain, gz))
-for q in (qa, qb):
-    q.pop("quarantine_dir")
-    q.pop("run_id")  # (of other inputs)
-    for t in q["tables"].values():
-        t["files"] = [name(p) for p in t.get("files", [])]
-assert qa == qb
+same_report(plain, gz, name)
 print(checked, "line hashes,", late, "of order conflicts; rows per suffix", kinds)
 PYEOF
 rm -rf "$TMP/gzo1" && mkdir -p "$TMP/gzo1"
@@ -756,6 +738,102 @@ expect_eq "PRECIS_STOP_AT=spool:0 (a stop while decompressing) exits 75" "$rc" "
 [ -z "$(ls -A "$TMP/gzo1" | grep -E 'precis-spool|clean.h5')" ] && grep -q "while decompressing" "$TMP/gzstop.log" \
   && pass "stopped while decompressing: no decompressed copy and no clean.h5 left" || fail "stop while decompressing"
 rm -rf "$TMP/gzin" "$TMP/gzo1"
+echo "clean: UTF-16 and UTF-32 inputs (np=1, 3)"
+# the dirty data of the first test written as Excel's "Unicode text",
+# SQL Server's bcp -w and PowerShell write it: UTF-16LE with a byte-order
+# mark; UTF-16BE with a mark, gzipped; UTF-32LE with a mark; UTF-16LE in a
+# zip archive; the rest plain. Its bytes that are not UTF-8 are written as
+# lone surrogates (Python's surrogateescape), which the reader turns into
+# the byte ff: their rows are quarantined as bad_utf8, as in the plain run.
+# So every dataset, quarantine row and report entry equals np=1's plain
+# run, and every line_hash is the HMAC of the record in the UTF-8 that
+# Python's codecs make of the file
+mkdir -p "$TMP/u16in"
+$PY - "$TMP/g" "$TMP/u16in" <<'PYEOF'
+import glob, gzip, os, shutil, sys, zipfile
+src, dst = sys.argv[1], sys.argv[2]
+def enc(path, codec):
+    return ("\ufeff" + open(path, "rb").read().decode("utf-8", "surrogateescape")).encode(codec, "surrogatepass")
+for p in sorted(glob.glob(src + "/*.csv")):
+    b = os.path.basename(p)
+    if b == "transactions-part-00000.csv":
+        open(dst + "/" + b, "wb").write(enc(p, "utf-16-le"))
+    elif b == "transactions-part-00001.csv":
+        open(dst + "/" + b + ".gz", "wb").write(gzip.compress(enc(p, "utf-16-be")))
+    elif b == "touchpoints-part-00000.csv":
+        open(dst + "/" + b, "wb").write(enc(p, "utf-32-le"))
+    elif b == "customers-part-00000.csv":
+        with zipfile.ZipFile(dst + "/customers-part-00000.zip", "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr(b, enc(p, "utf-16-le"))
+    else:
+        shutil.copy(p, dst)
+PYEOF
+spooled_run "$TMP/u16in" u16 'transcoded [0-9]* inputs\? to UTF-8 (.*' \
+  "transcoded 1 input to UTF-8 (1 UTF-16LE)|transcoded 1 input to UTF-8 (1 UTF-32LE)|transcoded 2 inputs to UTF-8 (1 UTF-16LE, 1 UTF-16BE)|" \
+  "4 UTF-16 and UTF-32 inputs (one gzipped, one zipped)"
+$PY - "$TMP/np1" "$TMP/u16o3" "$TMP/pii.key" "$H" <<'PYEOF' && pass "UTF-16 and UTF-32 inputs np=3: the same quarantine rows (offsets too) and report; every line_hash is the HMAC of the record in Python's UTF-8 of the file, bad_utf8 rows included" || fail "UTF-16 inputs' quarantine or report"
+import codecs, csv, gzip, io, json, os, re, sys, zipfile
+sys.path.insert(0, sys.argv[4])
+from qhash import line_hash, quarantine_pairs, same_report
+plain, u16, key = sys.argv[1], sys.argv[2], open(sys.argv[3], "rb").read()
+codecs.register_error("ff", lambda x: (b"\xff" * (x.end - x.start), x.end))
+name = lambda p: re.sub(r"\.(gz|zip)$", ".csv", os.path.basename(p)).replace(".csv.csv", ".csv")
+def text(p):
+    raw = open(p, "rb").read()
+    if raw[:2] == b"\x1f\x8b":
+        raw = gzip.decompress(raw)
+    if raw[:2] == b"PK":
+        with zipfile.ZipFile(io.BytesIO(raw)) as z:
+            raw = z.read(z.namelist()[0])
+    for bom, codec in ((b"\xff\xfe\0\0", "utf-32"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
+        if raw.startswith(bom):
+            return raw.decode(codec, "surrogatepass").encode("utf-8", "ff")
+    return raw
+data, checked, bad, conv = {}, 0, 0, 0
+for t, x, y in quarantine_pairs(plain, u16):
+    # the raw bytes of a bad_utf8 row differ (ff for each byte that is not UTF-8), so its hash does
+    assert [name(x[0])] + x[1:5] + x[6:] == [name(y[0])] + y[1:5] + y[6:], (x, y)
+    if y[3] in ("bad_quote", "open_quote", "field_too_long"):
+        continue
+    p = y[0]
+    if p not in data:
+        data[p] = text(p)
+    assert line_hash(key, data[p], int(y[2]), int(y[1])) == y[5], ("line_hash", y[:6])
+    checked += 1
+    conv += p.endswith((".gz", ".zip")) or "part-00000" in p and t in ("transactions", "touchpoints")
+    bad += y[3] == "bad_utf8" and x[5] != y[5]
+assert checked > 100 and conv > 50 and bad > 5, (checked, conv, bad)
+same_report(plain, u16, name)
+print(checked, "line hashes,", conv, "of transcoded files,", bad, "bad_utf8 rows")
+PYEOF
+$PY $H/check_truth.py "$TMP/g" "$TMP/u16o3/quality.json" > "$TMP/u16truth.out" \
+  && pass "UTF-16 inputs np=3: counts equal the planted defects ($(grep -c ' ok ' "$TMP/u16truth.out") checks)" || { fail "UTF-16 inputs vs planted truth"; grep FAIL "$TMP/u16truth.out"; }
+rm -rf "$TMP/u16in" "$TMP/u16o1" "$TMP/u16o3"
+# a lone surrogate and an odd last byte: a warning, and each one's row
+# quarantined as bad_utf8 at its line (the odd byte is a line of its own)
+mkdir -p "$TMP/u16"
+$PY - "$TMP/u16" <<'PYEOF'
+import sys
+d = sys.argv[1]
+t = "customer_id,ts,quantity,amount\nc1,20240101,1,10.5\nc2,20240102,2,3.25\nc3,20240103,1,7\n"
+open(d + "/le.csv", "wb").write(t.encode("utf-16-le"))
+open(d + "/be_bom.csv", "wb").write(("\ufeff" + t).encode("utf-16-be"))
+open(d + "/le_bom.csv", "wb").write(("\ufeff" + t).encode("utf-16-le"))
+open(d + "/u8_bom.csv", "wb").write(("\ufeff" + t).encode("utf-8"))
+open(d + "/bad.csv", "wb").write(("\ufeff" + t.replace("c2,", "c\udc802,")).encode("utf-16-le", "surrogatepass") + b"x")
+PYEOF
+rm -rf "$TMP/bad/out"; mkdir -p "$TMP/bad/out"
+run 3 $BIN/precis-clean --pii-key "$TMP/pii.key" --out "$TMP/bad/out/clean.h5" --transactions "$TMP/u16/bad.csv" --max-reject-rate 0.9 > "$TMP/u16bad.log" 2>&1 || true
+got=$($PY -c "import csv,json,sys; q=json.load(open(sys.argv[1]+'/quality.json'))['tables']['transactions']; print(q['rows_in'], q['rows_clean'], ' '.join(r[1]+':'+r[3] for r in list(csv.reader(open(sys.argv[1]+'/quarantine/transactions.csv')))[1:]))" "$TMP/bad/out" 2>&1 || true)
+expect_eq "UTF-16LE with a lone surrogate and an odd last byte: rows in, clean, and the quarantined lines" "$got" "4 2 3:bad_utf8 5:bad_utf8"
+grep -q "bad.csv: 2 code units are not UTF-16LE (a lone surrogate, or a cut last character), the first at byte 104 of its text" "$TMP/u16bad.log" \
+  && pass "the bad code units are counted in a warning, the first at its byte" || { fail "bad code units' warning"; grep -i warn "$TMP/u16bad.log"; }
+layout "UTF-16LE without a byte-order mark, --encoding UTF-16 (the order from the header)" "t=3" --transactions "$TMP/u16/le.csv" --encoding UTF-16
+layout "UTF-16LE without a mark, --encoding ucs-2le" "t=3" --transactions "$TMP/u16/le.csv" --encoding ucs-2le
+expect_exit "UTF-16LE without a mark, no --encoding" 3 "le.csv:1: the header reads as UTF-16LE without a byte-order mark: give --encoding UTF-16LE" --transactions "$TMP/u16/le.csv"
+expect_exit "a UTF-16BE mark under --encoding UTF-16LE" 3 "be_bom.csv starts with a UTF-16BE byte-order mark, but --encoding UTF-16LE was given" --transactions "$TMP/u16/be_bom.csv" --encoding UTF-16LE
+expect_exit "a UTF-16LE mark under --encoding CP1252" 3 "le_bom.csv starts with a UTF-16LE byte-order mark, but --encoding CP1252 was given: give --encoding UTF-16LE" --transactions "$TMP/u16/le_bom.csv" --encoding CP1252
+expect_exit "a UTF-8 mark under --encoding UTF-16" 3 "u8_bom.csv starts with a UTF-8 byte-order mark, but --encoding UTF-16 was given" --transactions "$TMP/u16/u8_bom.csv" --encoding UTF-16
 # damaged, cut short, or followed by junk, in each kind: stopped with the
 # file named, nothing left in the spool directory
 left=0
@@ -1157,7 +1235,7 @@ assert [(r['line'], r['reason'], r['field']) for r in q] == [('3', 'bad_encoding
 import json; t = json.load(open('$TMP/enc/ox/quality.json'))['tables']['transactions']
 assert t['rejected_by_reason'] == {'bad_encoding': 1} and t['rows_clean'] == 1, t" \
   && pass "a byte CP1252 leaves undefined (0x81): quarantined as bad_encoding, naming the field" || fail "undefined CP1252 byte"
-for bad in UTF-16 NO-SUCH-CODE; do
+for bad in IBM037 NO-SUCH-CODE; do   # (EBCDIC: not ASCII-compatible; UTF-16 is read, above)
   set +e; run 2 $BIN/precis-clean --transactions "$TMP/enc/x81.csv" --pii-key "$TMP/pii.key" --out "$TMP/enc/ox/x.h5" --encoding $bad > "$TMP/enc/x.log" 2>&1; rc=$?; set -e
   [ $rc = 2 ] && grep -q "option --encoding: '$bad' is not" "$TMP/enc/x.log" && pass "--encoding $bad: exit 2 ($(grep -o "is not [a-zA-Z -]*" "$TMP/enc/x.log" | head -1))" || fail "--encoding $bad: rc=$rc"
 done

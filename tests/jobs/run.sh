@@ -60,6 +60,22 @@ for k in gzip:gz zstd:zst xz:xz bzip2:bz2; do
     pass "tokenize np=3 of a .csv.$x ($tool, two members) = np=1 of the plain file, the .csv.$x named, no copy left"
   else fail "tokenize of a .csv.$x"; fi
 done
+# UTF-16 (a byte-order mark, and none with --encoding) and UTF-32 read as
+# the UTF-8 file: Python's codecs write them (bytes that are not UTF-8 as
+# lone surrogates, read back as the byte ff, so those rows are bad_utf8 in
+# both), and the output is the plain file's, the file named
+for k in "utf-16-le:bom:" "utf-16-be:bom:" "utf-16-le::--encoding UTF-16LE" "utf-32-be:bom:" "utf-16-be::--encoding utf16"; do
+  codec=${k%%:*} rest=${k#*:}; bom=${rest%%:*} opt=${rest#*:}
+  rm -rf "$TMP/tk16" && mkdir -p "$TMP/tk16"
+  $PY -c "import sys; t = open(sys.argv[1], 'rb').read().decode('utf-8', 'surrogateescape'); open(sys.argv[2], 'wb').write((('\ufeff' if sys.argv[4] else '') + t).encode(sys.argv[3], 'surrogatepass'))" \
+    "$TMP/g1/customers-part-00000.csv" "$TMP/tk16/c.csv" "$codec" "$bom"
+  if run 3 $BIN/precis-tokenize --in "$TMP/tk16/c.csv" --id-column customer_id --phone-column phone --email-column email --keep city \
+       --pii-key "$TMP/g1/pii.key" --out "$TMP/tk16/out.csv" $opt 2> "$TMP/tk16.log" &&
+     cmp -s "$TMP/tk1.csv" <(sed "s#$TMP/tk16/c.csv#$TMP/g1/customers-part-00000.csv#" "$TMP/tk16/out.csv") &&
+     grep -q "transcoded 1 input to UTF-8 (1 $(echo "${codec%-*}" | tr a-z A-Z)$(echo "${codec##*-}" | tr a-z A-Z))" "$TMP/tk16.log" && [ -z "$(ls -A "$TMP/tk16" | grep precis-spool)" ]; then
+    pass "tokenize np=3 of $codec${bom:+ with a byte-order mark}${opt:+ ($opt)} = np=1 of the UTF-8 file"
+  else fail "tokenize of $codec $bom $opt"; tail -2 "$TMP/tk16.log"; cmp "$TMP/tk1.csv" <(sed "s#$TMP/tk16/c.csv#$TMP/g1/customers-part-00000.csv#" "$TMP/tk16/out.csv") | head -2; fi
+done
 $PY - "$TMP/g1/pii.key" "$TMP/tk1.csv" "$TMP/g1/customers-part-00000.csv" <<'PYEOF' && pass "tokenize keys equal an independent HMAC-SHA256 (Python hmac)" || fail "tokenize keys"
 import csv, hmac, hashlib, sys
 key = open(sys.argv[1], "rb").read()
