@@ -113,7 +113,7 @@ typedef struct sink {
     unsigned char *stage;    /* S_CONV: an incomplete code unit and the next bytes */
     size_t ncarry;
     unsigned char *ob;       /* S_CONV: UTF-8 made, not yet written */
-    int64_t taken;           /* bytes of the input's text given to the sink */
+    int64_t taken, made;     /* bytes of the input's text given to the sink, and written */
     int64_t bad, first_bad;  /* code units that are not the encoding, and the text's byte of the first */
 } sink;
 #define OB_CAP (2 * CHUNK + 64)   /* a CHUNK of UTF-16 is at most 1.5 CHUNK of UTF-8 */
@@ -140,6 +140,7 @@ static void sink_free(sink *k)
 /* Append n bytes to the spool file; 0, or -1 with code 4. */
 static int put_raw(sink *k, const unsigned char *p, size_t n, precis_err *e)
 {
+    k->made += (int64_t)n;
     if (write_all(k->fd, p, n) == 0) return 0;
     return PERR(e, PRECIS_EXIT_IO, "cannot write %s, the spool copy of %s: %s (give --spool DIR on a file system with room)",
                 k->dst, k->src, strerror(errno ? errno : ENOSPC));
@@ -688,7 +689,7 @@ int spool_inputs(MPI_Comm comm, char *const *paths, int n, const char *dir, cons
     int *owner = NULL, *gz = NULL;
     char *made = NULL;
     char path[4200], odir[4096];
-    int64_t zbytes = 0, bytes = 0, conv[U_32BE + 1] = {0};
+    int64_t zbytes = 0, bytes = 0, conv[U_32BE + 3] = {0}; /* inputs transcoded from each U_*, then their bytes in and out */
     double t0 = MPI_Wtime();
     want w;
     want_of(encoding, &w);
@@ -760,11 +761,11 @@ int spool_inputs(MPI_Comm comm, char *const *paths, int n, const char *dir, cons
         if (info[i] == K_ZIP) unzip_one(paths[i], &k, e);
         else if (info[i] == K_TEXT) copy_text(paths[i], &k, e);
         else decompress((int)info[i], paths[i], &k, e);
-        if (k.state == S_CONV) conv[k.from]++;
+        if (k.state == S_CONV) conv[k.from]++, conv[U_32BE + 1] += k.taken, conv[U_32BE + 2] += k.made;
         sink_free(&k);
     }
     if (precis_agree(comm, e)) goto fail;
-    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, conv, U_32BE + 1, MPI_INT64_T, MPI_SUM, comm), e);
+    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, conv, U_32BE + 3, MPI_INT64_T, MPI_SUM, comm), e);
     for (int a = 0; a < ngz && !e->code; a++) {
         int i = gz[a];
         struct stat st;
@@ -795,7 +796,8 @@ int spool_inputs(MPI_Comm comm, char *const *paths, int n, const char *dir, cons
         LOG_INFO("decompressed %d input%s (%s; %.1f MB to %.1f MB) in %.2f s", ngz - nkind[K_TEXT], ngz - nkind[K_TEXT] == 1 ? "" : "s",
                  kinds, (double)zbytes / 1e6, (double)bytes / 1e6, MPI_Wtime() - t0);
     if (nconv)
-        LOG_INFO("transcoded %d input%s to UTF-8 (%s)", nconv, nconv == 1 ? "" : "s", encs);
+        LOG_INFO("transcoded %d input%s to UTF-8 (%s; %.1f MB to %.1f MB) in %.2f s", nconv, nconv == 1 ? "" : "s", encs,
+                 (double)conv[U_32BE + 1] / 1e6, (double)conv[U_32BE + 2] / 1e6, MPI_Wtime() - t0);
     rc = 0;
 fail:
     for (int i = 0; made && i < n; i++)

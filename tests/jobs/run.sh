@@ -72,7 +72,7 @@ for k in "utf-16-le:bom:" "utf-16-be:bom:" "utf-16-le::--encoding UTF-16LE" "utf
   if run 3 $BIN/precis-tokenize --in "$TMP/tk16/c.csv" --id-column customer_id --phone-column phone --email-column email --keep city \
        --pii-key "$TMP/g1/pii.key" --out "$TMP/tk16/out.csv" $opt 2> "$TMP/tk16.log" &&
      cmp -s "$TMP/tk1.csv" <(sed "s#$TMP/tk16/c.csv#$TMP/g1/customers-part-00000.csv#" "$TMP/tk16/out.csv") &&
-     grep -q "transcoded 1 input to UTF-8 (1 $(echo "${codec%-*}" | tr a-z A-Z)$(echo "${codec##*-}" | tr a-z A-Z))" "$TMP/tk16.log" && [ -z "$(ls -A "$TMP/tk16" | grep precis-spool)" ]; then
+     grep -q "transcoded 1 input to UTF-8 (1 $(echo "${codec%-*}" | tr a-z A-Z)$(echo "${codec##*-}" | tr a-z A-Z);" "$TMP/tk16.log" && [ -z "$(ls -A "$TMP/tk16" | grep precis-spool)" ]; then
     pass "tokenize np=3 of $codec${bom:+ with a byte-order mark}${opt:+ ($opt)} = np=1 of the UTF-8 file"
   else fail "tokenize of $codec $bom $opt"; tail -2 "$TMP/tk16.log"; cmp "$TMP/tk1.csv" <(sed "s#$TMP/tk16/c.csv#$TMP/g1/customers-part-00000.csv#" "$TMP/tk16/out.csv") | head -2; fi
 done
