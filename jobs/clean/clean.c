@@ -228,6 +228,7 @@ typedef struct ctx {
     tz_zone tz;
     int dfmt[T_N][2];     /* per table and date index: -1 (vote), a DF_ format, or DF_CUSTOM (dspec) */
     datefmt_spec dspec[T_N][2];
+    char date_hint[T_N][2][640]; /* per table and date index: the vote's warning of values no format parses, or "" */
     strdict dict[D_N];
     int32_t *dmap[D_N];
     table t[T_N];
@@ -642,25 +643,31 @@ static void detect_dates(ctx *c, int ti, const int *dk, const int *dix, int nd, 
     }
 }
 
-/* Rank 0 warns of a date column most of whose values parse in no
- * automatic format, with the --date-format its values' shapes point to. */
-static void date_hint(const ctx *c, int ti, int di, const int64_t *g)
+/* A date column most of whose values parse in no automatic format: the
+ * warning, with the --date-format its values' shapes point to, goes into
+ * c->date_hint[ti][di] on every rank (quality.json gives it), and rank 0
+ * prints it. */
+static void date_hint(ctx *c, int ti, int di, const int64_t *g)
 {
+    char *msg = c->date_hint[ti][di];
+    const size_t cap = sizeof c->date_hint[ti][di];
+    msg[0] = '\0';
     int64_t voted = 0;
     for (int f = 0; f < DF_N; f++) voted += g[f];
     const char *col = "?";
     for (int k = 0; k < TD[ti].nf; k++)
         if (date_index(&TD[ti].f[k]) == di) col = TD[ti].f[k].name;
     int64_t compact = g[SH_COMPACT12] + g[SH_COMPACT14];
-    if (c->rank == 0 && compact && 2 * compact >= voted + g[SH_UNPARSED]) {
-        LOG_WARN("%s.%s: %lld of %lld values are %d digits that read as epoch milliseconds but look like compact local "
+    if (compact && 2 * compact >= voted + g[SH_UNPARSED]) {
+        snprintf(msg, cap, "%s.%s: %lld of %lld values are %d digits that read as epoch milliseconds but look like compact local "
                  "date-times (yyyymmddHHMM%s of 1900-2099); if they are, give --date-format %s.%s='%s'", TD[ti].name, col,
                  (long long)compact, (long long)(voted + g[SH_UNPARSED]), g[SH_COMPACT14] >= g[SH_COMPACT12] ? 14 : 12,
                  g[SH_COMPACT14] >= g[SH_COMPACT12] ? "SS" : "", TD[ti].name, col,
                  g[SH_COMPACT14] >= g[SH_COMPACT12] ? "%Y%m%d%H%M%S" : "%Y%m%d%H%M");
+        if (c->rank == 0) LOG_WARN("%s", msg);
         return;
     }
-    if (c->rank != 0 || g[SH_UNPARSED] == 0 || g[SH_UNPARSED] < voted) return;
+    if (g[SH_UNPARSED] == 0 || g[SH_UNPARSED] < voted) return;
     char hint[400] = "";
     int64_t num = g[SH_NUM4] + g[SH_NUM2];
     if (2 * num >= g[SH_UNPARSED]) {
@@ -697,8 +704,9 @@ static void date_hint(const ctx *c, int ti, int di, const int64_t *g)
         snprintf(hint, sizeof hint, "; they hold month names: give --date-format %s.%s= with a pattern that has %%b, such as "
                  "'%%d %%b %%Y' or '%%b %%d, %%Y'", TD[ti].name, col);
     }
-    LOG_WARN("%s.%s: %lld of %lld values parse in no automatic date format (ISO 8601, yyyymmdd, yyyy/mm/dd, epoch seconds or "
-             "milliseconds)%s", TD[ti].name, col, (long long)g[SH_UNPARSED], (long long)(g[SH_UNPARSED] + voted), hint);
+    snprintf(msg, cap, "%s.%s: %lld of %lld values parse in no automatic date format (ISO 8601, yyyymmdd, yyyy/mm/dd, epoch "
+             "seconds or milliseconds)%.400s", TD[ti].name, col, (long long)g[SH_UNPARSED], (long long)(g[SH_UNPARSED] + voted), hint);
+    if (c->rank == 0) LOG_WARN("%s", msg);
 }
 
 /* Collective: the format that parses most values of each date column (ties
@@ -1827,6 +1835,7 @@ static int build_quality(ctx *c, json_t *root, int64_t *tot_in, int64_t *tot_rej
             if (f->type == F_TS || f->type == F_BIRTH) {
                 int df = t->fmt[date_index(f)];
                 json_object_set_new(cj, "date_format", json_string(df == DF_CUSTOM ? c->dspec[ti][date_index(f)].text : datefmt_names[df]));
+                if (c->date_hint[ti][date_index(f)][0]) json_object_set_new(cj, "date_hint", json_string(c->date_hint[ti][date_index(f)]));
                 json_object_set_new(cj, "tz_nonexistent", json_integer(g[o + 11 + 6 * k]));
                 json_object_set_new(cj, "tz_ambiguous", json_integer(g[o + 12 + 6 * k]));
                 if (g[o + 11 + 6 * k] || g[o + 12 + 6 * k])
