@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #define HUGE_PAGE ((size_t)2 << 20)
@@ -59,10 +60,18 @@ static char *map_aligned(size_t len)
     return a;
 }
 
+/* Whether large blocks ask for huge pages: 1, unless PRECIS_HUGEPAGES is 0
+ * (hugemem.h). Read at each large allocation, which are few. */
+static int huge_policy(void)
+{
+    const char *v = getenv("PRECIS_HUGEPAGES");
+    return !(v && !strcmp(v, "0"));
+}
+
 static void advise(char *a, size_t len)
 {
-#ifdef MADV_HUGEPAGE
-    if (len >= HUGEMEM_MIN) (void)madvise(a, len, MADV_HUGEPAGE);   /* EINVAL where THP is off: ignored */
+#if defined(MADV_HUGEPAGE) && defined(MADV_NOHUGEPAGE)
+    if (len >= HUGEMEM_MIN) (void)madvise(a, len, huge_policy() ? MADV_HUGEPAGE : MADV_NOHUGEPAGE); /* EINVAL where THP is off: ignored */
 #else
     (void)a;
     (void)len;

@@ -1,25 +1,32 @@
 /* hugemem.h - large growable buffers backed by transparent huge pages.
  *
  * DESIGN
- * The first write to each 4 KiB page of a new buffer is a page fault, and a
- * job that parses, shuffles and sorts a shard writes several times the
- * shard's bytes into new pages. A hugemem block is its own anonymous
- * mapping, aligned to 2 MiB; once it reaches HUGEMEM_MIN the kernel is
- * asked (madvise MADV_HUGEPAGE) to back it with 2 MiB pages: one fault per
- * 2 MiB instead of 512, and the pages a phase frees are taken again whole
- * by the next. Growth moves the page tables (mremap), never the bytes, and
- * keeps the 2 MiB alignment, so huge pages stay whole. Smaller blocks keep
- * 4 KiB pages, so a rank with many small buffers (one per destination
- * rank) does not pay 2 MiB for each. Where the kernel has no transparent
- * huge pages, or they are off, the hint is refused and the block is an
- * ordinary mapping. A freed large block is kept mapped (a few at most) for
- * the next allocation that fits, so later phases reuse pages earlier ones
- * touched instead of faulting in fresh zeroed ones; an allocation that
- * fits none releases them first (until then they stay resident). Use it for buffers that are filled and read in order
- * and that the job grows: parsed rows, shuffle buckets and results. None of
- * these functions is collective. A block comes only from hugemem_alloc or
- * hugemem_realloc and goes back only through hugemem_realloc or
- * hugemem_free (never free()).
+ * The first write to each page of a new buffer is a page fault, and a job
+ * that parses, shuffles and sorts a shard writes several times the shard's
+ * bytes into new pages. A hugemem block is its own anonymous mapping,
+ * aligned to 2 MiB, so that it can be backed by 2 MiB pages; growth moves
+ * the page tables (mremap), never the bytes, and keeps the alignment.
+ * From HUGEMEM_MIN, a block asks for 2 MiB pages (madvise MADV_HUGEPAGE,
+ * honoured where /sys/kernel/mm/transparent_hugepage/enabled is `madvise`
+ * or `always`): one fault per 2 MiB instead of 512, and fewer TLB misses.
+ * PRECIS_HUGEPAGES=0 asks for 4 KiB pages instead (MADV_NOHUGEPAGE). That
+ * is for a virtual machine whose host takes back freed guest memory (free
+ * page reporting, on in this VM's kernel): a huge page the host took back
+ * must be backed again, 2 MiB at once, and on this VM 1 GiB
+ * of such cold huge pages took 2.3 s to touch, against 0.4-0.6 s in 4 KiB
+ * pages and 0.09 s for huge pages freed a moment before. So huge pages win
+ * when memory was freed recently (runs back to back: precis-clean at 1 GB,
+ * np=1, medians 6.26 s against 7.40 s in 4 KiB pages) and lose on a cold
+ * start (8.65 s against 7.40 s; jobs/clean/README.md, "Memory and speed").
+ * A freed large block is kept mapped (a few at most) for the next
+ * allocation that fits, so later phases reuse pages earlier ones touched
+ * instead of faulting in fresh zeroed ones; an allocation that fits none
+ * releases them first (until then they stay resident). Use it for buffers
+ * that are filled and read in order and that the job grows: parsed rows,
+ * shuffle buckets and results.
+ * None of these functions is collective. A block comes only from
+ * hugemem_alloc or hugemem_realloc and goes back only through
+ * hugemem_realloc or hugemem_free (never free()).
  */
 #ifndef PRECIS_HUGEMEM_H
 #define PRECIS_HUGEMEM_H

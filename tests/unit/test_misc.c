@@ -626,6 +626,53 @@ static void test_hugemem(void **state)
     assert_int_equal(hugemem_live(), live0);
 }
 
+/* the VmFlags of the mapping that holds p, from /proc/self/smaps, into
+ * flags ("" when not found) */
+static void vm_flags(const void *p, char *flags, size_t cap)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    char line[512];
+    int in = 0;
+    flags[0] = '\0';
+    assert_non_null(f);
+    while (fgets(line, sizeof line, f)) {
+        unsigned long a, b;
+        if (sscanf(line, "%lx-%lx ", &a, &b) == 2 && strchr(line, '-') < strchr(line, ' ')) in = (uintptr_t)p >= a && (uintptr_t)p < b;
+        else if (in && !strncmp(line, "VmFlags:", 8)) snprintf(flags, cap, "%.200s", line + 8);
+    }
+    fclose(f);
+}
+
+/* a large block is marked for huge pages (the kernel's "hg" flag), with
+ * PRECIS_HUGEPAGES unset or 1; with 0 against them ("nh"); small blocks
+ * are never marked */
+static void test_hugemem_policy(void **state)
+{
+    (void)state;
+    const char *want[3] = {"1", "0", NULL};
+    for (int k = 0; k < 3; k++) {
+        char fl[256], fs[256];
+        if (want[k]) setenv("PRECIS_HUGEPAGES", want[k], 1);
+        else unsetenv("PRECIS_HUGEPAGES");
+        hugemem_release();
+        void *big = hugemem_alloc((size_t)8 << 20), *small = hugemem_alloc(4096);
+        assert_non_null(big);
+        assert_non_null(small);
+        vm_flags(big, fl, sizeof fl);
+        vm_flags(small, fs, sizeof fs);
+        assert_true(fl[0] && fs[0]);
+        int hg = strstr(fl, " hg") != NULL, nh = strstr(fl, " nh") != NULL;
+        if (k == 0 && !(hg && !nh)) fail_msg("PRECIS_HUGEPAGES=1: VmFlags%s", fl);
+        if (k == 1 && !(nh && !hg)) fail_msg("PRECIS_HUGEPAGES=0: VmFlags%s", fl);
+        if (k == 2 && !(hg && !nh)) fail_msg("PRECIS_HUGEPAGES unset: VmFlags%s", fl);
+        if (strstr(fs, " hg") || strstr(fs, " nh")) fail_msg("a 4 KiB block marked: VmFlags%s", fs);
+        hugemem_free(big);
+        hugemem_free(small);
+        hugemem_release();
+    }
+    unsetenv("PRECIS_HUGEPAGES");
+}
+
 /* a freed large block is taken again by an allocation it fits, cut to size
  * and as zero as a fresh one, and regrowth beyond it is zero too; one that
  * does not fit gets a new block */
@@ -756,6 +803,7 @@ int main(void)
         cmocka_unit_test(test_rsort_wide_msd),
         cmocka_unit_test(test_hugemem),
         cmocka_unit_test(test_hugemem_reuse),
+        cmocka_unit_test(test_hugemem_policy),
         cmocka_unit_test(test_inputs_twice),
         cmocka_unit_test(test_strdict_truncate),
         cmocka_unit_test(test_datefmt_exclusive),
