@@ -570,6 +570,13 @@ static int unzip_one(const char *src, sink *k, precis_err *e)
              "or give one archive per file", src, nfiles, nfiles ? " (" : "", names, nfiles > 3 ? ", ...)" : nfiles ? ")" : "");
         goto done;
     }
+    zip_stat_t zs;
+    if (zip_stat_index(za, (zip_uint64_t)found, 0, &zs) == 0 && (zs.valid & ZIP_STAT_ENCRYPTION_METHOD) &&
+        zs.encryption_method != ZIP_EM_NONE) {
+        PERR(e, PRECIS_EXIT_DATA, "%s: its file %s is encrypted (a password-protected archive), which Precis does not read: "
+             "extract it, or give the export unencrypted; no rows of the file were read", src, names);
+        goto done;
+    }
     if (!(zf = zip_fopen_index(za, (zip_uint64_t)found, 0))) {
         PERR(e, PRECIS_EXIT_DATA, "%s: cannot read its file %s (libzip: %s); no rows of the file were read", src, names,
              zip_strerror(za));

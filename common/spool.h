@@ -16,7 +16,7 @@
  *   - A zip archive must hold one file, folders and macOS's __MACOSX/, ._*
  *     and .DS_Store entries aside; none or several is exit 3 (which one is
  *     the table is not the reader's to guess), and so is a CRC that does
- *     not match or an archive libzip cannot open.
+ *     not match, an encrypted file or an archive libzip cannot open.
  *   - Work: the compressed inputs go to ranks largest first, each to the
  *     rank with the fewest compressed bytes so far (ties to the lower rank),
  *     the same on every rank. One large file is decompressed by one rank

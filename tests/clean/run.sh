@@ -628,6 +628,15 @@ layout "--transactions DIR of a .zip of one CSV (a folder and macOS entries asid
 layout "a zip archive named .csv: read" "t=20" --transactions "$TMP/zip2/z.csv"
 expect_exit "a zip archive of two files" 3 "two.zip: a zip archive of 2 files (a.csv, b.csv); Precis reads an archive of one CSV file" --transactions "$TMP/zip3/two.zip"
 expect_exit "a damaged zip archive" 3 "bad.zip: the zip data of exports/part-00000.csv is damaged (libzip:" --transactions "$TMP/zip3/bad.zip"
+# a password-protected archive (the encryption flag set in its local and
+# central headers, as zip -e sets it): refused by name, not read as junk
+$PY -c "
+import sys
+b = bytearray(open(sys.argv[1], 'rb').read())
+b[b.find(b'PK\x03\x04') + 6] |= 1
+b[b.find(b'PK\x01\x02') + 8] |= 1
+open(sys.argv[2], 'wb').write(b)" "$TMP/zip2/z.csv" "$TMP/zip3/locked.zip"
+expect_exit "a password-protected zip archive" 3 "locked.zip: its file t.csv is encrypted (a password-protected archive)" --transactions "$TMP/zip3/locked.zip"
 mkdir -p "$TMP/zip4" && cp "$TMP/zip/part-00000.zip" "$TMP/zip4/Transactions.zip" && cp "$TMP/spark/transactions/part-00000-4f1c-c000.csv" "$TMP/zip4/transactions.csv"
 expect_exit "x.csv beside x.zip" 4 "Transactions.zip: the second is the first compressed" --in "$TMP/zip4"
 rm "$TMP/zip4/transactions.csv"
