@@ -113,9 +113,14 @@ typedef struct sink {
     unsigned char *stage;    /* S_CONV: an incomplete code unit and the next bytes */
     size_t ncarry;
     unsigned char *ob;       /* S_CONV: UTF-8 made, not yet written */
-    int64_t taken, made;     /* bytes of the input's text given to the sink, and written */
+    int64_t given;           /* bytes of the input's text given to put */
+    int64_t taken, made;     /* bytes of it the transcoder has taken, and bytes written */
     int64_t bad, first_bad;  /* code units that are not the encoding, and the text's byte of the first */
+    const int64_t *in_read;  /* NULL, or the input's bytes read so far, of in_size, for the progress line */
+    int64_t in_size;
+    double t0, next, every;  /* when the sink was made, when progress is next said, and how often */
 } sink;
+#define PROGRESS_S 10.0      /* a long decompression says how far it is this often (PRECIS_PROGRESS_S: the tests') */
 #define OB_CAP (2 * CHUNK + 64)   /* a CHUNK of UTF-16 is at most 1.5 CHUNK of UTF-8 */
 
 static void sink_init(sink *k, int fd, const char *dst, const char *src, const want *w)
@@ -124,6 +129,10 @@ static void sink_init(sink *k, int fd, const char *dst, const char *src, const w
     k->fd = fd, k->dst = dst, k->src = src, k->w = w;
     k->cd = (iconv_t)-1;
     k->first_bad = -1;
+    const char *every = getenv("PRECIS_PROGRESS_S");
+    k->every = every ? atof(every) : PROGRESS_S;
+    k->t0 = log_now();
+    k->next = k->t0 + k->every;
 }
 
 static void sink_free(sink *k)
@@ -249,6 +258,15 @@ static int sink_conv(sink *k, const unsigned char *p, size_t n, precis_err *e)
  * set. */
 static int put(sink *k, const unsigned char *p, size_t n, precis_err *e)
 {
+    double now = log_now();
+    k->given += (int64_t)n;
+    if (now >= k->next) { /* one rank works while the others wait: say how far it is */
+        char of[64] = "";
+        if (k->in_read && k->in_size > 0)
+            snprintf(of, sizeof of, ", %.0f%% of the file read", 100.0 * (double)*k->in_read / (double)k->in_size);
+        log_all(LOG_INFO, "%s: %.1f MB of its text so far%s (%.0f s)", k->src, (double)k->given / 1e6, of, now - k->t0);
+        k->next = now + k->every;
+    }
     if (k->state == S_HEAD) {
         size_t t = n < sizeof k->head - k->nhead ? n : sizeof k->head - k->nhead;
         memcpy(k->head + k->nhead, p, t);
@@ -452,10 +470,13 @@ static int decompress(int kind, const char *src, sink *k, precis_err *e)
     size_t avail = 0;
     int in = -1, rc = -1;
     int64_t read_total = 0, chunks = 0;
+    struct stat st;
     int member = 0; /* inside a member */
     int full = 0;   /* the last step filled ob: the decoder may hold more without input */
     if (!ib || !ob) { PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); goto done; }
     if ((in = open(src, O_RDONLY)) < 0) { PERR(e, PRECIS_EXIT_IO, "cannot open %s: %s", src, strerror(errno)); goto done; }
+    k->in_read = &read_total;
+    k->in_size = fstat(in, &st) == 0 ? (int64_t)st.st_size : 0;
     for (;;) {
         if (avail == 0 && !full) {
             ssize_t got = read(in, ib, CHUNK);
@@ -499,6 +520,7 @@ static int decompress(int kind, const char *src, sink *k, precis_err *e)
     if (finish(k, e)) goto done;
     rc = 0;
 done:
+    k->in_read = NULL;
     if (in >= 0) close(in);
     dec_end(&d);
     free(ib);
@@ -511,19 +533,25 @@ static int copy_text(const char *src, sink *k, precis_err *e)
 {
     unsigned char *buf = malloc(CHUNK);
     int in = -1, rc = -1;
+    struct stat st;
+    int64_t read_total = 0;
     if (!buf) { PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); goto done; }
     if ((in = open(src, O_RDONLY)) < 0) { PERR(e, PRECIS_EXIT_IO, "cannot open %s: %s", src, strerror(errno)); goto done; }
+    k->in_read = &read_total;
+    k->in_size = fstat(in, &st) == 0 ? (int64_t)st.st_size : 0;
     for (int64_t chunks = 0;; chunks++) {
         if (stopped(src, chunks, e)) goto done;
         ssize_t got = read(in, buf, CHUNK);
         if (got < 0 && errno == EINTR) continue;
         if (got < 0) { PERR(e, PRECIS_EXIT_IO, "cannot read %s: %s", src, strerror(errno)); goto done; }
         if (got == 0) break;
+        read_total += got;
         if (put(k, buf, (size_t)got, e)) goto done;
     }
     if (finish(k, e)) goto done;
     rc = 0;
 done:
+    k->in_read = NULL;
     if (in >= 0) close(in);
     free(buf);
     return rc;

@@ -43,6 +43,9 @@
  *     found): no rows of it would be lost silently. A decoder that has
  *     filled its output is called again before more input is read, so
  *     output it holds at the input's end is not taken for a cut stream.
+ *   - The decompressing rank says every 10 s how far it is (the text so
+ *     far, the share of the file read; PRECIS_PROGRESS_S sets the period
+ *     for the tests).
  *   - A stop signal ends the decompression at the next 1 MiB chunk with
  *     exit 75 (ckpt_stop_here; the test hook PRECIS_STOP_AT=spool:<chunk>).
  * The decompressed bytes are read with line numbers and byte offsets of

@@ -604,6 +604,14 @@ for k in gzip:gz zstd:zst xz:xz bzip2:bz2; do
   ${k%:*} -9 -c "$TMP/rep/r.csv" > "$TMP/rep/r.csv.${k#*:}"
   layout "a ${k#*:} file of $(stat -c %s "$TMP/rep/r.csv.${k#*:}") bytes that decompresses to 3 MB: every row read" "t=150000" --transactions "$TMP/rep/r.csv.${k#*:}"
 done
+# a long decompression says how far it is (every 10 s; the hook makes it
+# every chunk): the file, the text so far and the share of the file read
+mkdir -p "$TMP/prog"
+set +e; PRECIS_PROGRESS_S=0 run 2 $BIN/precis-clean --transactions "$TMP/rep/r.csv.bz2" --pii-key "$TMP/pii.key" --out "$TMP/prog/clean.h5" \
+  > "$TMP/prog.log" 2>&1; set -e
+grep -q "r.csv.bz2: [0-9.]* MB of its text so far, 100% of the file read ([0-9]* s)" "$TMP/prog.log" \
+  && pass "a decompression's progress line: file, text so far, share of the file read" || { fail "progress line"; grep "so far" "$TMP/prog.log" | head -2; }
+rm -rf "$TMP/prog"
 rm -rf "$TMP/rep"
 # zip archives (Python's zipfile) of one CSV file, with the folder and
 # macOS entries an archiver adds: read; of two files, or damaged: exit 3
