@@ -2318,8 +2318,18 @@ static int find_inputs(ctx *c, precis_err *e)
                             t->files.path[i], (long long)st.st_size);
         }
     }
-    if (!c->t[T_TRANS].present)
-        return PERR(e, PRECIS_EXIT_USAGE, "no transactions input: give --transactions PATH, or --in DIR holding transactions*.csv");
+    if (!c->t[T_TRANS].present) {
+        /* an export saved as text (Excel's "Unicode text" is transactions.txt, tab-separated) is not
+         * taken from --in DIR by guess, but named */
+        inputs_list z = {0, NULL};
+        char found[600] = "";
+        if (c->o.in && inputs_expand(c->o.in, "transactions*.txt|transactions*.tsv", 1, &z, e) == 0 && z.n)
+            snprintf(found, sizeof found, " (%s holds %.300s%s: give it with --transactions, and --delimiter tab if it is "
+                     "tab-separated)", c->o.in, z.path[0], z.n > 1 ? " and more" : "");
+        inputs_free(&z);
+        perr_clear(e);
+        return PERR(e, PRECIS_EXIT_USAGE, "no transactions input: give --transactions PATH, or --in DIR holding transactions*.csv%s", found);
+    }
     return 0;
 }
 

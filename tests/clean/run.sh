@@ -848,6 +848,15 @@ grep -q "bad.csv: 2 code units are not UTF-16LE (a lone surrogate, or a cut last
   && pass "the bad code units are counted in a warning, the first at its byte" || { fail "bad code units' warning"; grep -i warn "$TMP/u16bad.log"; }
 layout "UTF-16LE without a byte-order mark, --encoding UTF-16 (the order from the header)" "t=3" --transactions "$TMP/u16/le.csv" --encoding UTF-16
 layout "UTF-16LE without a mark, --encoding ucs-2le" "t=3" --transactions "$TMP/u16/le.csv" --encoding ucs-2le
+# Excel's "Unicode text" export: Transactions.txt, UTF-16LE with a mark,
+# tab-separated, CRLF. --in does not take a .txt by guess but names it;
+# given, with --delimiter tab, every row is read
+$PY -c "
+import sys
+t = 'customer_id\tts\tquantity\tamount\r\n' + ''.join('c%d\t2024-01-%02d\t1\t%d.5\r\n' % (i % 7, i % 28 + 1, i) for i in range(40))
+open(sys.argv[1], 'wb').write(('\ufeff' + t).encode('utf-16-le'))" "$TMP/u16/Transactions.txt"
+expect_exit "--in DIR holding only Excel's Transactions.txt" 2 "no transactions input: give --transactions PATH, or --in DIR holding transactions*.csv ($TMP/u16 holds $TMP/u16/Transactions.txt: give it with --transactions, and --delimiter tab" --in "$TMP/u16"
+layout "Excel's Unicode text (UTF-16LE, tabs, CRLF) with --delimiter tab: every row read" "t=40" --transactions "$TMP/u16/Transactions.txt" --delimiter tab
 expect_exit "UTF-16LE without a mark, no --encoding" 3 "le.csv:1: the header reads as UTF-16LE without a byte-order mark: give --encoding UTF-16LE" --transactions "$TMP/u16/le.csv"
 expect_exit "a UTF-16BE mark under --encoding UTF-16LE" 3 "be_bom.csv starts with a UTF-16BE byte-order mark, but --encoding UTF-16LE was given" --transactions "$TMP/u16/be_bom.csv" --encoding UTF-16LE
 expect_exit "a UTF-16LE mark under --encoding CP1252" 3 "le_bom.csv starts with a UTF-16LE byte-order mark, but --encoding CP1252 was given: give --encoding UTF-16LE" --transactions "$TMP/u16/le_bom.csv" --encoding CP1252
