@@ -47,6 +47,7 @@
 #include "timeutil.h"
 
 #include <errno.h>
+#include <iconv.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -190,7 +191,7 @@ typedef struct clean_opts {
     double max_reject;
     int64_t slots;
     int dedup_exact;
-    opt_list map, date_format, na_for;
+    opt_list map, date_format, na_for, enc_for;
     opt_common c;
 } clean_opts;
 
@@ -222,6 +223,7 @@ typedef struct ctx {
     clean_opts o;
     na_set na;      /* --na-values */
     na_set na_col[T_N][10];       /* --na-values-for table.column=LIST */
+    const char *enc_of[T_N];      /* per table: --encoding-for's encoding, or --encoding */
     const na_set *na_of[T_N][10]; /* the list each column reads: its own, else na */
     pii_key key;
     char fp[17];
@@ -937,8 +939,8 @@ static int load_table(ctx *c, int ti, precis_err *e)
     csv_opts co;
     csv_opts_default(&co);
     co.delim = c->o.delim;
-    if (spool_inputs(c->comm, t->files.path, t->files.n, c->o.spool, c->o.out, c->o.encoding, &t->sp, e)) return -1;
-    co.encoding = t->sp.utf8 ? NULL : c->o.encoding; /* (UTF-16 and UTF-32 are UTF-8 in the spool) */
+    if (spool_inputs(c->comm, t->files.path, t->files.n, c->o.spool, c->o.out, c->enc_of[ti], &t->sp, e)) return -1;
+    co.encoding = t->sp.utf8 ? NULL : c->enc_of[ti]; /* (UTF-16 and UTF-32 are UTF-8 in the spool) */
     for (int i = 0; i < t->files.n; i++) /* (the size a row's source position can address: see find_inputs) */
         if (t->sp.size[i] >= INT64_C(1) << 40)
             return PERR(e, PRECIS_EXIT_DATA, "%s: %lld bytes decompressed, more than the 1 TiB a row's source position can address; split the file",
@@ -2158,8 +2160,6 @@ static int set_date_format(ctx *c, int ti, int di, const char *v, const char *gi
     return 0;
 }
 
-/* --date-format, repeatable: FORMAT for every date column, and
- * table.column=FORMAT for one (which wins, in whatever order they come) */
 /* --na-values-for table.column=LIST: that column reads LIST (na_parse's
  * syntax; '' for none) instead of --na-values; one list per column. */
 static int na_for_option(ctx *c, precis_err *e)
@@ -2181,6 +2181,35 @@ static int na_for_option(ctx *c, precis_err *e)
     return 0;
 }
 
+/* --encoding-for table=ENCODING: that table's files are read in ENCODING
+ * instead of --encoding (an export of SQL Server's bcp -w, UTF-16LE
+ * without a byte-order mark, beside UTF-8 ones); one per table. */
+static int encoding_for_option(ctx *c, precis_err *e)
+{
+    for (int ti = 0; ti < T_N; ti++) c->enc_of[ti] = c->o.encoding;
+    for (int i = 0; i < c->o.enc_for.n; i++) {
+        const char *v = c->o.enc_for.v[i], *eq = strchr(v, '=');
+        int ti = 0;
+        while (ti < T_N && !(eq && (size_t)(eq - v) == strlen(TD[ti].name) && !strncmp(v, TD[ti].name, (size_t)(eq - v)))) ti++;
+        if (ti == T_N || !eq[1])
+            return PERR(e, PRECIS_EXIT_USAGE, "option --encoding-for: '%s' is not table=ENCODING with a table of transactions, "
+                        "customers, touchpoints, spend or experiments", v);
+        if (c->enc_of[ti] != c->o.encoding)
+            return PERR(e, PRECIS_EXIT_USAGE, "option --encoding-for: %s is given twice", TD[ti].name);
+        if (!spool_is_unicode(eq + 1)) { /* (the CSV reader checks that it is ASCII-compatible) */
+            iconv_t cd = iconv_open("UTF-8", eq + 1);
+            if (cd == (iconv_t)-1)
+                return PERR(e, PRECIS_EXIT_USAGE, "option --encoding-for %s: '%s' is not an encoding this system's iconv knows",
+                            TD[ti].name, eq + 1);
+            iconv_close(cd);
+        }
+        c->enc_of[ti] = eq + 1;
+    }
+    return 0;
+}
+
+/* --date-format, repeatable: FORMAT for every date column, and
+ * table.column=FORMAT for one (which wins, in whatever order they come) */
 static int date_format_option(ctx *c, precis_err *e)
 {
     const opt_list *l = &c->o.date_format;
@@ -2364,6 +2393,7 @@ int clean_run(int argc, char **argv, MPI_Comm comm)
         {"impute", OPT_STR, &o->impute, "median", "fill missing optional numbers", 0, 0, "median|mean|none"},
         {"delimiter", OPT_STR, &o->delimiter, ",", "field delimiter of the input files: one character, or tab", 0, 0, NULL},
         {"encoding", OPT_STR, &o->encoding, "UTF-8", "character encoding of the input files (CP1252, LATIN1, GB18030, UTF-16LE ...; a UTF-16 or UTF-32 byte-order mark is read without it); values are stored in UTF-8", 0, 0, NULL},
+        {"encoding-for", OPT_LIST, &o->enc_for, NULL, "table=ENCODING: one table's character encoding, instead of --encoding (transactions=UTF-16LE for SQL Server's bcp -w beside UTF-8 exports)", 0, 0, NULL},
         {"decimal", OPT_STR, &o->decimal, ".", "decimal mark of the input's numbers (',' as in 12,50)", 0, 0, ".|,"},
         {"thousands", OPT_STR, &o->thousands, "none", "thousands mark of the input's numbers (',' as in 1,234.50; 'space' for 1 234,50, no-break spaces too)", 0, 0, "none|,|.|'|space"},
         {"spool", OPT_STR, &o->spool, NULL, "directory for decompressed (or UTF-16 transcoded) copies of inputs, seen by every rank [default: <out dir>]", 0, 0, NULL},
@@ -2410,6 +2440,7 @@ int clean_run(int argc, char **argv, MPI_Comm comm)
     else if (e->code == 0 && date_format_option(c, e)) (void)0;
     else if (e->code == 0 && na_parse(o->na, "option --na-values", &c->na, e)) (void)0;
     else if (e->code == 0 && na_for_option(c, e)) (void)0;
+    else if (e->code == 0 && encoding_for_option(c, e)) (void)0;
     else if (e->code == 0 && check_maps(c, e) == 0) {
         if (o->slots < 50 * (int64_t)c->size)
             LOG_WARN("--slots %lld is below 50 x %d ranks: ranks will be unevenly loaded", (long long)o->slots, c->size);

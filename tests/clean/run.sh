@@ -857,6 +857,13 @@ t = 'customer_id\tts\tquantity\tamount\r\n' + ''.join('c%d\t2024-01-%02d\t1\t%d.
 open(sys.argv[1], 'wb').write(('\ufeff' + t).encode('utf-16-le'))" "$TMP/u16/Transactions.txt"
 expect_exit "--in DIR holding only Excel's Transactions.txt" 2 "no transactions input: give --transactions PATH, or --in DIR holding transactions*.csv ($TMP/u16 holds $TMP/u16/Transactions.txt: give it with --transactions, and --delimiter tab" --in "$TMP/u16"
 layout "Excel's Unicode text (UTF-16LE, tabs, CRLF) with --delimiter tab: every row read" "t=40" --transactions "$TMP/u16/Transactions.txt" --delimiter tab
+# --encoding-for: SQL Server's bcp -w transactions (UTF-16LE, no mark)
+# beside a UTF-8 customers export, in one run; refused forms exit 2
+mkdir -p "$TMP/mix" && cp "$TMP/u16/le.csv" "$TMP/mix/transactions.csv" && printf 'customer_id,city\nc1,Berlin\nc2,Paris\n' > "$TMP/mix/customers.csv"
+layout "--encoding-for transactions=UTF-16LE beside UTF-8 customers" "c=2 t=3" --in "$TMP/mix" --encoding-for transactions=UTF-16LE
+expect_exit "--encoding-for an unknown table" 2 "option --encoding-for: 'orders=UTF-8' is not table=ENCODING" --in "$TMP/mix" --encoding-for orders=UTF-8
+expect_exit "--encoding-for a table twice" 2 "option --encoding-for: transactions is given twice" --in "$TMP/mix" --encoding-for transactions=UTF-16LE --encoding-for transactions=UTF-16
+expect_exit "--encoding-for an encoding iconv does not know" 2 "option --encoding-for transactions: 'NO-SUCH' is not an encoding" --in "$TMP/mix" --encoding-for transactions=NO-SUCH
 expect_exit "UTF-16LE without a mark, no --encoding" 3 "le.csv:1: the header reads as UTF-16LE without a byte-order mark: give --encoding UTF-16LE" --transactions "$TMP/u16/le.csv"
 expect_exit "a UTF-16BE mark under --encoding UTF-16LE" 3 "be_bom.csv starts with a UTF-16BE byte-order mark, but --encoding UTF-16LE was given" --transactions "$TMP/u16/be_bom.csv" --encoding UTF-16LE
 expect_exit "a UTF-16LE mark under --encoding CP1252" 3 "le_bom.csv starts with a UTF-16LE byte-order mark, but --encoding CP1252 was given: give --encoding UTF-16LE" --transactions "$TMP/u16/le_bom.csv" --encoding CP1252
