@@ -51,10 +51,11 @@ enum { U_NONE, U_16LE, U_16BE, U_32LE, U_32BE };
 static const char *const u_name[] = {"UTF-8", "UTF-16LE", "UTF-16BE", "UTF-32LE", "UTF-32BE"};
 static int bom_of(const unsigned char *h, size_t n, size_t *len);
 
-/* Kind and size of path, and whether it is a regular file; a file that
- * cannot be read is K_PLAIN (the CSV reader reports it). A plain file that
- * starts with a UTF-16 or UTF-32 byte-order mark is K_TEXT. */
-static void probe(const char *path, int64_t *kind, int64_t *size, int64_t *reg)
+/* Kind and size of path; a file that cannot be read is K_PLAIN (the CSV
+ * reader reports it). A plain regular file is K_TEXT when it starts with a
+ * UTF-16 or UTF-32 byte-order mark, or when all_text (every input is
+ * transcoded). */
+static void probe(const char *path, int all_text, int64_t *kind, int64_t *size)
 {
     unsigned char b[16];
     int fd = open(path, O_RDONLY);
@@ -64,9 +65,8 @@ static void probe(const char *path, int64_t *kind, int64_t *size, int64_t *reg)
         ssize_t got = read(fd, b, sizeof b);
         size_t len;
         *kind = got > 0 ? kind_of(b, (size_t)got) : K_PLAIN;
-        if (*kind == K_PLAIN && got > 0 && bom_of(b, (size_t)got, &len) != U_NONE) *kind = K_TEXT;
+        if (*kind == K_PLAIN && (all_text || (got > 0 && bom_of(b, (size_t)got, &len) != U_NONE))) *kind = K_TEXT;
         *size = st.st_size;
-        *reg = 1;
     }
     close(fd);
 }
@@ -116,8 +116,7 @@ typedef struct sink {
     int64_t given;           /* bytes of the input's text given to put */
     int64_t taken, made;     /* bytes of it the transcoder has taken, and bytes written */
     int64_t bad, first_bad;  /* code units that are not the encoding, and the text's byte of the first */
-    const int64_t *in_read;  /* NULL, or the input's bytes read so far, of in_size, for the progress line */
-    int64_t in_size;
+    int64_t in_read, in_size; /* the input's bytes read so far, of in_size (0: not known), for the progress line */
     double t0, next, every;  /* when the sink was made, when progress is next said, and how often */
 } sink;
 #define PROGRESS_S 10.0      /* a long decompression says how far it is this often (PRECIS_PROGRESS_S: the tests') */
@@ -262,8 +261,8 @@ static int put(sink *k, const unsigned char *p, size_t n, precis_err *e)
     k->given += (int64_t)n;
     if (now >= k->next) { /* one rank works while the others wait: say how far it is */
         char of[64] = "";
-        if (k->in_read && k->in_size > 0)
-            snprintf(of, sizeof of, ", %.0f%% of the file read", 100.0 * (double)*k->in_read / (double)k->in_size);
+        if (k->in_size > 0)
+            snprintf(of, sizeof of, ", %.0f%% of the file read", 100.0 * (double)k->in_read / (double)k->in_size);
         log_all(LOG_INFO, "%s: %.1f MB of its text so far%s (%.0f s)", k->src, (double)k->given / 1e6, of, now - k->t0);
         k->next = now + k->every;
     }
@@ -459,6 +458,28 @@ static int member_start(int kind, unsigned char b)
     return kind == K_GZIP ? b == 0x1f : kind == K_ZSTD ? b == 0x28 || (b & 0xf0) == 0x50 : kind == K_XZ ? b == 0xfd : b == 'B';
 }
 
+/* Open the input src for k, whose progress line gives the share of its
+ * size read: the descriptor, or -1 with code 4. */
+static int open_input(const char *src, sink *k, precis_err *e)
+{
+    struct stat st;
+    int in = open(src, O_RDONLY);
+    if (in < 0) return PERR(e, PRECIS_EXIT_IO, "cannot open %s: %s", src, strerror(errno));
+    k->in_size = fstat(in, &st) == 0 ? (int64_t)st.st_size : 0;
+    return in;
+}
+
+/* Read up to CHUNK bytes of the input in (src) into buf, counted in
+ * k->in_read: the bytes read (0 at its end), or -1 with code 4. */
+static ssize_t read_input(int in, unsigned char *buf, const char *src, sink *k, precis_err *e)
+{
+    ssize_t got;
+    while ((got = read(in, buf, CHUNK)) < 0 && errno == EINTR) {}
+    if (got < 0) return PERR(e, PRECIS_EXIT_IO, "cannot read %s: %s", src, strerror(errno));
+    k->in_read += got;
+    return got;
+}
+
 /* Decompress src, of the given kind, into k. */
 static int decompress(int kind, const char *src, sink *k, precis_err *e)
 {
@@ -469,23 +490,18 @@ static int decompress(int kind, const char *src, sink *k, precis_err *e)
     const unsigned char *next = ib;
     size_t avail = 0;
     int in = -1, rc = -1;
-    int64_t read_total = 0, chunks = 0;
-    struct stat st;
+    int64_t chunks = 0;
     int member = 0; /* inside a member */
     int full = 0;   /* the last step filled ob: the decoder may hold more without input */
     if (!ib || !ob) { PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); goto done; }
-    if ((in = open(src, O_RDONLY)) < 0) { PERR(e, PRECIS_EXIT_IO, "cannot open %s: %s", src, strerror(errno)); goto done; }
-    k->in_read = &read_total;
-    k->in_size = fstat(in, &st) == 0 ? (int64_t)st.st_size : 0;
+    if ((in = open_input(src, k, e)) < 0) goto done;
     for (;;) {
         if (avail == 0 && !full) {
-            ssize_t got = read(in, ib, CHUNK);
-            if (got < 0 && errno == EINTR) continue;
-            if (got < 0) { PERR(e, PRECIS_EXIT_IO, "cannot read %s: %s", src, strerror(errno)); goto done; }
+            ssize_t got = read_input(in, ib, src, k, e);
+            if (got < 0) goto done;
             if (got == 0) break;
             next = ib;
             avail = (size_t)got;
-            read_total += got;
         }
         if (stopped(src, chunks++, e)) goto done;
         if (!member) { /* between members: zero padding (gzip, xz), or the next member's magic */
@@ -494,7 +510,7 @@ static int decompress(int kind, const char *src, sink *k, precis_err *e)
             if (avail == 0) continue;
             if (!member_start(kind, *next)) {
                 PERR(e, PRECIS_EXIT_DATA, "%s: data that is not %s follows the compressed stream, at compressed byte %lld; "
-                     "no rows of the file were read", src, kind_name[kind], (long long)(read_total - (int64_t)avail));
+                     "no rows of the file were read", src, kind_name[kind], (long long)(k->in_read - (int64_t)avail));
                 goto done;
             }
             if (dec_start(&d)) { PERR(e, PRECIS_EXIT_INTERNAL, "%s: cannot start decompressing", dec_lib[kind]); goto done; }
@@ -505,7 +521,7 @@ static int decompress(int kind, const char *src, sink *k, precis_err *e)
         int r = dec_step(&d, &next, &avail, ob, CHUNK, &made, &why);
         if (r < 0) {
             PERR(e, PRECIS_EXIT_DATA, "%s: the %s data is damaged (found by compressed byte %lld; %s: %s); no rows of the file were read",
-                 src, kind_name[kind], (long long)(read_total - (int64_t)avail), dec_lib[kind], why);
+                 src, kind_name[kind], (long long)(k->in_read - (int64_t)avail), dec_lib[kind], why);
             goto done;
         }
         if (put(k, ob, made, e)) goto done;
@@ -514,13 +530,12 @@ static int decompress(int kind, const char *src, sink *k, precis_err *e)
     }
     if (member) {
         PERR(e, PRECIS_EXIT_DATA, "%s: the %s data ends early, after %lld compressed bytes (a copy cut short?); no rows of the file were read",
-             src, kind_name[kind], (long long)read_total);
+             src, kind_name[kind], (long long)k->in_read);
         goto done;
     }
     if (finish(k, e)) goto done;
     rc = 0;
 done:
-    k->in_read = NULL;
     if (in >= 0) close(in);
     dec_end(&d);
     free(ib);
@@ -533,25 +548,18 @@ static int copy_text(const char *src, sink *k, precis_err *e)
 {
     unsigned char *buf = malloc(CHUNK);
     int in = -1, rc = -1;
-    struct stat st;
-    int64_t read_total = 0;
     if (!buf) { PERR(e, PRECIS_EXIT_INTERNAL, "out of memory"); goto done; }
-    if ((in = open(src, O_RDONLY)) < 0) { PERR(e, PRECIS_EXIT_IO, "cannot open %s: %s", src, strerror(errno)); goto done; }
-    k->in_read = &read_total;
-    k->in_size = fstat(in, &st) == 0 ? (int64_t)st.st_size : 0;
+    if ((in = open_input(src, k, e)) < 0) goto done;
     for (int64_t chunks = 0;; chunks++) {
         if (stopped(src, chunks, e)) goto done;
-        ssize_t got = read(in, buf, CHUNK);
-        if (got < 0 && errno == EINTR) continue;
-        if (got < 0) { PERR(e, PRECIS_EXIT_IO, "cannot read %s: %s", src, strerror(errno)); goto done; }
+        ssize_t got = read_input(in, buf, src, k, e);
+        if (got < 0) goto done;
         if (got == 0) break;
-        read_total += got;
         if (put(k, buf, (size_t)got, e)) goto done;
     }
     if (finish(k, e)) goto done;
     rc = 0;
 done:
-    k->in_read = NULL;
     if (in >= 0) close(in);
     free(buf);
     return rc;
@@ -713,7 +721,7 @@ int spool_is_unicode(const char *encoding)
     return w.kind == W_16 || w.kind == W_32;
 }
 
-int spool_inputs(MPI_Comm comm, char *const *paths, int n, const char *dir, const char *out, const char *encoding, spool *s,
+int spool_inputs(MPI_Comm comm, char *const *paths, int n, const char *dir, const char *out, const char **encoding, spool *s,
                  precis_err *e)
 {
     static int calls; /* one name space per call (a job spools each table) */
@@ -724,10 +732,11 @@ int spool_inputs(MPI_Comm comm, char *const *paths, int n, const char *dir, cons
     int *owner = NULL, *gz = NULL;
     char *made = NULL;
     char path[4200], odir[4096];
-    int64_t zbytes = 0, bytes = 0, conv[U_32BE + 3] = {0}; /* inputs transcoded from each U_*, then their bytes in and out */
+    enum { C_IN = U_32BE + 1, C_OUT, C_N };
+    int64_t zbytes = 0, bytes = 0, conv[C_N] = {0}; /* inputs transcoded from each U_*, then their bytes in and out */
     double t0 = MPI_Wtime();
     want w;
-    want_of(encoding, &w);
+    want_of(*encoding, &w);
     if (!dir) {
         job_dir_of(out, odir, sizeof odir);
         dir = odir;
@@ -738,7 +747,7 @@ int spool_inputs(MPI_Comm comm, char *const *paths, int n, const char *dir, cons
     MPI_CHECK(MPI_Comm_size(comm, &size), e);
     s->fd = malloc(sizeof(int) * (size_t)(n ? n : 1));
     s->size = malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
-    info = calloc(3 * (size_t)(n ? n : 1), sizeof(int64_t)); /* kind[n], size[n], then regular file[n] */
+    info = calloc(2 * (size_t)(n ? n : 1), sizeof(int64_t)); /* kind[n], then size[n] */
     owner = malloc(sizeof(int) * (size_t)(n ? n : 1));
     gz = malloc(sizeof(int) * (size_t)(n ? n : 1));
     made = calloc((size_t)(n ? n : 1), 1);
@@ -746,15 +755,14 @@ int spool_inputs(MPI_Comm comm, char *const *paths, int n, const char *dir, cons
     makers = calloc((size_t)size, sizeof(maker));
     if (!s->fd || !s->size || !info || !owner || !gz || !made || !load || !makers) PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
     for (int i = 0; i < n && s->fd && s->size; i++) s->fd[i] = -1, s->size[i] = -1;
-    for (int i = rank; info && i < n; i += size) probe(paths[i], &info[i], &info[n + i], &info[2 * n + i]);
+    const int all_text = w.kind == W_16 || w.kind == W_32;
+    for (int i = rank; info && i < n; i += size) probe(paths[i], all_text, &info[i], &info[n + i]);
     if (precis_agree(comm, e)) goto fail;
-    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, info, 3 * n, MPI_INT64_T, MPI_MAX, comm), e);
-    s->utf8 = w.kind == W_16 || w.kind == W_32;
+    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, info, 2 * n, MPI_INT64_T, MPI_MAX, comm), e);
+    if (all_text) *encoding = NULL; /* the CSV reader reads the spool files' UTF-8 */
     int ngz = 0, nkind[K_TEXT + 1] = {0};
-    for (int i = 0; i < n; i++) {
-        if (info[i] == K_PLAIN && s->utf8 && info[2 * n + i]) info[i] = K_TEXT; /* every file is transcoded */
+    for (int i = 0; i < n; i++)
         if (info[i] != K_PLAIN) gz[ngz++] = i, nkind[info[i]]++;
-    }
     /* a killed run's copies go whether or not this run decompresses: they
      * hold raw inputs, and the next run into that directory may be plain */
     maker_self(&self);
@@ -796,11 +804,11 @@ int spool_inputs(MPI_Comm comm, char *const *paths, int n, const char *dir, cons
         if (info[i] == K_ZIP) unzip_one(paths[i], &k, e);
         else if (info[i] == K_TEXT) copy_text(paths[i], &k, e);
         else decompress((int)info[i], paths[i], &k, e);
-        if (k.state == S_CONV) conv[k.from]++, conv[U_32BE + 1] += k.taken, conv[U_32BE + 2] += k.made;
+        if (k.state == S_CONV) conv[k.from]++, conv[C_IN] += k.given, conv[C_OUT] += k.made;
         sink_free(&k);
     }
     if (precis_agree(comm, e)) goto fail;
-    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, conv, U_32BE + 3, MPI_INT64_T, MPI_SUM, comm), e);
+    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, conv, C_N, MPI_INT64_T, MPI_SUM, comm), e);
     for (int a = 0; a < ngz && !e->code; a++) {
         int i = gz[a];
         struct stat st;
@@ -832,7 +840,7 @@ int spool_inputs(MPI_Comm comm, char *const *paths, int n, const char *dir, cons
                  kinds, (double)zbytes / 1e6, (double)bytes / 1e6, MPI_Wtime() - t0);
     if (nconv)
         LOG_INFO("transcoded %d input%s to UTF-8 (%s; %.1f MB to %.1f MB) in %.2f s", nconv, nconv == 1 ? "" : "s", encs,
-                 (double)conv[U_32BE + 1] / 1e6, (double)conv[U_32BE + 2] / 1e6, MPI_Wtime() - t0);
+                 (double)conv[C_IN] / 1e6, (double)conv[C_OUT] / 1e6, MPI_Wtime() - t0);
     rc = 0;
 fail:
     for (int i = 0; made && i < n; i++)

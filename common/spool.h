@@ -81,18 +81,20 @@ typedef struct spool {
     int n;
     int *fd;        /* per input: its open, unlinked spool file, or -1 (read the input itself) */
     int64_t *size;  /* per input: decompressed bytes, or -1 */
-    int utf8;       /* 1: --encoding named UTF-16 or UTF-32, and every input is now UTF-8 in its
-                     * spool file: read them as UTF-8 */
 } spool;
 
 /* Collective over comm. Decompress the compressed inputs among paths[0..n) into
  * spool files in dir (a job's --spool), or when dir is NULL in the directory
  * of out (the job's --out), transcoding UTF-16 and UTF-32 text to UTF-8;
- * encoding is the job's --encoding (NULL: UTF-8); see DESIGN. Returns 0 with *s filled (every fd
- * -1 when no input is compressed), or -1 on every rank with nothing left
- * open or on disk: code 3 for damaged or unsupported compressed data, 4 for
- * I/O (a spool file that cannot be written or opened), 75 when stopped. */
-int spool_inputs(MPI_Comm comm, char *const *paths, int n, const char *dir, const char *out, const char *encoding, spool *s,
+ * see DESIGN. *encoding is the job's --encoding (NULL: UTF-8) on entry,
+ * and on return the one the CSV reader reads the inputs in: NULL (UTF-8)
+ * when it named UTF-16 or UTF-32, whose files are all transcoded. Returns
+ * 0 with *s filled (every fd -1 when no input is compressed or
+ * transcoded), or -1 on every rank with nothing left open or on disk:
+ * code 3 for damaged or unsupported compressed data or a byte-order mark
+ * that contradicts *encoding, 4 for I/O (a spool
+ * file that cannot be written or opened), 75 when stopped. */
+int spool_inputs(MPI_Comm comm, char *const *paths, int n, const char *dir, const char *out, const char **encoding, spool *s,
                  precis_err *e);
 
 /* Whether --encoding names UTF-16 or UTF-32 (or UCS-2, UCS-4), which the

@@ -349,7 +349,7 @@ static int load_csv(als *a, precis_err *e)
     inputs_csv_pattern(pat, sizeof pat, "");
     TRY(inputs_expand(o->in, pat, 0, &in, e));
     TRY(precis_agree(a->comm, e)); /* (spool_inputs is collective) */
-    TRY(spool_inputs(a->comm, in.path, in.n, o->spool, o->out, NULL, &sp, e)); /* compressed (or UTF-16) files, decompressed once */
+    TRY(spool_inputs(a->comm, in.path, in.n, o->spool, o->out, &co.encoding, &sp, e)); /* compressed (or UTF-16) files, decompressed once */
     co.fds = sp.fd;
     co.names = in.path;
     TRY(csv_open(a->comm, in.path, in.n, &co, &r, e));

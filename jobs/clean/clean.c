@@ -433,6 +433,13 @@ static const char *column_value(const char *s, int ti, int k)
     return NULL;
 }
 
+/* What follows "<table ti>=" in s (an option's value), or NULL. */
+static const char *table_value(const char *s, int ti)
+{
+    size_t tl = strlen(TD[ti].name);
+    return !strncmp(s, TD[ti].name, tl) && s[tl] == '=' ? s + tl + 1 : NULL;
+}
+
 /* The one table.column s begins with ("<table>.<column>=...", as --map,
  * --date-format and --na-values-for give them): its value, with *ti and
  * *k set, or NULL when s names no known column. */
@@ -939,8 +946,8 @@ static int load_table(ctx *c, int ti, precis_err *e)
     csv_opts co;
     csv_opts_default(&co);
     co.delim = c->o.delim;
-    if (spool_inputs(c->comm, t->files.path, t->files.n, c->o.spool, c->o.out, c->enc_of[ti], &t->sp, e)) return -1;
-    co.encoding = t->sp.utf8 ? NULL : c->enc_of[ti]; /* (UTF-16 and UTF-32 are UTF-8 in the spool) */
+    co.encoding = c->enc_of[ti];
+    if (spool_inputs(c->comm, t->files.path, t->files.n, c->o.spool, c->o.out, &co.encoding, &t->sp, e)) return -1;
     for (int i = 0; i < t->files.n; i++) /* (the size a row's source position can address: see find_inputs) */
         if (t->sp.size[i] >= INT64_C(1) << 40)
             return PERR(e, PRECIS_EXIT_DATA, "%s: %lld bytes decompressed, more than the 1 TiB a row's source position can address; split the file",
@@ -2188,22 +2195,22 @@ static int encoding_for_option(ctx *c, precis_err *e)
 {
     for (int ti = 0; ti < T_N; ti++) c->enc_of[ti] = c->o.encoding;
     for (int i = 0; i < c->o.enc_for.n; i++) {
-        const char *v = c->o.enc_for.v[i], *eq = strchr(v, '=');
+        const char *v = c->o.enc_for.v[i], *enc = NULL;
         int ti = 0;
-        while (ti < T_N && !(eq && (size_t)(eq - v) == strlen(TD[ti].name) && !strncmp(v, TD[ti].name, (size_t)(eq - v)))) ti++;
-        if (ti == T_N || !eq[1])
+        while (ti < T_N && !(enc = table_value(v, ti))) ti++;
+        if (!enc || !enc[0])
             return PERR(e, PRECIS_EXIT_USAGE, "option --encoding-for: '%s' is not table=ENCODING with a table of transactions, "
                         "customers, touchpoints, spend or experiments", v);
         if (c->enc_of[ti] != c->o.encoding)
             return PERR(e, PRECIS_EXIT_USAGE, "option --encoding-for: %s is given twice", TD[ti].name);
-        if (!spool_is_unicode(eq + 1)) { /* (the CSV reader checks that it is ASCII-compatible) */
-            iconv_t cd = iconv_open("UTF-8", eq + 1);
+        if (!spool_is_unicode(enc)) { /* (the CSV reader checks that it is ASCII-compatible) */
+            iconv_t cd = iconv_open("UTF-8", enc);
             if (cd == (iconv_t)-1)
                 return PERR(e, PRECIS_EXIT_USAGE, "option --encoding-for %s: '%s' is not an encoding this system's iconv knows",
-                            TD[ti].name, eq + 1);
+                            TD[ti].name, enc);
             iconv_close(cd);
         }
-        c->enc_of[ti] = eq + 1;
+        c->enc_of[ti] = enc;
     }
     return 0;
 }

@@ -106,8 +106,7 @@ int tokenize_run(int argc, char **argv, MPI_Comm comm)
     }
     if (precis_agree(comm, e)) goto done;
     if (job_check_not_input(comm, 1, (const char *const[]){"--out"}, (const char *const[]){o.out}, (const char *const *)in.path, in.n, e)) goto done;
-    if (spool_inputs(comm, in.path, in.n, o.spool, o.out, o.encoding, &sp, e)) goto done;
-    if (sp.utf8) co.encoding = NULL; /* (UTF-16 and UTF-32 are UTF-8 in the spool) */
+    if (spool_inputs(comm, in.path, in.n, o.spool, o.out, &co.encoding, &sp, e)) goto done;
     co.fds = sp.fd;
     co.names = in.path;
     if (csv_open(comm, in.path, in.n, &co, &r, e)) goto done;
