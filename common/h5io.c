@@ -17,12 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 #define PIECE_BYTES ((int64_t)128 << 20)
 #define COMPRESS_MIN 4096
-#define CHUNK_ELEMS ((hsize_t)1 << 16)
 
 /* zlib's compress2, served by libdeflate. HDF5's deflate filter compresses
  * each chunk with one compress2 call into a buffer the chunk's own size; a
@@ -60,12 +60,126 @@ static void setup_hdf5(void)
     h5so_install();
 }
 
+/* Writes checked under the MPI-IO layer. Open MPI's collective writes can
+ * lose a failed write: on a file system that filled up, at np=3, its
+ * fcoll component dynamic_gen2 returned success from every H5Dwrite and
+ * the job renamed a clean.h5 full of holes into place with exit 0, and
+ * vulcan (the default) reported the failure only some calls later, from
+ * one rank, once the others had gone on to the next collective call. So
+ * this program defines pwrite, pwritev and write itself (the dynamic
+ * linker binds Open MPI's and HDF5's calls here, as for compress2; the
+ * build exports pwritev, which no library linked at build time names):
+ * each calls libc's and, when the call failed or wrote less than it was
+ * asked and its descriptor is a file h5io is writing (the same device and
+ * inode), keeps the first such failure of that file. agree() counts a kept
+ * failure as its rank's, so the job stops at the collective call where it
+ * happened, on every rank, naming the file and the write. (Open MPI's
+ * asynchronous writes, aio_write, are not watched: no write path it takes
+ * by default uses them.) */
+#define WATCH_N 8
+static struct watched {
+    int used, failed, err;
+    dev_t dev;
+    ino_t ino;
+    long long off, want, got;
+} watched[WATCH_N];
+
+static void note_write(int fd, ssize_t got, size_t want, long long off, int err)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0) return;
+    for (int i = 0; i < WATCH_N; i++) {
+        struct watched *w = &watched[i];
+        if (!w->used || w->dev != st.st_dev || w->ino != st.st_ino) continue;
+        if (!w->failed) *w = (struct watched){1, 1, got < 0 ? err : 0, st.st_dev, st.st_ino, off, (long long)want, (long long)got};
+        return;
+    }
+}
+
+typedef ssize_t (*pwrite_fn)(int, const void *, size_t, off_t);
+typedef ssize_t (*pwritev_fn)(int, const struct iovec *, int, off_t);
+typedef ssize_t (*write_fn)(int, const void *, size_t);
+
+ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+    static pwrite_fn real;
+    if (!real) real = (pwrite_fn)dlsym(RTLD_NEXT, "pwrite");
+    if (!real) return errno = ENOSYS, -1;
+    ssize_t r = real(fd, buf, n, off);
+    if (r != (ssize_t)n) {
+        int err = errno;
+        note_write(fd, r, n, (long long)off, err);
+        errno = err;
+    }
+    return r;
+}
+
+ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
+{
+    static pwritev_fn real;
+    if (!real) real = (pwritev_fn)dlsym(RTLD_NEXT, "pwritev");
+    if (!real) return errno = ENOSYS, -1;
+    ssize_t r = real(fd, iov, cnt, off);
+    size_t n = 0;
+    for (int i = 0; i < cnt; i++) n += iov[i].iov_len;
+    if (r != (ssize_t)n) {
+        int err = errno;
+        note_write(fd, r, n, (long long)off, err);
+        errno = err;
+    }
+    return r;
+}
+
+ssize_t write(int fd, const void *buf, size_t n)
+{
+    static write_fn real;
+    if (!real) real = (write_fn)dlsym(RTLD_NEXT, "write");
+    if (!real) return errno = ENOSYS, -1;
+    ssize_t r = real(fd, buf, n);
+    if (r != (ssize_t)n) {
+        int err = errno;
+        note_write(fd, r, n, -1, err);
+        errno = err;
+    }
+    return r;
+}
+
+/* Start checking the writes to f->tmp (just created). */
+static void watch_file(h5io_file *f)
+{
+    struct stat st;
+    f->watch = -1;
+    if (stat(f->tmp, &st) != 0) return;
+    for (int i = 0; i < WATCH_N; i++)
+        if (!watched[i].used) {
+            watched[i] = (struct watched){1, 0, 0, st.st_dev, st.st_ino, 0, 0, 0};
+            f->watch = i;
+            return;
+        }
+}
+
+/* 1, with the message in e, when a write to f's file failed under HDF5
+ * (see above); what names what was being written, or NULL */
+static int write_failed(h5io_file *f, const char *what, precis_err *e)
+{
+    if (f->watch < 0 || !watched[f->watch].failed) return 0;
+    const struct watched *w = &watched[f->watch];
+    char at[64] = "", how[128], room[128];
+    if (w->off >= 0) snprintf(at, sizeof at, " at byte %lld", w->off);
+    if (w->got < 0) snprintf(how, sizeof how, "%s", strerror(w->err));
+    else snprintf(how, sizeof how, "only %lld bytes written", w->got);
+    PERR(e, PRECIS_EXIT_IO, "writing %s%s%.200s failed: a write of %lld bytes%s: %s%s", what ? what : "", what ? " to " : "",
+         f->tmp ? f->tmp : f->path, w->want, at, how, precis_space_left(f->tmp, room, sizeof room));
+    return 1;
+}
+
 static int new_file(MPI_Comm comm, const char *path, h5io_file **out, precis_err *e)
 {
     h5io_file *f = calloc(1, sizeof *f);
     if (!f) return PERR(e, PRECIS_EXIT_INTERNAL, "out of memory");
     f->fid = H5I_INVALID_HID;
     f->wb_fd = -1;
+    f->watch = -1;
     f->comm = comm;
     MPI_Comm_rank(comm, &f->rank);
     MPI_Comm_size(comm, &f->size);
@@ -77,6 +191,7 @@ static int new_file(MPI_Comm comm, const char *path, h5io_file **out, precis_err
 static void free_file(h5io_file *f)
 {
     if (!f) return;
+    if (f->watch >= 0) watched[f->watch].used = 0;
     if (f->wb_fd >= 0) close(f->wb_fd);
     free(f->path);
     free(f->tmp);
@@ -119,6 +234,7 @@ int h5io_create(MPI_Comm comm, const char *path, h5io_file **out, precis_err *e)
         goto fail;
     }
     H5Pclose(fapl);
+    watch_file(f);
     /* the file again, to start writing back each dataset as it is written:
      * the sync before the rename then has less left to wait for */
     f->wb_fd = open(f->tmp, O_RDONLY);
@@ -231,6 +347,7 @@ void h5io_remove_on_abort(const char *path)
  * (rank 0 prints it) and returns -1. */
 static int agree(h5io_file *f, int ok, precis_err *e)
 {
+    if (ok && write_failed(f, NULL, e)) ok = 0;
     int me = ok ? f->size : f->rank, first = f->size, done = 0;
     MPI_Request rq;
     MPI_Iallreduce(&me, &first, 1, MPI_INT, MPI_MIN, f->comm, &rq);
@@ -260,24 +377,32 @@ static int agree(h5io_file *f, int ok, precis_err *e)
     return -1;
 }
 
-/* Collective slab write of nlocal rows (row size = ncols elements). */
-static int write_slab(h5io_file *f, const char *dset, hid_t type, const void *buf,
-                      int64_t nlocal, int64_t ncols, int rank2, precis_err *e)
+/* Create dataset dset for this rank's nlocal rows of ncols elements (2-D
+ * when rank2) into c, placed at the MPI_Exscan of the row counts.
+ * Collective; the outcome is agreed on, so every rank returns 0, or every
+ * rank returns -1 with the message of the lowest rank that failed. */
+static int slab_begin(h5io_file *f, const char *dset, hid_t type, int64_t nlocal, int64_t ncols, int rank2,
+                      h5io_col *c, precis_err *e)
 {
-    hid_t space = H5I_INVALID_HID, dcpl = H5I_INVALID_HID, lcpl = H5I_INVALID_HID;
-    hid_t d = H5I_INVALID_HID, mspace = H5I_INVALID_HID, xfer = H5I_INVALID_HID;
-    int64_t off = 0, total = 0;
-    int agreed = 0; /* a failure before the first agreement is agreed on in `fail` */
-    MPI_CHECK(MPI_Exscan(&nlocal, &off, 1, MPI_INT64_T, MPI_SUM, f->comm), e);
-    if (f->rank == 0) off = 0;
-    MPI_CHECK(MPI_Allreduce(&nlocal, &total, 1, MPI_INT64_T, MPI_SUM, f->comm), e);
-    hsize_t dims[2] = {(hsize_t)total, (hsize_t)ncols};
-    H5_CHECK_ID(space, H5Screate_simple(rank2 ? 2 : 1, dims, NULL), e);
+    hid_t dcpl = H5I_INVALID_HID, lcpl = H5I_INVALID_HID;
+    memset(c, 0, sizeof *c);
+    c->f = f;
+    c->d = c->space = c->xfer = H5I_INVALID_HID;
+    c->type = type;
+    c->nlocal = nlocal;
+    c->ncols = ncols;
+    c->rank2 = rank2;
+    snprintf(c->name, sizeof c->name, "%s", dset);
+    MPI_CHECK(MPI_Exscan(&nlocal, &c->off, 1, MPI_INT64_T, MPI_SUM, f->comm), e);
+    if (f->rank == 0) c->off = 0;
+    MPI_CHECK(MPI_Allreduce(&nlocal, &c->total, 1, MPI_INT64_T, MPI_SUM, f->comm), e);
+    hsize_t dims[2] = {(hsize_t)c->total, (hsize_t)ncols};
+    H5_CHECK_ID(c->space, H5Screate_simple(rank2 ? 2 : 1, dims, NULL), e);
     H5_CHECK_ID(dcpl, H5Pcreate(H5P_DATASET_CREATE), e);
-    if ((hsize_t)total * (hsize_t)ncols >= COMPRESS_MIN && f->filter != H5IO_RAW && !getenv("PRECIS_H5_NOCOMPRESS")) {
-        hsize_t rows = CHUNK_ELEMS / (hsize_t)ncols;
+    if ((hsize_t)c->total * (hsize_t)ncols >= COMPRESS_MIN && f->filter != H5IO_RAW && !getenv("PRECIS_H5_NOCOMPRESS")) {
+        hsize_t rows = H5IO_CHUNK_ELEMS / (hsize_t)ncols;
         if (rows < 1) rows = 1;
-        if (rows > (hsize_t)total) rows = (hsize_t)total;
+        if (rows > (hsize_t)c->total) rows = (hsize_t)c->total;
         hsize_t cd[2] = {rows, (hsize_t)ncols};
         H5_CHECK(H5Pset_chunk(dcpl, rank2 ? 2 : 1, cd), e);
         if (f->filter == H5IO_SCALEOFFSET && H5Tget_class(type) == H5T_INTEGER) {
@@ -290,61 +415,126 @@ static int write_slab(h5io_file *f, const char *dset, hid_t type, const void *bu
     H5_CHECK(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER), e);
     H5_CHECK_ID(lcpl, H5Pcreate(H5P_LINK_CREATE), e);
     H5_CHECK(H5Pset_create_intermediate_group(lcpl, 1), e);
-    H5_CHECK_ID(d, H5Dcreate2(f->fid, dset, type, space, lcpl, dcpl, H5P_DEFAULT), e);
-    H5_CHECK_ID(xfer, H5Pcreate(H5P_DATASET_XFER), e);
-    H5_CHECK(H5Pset_dxpl_mpio(xfer, H5FD_MPIO_COLLECTIVE), e);
-    size_t esz = H5Tget_size(type);
-    int64_t rowbytes = (int64_t)esz * ncols;
-    int64_t piece = PIECE_BYTES / (rowbytes ? rowbytes : 1);
-    if (piece < 1) piece = 1;
-    int64_t mine = (nlocal + piece - 1) / piece, pieces = 0;
-    MPI_CHECK(MPI_Allreduce(&mine, &pieces, 1, MPI_INT64_T, MPI_MAX, f->comm), e);
-    for (int64_t p = 0; total > 0 && (p < pieces || p == 0); p++) {
-        int64_t a = p * piece, n = nlocal - a;
-        if (n < 0) n = 0;
-        if (n > piece) n = piece;
-        hsize_t start[2] = {(hsize_t)(off + a), 0}, cnt[2] = {(hsize_t)n, (hsize_t)ncols};
-        hsize_t mdims[2] = {(hsize_t)(n ? n : 1), (hsize_t)ncols};
-        H5_CHECK_ID(mspace, H5Screate_simple(rank2 ? 2 : 1, mdims, NULL), e);
-        if (n > 0) {
-            H5_CHECK(H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, cnt, NULL), e);
-        } else {
-            H5_CHECK(H5Sselect_none(space), e);
-            H5_CHECK(H5Sselect_none(mspace), e);
-        }
-        const char *src = n > 0 ? (const char *)buf + (size_t)(a * rowbytes) : (const char *)buf;
-        herr_t wrc = H5Dwrite(d, type, mspace, space, xfer, src);
-        if (wrc < 0) {
-            char h5[512], room[128];
-            PERR(e, PRECIS_EXIT_IO, "H5Dwrite failed: %s (writing %s to %.200s%s)", precis_h5_errmsg(h5, sizeof h5), dset,
-                 f->tmp ? f->tmp : f->path, precis_space_left(f->tmp, room, sizeof room));
-        }
-        agreed = 1;
-        if (agree(f, wrc >= 0, e)) {
-            dset = NULL; /* the message names it already */
-            goto fail;
-        }
-        if (f->wb_fd >= 0) sync_file_range(f->wb_fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-        H5Sclose(mspace);
-        mspace = H5I_INVALID_HID;
-        if (pieces == 0) break;
-    }
-    H5Pclose(xfer); H5Dclose(d); H5Pclose(lcpl); H5Pclose(dcpl); H5Sclose(space);
-    return 0;
+    H5_CHECK_ID(c->d, H5Dcreate2(f->fid, dset, type, c->space, lcpl, dcpl, H5P_DEFAULT), e);
+    H5_CHECK_ID(c->xfer, H5Pcreate(H5P_DATASET_XFER), e);
+    H5_CHECK(H5Pset_dxpl_mpio(c->xfer, H5FD_MPIO_COLLECTIVE), e);
+    H5Pclose(lcpl); H5Pclose(dcpl);
+    if (agree(f, 1, e) == 0) return 0;
+    h5io_col_end(c);
+    return -1;
 fail:
-    if (mspace >= 0) H5Sclose(mspace);
-    if (xfer >= 0) H5Pclose(xfer);
-    if (d >= 0) H5Dclose(d);
     if (lcpl >= 0) H5Pclose(lcpl);
     if (dcpl >= 0) H5Pclose(dcpl);
-    if (space >= 0) H5Sclose(space);
-    if (!agreed) (void)agree(f, 0, e);
-    if (dset) {
+    h5io_col_end(c);
+    {
         char prev[sizeof e->msg], room[128];
         memcpy(prev, e->msg, sizeof prev);
         snprintf(e->msg, sizeof e->msg, "%.700s (writing %s to %.200s%s)", prev, dset, f->tmp ? f->tmp : f->path,
                  precis_space_left(f->tmp, room, sizeof room));
     }
+    (void)agree(f, 0, e);
+    return -1;
+}
+
+int h5io_col_begin(h5io_file *f, const char *dset, hid_t type, int64_t nlocal, h5io_col *c, precis_err *e)
+{
+    return slab_begin(f, dset, type, nlocal, 1, 0, c, e);
+}
+
+int h5io_col_put(h5io_col *c, const void *buf, int nr, const int64_t *from, const int64_t *count, precis_err *e)
+{
+    h5io_file *f = c->f;
+    hid_t mspace = H5I_INVALID_HID;
+    int64_t n = 0;
+    if (c->total == 0) return 0; /* (on every rank: nothing to write, and HDF5 refuses a write to no rows) */
+    for (int i = 0; i < nr; i++) n += count[i];
+    hsize_t mdims[2] = {(hsize_t)(n ? n : 1), (hsize_t)c->ncols};
+    herr_t wrc = -1;
+    if ((mspace = H5Screate_simple(c->rank2 ? 2 : 1, mdims, NULL)) >= 0) {
+        wrc = 0;
+        if (n == 0) {
+            if (H5Sselect_none(c->space) < 0 || H5Sselect_none(mspace) < 0) wrc = -1;
+        } else {
+            int first = 1;
+            for (int i = 0; wrc >= 0 && i < nr; i++) {
+                if (!count[i]) continue;
+                hsize_t start[2] = {(hsize_t)(c->off + from[i]), 0}, cnt[2] = {(hsize_t)count[i], (hsize_t)c->ncols};
+                wrc = H5Sselect_hyperslab(c->space, first ? H5S_SELECT_SET : H5S_SELECT_OR, start, NULL, cnt, NULL);
+                first = 0;
+            }
+        }
+        if (wrc >= 0) wrc = H5Dwrite(c->d, c->type, mspace, c->space, c->xfer, buf);
+    }
+    if (wrc < 0) {
+        char h5[512], room[128];
+        PERR(e, PRECIS_EXIT_IO, "H5Dwrite failed: %s (writing %s to %.200s%s)", precis_h5_errmsg(h5, sizeof h5), c->name,
+             f->tmp ? f->tmp : f->path, precis_space_left(f->tmp, room, sizeof room));
+    }
+    if (mspace >= 0) H5Sclose(mspace);
+    if (wrc >= 0 && write_failed(f, c->name, e)) wrc = -1;
+    if (agree(f, wrc >= 0, e)) return -1;
+    if (f->wb_fd >= 0) sync_file_range(f->wb_fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+    return 0;
+}
+
+void h5io_col_end(h5io_col *c)
+{
+    if (c->xfer >= 0) H5Pclose(c->xfer);
+    if (c->d >= 0) H5Dclose(c->d);
+    if (c->space >= 0) H5Sclose(c->space);
+    c->xfer = c->d = c->space = H5I_INVALID_HID;
+}
+
+int h5io_col_bands(const h5io_col *c, int64_t rows, h5io_bands *b, precis_err *e)
+{
+    const int64_t ch = (int64_t)H5IO_CHUNK_ELEMS, n = c->nlocal;
+    b->rows = rows < 1 ? ch : (rows + ch - 1) / ch * ch;
+    b->head = (ch - c->off % ch) % ch;
+    b->tail = (c->off + n) / ch * ch - c->off;
+    if (b->head > n) b->head = n;
+    if (b->tail < b->head) b->tail = b->head;
+    int64_t mine = (b->tail - b->head + b->rows - 1) / b->rows;
+    MPI_CHECK(MPI_Allreduce(&mine, &b->n, 1, MPI_INT64_T, MPI_MAX, c->f->comm), e);
+    return 0;
+fail:
+    return -1;
+}
+
+int h5io_band_ranges(const h5io_bands *b, int64_t nlocal, int64_t j, int64_t from[2], int64_t count[2])
+{
+    if (j < 0) {
+        from[0] = 0, count[0] = b->head;
+        from[1] = b->tail, count[1] = nlocal - b->tail;
+        return 2;
+    }
+    from[0] = b->head + j * b->rows;
+    count[0] = b->tail - from[0] < b->rows ? b->tail - from[0] : b->rows;
+    if (count[0] < 0) from[0] = b->tail, count[0] = 0;
+    return 1;
+}
+
+/* Collective slab write of nlocal rows (row size = ncols elements), in
+ * pieces of at most PIECE_BYTES per rank. */
+static int write_slab(h5io_file *f, const char *dset, hid_t type, const void *buf,
+                      int64_t nlocal, int64_t ncols, int rank2, precis_err *e)
+{
+    h5io_col c;
+    if (slab_begin(f, dset, type, nlocal, ncols, rank2, &c, e)) return -1;
+    int64_t rowbytes = (int64_t)H5Tget_size(type) * ncols;
+    int64_t piece = PIECE_BYTES / (rowbytes ? rowbytes : 1);
+    if (piece < 1) piece = 1;
+    int64_t mine = (nlocal + piece - 1) / piece, pieces = 0;
+    MPI_CHECK(MPI_Allreduce(&mine, &pieces, 1, MPI_INT64_T, MPI_MAX, f->comm), e);
+    for (int64_t p = 0; c.total > 0 && p < pieces; p++) {
+        int64_t a = p * piece, n = nlocal - a;
+        if (n < 0) n = 0;
+        if (n > piece) n = piece;
+        if (h5io_col_put(&c, n > 0 ? (const char *)buf + (size_t)(a * rowbytes) : buf, 1, &a, &n, e)) goto fail;
+    }
+    h5io_col_end(&c);
+    return 0;
+fail:
+    h5io_col_end(&c);
     return -1;
 }
 

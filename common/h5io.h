@@ -7,7 +7,10 @@
  * rows, placed at the MPI_Exscan of the row counts, and a rank with no rows
  * selects none. Large slabs are written in pieces of at most 128 MiB per
  * rank (the same number of collective calls on every rank), so per-rank
- * sizes above 2 GiB work.
+ * sizes above 2 GiB work. The outcome of each write is agreed on by every
+ * rank, and it includes the writes under MPI-IO, which h5io checks itself
+ * (a program that links h5io gets its pwrite, pwritev and write; h5io.c):
+ * Open MPI's collective writes can return success for a write that failed.
  *
  * A file being written lives at "<out>.tmp". h5io_commit() sets `complete`=1
  * and `created_utc`, closes the file and renames it to <out>; h5io_abort()
@@ -38,6 +41,7 @@ typedef struct h5io_file {
     char *tmp;  /* path being written, NULL when reading */
     int filter; /* how the next datasets are stored: H5IO_SHUFFLE_DEFLATE ... */
     int wb_fd;  /* the file being written, opened again to start its writeback early; -1 */
+    int watch;  /* its entry among the files whose writes h5io checks (h5io.c); -1 */
 } h5io_file;
 
 /* Create <path>.tmp for writing (truncating any old .tmp). */
@@ -68,6 +72,47 @@ static inline void h5io_set_filter(h5io_file *f, int filter) { f->filter = filte
 /* Write this rank's nlocal elements of a 1-D column (parents created). */
 int h5io_write_col(h5io_file *f, const char *dset, hid_t type, const void *buf,
                    int64_t nlocal, precis_err *e);
+
+/* A column written a band of rows at a time, for a caller that builds the
+ * column as it goes and frees what it has written (precis-clean writes its
+ * tables so: the rows it packs the columns from go back to the kernel band
+ * by band, and the file's page cache takes their pages). Several columns may
+ * be open at once.
+ *  h5io_col_begin creates dataset dset for this rank's nlocal elements,
+ *    placed at c->off, the MPI_Exscan of the counts; c->total is their sum.
+ *  h5io_col_put writes nr ranges of this rank's rows: [from[i], from[i] +
+ *    count[i]) (local row numbers), whose elements lie one after another in
+ *    buf. Every rank makes the same number of calls for a column (nr may be
+ *    0, or the counts 0). A chunk that two calls both write is read back,
+ *    merged and compressed again, and the file keeps the space of its first
+ *    version: so the ranges of a call should end on multiples of
+ *    H5IO_CHUNK_ELEMS in global rows, except each rank's first and last
+ *    partial chunk, which should go in one call on every rank.
+ *  h5io_col_end closes it (after a failure too; twice is harmless).
+ * begin and put are collective and agreed on: 0 on every rank, or -1 on
+ * every rank with the message of the lowest rank that failed (then call
+ * h5io_col_end and stop writing).
+ * h5io_col_bands plans such calls: call -1 writes this rank's partial
+ * chunks, [0, head) and [tail, nlocal); calls 0 .. n-1 its whole chunks
+ * between them, `rows` at a time (rounded up to whole chunks); n is the
+ * most any rank needs (collective). h5io_band_ranges gives call j's ranges
+ * (returns nr). Every column of one table (same nlocal) has the same plan. */
+#define H5IO_CHUNK_ELEMS ((hsize_t)1 << 16) /* elements per chunk of a compressed dataset */
+typedef struct h5io_col {
+    h5io_file *f;
+    hid_t d, space, xfer, type;
+    int64_t off, total, nlocal, ncols;
+    int rank2;
+    char name[200];
+} h5io_col;
+int h5io_col_begin(h5io_file *f, const char *dset, hid_t type, int64_t nlocal, h5io_col *c, precis_err *e);
+int h5io_col_put(h5io_col *c, const void *buf, int nr, const int64_t *from, const int64_t *count, precis_err *e);
+void h5io_col_end(h5io_col *c);
+typedef struct h5io_bands {
+    int64_t head, tail, rows, n;
+} h5io_bands;
+int h5io_col_bands(const h5io_col *c, int64_t rows, h5io_bands *b, precis_err *e);
+int h5io_band_ranges(const h5io_bands *b, int64_t nlocal, int64_t j, int64_t from[2], int64_t count[2]);
 
 /* Write this rank's nlocal rows of a 2-D row-major matrix with ncols columns;
  * colnames (may be NULL) becomes the `columns` attribute, joined by ','. */

@@ -168,6 +168,16 @@ void hugemem_free(void *p)
     __atomic_sub_fetch(&live, 1, __ATOMIC_RELAXED);
 }
 
+size_t hugemem_discard(void *p, size_t from, size_t len)
+{
+    if (!p || !len) return 0;
+    uintptr_t a = ((uintptr_t)p + from + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
+    uintptr_t b = ((uintptr_t)p + from + len) & ~(uintptr_t)(HUGE_PAGE - 1);
+    if (b <= a) return 0;
+    (void)madvise((void *)a, b - a, MADV_DONTNEED); /* private anonymous: fails only on a bad range */
+    return b - a;
+}
+
 void hugemem_release(void)
 {
     pthread_mutex_lock(&kept_lock);

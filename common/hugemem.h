@@ -49,6 +49,13 @@ void *hugemem_realloc(void *p, size_t n);
  * fail. */
 void hugemem_free(void *p);
 
+/* Give the whole 2 MiB pages inside bytes [from, from + len) of block p
+ * back to the kernel now (MADV_DONTNEED: they read as zero if touched
+ * again), for a caller done with part of a block while it still uses the
+ * rest. Returns the bytes given back (0 when the range holds no whole
+ * page). Can't fail. */
+size_t hugemem_discard(void *p, size_t from, size_t len);
+
 /* Unmap the kept blocks. Can't fail. */
 void hugemem_release(void);
 

@@ -5,7 +5,14 @@
  * t_h5io kill OUT    - write, then die by SIGKILL before commit
  * t_h5io chunk FILE  - the deflated column's raw chunk is libdeflate's stream
  *                      and zlib inflates it (rank 0, serial)
- * t_h5io open FILE [generic] - open for reading; exit with the error code */
+ * t_h5io open FILE [generic] - open for reading; exit with the error code
+ * t_h5io bands OUT   - write NB rows (ranks' shares uneven, rank 1's empty)
+ *                      of four columns, one per storage, twice: at once
+ *                      (/one) and in bands (/band, h5io_col_bands, the four
+ *                      open together, bands of one chunk); then commit
+ * t_h5io bandcheck FILE - (rank 0, serial) every /band value is right, and
+ *                      each chunked /band column stores the same chunks,
+ *                      byte for byte, as its /one twin */
 #include "h5io.h"
 
 #include <libdeflate.h>
@@ -219,6 +226,104 @@ static int check_deflate_chunk(const char *path, precis_err *e)
     return rc;
 }
 
+#define NB ((int64_t)5 * 65536 + 1234)
+static const char *const band_kind[4] = {"shuffle_deflate", "deflate", "raw", "scaleoffset"};
+static const int band_filter[4] = {H5IO_SHUFFLE_DEFLATE, H5IO_DEFLATE, H5IO_RAW, H5IO_SCALEOFFSET};
+static int64_t band_value(int64_t g) { return g * g / 7 + (g % 3 ? 5 : -5); }
+
+static int do_bands(const char *out, precis_err *e)
+{
+    int rank, size;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    /* shares in proportion to rank + 1, rank 1's given to rank 0: every
+     * rank but the first starts inside a chunk */
+#define EDGE(r) (NB * ((int64_t)(r) * ((r) + 1) / 2) / ((int64_t)size * (size + 1) / 2))
+    int64_t off = EDGE(rank), cnt = EDGE(rank + 1) - off;
+    if (size > 1 && rank == 0) cnt = EDGE(2);
+    if (size > 1 && rank == 1) off = EDGE(2), cnt = 0;
+#undef EDGE
+    int64_t *v = malloc(sizeof(int64_t) * (size_t)(cnt + 1)), *buf = malloc(sizeof(int64_t) * (size_t)(cnt + 1));
+    for (int64_t i = 0; i < cnt; i++) v[i] = band_value(off + i);
+    h5io_file *f = NULL;
+    h5io_col col[4];
+    int nopen = 0, rc = -1;
+    char path[64];
+    if (h5io_create(MPI_COMM_WORLD, out, &f, e) || h5io_set_provenance(f, "test", "{}", "[]", "0011223344556677", e)) goto done;
+    for (int k = 0; k < 4; k++) {
+        snprintf(path, sizeof path, "/one/%s", band_kind[k]);
+        h5io_set_filter(f, band_filter[k]);
+        if (h5io_write_col(f, path, H5T_NATIVE_INT64, v, cnt, e)) goto done;
+    }
+    for (int k = 0; k < 4; k++, nopen++) {
+        snprintf(path, sizeof path, "/band/%s", band_kind[k]);
+        h5io_set_filter(f, band_filter[k]);
+        if (h5io_col_begin(f, path, H5T_NATIVE_INT64, cnt, &col[k], e)) goto done;
+    }
+    h5io_bands plan;
+    if (h5io_col_bands(&col[0], 1, &plan, e)) goto done;
+    for (int64_t j = -1; j < plan.n; j++) {
+        int64_t from[2], count[2];
+        int nr = h5io_band_ranges(&plan, cnt, j, from, count);
+        for (int k = 0; k < 4; k++) {
+            int64_t m = 0;
+            for (int r = 0; r < nr; r++)
+                for (int64_t i = 0; i < count[r]; i++) buf[m++] = v[from[r] + i];
+            if (h5io_col_put(&col[k], buf, nr, from, count, e)) goto done;
+        }
+    }
+    for (int k = 0; k < 4; k++) h5io_col_end(&col[k]);
+    nopen = 0;
+    rc = h5io_commit(f, e);
+    f = NULL;
+done:
+    for (int k = 0; k < nopen; k++) h5io_col_end(&col[k]);
+    if (f) h5io_abort(f);
+    free(v); free(buf);
+    return rc;
+}
+
+static int check_bands(const char *path, precis_err *e)
+{
+    hid_t fid = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    int64_t *got = malloc(sizeof(int64_t) * NB), wrong = 0, chunks = 0;
+    unsigned char *a = malloc(sizeof(int64_t) * 65536), *b = malloc(sizeof(int64_t) * 65536);
+    int rc = fid >= 0 ? 0 : -1;
+    for (int k = 0; rc == 0 && k < 4; k++) {
+        char p1[64], p2[64];
+        snprintf(p1, sizeof p1, "/one/%s", band_kind[k]);
+        snprintf(p2, sizeof p2, "/band/%s", band_kind[k]);
+        hid_t d1 = H5Dopen2(fid, p1, H5P_DEFAULT), d2 = H5Dopen2(fid, p2, H5P_DEFAULT);
+        if (d1 < 0 || d2 < 0 || H5Dread(d2, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, got) < 0) rc = PERR(e, 1, "cannot read %s", p2);
+        for (int64_t g = 0; rc == 0 && g < NB; g++) wrong += got[g] != band_value(g);
+        hsize_t n1 = 0, n2 = 0;
+        hid_t s1 = d1 >= 0 ? H5Dget_space(d1) : -1, s2 = d2 >= 0 ? H5Dget_space(d2) : -1;
+        if (rc == 0 && k != 2 && (H5Dget_num_chunks(d1, s1, &n1) < 0 || H5Dget_num_chunks(d2, s2, &n2) < 0 || n1 != n2 || n1 == 0))
+            rc = PERR(e, 1, "%s has %llu chunks, %s %llu", p2, (unsigned long long)n2, p1, (unsigned long long)n1);
+        for (hsize_t i = 0; rc == 0 && k != 2 && i < n1; i++, chunks++) {
+            hsize_t o1[1], o2[1], z1 = 0, z2 = 0;
+            unsigned m1 = 0, m2 = 0;
+            haddr_t ad;
+            uint32_t f1 = 0, f2 = 0;
+            if (H5Dget_chunk_info(d1, s1, i, o1, &m1, &ad, &z1) < 0 || H5Dget_chunk_info(d2, s2, i, o2, &m2, &ad, &z2) < 0 ||
+                o1[0] != o2[0] || z1 != z2 || H5Dread_chunk(d1, H5P_DEFAULT, o1, &f1, a) < 0 ||
+                H5Dread_chunk(d2, H5P_DEFAULT, o2, &f2, b) < 0 || f1 != f2 || memcmp(a, b, z1) != 0)
+                rc = PERR(e, 1, "%s chunk %llu (row %llu, %llu bytes) is not stored as %s's (row %llu, %llu bytes)", p2,
+                          (unsigned long long)i, (unsigned long long)o2[0], (unsigned long long)z2, p1, (unsigned long long)o1[0],
+                          (unsigned long long)z1);
+        }
+        if (s1 >= 0) H5Sclose(s1);
+        if (s2 >= 0) H5Sclose(s2);
+        if (d1 >= 0) H5Dclose(d1);
+        if (d2 >= 0) H5Dclose(d2);
+    }
+    if (rc == 0 && wrong) rc = PERR(e, 1, "%lld band values wrong", (long long)wrong);
+    if (rc == 0) printf("bands: 4 columns of %lld rows right; %lld chunks stored as the one-call writes store them\n", (long long)NB, (long long)chunks);
+    if (fid >= 0) H5Fclose(fid);
+    free(got); free(a); free(b);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
@@ -232,6 +337,8 @@ int main(int argc, char **argv)
     else if (argc >= 3 && !strcmp(argv[1], "kill")) rc = do_write(argv[2], 1, &e);
     else if (argc >= 3 && !strcmp(argv[1], "read")) rc = do_read(argv[2], &e);
     else if (argc >= 3 && !strcmp(argv[1], "chunk")) rc = rank == 0 ? check_deflate_chunk(argv[2], &e) : 0;
+    else if (argc >= 3 && !strcmp(argv[1], "bands")) rc = do_bands(argv[2], &e);
+    else if (argc >= 3 && !strcmp(argv[1], "bandcheck")) rc = rank == 0 ? check_bands(argv[2], &e) : 0;
     else if (argc >= 3 && !strcmp(argv[1], "open")) {
         h5io_file *f = NULL;
         rc = h5io_open(MPI_COMM_WORLD, argv[2], argc > 3, &f, &e);

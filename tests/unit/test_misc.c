@@ -3,9 +3,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "datefmt.h"
@@ -705,6 +707,41 @@ static void test_hugemem_reuse(void **state)
     assert_int_equal(hugemem_live(), live0);
 }
 
+/* hugemem_discard gives back exactly the whole 2 MiB pages inside its
+ * range: they are no longer resident (mincore) and read as zero; every
+ * byte outside them keeps its value; a range holding no whole page changes
+ * nothing */
+static void test_hugemem_discard(void **state)
+{
+    (void)state;
+    const size_t n = (size_t)16 << 20, from = 1000, len = (size_t)9 << 20, pg = (size_t)2 << 20;
+    unsigned char *p = hugemem_alloc(n);
+    assert_non_null(p);
+    memset(p, 0x77, n);
+    assert_int_equal(hugemem_discard(NULL, 0, n), 0);
+    assert_int_equal(hugemem_discard(p, 10, 4096), 0);
+    size_t got = hugemem_discard(p, from, len);
+    if (got < len - 2 * pg || got % pg) fail_msg("gave back %zu bytes of the %zu-byte range", got, len);
+    /* the pages given back, found by residency before any byte is read */
+    size_t first = n, last = 0, ps = (size_t)sysconf(_SC_PAGESIZE);
+    unsigned char *base = (unsigned char *)((uintptr_t)p & ~(uintptr_t)(ps - 1)), vec[(((size_t)16 << 20) + 8192) / 4096];
+    size_t span = (size_t)(p + n - base);
+    assert_int_equal(mincore(base, span, vec), 0);
+    for (size_t i = 0; i < (span + ps - 1) / ps; i++)
+        if (!(vec[i] & 1)) {
+            size_t a = i * ps > (size_t)(p - base) ? i * ps - (size_t)(p - base) : 0;
+            if (a < first) first = a;
+            last = a + ps;
+        }
+    if (first >= last) fail_msg("no page of the block is out of memory after giving back %zu bytes", got);
+    if (last - first != got || first < from || last > from + len || (uintptr_t)(p + first) % pg)
+        fail_msg("pages out of memory: bytes %zu-%zu of the block; given back %zu of %zu-%zu", first, last, got, from, from + len);
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != (i >= first && i < last ? 0 : 0x77)) fail_msg("byte %zu is %d", i, p[i]);
+    hugemem_free(p);
+    hugemem_release();
+}
+
 /* inputs_expand refuses a list that reads one file twice: x.csv beside
  * x.csv.gz or x.csv.zst (with a name sorting between them), two compressed
  * copies (x.csv.bz2 and x.csv.xz), or two links to one file; names alike
@@ -803,6 +840,7 @@ int main(void)
         cmocka_unit_test(test_rsort_wide_msd),
         cmocka_unit_test(test_hugemem),
         cmocka_unit_test(test_hugemem_reuse),
+        cmocka_unit_test(test_hugemem_discard),
         cmocka_unit_test(test_hugemem_policy),
         cmocka_unit_test(test_inputs_twice),
         cmocka_unit_test(test_strdict_truncate),
