@@ -5,7 +5,7 @@
 
 SHELL := /bin/bash
 CC := mpicc
-PKGS := hdf5-openmpi gsl cmocka openblas libcrypto jansson libdeflate zlib libzstd liblzma libzip
+PKGS := hdf5-openmpi gsl cmocka openblas libcrypto jansson libdeflate zlib libzstd liblzma liblz4 libzip
 BUILD ?= build
 BIN ?= bin
 OPT ?= -O2 -g
@@ -22,7 +22,7 @@ HAVE_DEPS := $(shell command -v mpicc >/dev/null 2>&1 && pkg-config --exists $(P
 
 ifeq ($(HAVE_DEPS),yes)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS := $(shell pkg-config --libs openblas hdf5-openmpi gsl libcrypto jansson libdeflate zlib libzstd liblzma libzip) -lbz2 -llapacke -lm
+PKG_LIBS := $(shell pkg-config --libs openblas hdf5-openmpi gsl libcrypto jansson libdeflate zlib libzstd liblzma liblz4 libzip) -lbz2 -llapacke -lm
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka)
 endif
 

@@ -72,7 +72,7 @@ static int not_a_file(const char *path, mode_t mode, precis_err *e)
 
 /* A matched path: a regular file is an input; a directory named *.csv
  * (Spark writes a table as such a directory of part files) gives its *.csv
- * and compressed *.csv.gz, .zst, .xz and .bz2, one level down; another directory is not an input; a pipe,
+ * and compressed *.csv.gz, .zst, .xz, .bz2 and .lz4, one level down; another directory is not an input; a pipe,
  * device or socket is an error (not_a_file). A path that cannot be stat'ed
  * (a broken link, a name too long) is an error, never skipped. */
 static int add_path(const char *path, int depth, inputs_list *out, precis_err *e)
@@ -84,7 +84,7 @@ static int add_path(const char *path, int depth, inputs_list *out, precis_err *e
     }
     if (S_ISREG(st.st_mode)) return push(out, path) ? PERR(e, PRECIS_EXIT_INTERNAL, "out of memory") : 0;
     if (S_ISDIR(st.st_mode) && depth == 0 && ends_with(path, ".csv")) {
-        char pat[128];
+        char pat[INPUTS_PATTERN_CAP];
         inputs_csv_pattern(pat, sizeof pat, "");
         return expand_dir(path, pat, depth + 1, out, e);
     }
@@ -140,7 +140,7 @@ static int cmp_fid(const void *a, const void *b)
 
 /* The compressed forms of a CSV file's name that a directory is read for
  * (a zip archive as <name>.zip too, as Windows names one). */
-static const char *const zsuffix[] = {".gz", ".zst", ".xz", ".bz2", ".zip"};
+static const char *const zsuffix[] = {".gz", ".zst", ".xz", ".bz2", ".lz4", ".zip"};
 #define NZSUFFIX (int)(sizeof zsuffix / sizeof zsuffix[0])
 
 void inputs_csv_pattern(char *buf, size_t cap, const char *prefix)
@@ -167,8 +167,8 @@ static int cmp_stem(const void *a, const void *b)
 }
 
 /* A file the list holds twice (two names linked to one file), or a file
- * and its compressed copy under the same name plus ".gz", ".zst", ".xz" or
- * ".bz2" (what `gzip -k`, zstd and `xz -k` leave) or in x.zip, or two such
+ * and its compressed copy under the same name plus ".gz", ".zst", ".xz",
+ * ".bz2" or ".lz4" (what `gzip -k`, zstd, `xz -k` and lz4 leave) or in x.zip, or two such
  * copies, would have its rows read twice: an error naming both. l is
  * sorted. */
 static int check_twice(const inputs_list *l, precis_err *e)

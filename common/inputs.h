@@ -38,7 +38,9 @@ int inputs_expand(const char *spec, const char *pattern, int allow_empty,
 
 /* The pattern of CSV files, plain or compressed, whose names start with
  * prefix ("" for any): "<prefix>*.csv|<prefix>*.csv.gz|..." in buf (cap
- * bytes, 128 for a prefix of up to 12). Can't fail. */
+ * bytes: INPUTS_PATTERN_CAP holds it for a prefix of up to 24 bytes, as
+ * the table names are; a longer one would be cut short). Can't fail. */
+#define INPUTS_PATTERN_CAP 256
 void inputs_csv_pattern(char *buf, size_t cap, const char *prefix);
 
 /* Can't fail. */

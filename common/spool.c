@@ -1,5 +1,6 @@
-/* spool.c - gzip, zstd, xz, bzip2 and zip inputs decompressed (zlib, libzstd,
- * liblzma, libbz2, libzip), and UTF-16 and UTF-32 ones transcoded (iconv),
+/* spool.c - gzip, zstd, xz, bzip2, lz4 and zip inputs decompressed (zlib,
+ * libzstd, liblzma, libbz2, liblz4, libzip), and UTF-16 and UTF-32 ones
+ * transcoded (iconv),
  * into unlinked spool files. */
 #include "spool.h"
 
@@ -20,14 +21,16 @@
 #include <bzlib.h>
 #include <iconv.h>
 #include <stdint.h>
+#include <lz4frame.h>
 #include <lzma.h>
 #include <zip.h>
 #include <zlib.h>
 #include <zstd.h>
 
 /* K_TEXT: a plain file copied to be transcoded (UTF-16 or UTF-32) */
-enum { K_PLAIN, K_GZIP, K_ZSTD, K_XZ, K_BZIP2, K_ZIP, K_TEXT };
-static const char *const kind_name[] = {"", "gzip", "zstd", "xz", "bzip2", "zip", "text"};
+enum { K_PLAIN, K_GZIP, K_ZSTD, K_XZ, K_BZIP2, K_LZ4, K_ZIP, K_TEXT };
+static const char *const kind_name[] = {"", "gzip", "zstd", "xz", "bzip2", "lz4", "zip", "text"};
+static const unsigned char lz4_legacy[4] = {0x02, 0x21, 0x4c, 0x18}; /* `lz4 -l`'s format, which liblz4's frame decoder does not read */
 
 #define CHUNK ((size_t)1 << 20)
 
@@ -42,6 +45,7 @@ static int kind_of(const unsigned char *b, size_t n)
     if (n >= 10 && !memcmp(b, "BZh", 3) && b[3] >= '1' && b[3] <= '9' && !memcmp(b + 4, "1AY&SY", 6)) return K_BZIP2;
     /* (or, for an empty file compressed, the end-of-stream magic: sqrt(pi)'s) */
     if (n >= 10 && !memcmp(b, "BZh", 3) && b[3] >= '1' && b[3] <= '9' && !memcmp(b + 4, "\x17\x72\x45\x38\x50\x90", 6)) return K_BZIP2;
+    if (n >= 4 && (!memcmp(b, "\x04\x22\x4d\x18", 4) || !memcmp(b, lz4_legacy, 4))) return K_LZ4;
     if (n >= 4 && (!memcmp(b, "PK\3\4", 4) || !memcmp(b, "PK\5\6", 4))) return K_ZIP; /* (or an empty archive) */
     return K_PLAIN;
 }
@@ -317,10 +321,11 @@ typedef struct dec {
     ZSTD_DStream *zs;
     lzma_stream lz;
     bz_stream bz;
+    LZ4F_dctx *lz4;
     int live; /* the library's state is made: its end is due */
 } dec;
 
-static const char *const dec_lib[] = {"", "zlib", "zstd", "liblzma", "libbz2", ""};
+static const char *const dec_lib[] = {"", "zlib", "zstd", "liblzma", "libbz2", "liblz4", ""};
 
 static const char *lzma_why(lzma_ret r)
 {
@@ -345,7 +350,8 @@ static const char *bz_why(int r)
 }
 
 /* (Re)start d's state for the next member (a gzip member, zstd frame, xz
- * stream or bzip2 stream). 0, or -1 when the library cannot start. */
+ * stream, bzip2 stream or lz4 frame). 0, or -1 when the library cannot
+ * start. */
 static int dec_start(dec *d)
 {
     switch (d->kind) {
@@ -374,6 +380,10 @@ static int dec_start(dec *d)
         memset(&d->bz, 0, sizeof d->bz);
         if (BZ2_bzDecompressInit(&d->bz, 0, 0) != BZ_OK) return -1;
         break;
+    case K_LZ4:
+        if (d->live) return LZ4F_resetDecompressionContext(d->lz4), 0;
+        if (LZ4F_isError(LZ4F_createDecompressionContext(&d->lz4, LZ4F_VERSION))) return -1;
+        break;
     default: return -1;
     }
     d->live = 1;
@@ -387,6 +397,7 @@ static void dec_end(dec *d)
     if (d->kind == K_ZSTD) ZSTD_freeDStream(d->zs);
     if (d->kind == K_XZ) lzma_end(&d->lz);
     if (d->kind == K_BZIP2) BZ2_bzDecompressEnd(&d->bz);
+    if (d->kind == K_LZ4) LZ4F_freeDecompressionContext(d->lz4);
     d->live = 0;
 }
 
@@ -443,6 +454,16 @@ static int dec_step(dec *d, const unsigned char **in, size_t *avail, unsigned ch
         end = r == BZ_STREAM_END, left = d->bz.avail_in, room = d->bz.avail_out;
         break;
     }
+    case K_LZ4: {
+        size_t made = cap, took = left;
+        size_t r = LZ4F_decompress(d->lz4, out, &made, *in, &took, NULL);
+        if (LZ4F_isError(r)) {
+            *why = LZ4F_getErrorName(r);
+            return -1;
+        }
+        end = r == 0, left -= took, room -= made; /* (0: the frame is decoded, its checksum checked, all of it given) */
+        break;
+    }
     default: *why = "unknown kind"; return -1;
     }
     *in += *avail - left;
@@ -452,10 +473,12 @@ static int dec_step(dec *d, const unsigned char **in, size_t *avail, unsigned ch
 }
 
 /* Whether byte b can start a member of the kind: gzip's and xz's magic,
- * a zstd frame's (or a skippable frame's, 0x184D2A5?), bzip2's "B". */
+ * a zstd or lz4 frame's (or a skippable frame's, 0x184D2A5?, which both
+ * formats have), bzip2's "B". */
 static int member_start(int kind, unsigned char b)
 {
-    return kind == K_GZIP ? b == 0x1f : kind == K_ZSTD ? b == 0x28 || (b & 0xf0) == 0x50 : kind == K_XZ ? b == 0xfd : b == 'B';
+    return kind == K_GZIP ? b == 0x1f : kind == K_ZSTD ? b == 0x28 || (b & 0xf0) == 0x50 : kind == K_XZ ? b == 0xfd
+         : kind == K_LZ4 ? b == 0x04 || (b & 0xf0) == 0x50 : b == 'B';
 }
 
 /* Open the input src for k, whose progress line gives the share of its
@@ -508,6 +531,12 @@ static int decompress(int kind, const char *src, sink *k, precis_err *e)
             if (kind == K_GZIP || kind == K_XZ)
                 while (avail && *next == 0) next++, avail--;
             if (avail == 0) continue;
+            if (kind == K_LZ4 && avail >= 4 && !memcmp(next, lz4_legacy, 4)) {
+                PERR(e, PRECIS_EXIT_DATA, "%s: lz4's legacy format (as `lz4 -l` writes it), at compressed byte %lld, which liblz4 does "
+                     "not read: compress the file again without -l (lz4's frame format); no rows of the file were read",
+                     src, (long long)(k->in_read - (int64_t)avail));
+                goto done;
+            }
             if (!member_start(kind, *next)) {
                 PERR(e, PRECIS_EXIT_DATA, "%s: data that is not %s follows the compressed stream, at compressed byte %lld; "
                      "no rows of the file were read", src, kind_name[kind], (long long)(k->in_read - (int64_t)avail));

@@ -1,5 +1,5 @@
-/* spool.h - compressed CSV inputs (gzip, zstd, xz, bzip2, a zip archive of
- * one file), decompressed once to unlinked files; UTF-16 and UTF-32 ones
+/* spool.h - compressed CSV inputs (gzip, zstd, xz, bzip2, lz4, a zip archive
+ * of one file), decompressed once to unlinked files; UTF-16 and UTF-32 ones
  * transcoded to UTF-8 on the way.
  *
  * DESIGN
@@ -7,9 +7,10 @@
  * compressed stream cannot offer: its bytes can only be read from the
  * start. So an input that starts with the magic bytes of gzip (1f 8b), zstd
  * (28 b5 2f fd, or a skippable frame's 5? 2a 4d 18), xz (fd 37 7a 58 5a 00)
- * or bzip2 ("BZh" and a block's or the end's magic), whatever its name, is
- * decompressed by one rank into a spool file (zlib, libzstd, liblzma,
- * libbz2), and read from there; so is the one file of a zip archive (PK 03
+ * bzip2 ("BZh" and a block's or the end's magic) or lz4's frame format
+ * (04 22 4d 18), whatever its name, is decompressed by one rank into a
+ * spool file (zlib, libzstd, liblzma, libbz2, liblz4), and read from there
+ * (lz4's legacy format, `lz4 -l`, 02 21 4c 18, is refused by name: exit 3); so is the one file of a zip archive (PK 03
  * 04, or an empty archive's PK 05 06) with libzip.
  *   - Detection: rank i % P reads the first bytes of input i; an allreduce
  *     gives every rank every file's kind and size.
@@ -35,7 +36,9 @@
  *     warning naming them; other hosts' files and live processes' are kept.
  *   - Concatenated members are read one after another: gzip members (pigz,
  *     bgzip), zstd frames (pzstd) and skippable frames, xz streams, bzip2
- *     streams (pbzip2). Zero bytes between or after gzip members and xz
+ *     streams (pbzip2), lz4 frames (`cat a.lz4 b.lz4`, which the lz4 tool
+ *     reads whole) and skippable frames. lz4 frames' content checksums are
+ *     checked when the frame has one (the lz4 tool writes one). Zero bytes between or after gzip members and xz
  *     streams are skipped (padding). zstd frames may ask for the largest
  *     window libzstd reads (`zstd --long=31`). Damaged data, a stream that
  *     ends early or anything else after a member stops the run (exit 3,

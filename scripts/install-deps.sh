@@ -9,8 +9,8 @@ PKGS=(
   libhdf5-openmpi-dev hdf5-tools
   libgsl-dev libcmocka-dev
   libopenblas-dev liblapacke-dev
-  libssl-dev librandom123-dev libjansson-dev libdeflate-dev zlib1g-dev libzstd-dev liblzma-dev libbz2-dev libzip-dev tzdata
-  zstd xz-utils bzip2
+  libssl-dev librandom123-dev libjansson-dev libdeflate-dev zlib1g-dev libzstd-dev liblzma-dev libbz2-dev liblz4-dev libzip-dev tzdata
+  zstd xz-utils bzip2 lz4
   python3 python3-numpy python3-scipy python3-h5py python3-pandas python3-sklearn python3-phonenumbers bc
   slurm-wlm munge
   clang libclang-rt-14-dev
@@ -19,7 +19,7 @@ PKGS=(
 # Sanitizer runtimes ship with gcc (libasan8, libubsan1) on Debian 12; clang and
 # libclang-rt-14-dev (libFuzzer) build the fuzz targets of tests/fuzz;
 # gcc-aarch64-linux-gnu compiles every C file for aarch64 (tests/cross); the
-# zstd, xz-utils and bzip2 tools make the compressed inputs the tests read.
+# zstd, xz-utils, bzip2 and lz4 tools make the compressed inputs the tests read.
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -230,7 +230,7 @@ int als_run(int argc, char **argv, MPI_Comm comm)
         {"na-values", OPT_STR, &o.na, NA_DEFAULT, "CSV or generic HDF5 input: user and item ids that mean missing, as an empty one does: comma-separated, exact ('' for none)", 0, 0, NULL},
         {"time-col", OPT_STR, &o.time_col, NULL, "CSV input: the time column (ISO date/time, yyyymmdd, yyyy/mm/dd or epoch), for --holdout last:N", 0, 0, NULL},
         {"out", OPT_STR, &o.out, NULL, "output recs.h5", 0, 0, NULL},
-        {"spool", OPT_STR, &o.spool, NULL, "CSV input: directory for decompressed copies of compressed (gzip, zstd, xz, bzip2, zip) inputs, and transcoded ones of UTF-16 and UTF-32 inputs (with a byte-order mark), seen by every rank [default: <out dir>]", 0, 0, NULL},
+        {"spool", OPT_STR, &o.spool, NULL, "CSV input: directory for decompressed copies of compressed (gzip, zstd, xz, bzip2, lz4, zip) inputs, and transcoded ones of UTF-16 and UTF-32 inputs (with a byte-order mark), seen by every rank [default: <out dir>]", 0, 0, NULL},
         {"value", OPT_STR, &o.value, "quantity", "interaction strength per (user, item): summed quantity, row count or amount", 0, 0, "quantity|count|amount|column"},
         {"confidence", OPT_STR, &o.confidence, "linear", "c = 1 + alpha*v (linear) or 1 + alpha*log(1 + v/eps) (log)", 0, 0, "linear|log"},
         {"alpha", OPT_DOUBLE, &o.alpha, "1.0", "confidence scale alpha", 0, 1e9, NULL},

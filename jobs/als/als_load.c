@@ -345,7 +345,7 @@ static int load_csv(als *a, precis_err *e)
         read_h5group(a, o->in, want, &rec, &n, &cap, &d, &rejected, first_bad, sizeof first_bad, e);
         goto fail;
     }
-    char pat[128];
+    char pat[INPUTS_PATTERN_CAP];
     inputs_csv_pattern(pat, sizeof pat, "");
     TRY(inputs_expand(o->in, pat, 0, &in, e));
     TRY(precis_agree(a->comm, e)); /* (spool_inputs is collective) */

@@ -2314,13 +2314,13 @@ fail:
 /* ------------------------------------------------------------ driver */
 
 /* The files of table ti in directory dir: its <table>*.csv, plain or
- * compressed (<table>*.csv.gz, .zst, .xz, .bz2), or else, when the directory
+ * compressed (<table>*.csv.gz, .zst, .xz, .bz2, .lz4), or else, when the directory
  * is the table's own (given for the table, or dir/<table> of --in, as Spark
  * writes one directory of part-*.csv per table), its *.csv, plain or
  * compressed. */
 static int table_dir_files(int ti, const char *dir, int own, inputs_list *l, precis_err *e)
 {
-    char pat[128], any[128];
+    char pat[INPUTS_PATTERN_CAP], any[INPUTS_PATTERN_CAP];
     inputs_csv_pattern(pat, sizeof pat, TD[ti].name);
     inputs_csv_pattern(any, sizeof any, "");
     if (inputs_expand(dir, pat, 1, l, e)) return -1;
@@ -2394,9 +2394,9 @@ static int find_inputs(ctx *c, precis_err *e)
                 char first[300];
                 snprintf(first, sizeof first, "%s", nz ? strrchr(z.path[0], '/') + 1 : "");
                 inputs_free(&z);
-                return PERR(e, PRECIS_EXIT_IO, "input %s holds no %s*.csv and no *.csv (plain or .gz, .zst, .xz, .bz2, or a .zip)%s%s%s",
+                return PERR(e, PRECIS_EXIT_IO, "input %s holds no %s*.csv and no *.csv (plain or .gz, .zst, .xz, .bz2, .lz4, or a .zip)%s%s%s",
                             spec, TD[ti].name, nz ? " (it holds " : "", first,
-                            nz ? ": precis-clean reads plain CSV, CSV compressed with gzip, zstd, xz or bzip2, or a zip archive of one, "
+                            nz ? ": precis-clean reads plain CSV, CSV compressed with gzip, zstd, xz, bzip2 or lz4, or a zip archive of one, "
                                  "so decompress it first)" : "");
             }
         } else if (spec) {

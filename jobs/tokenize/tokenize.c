@@ -55,7 +55,7 @@ int tokenize_run(int argc, char **argv, MPI_Comm comm)
     tk_opts o;
     memset(&o, 0, sizeof o);
     const opt_spec specs[] = {
-        {"in", OPT_STR, &o.in, NULL, "input CSV, plain or compressed (gzip, zstd, xz, bzip2, or a zip archive of one file): a file, a directory of *.csv and *.csv.gz, .zst, .xz, .bz2 and *.zip, or a glob", 0, 0, NULL},
+        {"in", OPT_STR, &o.in, NULL, "input CSV, plain or compressed (gzip, zstd, xz, bzip2, lz4, or a zip archive of one file): a file, a directory of *.csv and *.csv.gz, .zst, .xz, .bz2, .lz4 and *.zip, or a glob", 0, 0, NULL},
         {"out", OPT_STR, &o.out, NULL, "output CSV", 0, 0, NULL},
         {"pii-key", OPT_STR, &o.key, NULL, "PII key file (mode 0600, >= 32 bytes); the one precis-clean used", 0, 0, NULL},
         {"id-column", OPT_STR, &o.id_col, NULL, "column holding raw customer ids", 0, 0, NULL},
@@ -100,7 +100,7 @@ int tokenize_run(int argc, char **argv, MPI_Comm comm)
     co.encoding = o.encoding;
     if (csv_delim_option(o.delimiter, &co.delim, e) == 0 && na_parse(o.na, "option --na-values", &na, e) == 0 &&
         pii_key_load(o.key, &key, e) == 0) {
-        char pat[128];
+        char pat[INPUTS_PATTERN_CAP];
         inputs_csv_pattern(pat, sizeof pat, "");
         inputs_expand(o.in, pat, 0, &in, e);
     }

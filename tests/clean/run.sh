@@ -658,7 +658,7 @@ expect_exit "x.csv beside x.zip" 4 "Transactions.zip: the second is the first co
 rm "$TMP/zip4/transactions.csv"
 layout "--in DIR holding Transactions.zip (as Windows names an archive)" "t=20" --in "$TMP/zip4"
 mkdir -p "$TMP/zip5" && printf 'a,b\n1,2\n' > "$TMP/zip5/notes.txt" && cp "$TMP/zip5/notes.txt" "$TMP/zip5/part.tsv"
-expect_exit "a directory with no CSV" 4 "holds no transactions*.csv and no *.csv (plain or .gz, .zst, .xz, .bz2, or a .zip)" --transactions "$TMP/zip5"
+expect_exit "a directory with no CSV" 4 "holds no transactions*.csv and no *.csv (plain or .gz, .zst, .xz, .bz2, .lz4, or a .zip)" --transactions "$TMP/zip5"
 expect_exit "--in a file" 4 "not a directory" --in "$TMP/spark/customers/part-00000-9e2a-c000.csv"
 # Spark's df.write.csv("transactions.csv") makes a directory of that name:
 # found by --in and by a glob, its part files read
@@ -680,12 +680,13 @@ expect_exit "a character device as the input" 4 "/dev/null is a character device
 mkdir -p "$TMP/fifodir"; cp "$TMP/bad/bom_crlf.csv" "$TMP/fifodir/transactions-part-00000.csv"; mkfifo "$TMP/fifodir/transactions-part-00001.csv"
 expect_exit "a named pipe among the part files" 4 "transactions-part-00001.csv is a named pipe (FIFO)" --in "$TMP/fifodir"
 
-echo "clean: compressed inputs, gzip, zstd, xz and bzip2 (np=1, 3)"
+echo "clean: compressed inputs, gzip, zstd, xz, bzip2 and lz4 (np=1, 3)"
 # the dirty data of the first test, compressed in the ways exports are, by
 # the command-line tools: gzip -1, and two members with zero padding after
 # them (as pigz and bgzip write); zstd as two frames (as pzstd writes), xz
 # as two streams with stream padding; bzip2 as two streams (as pbzip2
-# writes) and bzip2 -1; zstd data under a .csv name; the rest plain. Every
+# writes) and bzip2 -1; lz4 as two frames with a skippable frame between
+# them; zstd data under a .csv name; the rest plain. Every
 # dataset, quarantine row (the file's name aside), planted-defect count and
 # report entry equals np=1's plain run, and no decompressed copy is left
 mkdir -p "$TMP/gzin"
@@ -699,6 +700,8 @@ for f in "$TMP"/g/*.csv; do b=$(basename "$f"); case "$b" in
   customers-part-00000.csv) two "$f" "bzip2 -c" "bzip2 -9 -c" .bz2 ;;
   customers-part-00001.csv) bzip2 -1 -c "$f" > "$TMP/gzin/$b.bz2" ;;
   spend-part-00000.csv) zstd -q -c "$f" > "$TMP/gzin/$b" ;;
+  experiments-part-00000.csv) { head -n 3000 "$f" | lz4 -q -c; printf 'P*M\030\005\000\000\000skip!'; tail -n +3001 "$f" | lz4 -q -9 -c; } \
+    > "$TMP/gzin/$b.lz4" ;;
   *) cp "$f" "$TMP/gzin/" ;;
 esac; done
 cp "$TMP/g/truth.h5" "$TMP/gzin/" 2>/dev/null || true
@@ -719,16 +722,16 @@ spooled_run() {
   done
 }
 spooled_run "$TMP/gzin" gz 'decompressed [0-9]* inputs\? ([^;]*' \
-  "decompressed 1 input (1 zstd|decompressed 2 inputs (1 zstd, 1 xz|decompressed 2 inputs (2 bzip2|decompressed 2 inputs (2 gzip|" \
-  "7 compressed inputs (2 gzip, 2 zstd, 1 xz, 2 bzip2; one zstd as .csv)"
+  "decompressed 1 input (1 lz4|decompressed 1 input (1 zstd|decompressed 2 inputs (1 zstd, 1 xz|decompressed 2 inputs (2 bzip2|decompressed 2 inputs (2 gzip|" \
+  "8 compressed inputs (2 gzip, 2 zstd, 1 xz, 2 bzip2, 1 lz4; one zstd as .csv)"
 $PY $H/check_truth.py "$TMP/g" "$TMP/gzo3/quality.json" > "$TMP/gztruth.out" \
   && pass "compressed inputs np=3: counts equal the planted defects ($(grep -c ' ok ' "$TMP/gztruth.out") checks)" || { fail "gzip inputs vs planted truth"; grep FAIL "$TMP/gztruth.out"; }
-$PY - "$TMP/np1" "$TMP/gzo3" "$TMP/pii.key" "$H" <<'PYEOF' && pass "compressed inputs np=3: the same quarantine rows and report, naming the compressed files; every line_hash is the HMAC of the record at its line and offset in the text Python's gzip and bz2 (and the zstd and xz tools) decompress, order conflicts (read again) included" || fail "compressed inputs' quarantine or report"
+$PY - "$TMP/np1" "$TMP/gzo3" "$TMP/pii.key" "$H" <<'PYEOF' && pass "compressed inputs np=3: the same quarantine rows and report, naming the compressed files; every line_hash is the HMAC of the record at its line and offset in the text Python's gzip and bz2 (and the zstd, xz and lz4 tools) decompress, order conflicts (read again) included" || fail "compressed inputs' quarantine or report"
 import bz2, csv, glob, gzip, json, os, re, subprocess, sys
 sys.path.insert(0, sys.argv[4])
 from qhash import line_hash, quarantine_pairs, same_report
 plain, gz, key = sys.argv[1], sys.argv[2], open(sys.argv[3], "rb").read()
-name = lambda p: re.sub(r"\.(gz|zst|xz|bz2)$", "", os.path.basename(p))
+name = lambda p: re.sub(r"\.(gz|zst|xz|bz2|lz4)$", "", os.path.basename(p))
 def unpack(raw, p):
     if raw[:2] == b"\x1f\x8b":
         return gzip.decompress(raw)
@@ -738,8 +741,10 @@ def unpack(raw, p):
         return subprocess.run(["xz", "-q", "-d", "-c", p], check=True, capture_output=True).stdout
     if raw[:3] == b"BZh":
         return bz2.decompress(raw)
+    if raw[:4] == b"\x04\x22\x4d\x18":
+        return subprocess.run(["lz4", "-q", "-d", "-c", p], check=True, capture_output=True).stdout
     return raw
-data, checked, late, kinds = {}, 0, 0, {"": 0, ".gz": 0, ".zst": 0, ".xz": 0, ".bz2": 0}
+data, checked, late, kinds = {}, 0, 0, {"": 0, ".gz": 0, ".zst": 0, ".xz": 0, ".bz2": 0, ".lz4": 0}
 for t, x, y in quarantine_pairs(plain, gz):
     assert [name(x[0])] + x[1:] == [name(y[0])] + y[1:], (x, y)
     kinds[os.path.basename(y[0])[len(name(y[0])):]] += 1
@@ -880,9 +885,9 @@ expect_exit "a UTF-8 mark under --encoding UTF-16" 3 "u8_bom.csv starts with a U
 # file named, nothing left in the spool directory
 left=0
 spool_left() { left=$((left + $(ls -A "$TMP/bad/out" | grep -c precis-spool || true))); }
-for k in gzip:gz zstd:zst xz:xz bzip2:bz2; do
+for k in gzip:gz zstd:zst xz:xz bzip2:bz2 lz4:lz4; do
   tool=${k%:*} x=${k#*:}
-  $tool -c < "$TMP/g/transactions-part-00000.csv" > "$TMP/gz/ok.$x"
+  $tool -q -c < "$TMP/g/transactions-part-00000.csv" > "$TMP/gz/ok.$x"
   sz=$(stat -c %s "$TMP/gz/ok.$x")
   head -c $((sz - 12)) "$TMP/gz/ok.$x" > "$TMP/gz/cut.csv.$x"
   $PY -c "import sys; d = bytearray(open(sys.argv[1], 'rb').read()); h = len(d) // 2; d[h] ^= 0xff; d[h + 1] ^= 0x55; open(sys.argv[2], 'wb').write(d)" "$TMP/gz/ok.$x" "$TMP/gz/bad.csv.$x"
@@ -892,7 +897,10 @@ for k in gzip:gz zstd:zst xz:xz bzip2:bz2; do
   expect_exit "text after the $tool stream" 3 "junk.csv.$x: data that is not $tool follows the compressed stream, at compressed byte $sz;" --transactions "$TMP/gz/junk.csv.$x"; spool_left
 done
 expect_exit "a spool directory that does not exist" 4 "cannot create $TMP/nowhere/.precis-spool" --transactions "$TMP/gz/ok.gz" --spool "$TMP/nowhere"
-expect_eq "no decompressed copy left after the twelve damaged inputs" "$left" "0"
+lz4 -q -l -c < "$TMP/g/transactions-part-00000.csv" > "$TMP/gz/legacy.csv.lz4"
+expect_exit "lz4's legacy format (lz4 -l)" 3 "legacy.csv.lz4: lz4's legacy format (as \`lz4 -l\` writes it), at compressed byte 0, which liblz4 does not read: compress the file again without -l" \
+  --transactions "$TMP/gz/legacy.csv.lz4"; spool_left
+expect_eq "no decompressed copy left after the sixteen damaged inputs" "$left" "0"
 # a run killed (SIGKILL) while decompressing leaves its copy, named after its
 # host and process; the next run that spools on this host removes it, and
 # leaves other hosts' copies and those of processes that still run
