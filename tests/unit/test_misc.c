@@ -758,12 +758,15 @@ static void make_file(const char *dir, const char *name, char *path, size_t cap)
 static void test_inputs_twice(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/precis-inputs-XXXXXX", p[6][96], pat[128];
+    char dir[] = "/tmp/precis-inputs-XXXXXX", p[6][96], pat[INPUTS_PATTERN_CAP];
     assert_non_null(mkdtemp(dir));
     inputs_csv_pattern(pat, sizeof pat, "tr");
-    assert_string_equal(pat, "tr*.csv|tr*.csv.gz|tr*.csv.zst|tr*.csv.xz|tr*.csv.bz2|tr*.zip");
+    assert_string_equal(pat, "tr*.csv|tr*.csv.gz|tr*.csv.zst|tr*.csv.xz|tr*.csv.bz2|tr*.csv.lz4|tr*.zip");
+    /* the longest table name's pattern is whole (a 128-byte buffer once cut its .zip) */
+    inputs_csv_pattern(pat, sizeof pat, "transactions");
+    assert_int_equal(strlen(pat), 12 * 7 + strlen("*.csv|*.csv.gz|*.csv.zst|*.csv.xz|*.csv.bz2|*.csv.lz4|*.zip"));
     inputs_csv_pattern(pat, sizeof pat, "");
-    char pat1[160];
+    char pat1[INPUTS_PATTERN_CAP + 16];
     snprintf(pat1, sizeof pat1, "%s|*.csv-1", pat);
     make_file(dir, "t.csv", p[0], sizeof p[0]);
     make_file(dir, "t.csv-1", p[1], sizeof p[1]);
@@ -779,6 +782,11 @@ static void test_inputs_twice(void **state)
     e = (precis_err){0};
     assert_int_equal(inputs_expand(dir, pat1, 0, &l, &e), -1);
     assert_non_null(strstr(e.msg, "t.csv.zst: the second is the first compressed"));
+    assert_int_equal(unlink(p[2]), 0);
+    make_file(dir, "t.csv.lz4", p[2], sizeof p[2]);
+    e = (precis_err){0};
+    assert_int_equal(inputs_expand(dir, pat1, 0, &l, &e), -1);
+    assert_non_null(strstr(e.msg, "t.csv.lz4: the second is the first compressed"));
     assert_int_equal(unlink(p[2]), 0);
     make_file(dir, "t.zip", p[2], sizeof p[2]); /* (an archive named as Windows names one, holding t.csv) */
     e = (precis_err){0};
