@@ -401,23 +401,20 @@ static void dec_end(dec *d)
     d->live = 0;
 }
 
-/* Decode from *in (*avail bytes, both advanced past what was taken) into
- * out (cap bytes), *made bytes made. 1 at the end of a member, 0 to go on,
- * -1 for damaged data with *why set. */
+/* Decode from *in (*avail bytes, both advanced past what was taken, damaged
+ * data included) into out (cap bytes), *made bytes made. 1 at the end of a
+ * member, 0 to go on, -1 for damaged data with *why set. */
 static int dec_step(dec *d, const unsigned char **in, size_t *avail, unsigned char *out, size_t cap, size_t *made,
                     const char **why)
 {
-    int end = 0;
+    int end = 0, bad = 0;
     size_t left = *avail, room = cap;
     switch (d->kind) {
     case K_GZIP: {
         d->z.next_in = (Bytef *)(uintptr_t)*in, d->z.avail_in = (uInt)left;
         d->z.next_out = out, d->z.avail_out = (uInt)cap;
         int r = inflate(&d->z, Z_NO_FLUSH);
-        if (r != Z_OK && r != Z_STREAM_END && r != Z_BUF_ERROR) {
-            *why = d->z.msg ? d->z.msg : zError(r);
-            return -1;
-        }
+        if ((bad = r != Z_OK && r != Z_STREAM_END && r != Z_BUF_ERROR)) *why = d->z.msg ? d->z.msg : zError(r);
         end = r == Z_STREAM_END, left = d->z.avail_in, room = d->z.avail_out;
         break;
     }
@@ -425,10 +422,7 @@ static int dec_step(dec *d, const unsigned char **in, size_t *avail, unsigned ch
         ZSTD_inBuffer ib = {*in, left, 0};
         ZSTD_outBuffer ob = {out, cap, 0};
         size_t r = ZSTD_decompressStream(d->zs, &ob, &ib);
-        if (ZSTD_isError(r)) {
-            *why = ZSTD_getErrorName(r);
-            return -1;
-        }
+        if ((bad = ZSTD_isError(r))) *why = ZSTD_getErrorName(r);
         end = r == 0, left -= ib.pos, room -= ob.pos; /* (0: the frame is decoded and flushed) */
         break;
     }
@@ -436,10 +430,7 @@ static int dec_step(dec *d, const unsigned char **in, size_t *avail, unsigned ch
         d->lz.next_in = *in, d->lz.avail_in = left;
         d->lz.next_out = out, d->lz.avail_out = cap;
         lzma_ret r = lzma_code(&d->lz, LZMA_RUN);
-        if (r != LZMA_OK && r != LZMA_STREAM_END && r != LZMA_BUF_ERROR) {
-            *why = lzma_why(r);
-            return -1;
-        }
+        if ((bad = r != LZMA_OK && r != LZMA_STREAM_END && r != LZMA_BUF_ERROR)) *why = lzma_why(r);
         end = r == LZMA_STREAM_END, left = d->lz.avail_in, room = d->lz.avail_out;
         break;
     }
@@ -447,29 +438,24 @@ static int dec_step(dec *d, const unsigned char **in, size_t *avail, unsigned ch
         d->bz.next_in = (char *)(uintptr_t)*in, d->bz.avail_in = (unsigned)left;
         d->bz.next_out = (char *)out, d->bz.avail_out = (unsigned)cap;
         int r = BZ2_bzDecompress(&d->bz);
-        if (r != BZ_OK && r != BZ_STREAM_END) {
-            *why = bz_why(r);
-            return -1;
-        }
+        if ((bad = r != BZ_OK && r != BZ_STREAM_END)) *why = bz_why(r);
         end = r == BZ_STREAM_END, left = d->bz.avail_in, room = d->bz.avail_out;
         break;
     }
-    case K_LZ4: {
+    case K_LZ4: { /* (on an error liblz4 reports nothing taken: the position stays the step's start) */
         size_t made = cap, took = left;
         size_t r = LZ4F_decompress(d->lz4, out, &made, *in, &took, NULL);
-        if (LZ4F_isError(r)) {
-            *why = LZ4F_getErrorName(r);
-            return -1;
-        }
+        if ((bad = LZ4F_isError(r))) *why = LZ4F_getErrorName(r), made = took = 0;
         end = r == 0, left -= took, room -= made; /* (0: the frame is decoded, its checksum checked, all of it given) */
         break;
     }
     default: *why = "unknown kind"; return -1;
     }
+    /* on damage too: the input taken is where the decoder found it */
     *in += *avail - left;
     *avail = left;
     *made = cap - room;
-    return end;
+    return bad ? -1 : end;
 }
 
 /* Whether byte b can start a member of the kind: gzip's and xz's magic,
@@ -549,8 +535,13 @@ static int decompress(int kind, const char *src, sink *k, precis_err *e)
         const char *why = NULL;
         int r = dec_step(&d, &next, &avail, ob, CHUNK, &made, &why);
         if (r < 0) {
+            /* where it was found, or a bound: zlib, liblzma and libbz2 have
+             * taken the input up to where they found it; libzstd and liblz4
+             * report none of a failed step's input taken, so for them it is
+             * the end of what was read so far */
+            int64_t by = kind == K_ZSTD || kind == K_LZ4 ? k->in_read : k->in_read - (int64_t)avail;
             PERR(e, PRECIS_EXIT_DATA, "%s: the %s data is damaged (found by compressed byte %lld; %s: %s); no rows of the file were read",
-                 src, kind_name[kind], (long long)(k->in_read - (int64_t)avail), dec_lib[kind], why);
+                 src, kind_name[kind], (long long)by, dec_lib[kind], why);
             goto done;
         }
         if (put(k, ob, made, e)) goto done;

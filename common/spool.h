@@ -42,10 +42,13 @@
  *     streams are skipped (padding). zstd frames may ask for the largest
  *     window libzstd reads (`zstd --long=31`). Damaged data, a stream that
  *     ends early or anything else after a member stops the run (exit 3,
- *     naming the file, the kind and the compressed byte where it was
- *     found): no rows of it would be lost silently. A decoder that has
- *     filled its output is called again before more input is read, so
- *     output it holds at the input's end is not taken for a cut stream.
+ *     naming the file, the kind and the compressed byte by which it was
+ *     found: where zlib, liblzma or libbz2 stopped, or for libzstd and
+ *     liblz4, which report no input taken by a failed step, the end of
+ *     what was read): no rows of it would be lost silently. A decoder
+ *     that has filled its output is called again before more input is
+ *     read, so output it holds at the input's end is not taken for a cut
+ *     stream.
  *   - The decompressing rank says every 10 s how far it is (the text so
  *     far, the share of the file read; PRECIS_PROGRESS_S sets the period
  *     for the tests).

@@ -894,6 +894,11 @@ for k in gzip:gz zstd:zst xz:xz bzip2:bz2 lz4:lz4; do
   { cat "$TMP/gz/ok.$x"; echo "id,ts"; } > "$TMP/gz/junk.csv.$x"
   expect_exit "a .csv.$x cut short" 3 "cut.csv.$x: the $tool data ends early, after $((sz - 12)) compressed bytes" --transactions "$TMP/gz/cut.csv.$x"; spool_left
   expect_exit "a damaged .csv.$x" 3 "bad.csv.$x: the $tool data is damaged (found by compressed byte" --transactions "$TMP/gz/bad.csv.$x"; spool_left
+  # the byte it names comes after the damage (bytes sz/2 and sz/2 + 1), within the file
+  by=$(echo "$out" | grep -o 'found by compressed byte [0-9]*' | grep -o '[0-9]*$' | head -1 || true)
+  [ -n "$by" ] && [ "$by" -gt $((sz / 2)) ] && [ "$by" -le "$sz" ] \
+    && pass "the damaged .csv.$x: found by compressed byte $by, past the damage at byte $((sz / 2)) of $sz" \
+    || fail "the damaged .csv.$x: found by compressed byte '$by', the damage at byte $((sz / 2)) of $sz"
   expect_exit "text after the $tool stream" 3 "junk.csv.$x: data that is not $tool follows the compressed stream, at compressed byte $sz;" --transactions "$TMP/gz/junk.csv.$x"; spool_left
 done
 expect_exit "a spool directory that does not exist" 4 "cannot create $TMP/nowhere/.precis-spool" --transactions "$TMP/gz/ok.gz" --spool "$TMP/nowhere"
