@@ -96,6 +96,18 @@ static void note_write(int fd, ssize_t got, size_t want, long long off, int err)
     }
 }
 
+/* r, what a write of n bytes at off (-1: the descriptor's position)
+ * returned, noted when it is short or failed; errno kept */
+static ssize_t noted(int fd, ssize_t r, size_t n, long long off)
+{
+    if (r != (ssize_t)n) {
+        int err = errno;
+        note_write(fd, r, n, off, err);
+        errno = err;
+    }
+    return r;
+}
+
 typedef ssize_t (*pwrite_fn)(int, const void *, size_t, off_t);
 typedef ssize_t (*pwritev_fn)(int, const struct iovec *, int, off_t);
 typedef ssize_t (*write_fn)(int, const void *, size_t);
@@ -105,13 +117,7 @@ ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
     static pwrite_fn real;
     if (!real) real = (pwrite_fn)dlsym(RTLD_NEXT, "pwrite");
     if (!real) return errno = ENOSYS, -1;
-    ssize_t r = real(fd, buf, n, off);
-    if (r != (ssize_t)n) {
-        int err = errno;
-        note_write(fd, r, n, (long long)off, err);
-        errno = err;
-    }
-    return r;
+    return noted(fd, real(fd, buf, n, off), n, (long long)off);
 }
 
 ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
@@ -119,15 +125,9 @@ ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
     static pwritev_fn real;
     if (!real) real = (pwritev_fn)dlsym(RTLD_NEXT, "pwritev");
     if (!real) return errno = ENOSYS, -1;
-    ssize_t r = real(fd, iov, cnt, off);
     size_t n = 0;
     for (int i = 0; i < cnt; i++) n += iov[i].iov_len;
-    if (r != (ssize_t)n) {
-        int err = errno;
-        note_write(fd, r, n, (long long)off, err);
-        errno = err;
-    }
-    return r;
+    return noted(fd, real(fd, iov, cnt, off), n, (long long)off);
 }
 
 ssize_t write(int fd, const void *buf, size_t n)
@@ -135,13 +135,7 @@ ssize_t write(int fd, const void *buf, size_t n)
     static write_fn real;
     if (!real) real = (write_fn)dlsym(RTLD_NEXT, "write");
     if (!real) return errno = ENOSYS, -1;
-    ssize_t r = real(fd, buf, n);
-    if (r != (ssize_t)n) {
-        int err = errno;
-        note_write(fd, r, n, -1, err);
-        errno = err;
-    }
-    return r;
+    return noted(fd, real(fd, buf, n), n, -1);
 }
 
 /* Start checking the writes to f->tmp (just created). */

@@ -403,7 +403,11 @@ static void dec_end(dec *d)
 
 /* Decode from *in (*avail bytes, both advanced past what was taken, damaged
  * data included) into out (cap bytes), *made bytes made. 1 at the end of a
- * member, 0 to go on, -1 for damaged data with *why set. */
+ * member, 0 to go on, -1 for damaged data with *why set; then *in is just
+ * past where the damage was found (zlib, liblzma, libbz2), or past the
+ * whole step's input (libzstd and liblz4 report none of a failed step's
+ * input taken: the damage is in it), so the byte a message names is never
+ * before the damage. */
 static int dec_step(dec *d, const unsigned char **in, size_t *avail, unsigned char *out, size_t cap, size_t *made,
                     const char **why)
 {
@@ -422,7 +426,7 @@ static int dec_step(dec *d, const unsigned char **in, size_t *avail, unsigned ch
         ZSTD_inBuffer ib = {*in, left, 0};
         ZSTD_outBuffer ob = {out, cap, 0};
         size_t r = ZSTD_decompressStream(d->zs, &ob, &ib);
-        if ((bad = ZSTD_isError(r))) *why = ZSTD_getErrorName(r);
+        if ((bad = ZSTD_isError(r))) *why = ZSTD_getErrorName(r), ib.pos = left, ob.pos = 0;
         end = r == 0, left -= ib.pos, room -= ob.pos; /* (0: the frame is decoded and flushed) */
         break;
     }
@@ -442,16 +446,15 @@ static int dec_step(dec *d, const unsigned char **in, size_t *avail, unsigned ch
         end = r == BZ_STREAM_END, left = d->bz.avail_in, room = d->bz.avail_out;
         break;
     }
-    case K_LZ4: { /* (on an error liblz4 reports nothing taken: the position stays the step's start) */
+    case K_LZ4: {
         size_t made = cap, took = left;
         size_t r = LZ4F_decompress(d->lz4, out, &made, *in, &took, NULL);
-        if ((bad = LZ4F_isError(r))) *why = LZ4F_getErrorName(r), made = took = 0;
+        if ((bad = LZ4F_isError(r))) *why = LZ4F_getErrorName(r), made = 0, took = left;
         end = r == 0, left -= took, room -= made; /* (0: the frame is decoded, its checksum checked, all of it given) */
         break;
     }
     default: *why = "unknown kind"; return -1;
     }
-    /* on damage too: the input taken is where the decoder found it */
     *in += *avail - left;
     *avail = left;
     *made = cap - room;
@@ -535,13 +538,8 @@ static int decompress(int kind, const char *src, sink *k, precis_err *e)
         const char *why = NULL;
         int r = dec_step(&d, &next, &avail, ob, CHUNK, &made, &why);
         if (r < 0) {
-            /* where it was found, or a bound: zlib, liblzma and libbz2 have
-             * taken the input up to where they found it; libzstd and liblz4
-             * report none of a failed step's input taken, so for them it is
-             * the end of what was read so far */
-            int64_t by = kind == K_ZSTD || kind == K_LZ4 ? k->in_read : k->in_read - (int64_t)avail;
             PERR(e, PRECIS_EXIT_DATA, "%s: the %s data is damaged (found by compressed byte %lld; %s: %s); no rows of the file were read",
-                 src, kind_name[kind], (long long)by, dec_lib[kind], why);
+                 src, kind_name[kind], (long long)(k->in_read - (int64_t)avail), dec_lib[kind], why);
             goto done;
         }
         if (put(k, ob, made, e)) goto done;
